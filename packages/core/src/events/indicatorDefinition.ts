@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { slugId } from './common.js';
+
+/**
+ * An indicator is data, not code (as DHIS2 programme indicators and IATI results are): which
+ * events it reads, what it measures, which date places an event in a period, and how it can
+ * be broken down. The projections package evaluates these definitions.
+ */
+
+const fieldPath = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*$/, 'must be a dotted field path such as data.area');
+
+const eventTypeName = z.string().regex(/^[A-Z][A-Za-z0-9]+$/, 'must be an event type name');
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+export const indicatorCondition = z.discriminatedUnion('op', [
+  z.strictObject({ field: fieldPath, op: z.literal('eq'), value: scalar }),
+  z.strictObject({ field: fieldPath, op: z.literal('ne'), value: scalar }),
+  z.strictObject({ field: fieldPath, op: z.literal('in'), values: z.array(scalar).min(1) }),
+  /** The field is an array that contains the value. */
+  z.strictObject({ field: fieldPath, op: z.literal('includes'), value: scalar }),
+  z.strictObject({ field: fieldPath, op: z.literal('gte'), value: z.number() }),
+  z.strictObject({ field: fieldPath, op: z.literal('lte'), value: z.number() }),
+  z.strictObject({ field: fieldPath, op: z.literal('exists') }),
+]);
+export type IndicatorCondition = z.infer<typeof indicatorCondition>;
+
+export const indicatorFilter = z.strictObject({
+  eventTypes: z.array(eventTypeName).min(1, 'must name at least one event type'),
+  where: z.array(indicatorCondition).optional(),
+});
+export type IndicatorFilter = z.infer<typeof indicatorFilter>;
+
+const stage = z.strictObject({ eventType: eventTypeName, where: z.array(indicatorCondition).optional() });
+
+export const indicatorValue = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('count') }),
+  z.strictObject({ kind: z.literal('distinct'), field: fieldPath }),
+  z.strictObject({ kind: z.literal('sum'), field: fieldPath }),
+  z.strictObject({
+    kind: z.literal('ratio'),
+    numerator: slugId,
+    denominator: slugId,
+    /** 100 for a percentage. */
+    scale: z.number().positive().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal('medianDays'),
+    from: stage,
+    to: stage,
+    /** The field that ties the two events together, e.g. data.caseId. */
+    by: fieldPath,
+  }),
+]);
+export type IndicatorValue = z.infer<typeof indicatorValue>;
+
+export const indicatorDefinition = z.strictObject({
+  filter: indicatorFilter,
+  value: indicatorValue,
+  /** The field holding the date that places an event in a period; defaults to metadata.occurredAt. */
+  dateField: fieldPath.optional(),
+  /** Fields an indicator may be broken down by, e.g. data.sex, data.ageBand, data.area. */
+  dimensions: z.array(fieldPath).optional(),
+});
+export type IndicatorDefinition = z.infer<typeof indicatorDefinition>;

@@ -1,0 +1,85 @@
+import { ValidationError } from '../errors/errors.js';
+import type { EventDefinition } from './defineEvent.js';
+import { validationErrorFrom } from './defineEvent.js';
+import { eventId, eventMetadataSchema, type NewEvent, type RecordedEvent } from './envelope.js';
+
+/**
+ * The event types a store accepts. Stores validate every event against it on append (the whole
+ * batch is refused if one event fails) and on read, where older schema versions are upcast.
+ */
+export interface EventRegistry {
+  readonly types: readonly string[];
+  get(type: string): EventDefinition | undefined;
+  /** Validates a batch for appending; throws the first ValidationError found. */
+  validateBatch(events: readonly NewEvent[]): NewEvent[];
+  /** Validates a stored event and upcasts its data to the current schema version. */
+  readRecorded(event: RecordedEvent): RecordedEvent;
+}
+
+type AnyDefinition = EventDefinition<string, unknown>;
+
+export const createEventRegistry = (
+  definitions: Iterable<EventDefinition<string, never> | AnyDefinition>,
+): EventRegistry => {
+  const byType = new Map<string, AnyDefinition>();
+  for (const definition of definitions as Iterable<AnyDefinition>) {
+    if (byType.has(definition.type)) {
+      throw new TypeError(`Event type "${definition.type}" is defined twice; define each type once.`);
+    }
+    byType.set(definition.type, definition);
+  }
+
+  const definitionFor = (type: unknown): AnyDefinition => {
+    const definition = typeof type === 'string' ? byType.get(type) : undefined;
+    if (!definition) {
+      throw new ValidationError(
+        typeof type === 'string' && type !== '' ? type : '(no type)',
+        'type',
+        'unknown event type',
+        'use a type from the event catalog, or register your own with createEventRegistry',
+      );
+    }
+    return definition;
+  };
+
+  const checkMetadata = (type: string, metadata: unknown, definition: AnyDefinition) => {
+    const result = eventMetadataSchema.safeParse(metadata);
+    if (!result.success) throw validationErrorFrom(type, result.error, 'metadata');
+    if (result.data.schemaVersion > definition.schemaVersion) {
+      throw new ValidationError(
+        type,
+        'metadata.schemaVersion',
+        `version ${result.data.schemaVersion} is newer than this build reads (${definition.schemaVersion})`,
+        'upgrade Lantern before writing or reading these events',
+      );
+    }
+    return result.data;
+  };
+
+  return {
+    types: [...byType.keys()],
+    get: (type) => byType.get(type),
+    validateBatch: (events) => {
+      const seen = new Set<string>();
+      return events.map((event) => {
+        const definition = definitionFor(event?.type);
+        const idResult = eventId.safeParse(event.id);
+        if (!idResult.success) throw validationErrorFrom(event.type, idResult.error, 'id');
+        if (seen.has(event.id)) {
+          throw new ValidationError(event.type, 'id', `event id ${event.id} appears twice in one batch`);
+        }
+        seen.add(event.id);
+        const metadata = checkMetadata(event.type, event.metadata, definition);
+        // Data written at an older version is checked against that version's schema and stored as sent.
+        definition.upcast(event.data, metadata.schemaVersion);
+        return { id: event.id, type: event.type, data: event.data, metadata };
+      });
+    },
+    readRecorded: (event) => {
+      const definition = definitionFor(event.type);
+      const metadata = checkMetadata(event.type, event.metadata, definition);
+      const data = definition.upcast(event.data, metadata.schemaVersion);
+      return { ...event, data, metadata: { ...metadata, schemaVersion: definition.schemaVersion } };
+    },
+  };
+};

@@ -1,0 +1,138 @@
+// Errors
+
+export type { CommandResult, HandleCommandOptions } from './commandHandling/commandHandler.js';
+export { createCommandHandler, handleCommand } from './commandHandling/commandHandler.js';
+export type {
+  AidCommand,
+  AidEvent,
+  AidState,
+  OutreachCommand,
+  OutreachEvent,
+  OutreachState,
+  TrainingCommand,
+  TrainingEvent,
+  TrainingState,
+} from './deciders/activities.js';
+export { aidDecider, outreachDecider, trainingDecider } from './deciders/activities.js';
+export type { CaseCommand, CaseEvent, CaseState } from './deciders/case.js';
+export { caseDecider } from './deciders/case.js';
+export type { ChildCommand, ChildEvent, ChildState } from './deciders/child.js';
+export { childDecider } from './deciders/child.js';
+export type { ClubCommand, ClubEvent, ClubState } from './deciders/club.js';
+export { clubDecider } from './deciders/club.js';
+export type { Command, CommandMetadata, Decider } from './deciders/decider.js';
+// Deciders and command handling
+export { foldEvents } from './deciders/decider.js';
+export type { ProgrammeCommand, ProgrammeEvent, ProgrammeState } from './deciders/programme.js';
+export { programmeDecider, programmeWindowOf } from './deciders/programme.js';
+export type { ProgrammeWindow } from './deciders/programmeWindow.js';
+export {
+  requireDateInProgramme,
+  requireInstantInProgramme,
+  requireSameProgramme,
+} from './deciders/programmeWindow.js';
+export type { ExpectedRevision } from './errors/errors.js';
+export {
+  AccessDeniedError,
+  ConcurrencyError,
+  DisclosureError,
+  IdempotencyError,
+  isAccessDeniedError,
+  isConcurrencyError,
+  isDisclosureError,
+  isIdempotencyError,
+  isLanternError,
+  isRuleViolationError,
+  isStoreError,
+  isStreamNotFoundError,
+  isValidationError,
+  LanternError,
+  RuleViolationError,
+  StoreError,
+  StreamNotFoundError,
+  ValidationError,
+} from './errors/errors.js';
+// Events
+export * from './events/catalog.js';
+export type {
+  AgeBand,
+  CountedAgeBand,
+  Money,
+  PseudonymKind,
+  Sex,
+  SexAgeCounts,
+  SexCounts,
+} from './events/common.js';
+export {
+  ageBand,
+  ageBands,
+  areaCode,
+  caseId,
+  childRef,
+  countedAgeBand,
+  currencyCode,
+  householdRef,
+  instant,
+  localDate,
+  money,
+  pseudonym,
+  pseudonymPrefixes,
+  sex,
+  sexAgeCounts,
+  sexCounts,
+  sexes,
+  slugId,
+  staffRef,
+} from './events/common.js';
+export { defaultEventRegistry } from './events/defaultRegistry.js';
+export type {
+  DefineEventOptions,
+  EventData,
+  EventDefinition,
+  EventOf,
+  Upcaster,
+} from './events/defineEvent.js';
+export { defineEvent, validationErrorFrom } from './events/defineEvent.js';
+export type {
+  DomainEvent,
+  EventMetadata,
+  MetadataInput,
+  NewEvent,
+  RecordedEvent,
+  SerializedEvent,
+} from './events/envelope.js';
+export {
+  deserializeEvent,
+  eventMetadataSchema,
+  serializeEvent,
+} from './events/envelope.js';
+export type {
+  IndicatorCondition,
+  IndicatorDefinition,
+  IndicatorFilter,
+  IndicatorValue,
+} from './events/indicatorDefinition.js';
+export {
+  indicatorCondition,
+  indicatorDefinition,
+  indicatorFilter,
+  indicatorValue,
+} from './events/indicatorDefinition.js';
+export type { EventRegistry } from './events/registry.js';
+export { createEventRegistry } from './events/registry.js';
+// Privacy
+export { derivePseudonym, mintPseudonym } from './privacy/pseudonyms.js';
+export type {
+  AppendOptions,
+  AppendResult,
+  EventFilter,
+  EventStore,
+  ReadAllOptions,
+  ReadStreamOptions,
+  SubscribeOptions,
+} from './store/eventStore.js';
+// The store port
+export { matchesFilter, streamCategory, streamName } from './store/eventStore.js';
+
+// Time
+export { addDays, addYears, daysBetween, isKnownTimeZone, localDateOf } from './time/time.js';

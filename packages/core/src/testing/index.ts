@@ -1,0 +1,1 @@
+export { DeciderSpecification } from './deciderSpecification.js';
