@@ -34,19 +34,25 @@ const loadStream = async <TState, TEvent extends DomainEvent>(
   store: EventStore,
   streamId: string,
   decider: Decider<never, TState, TEvent>,
-): Promise<{ state: TState; revision: bigint | 'noStream' }> => {
+  lookFor: string | undefined,
+): Promise<{ state: TState; revision: bigint | 'noStream'; alreadyHandled: boolean }> => {
   let state = decider.initialState();
   let revision: bigint | 'noStream' = 'noStream';
+  let alreadyHandled = false;
   try {
     for await (const event of store.readStream(streamId)) {
       state = decider.evolve(state, event as unknown as TEvent);
       revision = event.revision;
+      if (event.id === lookFor) alreadyHandled = true;
     }
   } catch (error) {
     if (!isStreamNotFoundError(error)) throw error;
   }
-  return { state, revision };
+  return { state, revision, alreadyHandled };
 };
+
+const eventIdFor = (commandId: string, index: number): string =>
+  uuidv5(`${commandId}/${index}`, COMMAND_EVENT_NAMESPACE);
 
 const toNewEvents = <TEvent extends DomainEvent>(
   events: readonly TEvent[],
@@ -55,9 +61,7 @@ const toNewEvents = <TEvent extends DomainEvent>(
 ): NewEvent<TEvent['type'], TEvent['data']>[] => {
   const correlationId = command.metadata.correlationId ?? command.metadata.commandId ?? uuidv7();
   return events.map((event, index) => ({
-    id: command.metadata.commandId
-      ? uuidv5(`${command.metadata.commandId}/${index}`, COMMAND_EVENT_NAMESPACE)
-      : uuidv7(),
+    id: command.metadata.commandId ? eventIdFor(command.metadata.commandId, index) : uuidv7(),
     type: event.type,
     data: event.data,
     metadata: {
@@ -72,7 +76,9 @@ const toNewEvents = <TEvent extends DomainEvent>(
 
 /**
  * Loads a stream, decides, and appends the new events with the revision it loaded. When
- * another writer got there first it loads and decides again, up to `maxRetries` times.
+ * another writer got there first it loads and decides again, up to `maxRetries` times. A
+ * command with a `commandId` whose events are already in the stream is answered from the
+ * stream without deciding again, so a device may resend it safely.
  */
 export const handleCommand = async <TCommand extends Command, TState, TEvent extends DomainEvent>(
   options: HandleCommandOptions<TCommand, TState, TEvent>,
@@ -80,8 +86,16 @@ export const handleCommand = async <TCommand extends Command, TState, TEvent ext
   const { store, decider, streamId, command } = options;
   const maxRetries = options.maxRetries ?? 3;
   const registry = options.registry ?? defaultEventRegistry;
+  const { commandId } = command.metadata;
   for (let attempt = 0; ; attempt++) {
-    const { state, revision } = await loadStream(store, streamId, decider as Decider<never, TState, TEvent>);
+    const { state, revision, alreadyHandled } = await loadStream(
+      store,
+      streamId,
+      decider as Decider<never, TState, TEvent>,
+      commandId === undefined ? undefined : eventIdFor(commandId, 0),
+    );
+    // A resent command (same commandId) whose events are already stored is not decided again.
+    if (alreadyHandled) return { state, events: [], nextExpectedRevision: revision, written: false };
     const decided = decider.decide(command, state);
     const events = toNewEvents(decided, command, registry);
     const newState = decided.reduce(decider.evolve, state);

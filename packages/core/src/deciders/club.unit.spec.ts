@@ -70,7 +70,10 @@ describe('club decider', () => {
   });
 
   it('holds a session in an active club', () => {
-    spec.given([established]).when(holdSession).then([{ type: 'ClubSessionHeld', data: sessionData }]);
+    spec
+      .given([established])
+      .when(holdSession)
+      .then([{ type: 'ClubSessionHeld', data: sessionData }]);
   });
 
   it('refuses a session in a club never established', () => {

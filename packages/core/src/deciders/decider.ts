@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors/errors.js';
+import { instant } from '../events/common.js';
 import type { DomainEvent } from '../events/envelope.js';
 
 /** Who asked for a command, and when it happened in the field. */
@@ -39,4 +41,34 @@ export const foldEvents = <TState, TEvent extends DomainEvent>(
   let state = decider.initialState();
   for (const event of events) state = decider.evolve(state, event);
   return state;
+};
+
+/**
+ * An event together with the field instant it happened at. Events read from the store always
+ * carry it; a decider stamps the events it produces whose date later rules need, so `evolve`
+ * can keep those dates in the state. The command handler builds the stored envelope from the
+ * command's metadata, so the stamp never reaches the store twice.
+ */
+export type Stamped<TEvent> = TEvent & { readonly metadata: { readonly occurredAt: string } };
+
+/** The event stamped with the instant it happened at. */
+export const stamp = <TEvent extends DomainEvent>(event: TEvent, occurredAt: string): Stamped<TEvent> => ({
+  ...event,
+  metadata: { occurredAt },
+});
+
+/**
+ * The command's field instant, checked: rules compare it with the aggregate's dates, so a
+ * malformed one must be refused before any rule reads it.
+ */
+export const occurredAtOf = (command: Command, eventType: string): string => {
+  const result = instant.safeParse(command.metadata.occurredAt);
+  if (!result.success) {
+    throw new ValidationError(
+      eventType,
+      'metadata.occurredAt',
+      result.error.issues[0]?.message ?? 'must be an ISO-8601 date-time with an offset',
+    );
+  }
+  return result.data;
 };
