@@ -251,13 +251,7 @@ export const programmeDecider: Decider<ProgrammeCommand, ProgrammeState, Program
         const event = BudgetApproved.create(command.data);
         const budget = event.data;
         requireProgrammeCurrency(window, budget.amount, 'The budget');
-        const yearLater = addYears(budget.periodStart, 1);
-        if (budget.periodEnd >= yearLater) {
-          throw new RuleViolationError(
-            'budget-period-at-most-a-year',
-            `A budget period lasts at most a year, as IATI requires: a period starting ${budget.periodStart} must end by ${addDays(yearLater, -1)}, not ${budget.periodEnd}. Split the budget into yearly periods.`,
-          );
-        }
+        // A period of at most a year (IATI's rule) is enforced by the BudgetApproved schema itself.
         requirePeriodInProgramme(window, budget, 'budget period');
         const clash = state.budgets.find((b) => overlaps(b, budget));
         if (clash) {

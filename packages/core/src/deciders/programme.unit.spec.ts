@@ -336,7 +336,7 @@ describe('programme decider: budgets', () => {
     spec
       .given([launched])
       .when({ ...approveBudget, data: { ...budget, periodEnd: '2019-12-01' } })
-      .thenThrows(RuleViolationError, 'must end by 2019-11-30');
+      .thenThrows(ValidationError, 'at most a year');
   });
 
   it('refuses a budget period outside the programme', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addYears } from '../time/time.js';
 import {
   ageBand,
   agencyRef,
@@ -115,6 +116,12 @@ export const BudgetApproved = defineEvent({
     .refine((b) => b.periodEnd >= b.periodStart, {
       path: ['periodEnd'],
       message: 'must not be before periodStart',
+    })
+    // IATI: a budget period is at most a year.
+    .refine((b) => b.periodEnd < addYears(b.periodStart, 1), {
+      path: ['periodEnd'],
+      message:
+        'must fall before the same date a year after periodStart: a budget period is at most a year, as IATI requires; split the budget into yearly periods',
     }),
 });
 
