@@ -2,11 +2,11 @@ import { createMemoryEventStore } from '@lantern/adapters/memory';
 import {
   type ClubCommand,
   ConcurrencyError,
+  clubDecider,
   type EventStore,
+  handleCommand,
   type ProgrammeWindow,
   RuleViolationError,
-  clubDecider,
-  handleCommand,
 } from '@lantern/core';
 import { v4 as uuidv4 } from 'uuid';
 import { describe, expect, it } from 'vitest';
@@ -130,8 +130,18 @@ describe('handleCommand', () => {
     const store = createMemoryEventStore();
     await handleCommand({ store, decider, streamId, command: establish });
     const commandId = uuidv4();
-    const first = await handleCommand({ store, decider, streamId, command: session('2019-03-01', commandId) });
-    const resent = await handleCommand({ store, decider, streamId, command: session('2019-03-01', commandId) });
+    const first = await handleCommand({
+      store,
+      decider,
+      streamId,
+      command: session('2019-03-01', commandId),
+    });
+    const resent = await handleCommand({
+      store,
+      decider,
+      streamId,
+      command: session('2019-03-01', commandId),
+    });
     expect(first.written).toBe(true);
     expect(resent.written).toBe(false);
     expect(resent.nextExpectedRevision).toBe(first.nextExpectedRevision);

@@ -60,6 +60,14 @@ export const createEventRegistry = (
     types: [...byType.keys()],
     get: (type) => byType.get(type),
     validateBatch: (events) => {
+      if (events.length === 0) {
+        throw new ValidationError(
+          '(batch)',
+          'events',
+          'an append needs at least one event',
+          'send the events to store, or skip the append when there are none',
+        );
+      }
       const seen = new Set<string>();
       return events.map((event) => {
         const definition = definitionFor(event?.type);

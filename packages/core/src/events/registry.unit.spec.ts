@@ -26,6 +26,10 @@ describe('event registry', () => {
     );
   });
 
+  it('refuses an empty batch', () => {
+    expect(() => registry.validateBatch([])).toThrow(/at least one event/);
+  });
+
   it('refuses a batch that repeats an event id', () => {
     expect(() => registry.validateBatch([event(idA), event(idA)])).toThrow(/appears twice/);
   });

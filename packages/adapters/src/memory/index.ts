@@ -1,0 +1,2 @@
+export type { MemoryEventStoreOptions } from './memoryEventStore.js';
+export { createMemoryEventStore } from './memoryEventStore.js';

@@ -1,0 +1,374 @@
+import type {
+  AppendOptions,
+  AppendResult,
+  EventRegistry,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+} from '@lantern/core';
+import {
+  ConcurrencyError,
+  defaultEventRegistry,
+  IdempotencyError,
+  matchesFilter,
+  StoreError,
+  StreamNotFoundError,
+} from '@lantern/core';
+import { Observable } from 'rxjs';
+
+export interface MemoryEventStoreOptions {
+  /** The event types the store accepts, validated on append and upcast on read. Default: `defaultEventRegistry`. */
+  registry?: EventRegistry;
+  /** The clock that stamps `recordedAt`. Default: `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** One stored event: frozen, in its stored schema version, plus its upcast form once read. */
+interface StoredEvent {
+  readonly recorded: RecordedEvent;
+  current?: RecordedEvent;
+}
+
+/** How many events a reader or a catching-up subscriber handles before letting the event loop run. */
+const chunkSize = 256;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+};
+
+/** Event ids are uuids: compare them without regard to case, as EventStoreDB does. */
+const idKey = (id: string): string => id.toLowerCase();
+
+const closedError = (): StoreError =>
+  new StoreError('This memory event store is closed. Create a new store with createMemoryEventStore().');
+
+const checkExpectedRevision = (expected: unknown): ExpectedRevision => {
+  if (expected === 'any' || expected === 'noStream' || expected === 'streamExists') return expected;
+  if (typeof expected === 'bigint') return expected;
+  throw new TypeError(
+    `expectedRevision must be "any", "noStream", "streamExists" or a bigint revision such as 3n; got ${String(expected)}.`,
+  );
+};
+
+const checkMaxCount = (maxCount: number | undefined): number => {
+  if (maxCount === undefined) return Number.POSITIVE_INFINITY;
+  if (!Number.isInteger(maxCount) || maxCount < 0) {
+    throw new TypeError(`maxCount must be a whole number of events, 0 or more; got ${maxCount}.`);
+  }
+  return maxCount;
+};
+
+const checkStreamId = (streamId: unknown): string => {
+  if (typeof streamId !== 'string' || streamId === '') {
+    throw new TypeError('A stream name must be a non-empty string such as "case-PP-2020-014".');
+  }
+  return streamId;
+};
+
+const fits = (expected: ExpectedRevision, actual: bigint | 'noStream'): boolean => {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'noStream':
+      return actual === 'noStream';
+    case 'streamExists':
+      return actual !== 'noStream';
+    default:
+      return actual === expected;
+  }
+};
+
+/**
+ * An event store held in memory: for tests and for trying Lantern out. It keeps the whole
+ * contract of the EventStore port (atomic appends, idempotent retries, one global order,
+ * catch-up then live subscriptions) but nothing survives the process.
+ */
+export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): EventStore => {
+  const registry = options.registry ?? defaultEventRegistry;
+  const now = options.now ?? (() => new Date());
+
+  /** The global log: the event at index i has position i + 1. */
+  const log: StoredEvent[] = [];
+  const streams = new Map<string, StoredEvent[]>();
+  const byId = new Map<string, StoredEvent>();
+  /** Live subscribers, called synchronously with every committed batch. */
+  const listeners = new Set<(batch: readonly StoredEvent[]) => void>();
+  /** Every open subscription, catching up or live, so close() can complete it. */
+  const openSubscriptions = new Set<() => void>();
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw closedError();
+  };
+
+  /**
+   * The event as callers see it: validated, upcast to the current schema version, frozen. Done
+   * once per event: the stored record and the registry never change, so neither does the result.
+   */
+  const present = (stored: StoredEvent): RecordedEvent => {
+    if (!stored.current) stored.current = deepFreeze(registry.readRecorded(stored.recorded));
+    return stored.current;
+  };
+
+  const lastRevision = (stream: readonly StoredEvent[] | undefined): bigint | 'noStream' =>
+    stream && stream.length > 0 ? BigInt(stream.length - 1) : 'noStream';
+
+  /**
+   * A batch whose ids are all stored already is a retry when they sit consecutively, in batch
+   * order, in this stream and the expected revision fits where they were written.
+   */
+  const retryResult = (
+    streamId: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): AppendResult | undefined => {
+    const found = events.map((event) => byId.get(idKey(event.id)));
+    const storedIds = events.filter((_, i) => found[i] !== undefined).map((event) => event.id);
+    if (storedIds.length === 0) return undefined;
+    if (storedIds.length < events.length) {
+      throw new IdempotencyError(
+        streamId,
+        storedIds,
+        'some of these ids are stored already and others are not',
+      );
+    }
+    const stored = found as StoredEvent[];
+    const first = stored[0]?.recorded;
+    const last = stored.at(-1)?.recorded;
+    if (!first || !last) return undefined;
+    const consecutive = stored.every(
+      (s, i) => s.recorded.streamId === streamId && s.recorded.revision === first.revision + BigInt(i),
+    );
+    if (!consecutive) {
+      const elsewhere = stored.find((s) => s.recorded.streamId !== streamId);
+      throw new IdempotencyError(
+        streamId,
+        storedIds,
+        elsewhere
+          ? `they are stored in stream "${elsewhere.recorded.streamId}"`
+          : 'they are stored in this stream, but not in this order',
+      );
+    }
+    const before = first.revision === 0n ? 'noStream' : first.revision - 1n;
+    const compatible =
+      expected === 'any' ||
+      expected === 'streamExists' ||
+      (expected === 'noStream' && before === 'noStream') ||
+      (typeof expected === 'bigint' && expected === before);
+    if (!compatible) throw new ConcurrencyError(streamId, expected, lastRevision(streams.get(streamId)));
+    return { nextExpectedRevision: last.revision, position: last.position, written: false };
+  };
+
+  const append = async (
+    streamId: string,
+    events: readonly NewEvent[],
+    appendOptions: AppendOptions = {},
+  ): Promise<AppendResult> => {
+    ensureOpen();
+    checkStreamId(streamId);
+    const expected = checkExpectedRevision(appendOptions.expectedRevision ?? 'any');
+    if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
+    // Everything below runs without awaiting, so the batch is atomic: no other call interleaves.
+    const valid = registry.validateBatch(events);
+    const retry = retryResult(streamId, valid, expected);
+    if (retry) return retry;
+
+    const stream = streams.get(streamId);
+    const actual = lastRevision(stream);
+    if (!fits(expected, actual)) throw new ConcurrencyError(streamId, expected, actual);
+
+    const recordedAt = now().toISOString();
+    const target = stream ?? [];
+    const batch = valid.map((event, i): StoredEvent => {
+      const recorded: RecordedEvent = {
+        id: event.id,
+        type: event.type,
+        // A copy, so the caller's objects and the store never share state.
+        data: structuredClone(event.data),
+        metadata: structuredClone(event.metadata),
+        streamId,
+        revision: BigInt(target.length + i),
+        position: BigInt(log.length + i + 1),
+        recordedAt,
+      };
+      return { recorded: deepFreeze(recorded) };
+    });
+    for (const stored of batch) {
+      log.push(stored);
+      target.push(stored);
+      byId.set(idKey(stored.recorded.id), stored);
+    }
+    if (!stream) streams.set(streamId, target);
+
+    for (const listener of [...listeners]) listener(batch);
+
+    const last = batch[batch.length - 1] as StoredEvent;
+    return { nextExpectedRevision: last.recorded.revision, position: last.recorded.position, written: true };
+  };
+
+  const readStream = (
+    streamId: string,
+    readOptions: ReadStreamOptions = {},
+  ): AsyncIterable<RecordedEvent> => {
+    ensureOpen();
+    checkStreamId(streamId);
+    const maxCount = checkMaxCount(readOptions.maxCount);
+    const backwards = readOptions.direction === 'backwards';
+    return {
+      async *[Symbol.asyncIterator]() {
+        ensureOpen();
+        const stream = streams.get(streamId);
+        if (!stream || stream.length === 0) throw new StreamNotFoundError(streamId);
+        // Reading stops at the end the stream had when the read began: one consistent snapshot.
+        const end = stream.length;
+        const from = readOptions.fromRevision;
+        let index: number;
+        if (backwards) {
+          index = from === undefined || from >= BigInt(end - 1) ? end - 1 : Number(from);
+        } else {
+          index = from === undefined || from <= 0n ? 0 : from >= BigInt(end) ? end : Number(from);
+        }
+        let count = 0;
+        while (count < maxCount && index >= 0 && index < end) {
+          const stored = stream[index];
+          if (!stored) break;
+          yield present(stored);
+          count += 1;
+          index += backwards ? -1 : 1;
+          if (count % chunkSize === 0) await yieldToEventLoop();
+          ensureOpen();
+        }
+      },
+    };
+  };
+
+  const startIndexAfter = (after: bigint | undefined): number => {
+    if (after === undefined || after <= 0n) return 0;
+    return after >= BigInt(log.length) ? log.length : Number(after);
+  };
+
+  const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
+    ensureOpen();
+    const maxCount = checkMaxCount(readOptions.maxCount);
+    const filter = readOptions.filter;
+    return {
+      async *[Symbol.asyncIterator]() {
+        ensureOpen();
+        const end = log.length;
+        let count = 0;
+        let scanned = 0;
+        for (let index = startIndexAfter(readOptions.after); index < end && count < maxCount; index += 1) {
+          const stored = log[index];
+          if (!stored) break;
+          if (matchesFilter(stored.recorded, filter)) {
+            yield present(stored);
+            count += 1;
+          }
+          scanned += 1;
+          if (scanned % chunkSize === 0) await yieldToEventLoop();
+          ensureOpen();
+        }
+      },
+    };
+  };
+
+  const subscribe = (subscribeOptions: SubscribeOptions = {}): Observable<RecordedEvent> => {
+    ensureOpen();
+    const { after, filter } = subscribeOptions;
+    if (after !== undefined && after !== 'end' && typeof after !== 'bigint') {
+      throw new TypeError(`subscribe's "after" must be a bigint position or "end"; got ${String(after)}.`);
+    }
+    return new Observable<RecordedEvent>((subscriber) => {
+      if (closed) {
+        subscriber.error(closedError());
+        return;
+      }
+      // Everything at or before this position has been delivered (or skipped by the filter).
+      let delivered = after === 'end' ? BigInt(log.length) : after !== undefined && after > 0n ? after : 0n;
+      let stopped = false;
+      const queue: StoredEvent[] = [];
+      let draining = false;
+
+      const deliver = (stored: StoredEvent): void => {
+        if (stopped || subscriber.closed || stored.recorded.position <= delivered) return;
+        delivered = stored.recorded.position;
+        if (!matchesFilter(stored.recorded, filter)) return;
+        let event: RecordedEvent;
+        try {
+          event = present(stored);
+        } catch (error) {
+          stop();
+          subscriber.error(error);
+          return;
+        }
+        subscriber.next(event);
+      };
+
+      // A subscriber's handler may append; queueing keeps delivery in order when it does.
+      const listener = (batch: readonly StoredEvent[]): void => {
+        queue.push(...batch);
+        if (draining) return;
+        draining = true;
+        try {
+          for (let next = queue.shift(); next && !stopped; next = queue.shift()) deliver(next);
+        } finally {
+          queue.length = 0;
+          draining = false;
+        }
+      };
+
+      const complete = (): void => {
+        stop();
+        subscriber.complete();
+      };
+      const stop = (): void => {
+        stopped = true;
+        listeners.delete(listener);
+        openSubscriptions.delete(complete);
+      };
+      openSubscriptions.add(complete);
+
+      const catchUp = async (): Promise<void> => {
+        while (!stopped) {
+          const end = Math.min(log.length, Number(delivered) + chunkSize);
+          for (let index = Number(delivered); index < end && !stopped; index += 1) {
+            const stored = log[index];
+            if (stored) deliver(stored);
+          }
+          if (stopped) return;
+          // Caught up: start listening in the same tick, so no append can fall between the two.
+          if (Number(delivered) >= log.length) {
+            listeners.add(listener);
+            return;
+          }
+          await yieldToEventLoop();
+        }
+      };
+      catchUp().catch((error: unknown) => {
+        stop();
+        subscriber.error(error);
+      });
+
+      return stop;
+    });
+  };
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    for (const complete of [...openSubscriptions]) complete();
+    listeners.clear();
+  };
+
+  return { append, readStream, readAll, subscribe, close };
+};
