@@ -638,7 +638,7 @@ export const recordPhnomPenh = async (
     if (weekday(day) === 0 || weekday(day) === 6) continue;
     for (let v = 0; v < 3; v++) {
       const household = households[visitNumber++ % households.length];
-      if (!household || !household.area) continue;
+      if (!household?.area) continue;
       await send(outreachStream, outreach, `home-visit/${day}/${v}`, {
         type: 'ConductHomeVisit',
         occurredAt: at(day, `${String(9 + v * 2).padStart(2, '0')}:00`),

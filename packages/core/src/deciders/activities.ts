@@ -1,4 +1,4 @@
-import { RuleViolationError, ValidationError } from '../errors/errors.js';
+import { RuleViolationError } from '../errors/errors.js';
 import {
   AidDistributed,
   AwarenessSessionHeld,
@@ -8,7 +8,6 @@ import {
   OutreachConducted,
   StaffTrained,
 } from '../events/catalog.js';
-import { instant } from '../events/common.js';
 import type { EventOf } from '../events/defineEvent.js';
 import { localDateOf } from '../time/time.js';
 import { type Command, type Decider, occurredAtOf, type Stamped, stamp } from './decider.js';

@@ -1,4 +1,4 @@
-import { RuleViolationError, ValidationError } from '../errors/errors.js';
+import { RuleViolationError } from '../errors/errors.js';
 import {
   CaseClosed,
   CaseDisclosed,
@@ -10,9 +10,7 @@ import {
   RiskAssessed,
   ServiceDelivered,
 } from '../events/catalog.js';
-import { instant } from '../events/common.js';
 import type { EventOf } from '../events/defineEvent.js';
-import type { DomainEvent } from '../events/envelope.js';
 import { localDateOf } from '../time/time.js';
 import { type Command, type Decider, occurredAtOf, type Stamped, stamp } from './decider.js';
 import {

@@ -1,4 +1,4 @@
-import { RuleViolationError, ValidationError } from '../errors/errors.js';
+import { RuleViolationError } from '../errors/errors.js';
 import {
   type CatalogEventData,
   ChildDataErased,
@@ -7,9 +7,7 @@ import {
   ConsentChanged,
   WellbeingAssessed,
 } from '../events/catalog.js';
-import { instant } from '../events/common.js';
 import type { EventOf } from '../events/defineEvent.js';
-import type { DomainEvent } from '../events/envelope.js';
 import { type Command, type Decider, occurredAtOf, type Stamped, stamp } from './decider.js';
 import { type ProgrammeWindow, requireInstantInProgramme, requireSameProgramme } from './programmeWindow.js';
 

@@ -12,7 +12,6 @@ import {
 } from '../events/catalog.js';
 import type { Money } from '../events/common.js';
 import type { EventOf } from '../events/defineEvent.js';
-import { addDays, addYears } from '../time/time.js';
 import type { Command, Decider } from './decider.js';
 import { type ProgrammeWindow, requireDateInProgramme, requireSameProgramme } from './programmeWindow.js';
 
