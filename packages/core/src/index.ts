@@ -131,8 +131,9 @@ export type {
   ReadStreamOptions,
   SubscribeOptions,
 } from './store/eventStore.js';
-// The store port
 export { matchesFilter, streamCategory, streamName } from './store/eventStore.js';
+// The store port
+export { expectedRevisionFits, parseExpectedRevision, retryFits } from './store/expectedRevision.js';
 
 // Time
 export { addDays, addYears, daysBetween, isKnownTimeZone, localDateOf } from './time/time.js';

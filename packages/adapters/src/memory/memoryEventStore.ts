@@ -13,8 +13,11 @@ import type {
 import {
   ConcurrencyError,
   defaultEventRegistry,
+  expectedRevisionFits,
   IdempotencyError,
   matchesFilter,
+  parseExpectedRevision,
+  retryFits,
   StoreError,
   StreamNotFoundError,
 } from '@lantern/core';
@@ -52,14 +55,6 @@ const idKey = (id: string): string => id.toLowerCase();
 const closedError = (): StoreError =>
   new StoreError('This memory event store is closed. Create a new store with createMemoryEventStore().');
 
-const checkExpectedRevision = (expected: unknown): ExpectedRevision => {
-  if (expected === 'any' || expected === 'noStream' || expected === 'streamExists') return expected;
-  if (typeof expected === 'bigint') return expected;
-  throw new TypeError(
-    `expectedRevision must be "any", "noStream", "streamExists" or a bigint revision such as 3n; got ${String(expected)}.`,
-  );
-};
-
 const checkMaxCount = (maxCount: number | undefined): number => {
   if (maxCount === undefined) return Number.POSITIVE_INFINITY;
   if (!Number.isInteger(maxCount) || maxCount < 0) {
@@ -73,19 +68,6 @@ const checkStreamId = (streamId: unknown): string => {
     throw new TypeError('A stream name must be a non-empty string such as "case-PP-2020-014".');
   }
   return streamId;
-};
-
-const fits = (expected: ExpectedRevision, actual: bigint | 'noStream'): boolean => {
-  switch (expected) {
-    case 'any':
-      return true;
-    case 'noStream':
-      return actual === 'noStream';
-    case 'streamExists':
-      return actual !== 'noStream';
-    default:
-      return actual === expected;
-  }
 };
 
 /**
@@ -159,13 +141,8 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
           : 'they are stored in this stream, but not in this order',
       );
     }
-    const before = first.revision === 0n ? 'noStream' : first.revision - 1n;
-    const compatible =
-      expected === 'any' ||
-      expected === 'streamExists' ||
-      (expected === 'noStream' && before === 'noStream') ||
-      (typeof expected === 'bigint' && expected === before);
-    if (!compatible) throw new ConcurrencyError(streamId, expected, lastRevision(streams.get(streamId)));
+    if (!retryFits(expected, first.revision))
+      throw new ConcurrencyError(streamId, expected, lastRevision(streams.get(streamId)));
     return { nextExpectedRevision: last.revision, position: last.position, written: false };
   };
 
@@ -176,7 +153,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
   ): Promise<AppendResult> => {
     ensureOpen();
     checkStreamId(streamId);
-    const expected = checkExpectedRevision(appendOptions.expectedRevision ?? 'any');
+    const expected = parseExpectedRevision(appendOptions.expectedRevision ?? 'any');
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     // Everything below runs without awaiting, so the batch is atomic: no other call interleaves.
     const valid = registry.validateBatch(events);
@@ -185,7 +162,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
 
     const stream = streams.get(streamId);
     const actual = lastRevision(stream);
-    if (!fits(expected, actual)) throw new ConcurrencyError(streamId, expected, actual);
+    if (!expectedRevisionFits(expected, actual)) throw new ConcurrencyError(streamId, expected, actual);
 
     const recordedAt = now().toISOString();
     const target = stream ?? [];
