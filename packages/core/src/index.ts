@@ -136,4 +136,4 @@ export { matchesFilter, streamCategory, streamName } from './store/eventStore.js
 export { expectedRevisionFits, parseExpectedRevision, retryFits } from './store/expectedRevision.js';
 
 // Time
-export { addDays, addYears, daysBetween, isKnownTimeZone, localDateOf } from './time/time.js';
+export { addDays, addYears, daysBetween, isKnownTimeZone, localDateOf, localTimeOf } from './time/time.js';

@@ -9,7 +9,7 @@ import {
   StaffTrained,
 } from '../events/catalog.js';
 import type { EventOf } from '../events/defineEvent.js';
-import { localDateOf } from '../time/time.js';
+import { localDateOf, localTimeOf } from '../time/time.js';
 import { type Command, type Decider, occurredAtOf, type Stamped, stamp } from './decider.js';
 import { type ProgrammeWindow, requireInstantInProgramme, requireSameProgramme } from './programmeWindow.js';
 
@@ -25,26 +25,6 @@ const NIGHT_STARTS_AT_HOUR = 17;
 /** … up to the minute before this hour the next morning. */
 const NIGHT_ENDS_BEFORE_HOUR = 6;
 const HOUR_MS = 3_600_000;
-
-const timeFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** The local time of day (`HH:MM`, 00:00–23:59) of an instant in `timeZone`. */
-const localTimeOf = (at: string, timeZone: string): { hour: number; text: string } => {
-  let formatter = timeFormatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    timeFormatters.set(timeZone, formatter);
-  }
-  const parts = formatter.formatToParts(new Date(at));
-  const hour = parts.find((p) => p.type === 'hour')?.value ?? '00';
-  const minute = parts.find((p) => p.type === 'minute')?.value ?? '00';
-  return { hour: Number(hour), text: `${hour}:${minute}` };
-};
 
 /** The calendar date, in the programme's time zone, on which the command happened in the field. */
 const occurredOn = (

@@ -5,19 +5,23 @@
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-const formatterFor = (timeZone: string): Intl.DateTimeFormat => {
-  let formatter = formatters.get(timeZone);
+/** Building an Intl formatter is slow; keep one per time zone and kind. */
+const cachedFormatter = (
+  kind: 'date' | 'time',
+  timeZone: string,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat => {
+  const key = `${kind}|${timeZone}`;
+  let formatter = formatters.get(key);
   if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    formatters.set(timeZone, formatter);
+    formatter = new Intl.DateTimeFormat(kind === 'date' ? 'en-CA' : 'en-GB', { timeZone, ...options });
+    formatters.set(key, formatter);
   }
   return formatter;
 };
+
+const formatterFor = (timeZone: string): Intl.DateTimeFormat =>
+  cachedFormatter('date', timeZone, { year: 'numeric', month: '2-digit', day: '2-digit' });
 
 /** True when `timeZone` is an IANA zone this runtime knows, e.g. `Asia/Phnom_Penh`. */
 export const isKnownTimeZone = (timeZone: string): boolean => {
@@ -36,6 +40,19 @@ export const localDateOf = (instant: string | Date, timeZone: string): string =>
   const part = (type: Intl.DateTimeFormatPartTypes): string =>
     parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}-${part('month')}-${part('day')}`;
+};
+
+/** The local time of day of an instant in `timeZone`: its hour (0–23) and `HH:MM`. */
+export const localTimeOf = (instant: string | Date, timeZone: string): { hour: number; text: string } => {
+  const date = typeof instant === 'string' ? new Date(instant) : instant;
+  const parts = cachedFormatter('time', timeZone, {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(date);
+  const hour = parts.find((p) => p.type === 'hour')?.value ?? '00';
+  const minute = parts.find((p) => p.type === 'minute')?.value ?? '00';
+  return { hour: Number(hour), text: `${hour}:${minute}` };
 };
 
 const DAY_MS = 86_400_000;
