@@ -1,18 +1,30 @@
-import { createMemoryEventStore } from '@lantern/adapters/memory';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createSqliteEventStore } from '@lantern/adapters/sqlite';
 import { recordPhnomPenh } from './record.js';
 import { formatHeadlines, summarise } from './summary.js';
 
-/** Records the programme into a store and prints its headline figures. */
+/** The store's file: the first argument, else LANTERN_DB, else ./data/lantern.db (from the working directory). */
+const databasePath = (): string =>
+  resolve(process.argv[2] ?? process.env.LANTERN_DB ?? join('data', 'lantern.db'));
+
+/** Records the programme into the SQLite store and prints its headline figures. */
 const main = async (): Promise<void> => {
-  const store = createMemoryEventStore();
-  const started = performance.now();
-  const recorded = await recordPhnomPenh(store);
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(
-    `Recorded ${recorded.written} events from ${recorded.commands} commands in ${seconds} s, every one checked by the programme's rules.\n`,
-  );
-  console.log(formatHeadlines(await summarise(store.readAll()), 'in-memory store'));
-  await store.close();
+  const path = databasePath();
+  mkdirSync(dirname(path), { recursive: true });
+  const store = createSqliteEventStore({ path });
+  try {
+    console.log(`Lantern event store: ${path}`);
+    const started = performance.now();
+    const recorded = await recordPhnomPenh(store);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(
+      `Recorded ${recorded.written} new events from ${recorded.commands} commands in ${seconds} s, every one checked by the programme's rules.\n`,
+    );
+    console.log(formatHeadlines(await summarise(store.readAll()), `SQLite store ${path}`));
+  } finally {
+    await store.close();
+  }
 };
 
 main().catch((error: unknown) => {

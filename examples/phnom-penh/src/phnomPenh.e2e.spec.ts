@@ -1,5 +1,9 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createMemoryEventStore } from '@lantern/adapters/memory';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -53,15 +57,45 @@ describe('the Phnom Penh example', () => {
     }
   });
 
-  it('prints the headline figures when run as the main job', async () => {
+  it('records into a SQLite file when run as the main job, and writes nothing the second time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lantern-phnom-penh-'));
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--conditions=lantern-source', '--import', 'tsx', main],
-      { timeout: 120_000 },
-    );
-    expect(stdout).toMatch(/Kids' clubs established\s+65/);
-    expect(stdout).toMatch(/3 weeks after home visits restarted \(2020-06-01\)\s+14/);
-    expect(stdout).toMatch(/Year 2 still needed.*\$19,800\s+\$19,800/);
-  }, 120_000);
+    // tsx from the workspace root, so the job can run from any working directory.
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--conditions=lantern-source', '--import', tsx, main, ...args],
+        { cwd: dir, env: { ...process.env, LANTERN_DB: undefined, ...env }, timeout: 120_000 },
+      );
+      return stdout;
+    };
+    const headlines = (stdout: string) => stdout.slice(stdout.indexOf('From the reports'));
+    try {
+      // By default into ./data/lantern.db under the working directory, created on the way.
+      const first = await run([]);
+      const defaultPath = join(dir, 'data', 'lantern.db');
+      expect(first).toContain(`Lantern event store: ${defaultPath}`);
+      expect(existsSync(defaultPath)).toBe(true);
+      expect(first).toMatch(
+        new RegExp(`Recorded ${firstRun.written} new events from ${firstRun.commands} commands`),
+      );
+      expect(first).toMatch(/Kids' clubs established\s+65/);
+      expect(first).toMatch(/3 weeks after home visits restarted \(2020-06-01\)\s+14/);
+      expect(first).toMatch(/Year 2 still needed.*\$19,800\s+\$19,800/);
+
+      // Again into the same file, named by LANTERN_DB: the stable command ids make it write nothing.
+      const second = await run([], { LANTERN_DB: defaultPath });
+      expect(second).toMatch(new RegExp(`Recorded 0 new events from ${firstRun.commands} commands`));
+      expect(headlines(second)).toBe(headlines(first));
+
+      // A path given as the first argument wins.
+      const elsewhere = join(dir, 'other', 'programme.db');
+      const third = await run([elsewhere], { LANTERN_DB: defaultPath });
+      expect(third).toContain(`Lantern event store: ${elsewhere}`);
+      expect(third).toMatch(new RegExp(`Recorded ${firstRun.written} new events`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

@@ -1,0 +1,2 @@
+export type { SqliteEventStoreOptions } from './sqliteEventStore.js';
+export { createSqliteEventStore } from './sqliteEventStore.js';

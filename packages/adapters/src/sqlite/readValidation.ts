@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import type { EventRegistry } from '@lantern/core';
+import { eventMetadataSchema } from '@lantern/core';
+
+/**
+ * Reading without running zod on every event, soundly.
+ *
+ * Every event is validated on append. Running its schema again on every read costs about twice
+ * the JSON.parse it follows, so a row carries a checksum, written on append, over its metadata
+ * and data text, seeded with a fingerprint of the schema that accepted it. On read, a row whose
+ * checksum matches the fingerprint of the reader's own schema holds exactly text that schema
+ * accepted, so running it again could only give the same answer. Any other row — changed by
+ * hand, damaged on disk, written by another program (no checksum), written under a different
+ * schema, or at an older version that needs upcasting — goes through `registry.readRecorded` in
+ * full. A checksum (CRC-32) is an integrity check, not a signature: a writer who forges one on
+ * purpose is trusted, as anyone who can write the file already is.
+ *
+ * A checksum is written only when skipping the schema returns what `readRecorded` would: the text
+ * parses back to the values validated, and the schema gives those values back unchanged. Schemas
+ * that never change valid input (no trim, defaults, transforms or key stripping) are recognised
+ * once per type; for the others each event is checked on append. The fingerprint and that test
+ * walk zod's definition tree (`schema._zod.def`, zod's documented internals for library
+ * authors); anything the walk does not recognise makes a type ineligible, never trusted.
+ */
+
+/** Node 20.15 and later; on older versions every read validates in full. */
+const crc32 = (zlib as { crc32?: (data: string, value?: number) => number }).crc32;
+
+interface ZodLike {
+  readonly _zod: { readonly def: Record<string, unknown> };
+}
+
+const isZod = (value: unknown): value is ZodLike =>
+  typeof value === 'object' &&
+  value !== null &&
+  '_zod' in value &&
+  typeof (value as { _zod?: { def?: unknown } })._zod?.def === 'object';
+
+/** A stable text of a schema's whole definition, refinements included (as their source text). */
+const describeSchema = (root: unknown): string => {
+  const seen = new Map<object, number>();
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'function') return `fn:${value.toString()}`;
+    if (value instanceof RegExp) return `re:${value.toString()}`;
+    if (typeof value === 'bigint') return `bigint:${value}`;
+    if (typeof value !== 'object' || value === null) return value;
+    const known = seen.get(value);
+    if (known !== undefined) return `ref:${known}`;
+    seen.set(value, seen.size);
+    if (isZod(value)) return { zod: walk(value._zod.def) };
+    if (Array.isArray(value)) return value.map(walk);
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = walk((value as Record<string, unknown>)[key]);
+    return out;
+  };
+  return JSON.stringify(walk(root));
+};
+
+/** Definition types whose parse returns valid input unchanged (given identity-preserving children). */
+const identityTypes = new Set([
+  'string',
+  'number',
+  'boolean',
+  'null',
+  'enum',
+  'literal',
+  'array',
+  'object',
+  'optional',
+  'nullable',
+  'union',
+  'record',
+  'any',
+  'unknown',
+]);
+
+/** True when parsing valid input with this schema gives back the same value, no more, no less. */
+const returnsInputUnchanged = (root: unknown): boolean => {
+  const seen = new Set<object>();
+  const check = (schema: unknown): boolean => {
+    if (!isZod(schema)) return false;
+    if (seen.has(schema)) return true;
+    seen.add(schema);
+    const def = schema._zod.def;
+    const type = def.type;
+    if (typeof type !== 'string' || !identityTypes.has(type)) return false;
+    const checks = def.checks;
+    if (checks !== undefined) {
+      if (!Array.isArray(checks)) return false;
+      for (const c of checks) {
+        // `overwrite` checks (trim, toLowerCase…) change the value.
+        if (!isZod(c) || c._zod.def.check === 'overwrite') return false;
+      }
+    }
+    switch (type) {
+      case 'object': {
+        // A plain z.object strips unknown keys; strict (never) and loose (unknown) ones keep input as is.
+        const catchall = def.catchall;
+        if (!isZod(catchall)) return false;
+        const catchallType = catchall._zod.def.type;
+        if (catchallType !== 'never' && catchallType !== 'unknown') return false;
+        const shape = def.shape;
+        if (typeof shape !== 'object' || shape === null) return false;
+        return Object.values(shape).every(check);
+      }
+      case 'array':
+        return check(def.element);
+      case 'optional':
+      case 'nullable':
+        return check(def.innerType);
+      case 'union':
+        return Array.isArray(def.options) && def.options.every(check);
+      case 'record':
+        return check(def.keyType) && check(def.valueType);
+      default:
+        return true;
+    }
+  };
+  return check(root);
+};
+
+/** Own keys that JSON keeps: those whose value is not undefined. */
+const jsonKeys = (value: object): string[] =>
+  Object.keys(value).filter((key) => (value as Record<string, unknown>)[key] !== undefined);
+
+/** Deep equality as JSON sees it: key order and undefined-valued keys do not count. */
+const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
+  }
+  if (Array.isArray(b)) return false;
+  const keysA = jsonKeys(a);
+  if (keysA.length !== jsonKeys(b).length) return false;
+  return keysA.every(
+    (key) =>
+      Object.hasOwn(b, key) &&
+      sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+  );
+};
+
+/** JSON text that parses back to the value it was made from: nothing lost or changed on the way. */
+const roundTrips = (text: string, value: unknown): unknown => {
+  const parsed: unknown = JSON.parse(text);
+  return sameJson(parsed, value) ? parsed : undefined;
+};
+
+const metadataDescription = describeSchema(eventMetadataSchema);
+const metadataReturnedUnchanged = returnsInputUnchanged(eventMetadataSchema);
+
+/** What a store needs to write and check checksums with one registry. */
+export interface ReadValidation {
+  /**
+   * The checksum to store with an event appended now, already validated as `metadata` and `data`,
+   * or null when a read could not skip its schema: the type is not at its current version, the
+   * text does not parse back to the validated values, or the schema would return something else.
+   */
+  checksumFor(
+    type: string,
+    version: number,
+    metadataText: string,
+    dataText: string,
+    metadata: unknown,
+    data: unknown,
+  ): number | null;
+  /** True when a stored row's checksum proves it holds text the reader's current schema accepted. */
+  verified(
+    type: string,
+    version: number,
+    metadataText: string,
+    dataText: string,
+    checksum: number | null,
+  ): boolean;
+}
+
+/** How one event type's rows are checksummed by this registry. */
+interface TypeSeal {
+  version: number;
+  /** The CRC seed that binds a checksum to the schema. */
+  seed: number;
+  /**
+   * Null when the schema returns any valid input unchanged; else the check that this (valid) data
+   * is a fixed point of it.
+   */
+  fixedPoint: ((data: unknown) => boolean) | null;
+}
+
+/**
+ * Checksums keyed to a registry's schemas. `enabled: false` writes none and trusts none, so every
+ * read validates in full.
+ */
+export const createReadValidation = (registry: EventRegistry, enabled: boolean): ReadValidation => {
+  const seals = new Map<string, TypeSeal | null>();
+
+  const sealFor = (type: string): TypeSeal | null => {
+    const known = seals.get(type);
+    if (known !== undefined) return known;
+    let seal: TypeSeal | null = null;
+    const definition = registry.get(type);
+    if (crc32 && enabled && definition && metadataReturnedUnchanged) {
+      try {
+        const fingerprint = createHash('sha256')
+          .update(`lantern-read-checksum-v1\u0000${type}\u0000${definition.schemaVersion}\u0000`)
+          .update(metadataDescription)
+          .update('\u0000')
+          .update(describeSchema(definition.schema))
+          .digest('hex');
+        seal = {
+          version: definition.schemaVersion,
+          seed: crc32(fingerprint),
+          // A schema that may change its input (trim, defaults, stripping) still qualifies for the
+          // events it leaves unchanged: checked once, on append, on the text as stored.
+          fixedPoint: returnsInputUnchanged(definition.schema)
+            ? null
+            : (data) => {
+                try {
+                  return sameJson(definition.parse(data), data);
+                } catch {
+                  return false;
+                }
+              },
+        };
+      } catch {
+        seal = null;
+      }
+    }
+    seals.set(type, seal);
+    return seal;
+  };
+
+  // NUL cannot occur unescaped in JSON text, so it separates the two texts unambiguously.
+  const compute = (seed: number, metadataText: string, dataText: string): number =>
+    (crc32 as (data: string, value?: number) => number)(`${metadataText}\u0000${dataText}`, seed);
+
+  return {
+    checksumFor: (type, version, metadataText, dataText, metadata, data) => {
+      const seal = sealFor(type);
+      if (!seal || seal.version !== version) return null;
+      try {
+        if (roundTrips(metadataText, metadata) === undefined) return null;
+        const stored = roundTrips(dataText, data);
+        if (stored === undefined || (seal.fixedPoint && !seal.fixedPoint(stored))) return null;
+      } catch {
+        return null;
+      }
+      return compute(seal.seed, metadataText, dataText);
+    },
+    verified: (type, version, metadataText, dataText, checksum) => {
+      if (checksum === null) return false;
+      const seal = sealFor(type);
+      return (
+        seal !== null && seal.version === version && compute(seal.seed, metadataText, dataText) === checksum
+      );
+    },
+  };
+};
