@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.spec.ts', 'test/**/*.spec.ts', 'examples/*/src/**/*.spec.ts'],
     pool: 'forks',
+    // One EventStoreDB wire double for the whole run; tests find it with inject('eventstoredbDouble').
+    globalSetup: ['test/eventstoredbDouble/globalSetup.ts'],
     testTimeout: 30_000,
     reporters: ['default'],
   },
