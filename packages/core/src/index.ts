@@ -134,6 +134,7 @@ export type {
 export { matchesFilter, streamCategory, streamName } from './store/eventStore.js';
 // The store port
 export { expectedRevisionFits, parseExpectedRevision, retryFits } from './store/expectedRevision.js';
+export { deepFreeze, parseMaxCount, parseStreamId } from './store/storeArguments.js';
 
 // Time
 export { addDays, addYears, daysBetween, isKnownTimeZone, localDateOf, localTimeOf } from './time/time.js';

@@ -6,7 +6,7 @@ import {
   type Position,
 } from '@eventstore/db-client';
 import type { EventMetadata, EventRegistry, NewEvent, RecordedEvent } from '@lantern/core';
-import { StoreError } from '@lantern/core';
+import { deepFreeze, StoreError } from '@lantern/core';
 
 /**
  * Lantern events as EventStoreDB stores them: the event id is the EventStoreDB event id (the
@@ -50,14 +50,6 @@ export const positionOf = (commitPosition: bigint | undefined, position: Positio
 const withoutServerKeys = (metadata: unknown): unknown => {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return metadata;
   return Object.fromEntries(Object.entries(metadata).filter(([key]) => !key.startsWith('$')));
-};
-
-const deepFreeze = <T>(value: T): T => {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
 };
 
 /**

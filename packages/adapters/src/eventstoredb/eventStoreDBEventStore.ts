@@ -29,6 +29,8 @@ import {
   expectedRevisionFits,
   IdempotencyError,
   parseExpectedRevision,
+  parseMaxCount,
+  parseStreamId,
   retryFits,
   StoreError,
 } from '@lantern/core';
@@ -74,21 +76,6 @@ export interface EventStoreDBEventStoreOptions {
 const guardedAttempts = 4;
 
 const idKey = (id: string): string => id.toLowerCase();
-
-const checkMaxCount = (maxCount: number | undefined): number => {
-  if (maxCount === undefined) return Number.POSITIVE_INFINITY;
-  if (!Number.isInteger(maxCount) || maxCount < 0) {
-    throw new TypeError(`maxCount must be a whole number of events, 0 or more; got ${maxCount}.`);
-  }
-  return maxCount;
-};
-
-const checkStreamId = (streamId: unknown): string => {
-  if (typeof streamId !== 'string' || streamId === '') {
-    throw new TypeError('A stream name must be a non-empty string such as "case-PP-2020-014".');
-  }
-  return streamId;
-};
 
 const checkCount = (name: string, value: number | undefined, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -285,7 +272,7 @@ export const createEventStoreDBEventStore = (
     appendOptions: AppendOptions = {},
   ): Promise<AppendResult> => {
     ensureOpen();
-    checkStreamId(streamId);
+    parseStreamId(streamId);
     const expected = parseExpectedRevision(appendOptions.expectedRevision ?? 'any');
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     const valid = registry.validateBatch(events);
@@ -348,8 +335,8 @@ export const createEventStoreDBEventStore = (
     readOptions: ReadStreamOptions = {},
   ): AsyncIterable<RecordedEvent> => {
     ensureOpen();
-    checkStreamId(streamId);
-    const maxCount = checkMaxCount(readOptions.maxCount);
+    parseStreamId(streamId);
+    const maxCount = parseMaxCount(readOptions.maxCount);
     const backwards = readOptions.direction === 'backwards';
     const from = readOptions.fromRevision;
     return {
@@ -421,7 +408,7 @@ export const createEventStoreDBEventStore = (
 
   const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
     ensureOpen();
-    const maxCount = checkMaxCount(readOptions.maxCount);
+    const maxCount = parseMaxCount(readOptions.maxCount);
     const plan = planFilter(readOptions.filter, streamPrefix);
     const after = readOptions.after !== undefined && readOptions.after > 0n ? readOptions.after : undefined;
     return {

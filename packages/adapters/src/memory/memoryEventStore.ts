@@ -12,11 +12,14 @@ import type {
 } from '@lantern/core';
 import {
   ConcurrencyError,
+  deepFreeze,
   defaultEventRegistry,
   expectedRevisionFits,
   IdempotencyError,
   matchesFilter,
   parseExpectedRevision,
+  parseMaxCount,
+  parseStreamId,
   retryFits,
   StoreError,
   StreamNotFoundError,
@@ -41,34 +44,11 @@ const chunkSize = 256;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-const deepFreeze = <T>(value: T): T => {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
-};
-
 /** Event ids are uuids: compare them without regard to case, as EventStoreDB does. */
 const idKey = (id: string): string => id.toLowerCase();
 
 const closedError = (): StoreError =>
   new StoreError('This memory event store is closed. Create a new store with createMemoryEventStore().');
-
-const checkMaxCount = (maxCount: number | undefined): number => {
-  if (maxCount === undefined) return Number.POSITIVE_INFINITY;
-  if (!Number.isInteger(maxCount) || maxCount < 0) {
-    throw new TypeError(`maxCount must be a whole number of events, 0 or more; got ${maxCount}.`);
-  }
-  return maxCount;
-};
-
-const checkStreamId = (streamId: unknown): string => {
-  if (typeof streamId !== 'string' || streamId === '') {
-    throw new TypeError('A stream name must be a non-empty string such as "case-PP-2020-014".');
-  }
-  return streamId;
-};
 
 /**
  * An event store held in memory: for tests and for trying Lantern out. It keeps the whole
@@ -152,7 +132,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     appendOptions: AppendOptions = {},
   ): Promise<AppendResult> => {
     ensureOpen();
-    checkStreamId(streamId);
+    parseStreamId(streamId);
     const expected = parseExpectedRevision(appendOptions.expectedRevision ?? 'any');
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     // Everything below runs without awaiting, so the batch is atomic: no other call interleaves.
@@ -198,8 +178,8 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     readOptions: ReadStreamOptions = {},
   ): AsyncIterable<RecordedEvent> => {
     ensureOpen();
-    checkStreamId(streamId);
-    const maxCount = checkMaxCount(readOptions.maxCount);
+    parseStreamId(streamId);
+    const maxCount = parseMaxCount(readOptions.maxCount);
     const backwards = readOptions.direction === 'backwards';
     return {
       async *[Symbol.asyncIterator]() {
@@ -236,7 +216,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
 
   const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
     ensureOpen();
-    const maxCount = checkMaxCount(readOptions.maxCount);
+    const maxCount = parseMaxCount(readOptions.maxCount);
     const filter = readOptions.filter;
     return {
       async *[Symbol.asyncIterator]() {
