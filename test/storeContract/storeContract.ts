@@ -406,6 +406,24 @@ export const runStoreContract = (name: string, factory: StoreFactory): void => {
         expect(await collect(store.readStream(s.club()))).toHaveLength(1);
       });
 
+      it('a batch whose first id is new but a later one is stored raises an IdempotencyError naming it', async () => {
+        const stored = clubEstablished();
+        await store.append(s.club(), [stored]);
+        const fresh = [clubSessionHeld(), stored, clubSessionHeld()];
+        for (const expectedRevision of ['any', 0n, 5n, 'noStream'] as const) {
+          const error = await failureOf(() => store.append(s.club(), fresh, { expectedRevision }));
+          expect(isIdempotencyError(error)).toBe(true);
+          if (isIdempotencyError(error)) {
+            expect(error.streamId).toBe(s.club());
+            expect(error.eventIds).toEqual([stored.id]);
+          }
+        }
+        const elsewhere = await failureOf(() => store.append(s.club('b'), fresh));
+        expect(isIdempotencyError(elsewhere)).toBe(true);
+        expect(isStreamNotFoundError(await failureOf(() => store.readStream(s.club('b'))))).toBe(true);
+        expect(ids(await collect(store.readStream(s.club())))).toEqual([stored.id]);
+      });
+
       it('ids stored in another stream, or out of order, raise an IdempotencyError', async () => {
         const batch = [clubEstablished(), clubSessionHeld()];
         await store.append(s.club(), batch);

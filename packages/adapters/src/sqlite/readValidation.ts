@@ -147,13 +147,63 @@ const roundTrips = (text: string, value: unknown): unknown => {
   return sameJson(parsed, value) ? parsed : undefined;
 };
 
+/**
+ * True when `JSON.stringify(value)` is sure to parse back to a value `sameJson` equals, judged from
+ * the value alone: strings, booleans, null, finite numbers, and plain arrays (no holes, no
+ * undefined) and plain objects of them (undefined-valued keys, which JSON drops, allowed), with no
+ * `toJSON` anywhere. False means "cannot tell": the caller then parses the text and compares.
+ */
+export const jsonExact = (value: unknown): boolean => {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+      const proto = Object.getPrototypeOf(value);
+      if (Array.isArray(value)) {
+        if (proto !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || value[i] === undefined || !jsonExact(value[i])) return false;
+        }
+        return true;
+      }
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== undefined && !jsonExact(item)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+};
+
+/** No `toJSON` on the primitives' prototypes, which JSON.stringify would call on every string or number. */
+export const primitivesPlain = (): boolean =>
+  (String.prototype as { toJSON?: unknown }).toJSON === undefined &&
+  (Number.prototype as { toJSON?: unknown }).toJSON === undefined &&
+  (Boolean.prototype as { toJSON?: unknown }).toJSON === undefined;
+
+/**
+ * True when `text`, which must be `JSON.stringify(value)`, parses back to what `value` holds:
+ * decided from the value when it can be, else by parsing the text.
+ */
+const storedExactly = (text: string, value: unknown): boolean =>
+  (primitivesPlain() && jsonExact(value)) || roundTrips(text, value) !== undefined;
+
 const metadataDescription = describeSchema(eventMetadataSchema);
 const metadataReturnedUnchanged = returnsInputUnchanged(eventMetadataSchema);
 
 /** What a store needs to write and check checksums with one registry. */
 export interface ReadValidation {
   /**
-   * The checksum to store with an event appended now, already validated as `metadata` and `data`,
+   * The checksum to store with an event appended now, already validated as `metadata` and `data`
+   * and written as `metadataText` and `dataText` by `JSON.stringify` of exactly those values,
    * or null when a read could not skip its schema: the type is not at its current version, the
    * text does not parse back to the validated values, or the schema would return something else.
    */
@@ -233,15 +283,19 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
   // NUL cannot occur unescaped in JSON text, so it separates the two texts unambiguously.
   const compute = (seed: number, metadataText: string, dataText: string): number =>
     (crc32 as (data: string, value?: number) => number)(`${metadataText}\u0000${dataText}`, seed);
-
   return {
     checksumFor: (type, version, metadataText, dataText, metadata, data) => {
       const seal = sealFor(type);
       if (!seal || seal.version !== version) return null;
       try {
-        if (roundTrips(metadataText, metadata) === undefined) return null;
-        const stored = roundTrips(dataText, data);
-        if (stored === undefined || (seal.fixedPoint && !seal.fixedPoint(stored))) return null;
+        if (!storedExactly(metadataText, metadata)) return null;
+        if (seal.fixedPoint) {
+          // The schema may change its input: it must give back the values as they read back.
+          const stored = roundTrips(dataText, data);
+          if (stored === undefined || !seal.fixedPoint(stored)) return null;
+        } else if (!storedExactly(dataText, data)) {
+          return null;
+        }
       } catch {
         return null;
       }

@@ -14,12 +14,15 @@ import type {
 } from '@lantern/core';
 import {
   ConcurrencyError,
+  deepFreeze,
   defaultEventRegistry,
   expectedRevisionFits,
   IdempotencyError,
   isConcurrencyError,
   isIdempotencyError,
   parseExpectedRevision,
+  parseMaxCount,
+  parseStreamId,
   retryFits,
   StreamNotFoundError,
 } from '@lantern/core';
@@ -94,29 +97,6 @@ const chunkSize = 512;
 const scanWindow = 65_536;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-const deepFreeze = <T>(value: T): T => {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
-};
-
-const checkMaxCount = (maxCount: number | undefined): number => {
-  if (maxCount === undefined) return Number.POSITIVE_INFINITY;
-  if (!Number.isInteger(maxCount) || maxCount < 0) {
-    throw new TypeError(`maxCount must be a whole number of events, 0 or more; got ${maxCount}.`);
-  }
-  return maxCount;
-};
-
-const checkStreamId = (streamId: unknown): string => {
-  if (typeof streamId !== 'string' || streamId === '') {
-    throw new TypeError('A stream name must be a non-empty string such as "case-PP-2020-014".');
-  }
-  return streamId;
-};
 
 const checkAmount = (name: string, unit: string, value: number | undefined, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -293,23 +273,29 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   let pending: PendingAppend[] = [];
   let flushScheduled = false;
 
+  type Found = readonly [position: number, streamId: string, revision: number];
+  const storedAt = (id: string): Found | undefined => statements.byId.get(id) as Found | undefined;
+
+  /** The ids of a batch stored already (compared without regard to case). */
+  const storedIdsOf = (events: readonly PreparedEvent[]): string[] =>
+    events.filter((event) => storedAt(event.id) !== undefined).map((event) => event.id);
+
+  const mixedIds = (streamId: string, storedIds: readonly string[]): IdempotencyError =>
+    new IdempotencyError(streamId, storedIds, 'some of these ids are stored already and others are not');
+
   /**
    * A batch whose ids are all stored already is a retry when they sit consecutively, in batch
    * order, in this stream and the expected revision fits where they were written (as in memory).
+   * Only the first id is looked up on the way in: a batch whose first id is new is no retry, and
+   * if a later id of it is stored the unique index refuses the insert (see `batchRefusal`).
    */
   const retryResult = (append: PendingAppend): AppendResult | undefined => {
     const { streamId, events, expected } = append;
-    type Found = readonly [position: number, streamId: string, revision: number];
-    const found = events.map((event) => statements.byId.get(event.id) as Found | undefined);
+    const head = events[0];
+    if (!head || storedAt(head.id) === undefined) return undefined;
+    const found = events.map((event) => storedAt(event.id));
     const storedIds = events.filter((_, i) => found[i] !== undefined).map((event) => event.id);
-    if (storedIds.length === 0) return undefined;
-    if (storedIds.length < events.length) {
-      throw new IdempotencyError(
-        streamId,
-        storedIds,
-        'some of these ids are stored already and others are not',
-      );
-    }
+    if (storedIds.length < events.length) throw mixedIds(streamId, storedIds);
     const stored = found as Found[];
     const first = stored[0];
     const last = stored.at(-1);
@@ -343,7 +329,12 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     if (retry) return retry;
     const { streamId, events, expected } = append;
     const actual = lastRevisionOf(streamId);
-    if (!expectedRevisionFits(expected, actual)) throw new ConcurrencyError(streamId, expected, actual);
+    if (!expectedRevisionFits(expected, actual)) {
+      // Reusing stored ids is refused before the revision is looked at, as in memory.
+      const storedIds = storedIdsOf(events);
+      if (storedIds.length > 0) throw mixedIds(streamId, storedIds);
+      throw new ConcurrencyError(streamId, expected, actual);
+    }
     const recordedAt = now().toISOString();
     const firstRevision = actual === 'noStream' ? 0 : Number(actual) + 1;
     let position = 0;
@@ -382,21 +373,27 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     };
   };
 
+  /** True when an error thrown while writing one batch refuses that batch and no other. */
+  const refusesBatch = (error: unknown): boolean =>
+    isConcurrencyError(error) ||
+    isIdempotencyError(error) ||
+    sqliteCode(error)?.startsWith('SQLITE_CONSTRAINT') === true;
+
   /**
-   * The error that refuses one batch and no other, or undefined when the error is the group's.
-   * Ids are unique without regard to case, so two ids of one batch that differ only in case break
-   * the index: that batch alone is refused.
+   * The error that refuses one batch, called once its savepoint is rolled back. A constraint
+   * broken by a batch whose first id is new means another of its ids is stored already (the batch
+   * mixes stored and new ids), or two of its ids differ only in case: ids are unique without
+   * regard to case, so such twins break the index.
    */
   const batchRefusal = (append: PendingAppend, error: unknown): unknown => {
     if (isConcurrencyError(error) || isIdempotencyError(error)) return error;
-    if (sqliteCode(error)?.startsWith('SQLITE_CONSTRAINT')) {
-      return new IdempotencyError(
-        append.streamId,
-        append.events.map((event) => event.id),
-        'two of its ids differ only in letter case, and ids compare without regard to case',
-      );
-    }
-    return undefined;
+    const storedIds = storedIdsOf(append.events);
+    if (storedIds.length > 0) return mixedIds(append.streamId, storedIds);
+    return new IdempotencyError(
+      append.streamId,
+      append.events.map((event) => event.id),
+      'two of its ids differ only in letter case, and ids compare without regard to case',
+    );
   };
 
   /**
@@ -425,12 +422,11 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
             writer.release.run();
           } catch (error) {
             // A refusal is the batch's own; anything else (disk, lock) fails the whole group.
-            const refusal = batchRefusal(append, error);
-            if (!refusal) throw error;
+            if (!refusesBatch(error)) throw error;
             writer.rollbackToSavepoint.run();
             writer.release.run();
             written.length = mark;
-            outcomes.push({ error: refusal });
+            outcomes.push({ error: batchRefusal(append, error) });
           }
         }
         writer.commit.run();
@@ -457,7 +453,7 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     appendOptions: AppendOptions = {},
   ): Promise<AppendResult> => {
     ensureOpen();
-    checkStreamId(streamId);
+    parseStreamId(streamId);
     const expected = parseExpectedRevision(appendOptions.expectedRevision ?? 'any');
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     if (readonly) throw readOnlyError(file, readonlyReason ?? 'the store was opened read-only');
@@ -558,8 +554,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     readOptions: ReadStreamOptions = {},
   ): AsyncIterable<RecordedEvent> => {
     ensureOpen();
-    checkStreamId(streamId);
-    const maxCount = checkMaxCount(readOptions.maxCount);
+    parseStreamId(streamId);
+    const maxCount = parseMaxCount(readOptions.maxCount);
     const backwards = readOptions.direction === 'backwards';
     return {
       async *[Symbol.asyncIterator]() {
@@ -609,7 +605,7 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
 
   const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
     ensureOpen();
-    const maxCount = checkMaxCount(readOptions.maxCount);
+    const maxCount = parseMaxCount(readOptions.maxCount);
     const { after, filter } = readOptions;
     return {
       async *[Symbol.asyncIterator]() {

@@ -115,29 +115,55 @@ export type Money = z.infer<typeof money>;
 
 const count = z.number().int('must be a whole number').nonnegative('cannot be negative');
 
+/**
+ * True when no two cells are the same. Breakdowns are short (at most one cell per sex × age band
+ * when valid), so they are compared pairwise, without building keys; long lists use a Set of keys.
+ */
+const noRepeats = <T>(
+  cells: readonly T[],
+  same: (a: T, b: T) => boolean,
+  key: (cell: T) => unknown,
+): boolean => {
+  if (cells.length > 32) return new Set(cells.map(key)).size === cells.length;
+  for (let i = 1; i < cells.length; i++) {
+    for (let j = 0; j < i; j++) if (same(cells[i] as T, cells[j] as T)) return false;
+  }
+  return true;
+};
+
 /** Counts broken down by sex × age band; each pair appears at most once. */
-export const sexAgeCounts = z
-  .array(z.strictObject({ sex, ageBand: countedAgeBand, count }))
-  .refine(
-    (cells) => new Set(cells.map((c) => `${c.sex}|${c.ageBand}`)).size === cells.length,
-    'lists a sex × age band pair more than once',
-  );
+export const sexAgeCounts = z.array(z.strictObject({ sex, ageBand: countedAgeBand, count })).refine(
+  (cells) =>
+    noRepeats(
+      cells,
+      (a, b) => a.sex === b.sex && a.ageBand === b.ageBand,
+      (c) => `${c.sex}|${c.ageBand}`,
+    ),
+  'lists a sex × age band pair more than once',
+);
 export type SexAgeCounts = z.infer<typeof sexAgeCounts>;
 
 /** Counts broken down by sex; each sex appears at most once. */
-export const sexCounts = z
-  .array(z.strictObject({ sex, count }))
-  .refine((cells) => new Set(cells.map((c) => c.sex)).size === cells.length, 'lists a sex more than once');
+export const sexCounts = z.array(z.strictObject({ sex, count })).refine(
+  (cells) =>
+    noRepeats(
+      cells,
+      (a, b) => a.sex === b.sex,
+      (c) => c.sex,
+    ),
+  'lists a sex more than once',
+);
 export type SexCounts = z.infer<typeof sexCounts>;
 
 /** A list without repeats. */
 export const uniqueList = <T extends z.ZodType>(item: T) =>
-  z
-    .array(item)
-    .refine(
-      (items) => new Set(items.map((i) => JSON.stringify(i))).size === items.length,
-      'lists the same value twice',
-    );
+  z.array(item).refine(
+    (items) =>
+      // JSON text tells strings apart exactly as the strings themselves do: no need to write it.
+      new Set(items.every((i) => typeof i === 'string') ? items : items.map((i) => JSON.stringify(i)))
+        .size === items.length,
+    'lists the same value twice',
+  );
 
 export const nonNegativeCount = count;
 export const positiveCount = z.number().int('must be a whole number').positive('must be more than zero');

@@ -2,6 +2,7 @@ import { ValidationError } from '../errors/errors.js';
 import type { EventDefinition } from './defineEvent.js';
 import { validationErrorFrom } from './defineEvent.js';
 import { eventId, eventMetadataSchema, type NewEvent, type RecordedEvent } from './envelope.js';
+import { isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
 
 /**
  * The event types a store accepts. Stores validate every event against it on append (the whole
@@ -43,17 +44,22 @@ export const createEventRegistry = (
   };
 
   const checkMetadata = (type: string, metadata: unknown, definition: AnyDefinition) => {
-    const result = eventMetadataSchema.safeParse(metadata);
-    if (!result.success) throw validationErrorFrom(type, result.error, 'metadata');
-    if (result.data.schemaVersion > definition.schemaVersion) {
+    let parsed = parseMetadataFast(metadata);
+    if (!parsed) {
+      // The fast check said no (or could not tell): zod decides, and names the error.
+      const result = eventMetadataSchema.safeParse(metadata);
+      if (!result.success) throw validationErrorFrom(type, result.error, 'metadata');
+      parsed = result.data;
+    }
+    if (parsed.schemaVersion > definition.schemaVersion) {
       throw new ValidationError(
         type,
         'metadata.schemaVersion',
-        `version ${result.data.schemaVersion} is newer than this build reads (${definition.schemaVersion})`,
+        `version ${parsed.schemaVersion} is newer than this build reads (${definition.schemaVersion})`,
         'upgrade Lantern before writing or reading these events',
       );
     }
-    return result.data;
+    return parsed;
   };
 
   return {
@@ -71,8 +77,10 @@ export const createEventRegistry = (
       const seen = new Set<string>();
       return events.map((event) => {
         const definition = definitionFor(event?.type);
-        const idResult = eventId.safeParse(event.id);
-        if (!idResult.success) throw validationErrorFrom(event.type, idResult.error, 'id');
+        if (!isEventIdFast(event.id)) {
+          const idResult = eventId.safeParse(event.id);
+          if (!idResult.success) throw validationErrorFrom(event.type, idResult.error, 'id');
+        }
         if (seen.has(event.id)) {
           throw new ValidationError(event.type, 'id', `event id ${event.id} appears twice in one batch`);
         }
