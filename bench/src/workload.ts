@@ -1,5 +1,5 @@
 import { type CatalogEventData, eventCatalog, type NewEvent } from '@lantern/core';
-import { v4 as uuid } from 'uuid';
+import { v4 as uuid, v7 as uuidv7 } from 'uuid';
 
 /**
  * The workload every subject runs: catalog events a programme really records (club sessions and
@@ -118,7 +118,24 @@ const dayOf = (revision: number): string => {
   return day.toISOString().slice(0, 10);
 };
 
-const sessionHeld = (random: Random, k: number, revision: number, staff: string): NewEvent => {
+/** 2019-01-01T00:00:00Z: the workload's events are minted one millisecond apart from here. */
+const mintedFrom = Date.UTC(2019, 0, 1);
+
+/**
+ * Event ids are uuid v7, as Lantern mints them (`defineEvent(...).toNew`, `handleCommand`): time
+ * ordered, so a store's index of ids grows at its end. Random v4 ids cost Lantern's SQLite store
+ * about half its batched append rate (random inserts into that index); see bench/README.md.
+ */
+const eventIdOf = (random: Random, sequence: number): string =>
+  uuidv7({ msecs: mintedFrom + sequence, random: random.bytes(16) });
+
+const sessionHeld = (
+  random: Random,
+  k: number,
+  revision: number,
+  staff: string,
+  sequence: number,
+): NewEvent => {
   const heldOn = dayOf(revision);
   const data: SessionData = {
     clubId: clubIdOf(k),
@@ -128,7 +145,7 @@ const sessionHeld = (random: Random, k: number, revision: number, staff: string)
     attendeeRefs: childRefs(random, 4),
   };
   return {
-    id: uuid({ random: random.bytes(16) }),
+    id: eventIdOf(random, sequence),
     type: 'ClubSessionHeld',
     data,
     metadata: {
@@ -140,7 +157,13 @@ const sessionHeld = (random: Random, k: number, revision: number, staff: string)
   };
 };
 
-const outreachConducted = (random: Random, k: number, revision: number, staff: string): NewEvent => {
+const outreachConducted = (
+  random: Random,
+  k: number,
+  revision: number,
+  staff: string,
+  sequence: number,
+): NewEvent => {
   const day = dayOf(revision);
   const data: OutreachData = {
     programmeId: programmeIdOf(k),
@@ -154,7 +177,7 @@ const outreachConducted = (random: Random, k: number, revision: number, staff: s
     leafletsDistributed: random.integer(40),
   };
   return {
-    id: uuid({ random: random.bytes(16) }),
+    id: eventIdOf(random, sequence),
     type: 'OutreachConducted',
     data,
     metadata: {
@@ -179,8 +202,8 @@ export const plannedEvents = (options: WorkloadOptions, count = options.events):
     const revision = Math.floor(i / options.streams);
     const recordedBy = staff[k] as string;
     const event = isClubStream(k)
-      ? sessionHeld(random, k, revision, recordedBy)
-      : outreachConducted(random, k, revision, recordedBy);
+      ? sessionHeld(random, k, revision, recordedBy, i)
+      : outreachConducted(random, k, revision, recordedBy, i);
     return { streamId: streamIdOf(k), events: [event] };
   });
 };

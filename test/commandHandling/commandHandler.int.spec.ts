@@ -8,7 +8,7 @@ import {
   type ProgrammeWindow,
   RuleViolationError,
 } from '@lantern/core';
-import { v4 as uuidv4 } from 'uuid';
+import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 
 const programme: ProgrammeWindow = {
@@ -147,5 +147,52 @@ describe('handleCommand', () => {
     expect(resent.nextExpectedRevision).toBe(first.nextExpectedRevision);
     expect(first.events[0]?.metadata.causationId).toBe(commandId);
     expect(await readTypes(store)).toEqual(['ClubEstablished', 'ClubSessionHeld']);
+  });
+});
+
+describe('event ids derived from a command id', () => {
+  it('stay time-ordered uuid v7 when the command id is a v7, and repeat when the command is resent', async () => {
+    const store = createMemoryEventStore();
+    await handleCommand({ store, decider, streamId, command: establish });
+    const commandIds = [uuidv7(), uuidv7(), uuidv7()];
+    const ids: string[] = [];
+    for (const [i, commandId] of commandIds.entries()) {
+      const result = await handleCommand({
+        store,
+        decider,
+        streamId,
+        command: session(`2019-03-0${i + 1}`, commandId),
+      });
+      const id = result.events[0]?.id ?? '';
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      // The command's 48-bit timestamp leads the event id.
+      expect(id.replaceAll('-', '').slice(0, 12)).toBe(commandId.replaceAll('-', '').slice(0, 12));
+      expect(id).not.toBe(commandId);
+      ids.push(id);
+    }
+    // Ordered by their millisecond timestamps, as the command ids are.
+    const stamps = ids.map((id) => id.slice(0, 13));
+    expect([...stamps].sort()).toEqual(stamps);
+    const replay = createMemoryEventStore();
+    await handleCommand({ store: replay, decider, streamId, command: establish });
+    const again = await handleCommand({
+      store: replay,
+      decider,
+      streamId,
+      command: session('2019-03-01', commandIds[0]),
+    });
+    expect(again.events[0]?.id).toBe(ids[0]);
+  });
+
+  it('are name-based uuids when the command id is not a v7', async () => {
+    const store = createMemoryEventStore();
+    await handleCommand({ store, decider, streamId, command: establish });
+    const result = await handleCommand({
+      store,
+      decider,
+      streamId,
+      command: session('2019-03-01', uuidv4()),
+    });
+    expect(result.events[0]?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-/);
   });
 });

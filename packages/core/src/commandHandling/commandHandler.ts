@@ -1,4 +1,11 @@
-import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
+import {
+  parse as uuidParse,
+  stringify as uuidStringify,
+  validate as uuidValidate,
+  version as uuidVersion,
+  v5 as uuidv5,
+  v7 as uuidv7,
+} from 'uuid';
 import type { Command, Decider } from '../deciders/decider.js';
 import { isConcurrencyError, isStreamNotFoundError } from '../errors/errors.js';
 import { defaultEventRegistry } from '../events/defaultRegistry.js';
@@ -51,8 +58,19 @@ const loadStream = async <TState, TEvent extends DomainEvent>(
   return { state, revision, alreadyHandled };
 };
 
-const eventIdFor = (commandId: string, index: number): string =>
-  uuidv5(`${commandId}/${index}`, COMMAND_EVENT_NAMESPACE);
+/**
+ * The id of a command's `index`-th event: a name-based uuid of the command id, so a resent
+ * command yields the same ids. When the command id is a time-ordered uuid v7, the event id keeps
+ * its 48-bit timestamp and is a v7 itself, so stores' indexes of ids still grow at their end.
+ */
+const eventIdFor = (commandId: string, index: number): string => {
+  const bytes = uuidv5(`${commandId}/${index}`, COMMAND_EVENT_NAMESPACE, new Uint8Array(16));
+  if (uuidValidate(commandId) && uuidVersion(commandId) === 7) {
+    bytes.set(uuidParse(commandId).subarray(0, 6));
+    bytes[6] = 0x70 | ((bytes[6] ?? 0) & 0x0f);
+  }
+  return uuidStringify(bytes);
+};
 
 const toNewEvents = <TEvent extends DomainEvent>(
   events: readonly TEvent[],
