@@ -225,9 +225,14 @@ export const batchedAppends = (options: WorkloadOptions): PlannedAppend[] => {
   }
   const longest = Math.ceil(options.events / options.streams);
   const batches: PlannedAppend[] = [];
+  // Ids are minted when a batch is made, as an application minting with Lantern does: in append order.
+  const ids = randomSource(options.seed + 1);
+  let sequence = 0;
   for (let from = 0; from < longest; from += options.batchSize) {
     for (const [streamId, events] of byStream) {
-      const chunk = events.slice(from, from + options.batchSize);
+      const chunk = events
+        .slice(from, from + options.batchSize)
+        .map((event) => ({ ...event, id: eventIdOf(ids, sequence++) }));
       if (chunk.length > 0) batches.push({ streamId, events: chunk });
     }
   }
