@@ -4,9 +4,16 @@ import { createSqliteEventStore } from '@lantern/adapters/sqlite';
 import { recordPhnomPenh } from './record.js';
 import { formatHeadlines, summarise } from './summary.js';
 
-/** The store's file: the first argument, else LANTERN_DB, else ./data/lantern.db (from the working directory). */
+/**
+ * The store's file: the first argument, else LANTERN_DB, else ./data/lantern.db. Relative paths
+ * are taken from where the command was typed (INIT_CWD, which npm and pnpm set for scripts), so
+ * `pnpm start` at the repository's root writes ./data/lantern.db there.
+ */
 const databasePath = (): string =>
-  resolve(process.argv[2] ?? process.env.LANTERN_DB ?? join('data', 'lantern.db'));
+  resolve(
+    process.env.INIT_CWD ?? process.cwd(),
+    process.argv[2] ?? process.env.LANTERN_DB ?? join('data', 'lantern.db'),
+  );
 
 /** Records the programme into the SQLite store and prints its headline figures. */
 const main = async (): Promise<void> => {

@@ -66,7 +66,11 @@ describe('the Phnom Penh example', () => {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ['--conditions=lantern-source', '--import', tsx, main, ...args],
-        { cwd: dir, env: { ...process.env, LANTERN_DB: undefined, ...env }, timeout: 120_000 },
+        {
+          cwd: dir,
+          env: { ...process.env, LANTERN_DB: undefined, INIT_CWD: undefined, ...env },
+          timeout: 120_000,
+        },
       );
       return stdout;
     };
