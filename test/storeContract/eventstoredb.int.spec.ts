@@ -60,10 +60,8 @@ if (realServer) {
 } else {
   const reason =
     'set EVENTSTORE_CONNECTION_STRING (e.g. esdb://localhost:2113?tls=false) to run the store contract against a real EventStoreDB server';
+  // Nothing is registered, so nothing is skipped: the run says why the real server was not used.
   console.info(`Not running the store contract against a real EventStoreDB server: ${reason}.`);
-  describe('the EventStoreDB event store on a real server', () => {
-    it.skip(`not run: ${reason}`, () => {});
-  });
 }
 
 describe('the EventStoreDB event store, particular to EventStoreDB (on the wire double)', () => {
