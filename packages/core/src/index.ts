@@ -132,8 +132,14 @@ export type {
   SubscribeOptions,
 } from './store/eventStore.js';
 export { matchesFilter, streamCategory, streamName } from './store/eventStore.js';
+export type { StoredPlace } from './store/expectedRevision.js';
 // The store port
-export { expectedRevisionFits, parseExpectedRevision, retryFits } from './store/expectedRevision.js';
+export {
+  expectedRevisionFits,
+  parseExpectedRevision,
+  resendOf,
+  retryFits,
+} from './store/expectedRevision.js';
 export { deepFreeze, parseMaxCount, parseStreamId } from './store/storeArguments.js';
 
 // Time

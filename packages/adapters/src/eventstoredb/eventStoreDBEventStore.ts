@@ -27,11 +27,10 @@ import {
   ConcurrencyError,
   defaultEventRegistry,
   expectedRevisionFits,
-  IdempotencyError,
   parseExpectedRevision,
   parseMaxCount,
   parseStreamId,
-  retryFits,
+  resendOf,
   StoreError,
 } from '@lantern/core';
 import { Observable } from 'rxjs';
@@ -226,35 +225,14 @@ export const createEventStoreDBEventStore = (
     expected: ExpectedRevision,
     { actual, found }: { actual: bigint | 'noStream'; found: Map<string, Placement> },
   ): AppendResult | undefined => {
-    const placements = events.map((event) => found.get(idKey(event.id)));
-    const storedIds = events.filter((_, i) => placements[i] !== undefined).map((event) => event.id);
-    if (storedIds.length === 0) return undefined;
-    if (storedIds.length < events.length) {
-      throw new IdempotencyError(
-        streamId,
-        storedIds,
-        'some of these ids are stored already and others are not',
-      );
-    }
-    const all = placements as Placement[];
-    const first = all[0];
-    const last = all.at(-1);
-    if (!first || !last) return undefined;
-    const consecutive = all.every(
-      (p, i) => p.streamId === streamId && p.revision === first.revision + BigInt(i),
+    const last = resendOf(
+      streamId,
+      events.map((event) => event.id),
+      events.map((event) => found.get(idKey(event.id))),
+      expected,
+      () => actual,
     );
-    if (!consecutive) {
-      const elsewhere = all.find((p) => p.streamId !== streamId);
-      throw new IdempotencyError(
-        streamId,
-        storedIds,
-        elsewhere
-          ? `they are stored in stream "${elsewhere.streamId}"`
-          : 'they are stored in this stream, but not in this order',
-      );
-    }
-    if (!retryFits(expected, first.revision)) throw new ConcurrencyError(streamId, expected, actual);
-    if (last.position === undefined) return undefined;
+    if (last?.position === undefined) return undefined;
     return { nextExpectedRevision: last.revision, position: last.position, written: false };
   };
 

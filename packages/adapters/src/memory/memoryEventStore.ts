@@ -15,12 +15,11 @@ import {
   deepFreeze,
   defaultEventRegistry,
   expectedRevisionFits,
-  IdempotencyError,
   matchesFilter,
   parseExpectedRevision,
   parseMaxCount,
   parseStreamId,
-  retryFits,
+  resendOf,
   StoreError,
   StreamNotFoundError,
 } from '@lantern/core';
@@ -94,35 +93,15 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     events: readonly NewEvent[],
     expected: ExpectedRevision,
   ): AppendResult | undefined => {
-    const found = events.map((event) => byId.get(idKey(event.id)));
-    const storedIds = events.filter((_, i) => found[i] !== undefined).map((event) => event.id);
-    if (storedIds.length === 0) return undefined;
-    if (storedIds.length < events.length) {
-      throw new IdempotencyError(
-        streamId,
-        storedIds,
-        'some of these ids are stored already and others are not',
-      );
-    }
-    const stored = found as StoredEvent[];
-    const first = stored[0]?.recorded;
-    const last = stored.at(-1)?.recorded;
-    if (!first || !last) return undefined;
-    const consecutive = stored.every(
-      (s, i) => s.recorded.streamId === streamId && s.recorded.revision === first.revision + BigInt(i),
+    const places = events.map((event) => byId.get(idKey(event.id))?.recorded);
+    const last = resendOf(
+      streamId,
+      events.map((event) => event.id),
+      places,
+      expected,
+      () => lastRevision(streams.get(streamId)),
     );
-    if (!consecutive) {
-      const elsewhere = stored.find((s) => s.recorded.streamId !== streamId);
-      throw new IdempotencyError(
-        streamId,
-        storedIds,
-        elsewhere
-          ? `they are stored in stream "${elsewhere.recorded.streamId}"`
-          : 'they are stored in this stream, but not in this order',
-      );
-    }
-    if (!retryFits(expected, first.revision))
-      throw new ConcurrencyError(streamId, expected, lastRevision(streams.get(streamId)));
+    if (last?.position === undefined) return undefined;
     return { nextExpectedRevision: last.revision, position: last.position, written: false };
   };
 

@@ -23,7 +23,8 @@ import {
   parseExpectedRevision,
   parseMaxCount,
   parseStreamId,
-  retryFits,
+  resendOf,
+  type StoredPlace,
   StreamNotFoundError,
 } from '@lantern/core';
 import type Database from 'better-sqlite3';
@@ -293,30 +294,19 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     const { streamId, events, expected } = append;
     const head = events[0];
     if (!head || storedAt(head.id) === undefined) return undefined;
-    const found = events.map((event) => storedAt(event.id));
-    const storedIds = events.filter((_, i) => found[i] !== undefined).map((event) => event.id);
-    if (storedIds.length < events.length) throw mixedIds(streamId, storedIds);
-    const stored = found as Found[];
-    const first = stored[0];
-    const last = stored.at(-1);
-    if (!first || !last) return undefined;
-    const consecutive = stored.every(
-      ([, stream, revision], i) => stream === streamId && revision === first[2] + i,
+    const places = events.map((event): StoredPlace | undefined => {
+      const found = storedAt(event.id);
+      return found && { position: BigInt(found[0]), streamId: found[1], revision: BigInt(found[2]) };
+    });
+    const last = resendOf(
+      streamId,
+      events.map((event) => event.id),
+      places,
+      expected,
+      () => lastRevisionOf(streamId),
     );
-    if (!consecutive) {
-      const elsewhere = stored.find(([, stream]) => stream !== streamId);
-      throw new IdempotencyError(
-        streamId,
-        storedIds,
-        elsewhere
-          ? `they are stored in stream "${elsewhere[1]}"`
-          : 'they are stored in this stream, but not in this order',
-      );
-    }
-    if (!retryFits(expected, BigInt(first[2]))) {
-      throw new ConcurrencyError(streamId, expected, lastRevisionOf(streamId));
-    }
-    return { nextExpectedRevision: BigInt(last[2]), position: BigInt(last[0]), written: false };
+    if (last?.position === undefined) return undefined;
+    return { nextExpectedRevision: last.revision, position: last.position, written: false };
   };
 
   /** Checks and writes one batch inside the group's transaction; throws a Lantern error to refuse it. */
