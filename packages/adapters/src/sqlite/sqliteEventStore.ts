@@ -329,11 +329,11 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     const firstRevision = actual === 'noStream' ? 0 : Number(actual) + 1;
     let position = 0;
     events.forEach((event, i) => {
-      const revision = firstRevision + i;
       const { id, type, schemaVersion, data, metadata, checksum } = event;
-      const info = insert.run(
+      // The stored row without its position, which the insert assigns.
+      const columns = [
         streamId,
-        revision,
+        firstRevision + i,
         id,
         type,
         schemaVersion,
@@ -341,20 +341,9 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
         metadata,
         recordedAt,
         checksum,
-      );
-      position = Number(info.lastInsertRowid);
-      written.push([
-        position,
-        streamId,
-        revision,
-        id,
-        type,
-        schemaVersion,
-        data,
-        metadata,
-        recordedAt,
-        checksum,
-      ]);
+      ] as const;
+      position = Number(insert.run(...columns).lastInsertRowid);
+      written.push([position, ...columns]);
     });
     return {
       nextExpectedRevision: BigInt(firstRevision + events.length - 1),
