@@ -1,3 +1,3 @@
-// Event stores. Optional drivers (sqlite, eventstoredb, postgres) are subpath exports, never here.
-export type { MemoryEventStoreOptions } from './memory/index.js';
-export { createMemoryEventStore } from './memory/index.js';
+// Event and read-model stores. Optional drivers (sqlite, eventstoredb, postgres) are subpath exports, never here.
+export type { MemoryEventStoreOptions, MemoryReadModelStoreOptions } from './memory/index.js';
+export { createMemoryEventStore, createMemoryReadModelStore } from './memory/index.js';

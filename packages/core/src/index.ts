@@ -42,11 +42,13 @@ export {
   isDisclosureError,
   isIdempotencyError,
   isLanternError,
+  isLeaseLostError,
   isRuleViolationError,
   isStoreError,
   isStreamNotFoundError,
   isValidationError,
   LanternError,
+  LeaseLostError,
   RuleViolationError,
   StoreError,
   StreamNotFoundError,
@@ -122,6 +124,17 @@ export type { EventRegistry } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
 // Privacy
 export { derivePseudonym, mintPseudonym } from './privacy/pseudonyms.js';
+// Read models
+export type {
+  DeadLetter,
+  DocumentChange,
+  Lease,
+  ProjectionBatch,
+  ProjectionCheckpoint,
+  ReadModelDocument,
+  ReadModelStore,
+} from './readModels/readModelStore.js';
+export { checkReadModelName, readModelTableName } from './readModels/readModelStore.js';
 export type {
   AppendOptions,
   AppendResult,
@@ -141,6 +154,5 @@ export {
   retryFits,
 } from './store/expectedRevision.js';
 export { deepFreeze, parseMaxCount, parseStreamId } from './store/storeArguments.js';
-
 // Time
 export { addDays, addYears, daysBetween, isKnownTimeZone, localDateOf, localTimeOf } from './time/time.js';

@@ -125,6 +125,24 @@ export class StoreError extends LanternError {
   }
 }
 
+/**
+ * A projection's batch was refused because this instance no longer owns the projection: its
+ * lease expired or was taken over, or another instance moved the checkpoint first. Nothing of
+ * the batch was written; the instance must stop running the projection (another one has it).
+ */
+export class LeaseLostError extends LanternError {
+  readonly projection: string;
+
+  constructor(projection: string, reason: string) {
+    super(
+      'LEASE_LOST',
+      `Projection "${projection}" is no longer owned by this instance (${reason}); its batch was not written. ` +
+        'Another instance runs it now: stop this one, or wait and try to acquire the lease again.',
+    );
+    this.projection = projection;
+  }
+}
+
 const hasCode = (error: unknown, code: string): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 
@@ -145,4 +163,5 @@ export const isIdempotencyError = (error: unknown): error is IdempotencyError =>
 export const isAccessDeniedError = (error: unknown): error is AccessDeniedError =>
   hasCode(error, 'ACCESS_DENIED');
 export const isDisclosureError = (error: unknown): error is DisclosureError => hasCode(error, 'DISCLOSURE');
+export const isLeaseLostError = (error: unknown): error is LeaseLostError => hasCode(error, 'LEASE_LOST');
 export const isStoreError = (error: unknown): error is StoreError => hasCode(error, 'STORE');

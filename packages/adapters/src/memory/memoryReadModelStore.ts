@@ -1,0 +1,197 @@
+import {
+  checkReadModelName,
+  type DeadLetter,
+  deepFreeze,
+  type Lease,
+  LeaseLostError,
+  type ProjectionBatch,
+  type ProjectionCheckpoint,
+  type ReadModelDocument,
+  type ReadModelStore,
+  StoreError,
+} from '@lantern/core';
+
+export interface MemoryReadModelStoreOptions {
+  /** The clock for checkpoints' `updatedAt` and lease expiry. Default: the system clock. */
+  now?: () => Date;
+}
+
+interface ProjectionData {
+  checkpoint?: ProjectionCheckpoint;
+  collections: Map<string, Map<string, ReadModelDocument>>;
+  deadLetters: DeadLetter[];
+  lease?: Lease;
+  /** Tokens handed out so far, so a new lease always outranks every older one. */
+  tokens: number;
+}
+
+/**
+ * Read models in this process's memory, for tests and for apps that rebuild on start. Every
+ * commit is all-or-nothing: it is checked in full before anything changes.
+ */
+export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions = {}): ReadModelStore => {
+  const now = options.now ?? (() => new Date());
+  const projections = new Map<string, ProjectionData>();
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw new StoreError('This read-model store is closed; create a new one.');
+  };
+
+  const dataOf = (projection: string): ProjectionData => {
+    checkReadModelName('projection', projection);
+    let data = projections.get(projection);
+    if (!data) {
+      data = { collections: new Map(), deadLetters: [], tokens: 0 };
+      projections.set(projection, data);
+    }
+    return data;
+  };
+
+  const collectionOf = (data: ProjectionData, projection: string, collection: string) => {
+    const documents = data.collections.get(checkReadModelName('collection', collection));
+    if (!documents) {
+      throw new StoreError(
+        `Projection "${projection}" has no collection "${collection}"; list it in the projection's collections.`,
+      );
+    }
+    return documents;
+  };
+
+  const leaseHolds = (data: ProjectionData, lease: Lease): boolean =>
+    data.lease?.token === lease.token &&
+    data.lease.owner === lease.owner &&
+    data.lease.expiresAt > now().getTime();
+
+  /** A copy that cannot be changed by the caller afterwards, checked to be plain JSON. */
+  const stored = (document: ReadModelDocument): ReadModelDocument =>
+    deepFreeze(JSON.parse(JSON.stringify(document)) as ReadModelDocument);
+
+  return {
+    kind: 'memory',
+
+    prepare: async (projection, collections) => {
+      ensureOpen();
+      const data = dataOf(projection);
+      for (const collection of collections) {
+        checkReadModelName('collection', collection);
+        if (!data.collections.has(collection)) data.collections.set(collection, new Map());
+      }
+    },
+
+    checkpoint: async (projection) => {
+      ensureOpen();
+      return dataOf(projection).checkpoint;
+    },
+
+    commit: async (batches) => {
+      ensureOpen();
+      // Checked in full first: a refused commit leaves every projection as it was.
+      for (const batch of batches) {
+        const data = dataOf(batch.projection);
+        const at = data.checkpoint?.position ?? 0n;
+        if (at !== batch.after) {
+          throw new LeaseLostError(
+            batch.projection,
+            `its checkpoint is at ${at}, not at ${batch.after} where this batch starts`,
+          );
+        }
+        if (batch.lease && !leaseHolds(data, batch.lease)) {
+          throw new LeaseLostError(batch.projection, 'its lease expired or was taken over');
+        }
+        for (const change of batch.changes) collectionOf(data, batch.projection, change.collection);
+      }
+      const prepared = batches.map((batch: ProjectionBatch) => ({
+        batch,
+        documents: batch.changes.map((change) => (change.document === null ? null : stored(change.document))),
+      }));
+      const updatedAt = now().toISOString();
+      for (const { batch, documents } of prepared) {
+        const data = dataOf(batch.projection);
+        batch.changes.forEach((change, i) => {
+          const collection = collectionOf(data, batch.projection, change.collection);
+          const document = documents[i];
+          if (document) collection.set(change.key, document);
+          else collection.delete(change.key);
+        });
+        data.deadLetters.push(...(batch.deadLetters ?? []));
+        data.checkpoint = {
+          projection: batch.projection,
+          version: batch.version,
+          position: batch.position,
+          status: batch.failure === undefined ? 'active' : 'failed',
+          ...(batch.failure === undefined ? {} : { error: batch.failure }),
+          updatedAt,
+        };
+      }
+    },
+
+    reset: async (projection, version, collections, lease) => {
+      ensureOpen();
+      const data = dataOf(projection);
+      if (lease && !leaseHolds(data, lease)) {
+        throw new LeaseLostError(projection, 'its lease expired or was taken over');
+      }
+      data.collections = new Map(collections.map((c) => [checkReadModelName('collection', c), new Map()]));
+      data.checkpoint = {
+        projection,
+        version,
+        position: 0n,
+        status: 'active',
+        updatedAt: now().toISOString(),
+      };
+    },
+
+    getDocument: async (projection, collection, key) => {
+      ensureOpen();
+      const data = dataOf(projection);
+      return collectionOf(data, projection, collection).get(key);
+    },
+
+    documents: async (projection, collection) => {
+      ensureOpen();
+      const data = dataOf(projection);
+      return [...collectionOf(data, projection, collection)]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, document]) => ({ key, document }));
+    },
+
+    deadLetters: async (projection) => {
+      ensureOpen();
+      return [...dataOf(projection).deadLetters];
+    },
+
+    acquireLease: async (projection, owner, ttlMs) => {
+      ensureOpen();
+      const data = dataOf(projection);
+      const at = now().getTime();
+      const current = data.lease;
+      if (current && current.owner !== owner && current.expiresAt > at) return undefined;
+      if (current && current.owner === owner && current.expiresAt > at) {
+        data.lease = { ...current, expiresAt: at + ttlMs };
+        return data.lease;
+      }
+      data.tokens += 1;
+      data.lease = { projection, owner, token: data.tokens, expiresAt: at + ttlMs };
+      return data.lease;
+    },
+
+    renewLease: async (lease, ttlMs) => {
+      ensureOpen();
+      const data = dataOf(lease.projection);
+      if (!leaseHolds(data, lease)) return undefined;
+      data.lease = { ...lease, expiresAt: now().getTime() + ttlMs };
+      return data.lease;
+    },
+
+    releaseLease: async (lease) => {
+      ensureOpen();
+      const data = dataOf(lease.projection);
+      if (data.lease?.token === lease.token) delete data.lease;
+    },
+
+    close: async () => {
+      closed = true;
+    },
+  };
+};

@@ -1,0 +1,120 @@
+/**
+ * The read-model store port: where projections keep what they compute, and their checkpoints.
+ *
+ * A read model is a set of named collections of JSON documents, one collection per table an
+ * analyst can query (`{projection}__{collection}` in SQL stores, with columns `key` and `doc`).
+ * A projection's changes, its checkpoint and its dead letters are committed together in ONE
+ * transaction, fenced by the checkpoint they follow (and the lease, when one is held), so a
+ * crash or a second instance can never apply a batch twice.
+ */
+
+/** A read-model document: plain JSON (objects, arrays, strings, finite numbers, booleans, null). */
+export type ReadModelDocument = { readonly [key: string]: unknown };
+
+/** One document written (`document`) or deleted (`document: null`) by a batch. */
+export interface DocumentChange {
+  readonly collection: string;
+  readonly key: string;
+  readonly document: ReadModelDocument | null;
+}
+
+/** Where a projection stands, as stored. */
+export interface ProjectionCheckpoint {
+  readonly projection: string;
+  /** The projection's version the read model was built with. */
+  readonly version: number;
+  /** Global position of the last event applied; 0n before the first. */
+  readonly position: bigint;
+  /** `failed`: stopped at a poison event (see `error`) until it is fixed and rebuilt or resumed. */
+  readonly status: 'active' | 'failed';
+  readonly error?: string;
+  /** ISO-8601 time of the last commit. */
+  readonly updatedAt: string;
+}
+
+/** An event a projection could not apply, kept with the error instead of stopping the world. */
+export interface DeadLetter {
+  readonly projection: string;
+  readonly version: number;
+  readonly position: bigint;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly streamId: string;
+  readonly error: string;
+  /** ISO-8601. */
+  readonly deadLetteredAt: string;
+}
+
+/** Ownership of one projection by one engine instance, until `expiresAt` unless renewed. */
+export interface Lease {
+  readonly projection: string;
+  readonly owner: string;
+  /** Grows by one at every acquisition: a commit under an older token is refused. */
+  readonly token: number;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** What one projection commits after a batch of events. */
+export interface ProjectionBatch {
+  readonly projection: string;
+  readonly version: number;
+  /** The checkpoint this batch continues from; the commit is refused if the stored one differs. */
+  readonly after: bigint;
+  /** The new checkpoint: the position of the last event of the batch. */
+  readonly position: bigint;
+  readonly changes: readonly DocumentChange[];
+  readonly deadLetters?: readonly DeadLetter[];
+  /** Set to mark the projection failed (a poison event under the `stop` policy). */
+  readonly failure?: string;
+  /** When given, the commit is refused unless this lease is still the current, unexpired one. */
+  readonly lease?: Lease;
+}
+
+export interface ReadModelStore {
+  /** `memory`, `sqlite` or `postgres`: where the read models live. */
+  readonly kind: string;
+  /** Creates the projection's collections (tables) if they are missing. Idempotent. */
+  prepare(projection: string, collections: readonly string[]): Promise<void>;
+  /** The stored checkpoint, or undefined if the projection never committed. */
+  checkpoint(projection: string): Promise<ProjectionCheckpoint | undefined>;
+  /**
+   * Applies every batch in one transaction: documents, dead letters, checkpoints. Refused with
+   * a LeaseLostError, writing nothing, when a checkpoint is not at `after` or a lease is stale.
+   */
+  commit(batches: readonly ProjectionBatch[]): Promise<void>;
+  /**
+   * Empties the projection's collections and sets its checkpoint to 0n at `version`, in one
+   * transaction (a rebuild). Dead letters of older versions are kept for the record.
+   */
+  reset(projection: string, version: number, collections: readonly string[], lease?: Lease): Promise<void>;
+  getDocument(projection: string, collection: string, key: string): Promise<ReadModelDocument | undefined>;
+  /** Every document of a collection, in key order. */
+  documents(projection: string, collection: string): Promise<{ key: string; document: ReadModelDocument }[]>;
+  deadLetters(projection: string): Promise<DeadLetter[]>;
+  /** Takes the lease if it is free or expired (or already ours); undefined when another owner holds it. */
+  acquireLease(projection: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends our lease; undefined when it was lost (expired and taken, or released). */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>;
+  releaseLease(lease: Lease): Promise<void>;
+  close(): Promise<void>;
+}
+
+const namePattern = /^[a-z][a-z0-9_]{0,47}$/;
+
+/**
+ * Projection and collection names become SQL table names (`{projection}__{collection}`), so
+ * they are short lowercase identifiers: letters, digits and single underscores.
+ */
+export const checkReadModelName = (what: 'projection' | 'collection', name: string): string => {
+  if (typeof name !== 'string' || !namePattern.test(name) || name.includes('__')) {
+    throw new TypeError(
+      `A ${what} name must be 1–48 lowercase letters, digits and single underscores, starting with a letter (it names a SQL table); got ${JSON.stringify(name)}.`,
+    );
+  }
+  return name;
+};
+
+/** The SQL table that holds a projection's collection. */
+export const readModelTableName = (projection: string, collection: string): string =>
+  `${checkReadModelName('projection', projection)}__${checkReadModelName('collection', collection)}`;

@@ -1,0 +1,81 @@
+import {
+  checkReadModelName,
+  defaultEventRegistry,
+  type EventRegistry,
+  type ReadModelDocument,
+  type RecordedEvent,
+  ValidationError,
+} from '@lantern/core';
+
+/**
+ * What a projection reads and writes while it applies one event: its own documents, held in
+ * memory by the engine and committed with the checkpoint after each batch.
+ */
+export interface ProjectionView {
+  get(collection: string, key: string): ReadModelDocument | undefined;
+  put(collection: string, key: string, document: ReadModelDocument): void;
+  delete(collection: string, key: string): void;
+  /** Every key of a collection, e.g. to purge what a projection holds about one child. */
+  keys(collection: string): IterableIterator<string>;
+}
+
+/** What the engine does with an event whose `apply` throws: dead-letter it, then stop or go on. */
+export type PoisonPolicy = 'stop' | 'skip';
+
+export interface Projection {
+  /** Lowercase, digits and single underscores: it names SQL tables (`{name}__{collection}`). */
+  readonly name: string;
+  /** Bump it whenever `apply` changes meaning: the engine then rebuilds the read model from the log. */
+  readonly version: number;
+  /** The event types `apply` is given; no others are read for it. */
+  readonly eventTypes: readonly string[];
+  /** The collections (tables) it writes. */
+  readonly collections: readonly string[];
+  /** Folds one event into the view. Must be deterministic: a rebuild must give the same read model. */
+  apply(event: RecordedEvent, view: ProjectionView): void;
+  /** Default `stop`: a poison event is dead-lettered and the projection stops at it. */
+  readonly onPoison?: PoisonPolicy;
+}
+
+export interface DefineProjectionOptions {
+  /** Event types are checked against this registry. Default: Lantern's event catalog. */
+  registry?: EventRegistry;
+}
+
+/**
+ * Checks a projection once, before any work: names that make valid table names, a positive
+ * whole version, at least one event type, and only event types the registry knows.
+ */
+export const defineProjection = <TProjection extends Projection>(
+  projection: TProjection,
+  options: DefineProjectionOptions = {},
+): TProjection => {
+  const registry = options.registry ?? defaultEventRegistry;
+  checkReadModelName('projection', projection.name);
+  if (!Number.isSafeInteger(projection.version) || projection.version < 1) {
+    throw new TypeError(
+      `Projection "${projection.name}": version must be a whole number of 1 or more; got ${String(projection.version)}.`,
+    );
+  }
+  if (projection.eventTypes.length === 0) {
+    throw new TypeError(`Projection "${projection.name}" handles no event types; list the ones apply reads.`);
+  }
+  for (const type of projection.eventTypes) {
+    if (!registry.get(type)) {
+      throw new ValidationError(
+        type,
+        'eventTypes',
+        `projection "${projection.name}" names an unknown event type`,
+        'use a type from the event catalog, or pass the registry that defines it',
+      );
+    }
+  }
+  if (projection.collections.length === 0) {
+    throw new TypeError(`Projection "${projection.name}" writes no collections; list the ones apply writes.`);
+  }
+  for (const collection of projection.collections) checkReadModelName('collection', collection);
+  if (projection.onPoison !== undefined && projection.onPoison !== 'stop' && projection.onPoison !== 'skip') {
+    throw new TypeError(`Projection "${projection.name}": onPoison must be "stop" or "skip".`);
+  }
+  return projection;
+};

@@ -1,0 +1,592 @@
+import {
+  type DeadLetter,
+  type DocumentChange,
+  type EventStore,
+  isLeaseLostError,
+  type Lease,
+  type ProjectionBatch,
+  type ReadModelDocument,
+  type ReadModelStore,
+  type RecordedEvent,
+} from '@lantern/core';
+import { Observable, Subject, type Subscription } from 'rxjs';
+import type { Projection, ProjectionView } from './projection.js';
+
+/** Where a projection is in its life. */
+export type ProjectionState =
+  /** Loading its checkpoint and documents. */
+  | 'starting'
+  /** Another instance owns it; this one takes over if that lease expires. */
+  | 'standby'
+  /** Reading the log in batches towards its end. */
+  | 'catching-up'
+  /** Caught up: applying events as they are appended. */
+  | 'live'
+  /** Stopped at a poison event (policy `stop`); see `error` and the dead letters. */
+  | 'failed'
+  | 'stopped';
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly version: number;
+  readonly state: ProjectionState;
+  /** Global position of the last event committed for it. */
+  readonly position: bigint;
+  /** How stale its read model is: time since the newest committed event was recorded, 0 when live and idle. */
+  readonly lagMs: number;
+  /** Events dead-lettered by this instance since it started. */
+  readonly deadLettered: number;
+  readonly error?: string;
+}
+
+/** Published after every commit: what changed, so an app can refresh live. */
+export interface ReadModelChanges {
+  readonly projection: string;
+  readonly position: bigint;
+  readonly changes: readonly DocumentChange[];
+}
+
+export interface ProjectionEngineOptions {
+  eventStore: EventStore;
+  readModels: ReadModelStore;
+  projections: readonly Projection[];
+  /** Events per read and per commit while catching up. Default 1000. */
+  batchSize?: number;
+  /**
+   * Set when several instances may run the same projections (e.g. read models in PostgreSQL):
+   * each projection is then run only while this instance holds its lease in the read-model
+   * store. Without it, the engine assumes it is the only one.
+   */
+  instance?: {
+    /** This instance's name, unique among the instances, e.g. `${hostname}-${pid}`. */
+    owner: string;
+    /** How long a lease lasts unless renewed; renewed every third of it. Default 10,000 ms. */
+    leaseTtlMs?: number;
+  };
+  /** Clock for lag and dead letters. Default: the system clock. */
+  now?: () => Date;
+}
+
+export interface ProjectionEngine {
+  /** Loads every projection's checkpoint (rebuilding those whose version changed) and runs them. */
+  start(): Promise<void>;
+  /** Stops after the batch in hand is committed (or abandoned), releasing any leases. */
+  stop(): Promise<void>;
+  status(): ProjectionStatus[];
+  /** Every committed batch's changes, per projection. */
+  readonly changes: Observable<ReadModelChanges>;
+  /**
+   * Resolves once every running projection has taken in every event up to `position` (e.g. an
+   * AppendResult's), so a caller can read its own writes from the read models.
+   */
+  waitFor(position: bigint): Promise<void>;
+  /** Drops a projection's read model and builds it again from the start of the log. */
+  rebuild(name: string): Promise<void>;
+}
+
+interface Runner {
+  readonly projection: Projection;
+  readonly handles: ReadonlySet<string>;
+  state: ProjectionState;
+  /** Last committed position. */
+  committed: bigint;
+  /** Position applied in memory (committed, or further within the batch in hand). */
+  applied: bigint;
+  documents: Map<string, Map<string, ReadModelDocument>>;
+  dirty: Map<string, Map<string, ReadModelDocument | null>>;
+  view: ProjectionView;
+  deadLetters: DeadLetter[];
+  deadLettered: number;
+  failure?: string;
+  error?: string;
+  lease?: Lease;
+  /** recordedAt of the newest committed event. */
+  committedRecordedAt?: string;
+}
+
+const defaultBatchSize = 1000;
+const defaultLeaseTtlMs = 10_000;
+/** Live events waiting beyond this many batches send the engine back to reading in batches. */
+const liveHighWaterBatches = 10;
+const retryDelayMs = 200;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Runs projections: catch-up in batches from each one's checkpoint, then live. All the running
+ * projections share one read of the log; each batch's document changes and checkpoints are
+ * committed in one read-model transaction, so a crash never double-counts.
+ */
+export const createProjectionEngine = (options: ProjectionEngineOptions): ProjectionEngine => {
+  const { eventStore, readModels } = options;
+  const batchSize = options.batchSize ?? defaultBatchSize;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new TypeError(`batchSize must be a whole number of 1 or more; got ${String(options.batchSize)}.`);
+  }
+  const now = options.now ?? (() => new Date());
+  const leaseTtlMs = options.instance?.leaseTtlMs ?? defaultLeaseTtlMs;
+  const names = new Set<string>();
+  for (const projection of options.projections) {
+    if (names.has(projection.name)) {
+      throw new TypeError(`Projection "${projection.name}" is given twice; give each projection once.`);
+    }
+    names.add(projection.name);
+  }
+
+  const changes = new Subject<ReadModelChanges>();
+  const commitListeners = new Set<() => void>();
+
+  const markDirty = (runner: Runner, collection: string, key: string, document: ReadModelDocument | null) => {
+    let dirty = runner.dirty.get(collection);
+    if (!dirty) {
+      dirty = new Map();
+      runner.dirty.set(collection, dirty);
+    }
+    dirty.set(key, document);
+  };
+
+  const collectionOf = (runner: Runner, collection: string): Map<string, ReadModelDocument> => {
+    const documents = runner.documents.get(collection);
+    if (!documents) {
+      throw new TypeError(
+        `Projection "${runner.projection.name}" has no collection "${collection}"; add it to its collections.`,
+      );
+    }
+    return documents;
+  };
+
+  const runners: Runner[] = options.projections.map((projection) => {
+    const runner: Runner = {
+      projection,
+      handles: new Set(projection.eventTypes),
+      state: 'starting',
+      committed: 0n,
+      applied: 0n,
+      documents: new Map(),
+      dirty: new Map(),
+      deadLetters: [],
+      deadLettered: 0,
+      view: undefined as unknown as ProjectionView,
+    };
+    runner.view = {
+      get: (collection, key) => collectionOf(runner, collection).get(key),
+      put: (collection, key, document) => {
+        collectionOf(runner, collection).set(key, document);
+        markDirty(runner, collection, key, document);
+      },
+      delete: (collection, key) => {
+        if (collectionOf(runner, collection).delete(key)) markDirty(runner, collection, key, null);
+      },
+      keys: (collection) => collectionOf(runner, collection).keys(),
+    };
+    return runner;
+  });
+  const runnerNamed = (name: string): Runner => {
+    const runner = runners.find((r) => r.projection.name === name);
+    if (!runner) throw new TypeError(`No projection named "${name}" runs in this engine.`);
+    return runner;
+  };
+
+  /** Replaces the runner's memory with what the read-model store holds. */
+  const load = async (runner: Runner): Promise<void> => {
+    const { name, version, collections } = runner.projection;
+    await readModels.prepare(name, collections);
+    let checkpoint = await readModels.checkpoint(name);
+    if (!checkpoint || checkpoint.version !== version) {
+      await readModels.reset(name, version, collections, runner.lease);
+      checkpoint = await readModels.checkpoint(name);
+    }
+    runner.documents = new Map();
+    for (const collection of collections) {
+      const rows = await readModels.documents(name, collection);
+      // Copies: stores may hand out frozen documents, and apply may change what it gets.
+      runner.documents.set(collection, new Map(rows.map((row) => [row.key, structuredClone(row.document)])));
+    }
+    runner.dirty = new Map();
+    runner.deadLetters = [];
+    delete runner.failure;
+    runner.committed = checkpoint?.position ?? 0n;
+    runner.applied = runner.committed;
+    if (options.instance && !runner.lease) {
+      runner.state = 'standby';
+    } else if (checkpoint?.status === 'failed') {
+      runner.state = 'failed';
+      runner.error = checkpoint.error ?? 'failed at a poison event';
+    } else {
+      runner.state = 'catching-up';
+      delete runner.error;
+    }
+  };
+
+  // ---- Leases -------------------------------------------------------------------------------
+
+  let stopping = false;
+  let restartRequested = false;
+  let wake: (() => void) | undefined;
+  const nudge = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const requestRestart = (): void => {
+    restartRequested = true;
+    nudge();
+  };
+
+  /** Takes or keeps every projection's lease; a projection that changes hands restarts the loop. */
+  const tendLeases = async (): Promise<void> => {
+    const owner = options.instance?.owner;
+    if (owner === undefined) return;
+    for (const runner of runners) {
+      if (runner.state === 'stopped') continue;
+      if (runner.lease) {
+        const renewed = await readModels.renewLease(runner.lease, leaseTtlMs);
+        if (renewed) runner.lease = renewed;
+        else {
+          delete runner.lease;
+          runner.state = 'standby';
+          requestRestart();
+        }
+      } else {
+        const lease = await readModels.acquireLease(runner.projection.name, owner, leaseTtlMs);
+        if (lease) {
+          runner.lease = lease;
+          await load(runner);
+          requestRestart();
+        } else runner.state = 'standby';
+      }
+    }
+  };
+
+  // ---- Applying and committing ----------------------------------------------------------------
+
+  const isRunning = (runner: Runner): boolean => runner.state === 'catching-up' || runner.state === 'live';
+
+  const deadLetterOf = (runner: Runner, event: RecordedEvent, error: unknown): DeadLetter => ({
+    projection: runner.projection.name,
+    version: runner.projection.version,
+    position: event.position,
+    eventId: event.id,
+    eventType: event.type,
+    streamId: event.streamId,
+    error: messageOf(error),
+    deadLetteredAt: now().toISOString(),
+  });
+
+  /**
+   * Applies the batch's events to one runner. When apply throws, whatever it half-changed is
+   * thrown away (memory is reloaded from the last commit and the batch replayed up to the event),
+   * the event is dead-lettered, and the runner stops there or skips it.
+   */
+  const applyBatch = async (runner: Runner, events: readonly RecordedEvent[]): Promise<bigint> => {
+    const skipped = new Set<bigint>();
+    let end = events.at(-1)?.position ?? runner.applied;
+    for (let i = 0; i < events.length; i += 1) {
+      const event = events[i] as RecordedEvent;
+      if (event.position <= runner.applied) continue;
+      if (runner.handles.has(event.type) && !skipped.has(event.position)) {
+        try {
+          runner.projection.apply(event, runner.view);
+        } catch (error) {
+          const letter = deadLetterOf(runner, event, error);
+          const deadLetters = [...runner.deadLetters, letter];
+          await load(runner);
+          runner.deadLetters = deadLetters;
+          runner.deadLettered += 1;
+          skipped.add(event.position);
+          if ((runner.projection.onPoison ?? 'stop') === 'stop') {
+            runner.failure = `event ${event.id} (${event.type}) at position ${event.position}: ${letter.error}`;
+            for (const earlier of events.slice(0, i)) {
+              if (
+                earlier.position > runner.applied &&
+                runner.handles.has(earlier.type) &&
+                !skipped.has(earlier.position)
+              ) {
+                runner.projection.apply(earlier, runner.view);
+              }
+            }
+            end = events[i - 1]?.position ?? runner.committed;
+            if (end < runner.committed) end = runner.committed;
+            return end;
+          }
+          // Skip: replay from the batch's start without it.
+          i = -1;
+        }
+      }
+    }
+    return end;
+  };
+
+  const drain = (runner: Runner): DocumentChange[] => {
+    const out: DocumentChange[] = [];
+    for (const [collection, dirty] of runner.dirty) {
+      for (const [key, document] of dirty) out.push({ collection, key, document });
+    }
+    runner.dirty = new Map();
+    return out;
+  };
+
+  /** Applies a batch to every running projection behind it and commits them all at once. */
+  const process = async (events: readonly RecordedEvent[], active: readonly Runner[]): Promise<void> => {
+    const last = events.at(-1);
+    if (!last) return;
+    const batches: { runner: Runner; batch: ProjectionBatch }[] = [];
+    for (const runner of active) {
+      if (runner.committed >= last.position) continue;
+      const position = await applyBatch(runner, events);
+      const changesOf = drain(runner);
+      batches.push({
+        runner,
+        batch: {
+          projection: runner.projection.name,
+          version: runner.projection.version,
+          after: runner.committed,
+          position,
+          changes: changesOf,
+          deadLetters: runner.deadLetters,
+          ...(runner.failure === undefined ? {} : { failure: runner.failure }),
+          ...(runner.lease ? { lease: runner.lease } : {}),
+        },
+      });
+    }
+    if (batches.length === 0) return;
+    try {
+      await readModels.commit(batches.map((b) => b.batch));
+    } catch (error) {
+      // Nothing was written: memory goes back to the last commit before anything else happens.
+      if (isLeaseLostError(error)) {
+        for (const { runner } of batches) {
+          if (!runner.lease) continue;
+          const renewed = await readModels.renewLease(runner.lease, leaseTtlMs);
+          if (renewed) runner.lease = renewed;
+          else delete runner.lease;
+        }
+      }
+      for (const { runner } of batches) await load(runner);
+      if (isLeaseLostError(error)) {
+        requestRestart();
+        return;
+      }
+      throw error;
+    }
+    for (const { runner, batch } of batches) {
+      runner.committed = batch.position;
+      runner.applied = batch.position;
+      runner.deadLetters = [];
+      const committedEvent = events.findLast((e) => e.position <= batch.position);
+      if (committedEvent) runner.committedRecordedAt = committedEvent.recordedAt;
+      if (batch.failure !== undefined) {
+        runner.state = 'failed';
+        runner.error = batch.failure;
+        delete runner.failure;
+        requestRestart();
+      }
+      if (batch.changes.length > 0) {
+        changes.next({ projection: batch.projection, position: batch.position, changes: batch.changes });
+      }
+    }
+    for (const listener of commitListeners) listener();
+  };
+
+  // ---- The loop -------------------------------------------------------------------------------
+
+  const activeRunners = (): Runner[] => runners.filter(isRunning);
+  const filterOf = (active: readonly Runner[]) => ({
+    eventTypes: [...new Set(active.flatMap((r) => r.projection.eventTypes))],
+  });
+  /** The lowest checkpoint among them (bigints: Math.min does not apply). */
+  const lowest = (active: readonly Runner[]): bigint => {
+    let min = active[0]?.committed ?? 0n;
+    for (const runner of active) if (runner.committed < min) min = runner.committed;
+    return min;
+  };
+
+  /** Reads and commits batches until a read comes back short: the log's end, for now. */
+  const catchUp = async (active: readonly Runner[]): Promise<void> => {
+    for (const runner of active) runner.state = 'catching-up';
+    const filter = filterOf(active);
+    while (!stopping && !restartRequested) {
+      const events: RecordedEvent[] = [];
+      for await (const event of eventStore.readAll({ after: lowest(active), filter, maxCount: batchSize })) {
+        events.push(event);
+      }
+      await process(events, active.filter(isRunning));
+      if (events.length < batchSize) return;
+    }
+  };
+
+  /** Applies events as they are appended, in batches of whatever arrived meanwhile. */
+  const live = async (active: readonly Runner[]): Promise<void> => {
+    for (const runner of active) runner.state = 'live';
+    const queue: RecordedEvent[] = [];
+    let failure: unknown;
+    let subscription: Subscription | undefined;
+    try {
+      subscription = eventStore.subscribe({ after: lowest(active), filter: filterOf(active) }).subscribe({
+        next: (event) => {
+          queue.push(event);
+          nudge();
+        },
+        error: (error: unknown) => {
+          failure = error;
+          nudge();
+        },
+      });
+      while (!stopping && !restartRequested && failure === undefined) {
+        if (queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
+        if (queue.length > batchSize * liveHighWaterBatches) return; // fell behind: read in batches
+        const events = queue.splice(0, batchSize);
+        await process(events, active.filter(isRunning));
+      }
+      if (failure !== undefined) throw failure;
+    } finally {
+      subscription?.unsubscribe();
+    }
+  };
+
+  let loop: Promise<void> | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
+
+  const run = async (): Promise<void> => {
+    while (!stopping) {
+      restartRequested = false;
+      const active = activeRunners();
+      if (active.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        continue;
+      }
+      try {
+        await catchUp(active);
+        if (!stopping && !restartRequested) await live(active);
+      } catch (error) {
+        // The store failed (disk, network): report it, wait, and resume from the checkpoints.
+        for (const runner of active) runner.error = messageOf(error);
+        await sleep(retryDelayMs);
+        for (const runner of active) {
+          if (isRunning(runner)) {
+            await load(runner);
+            runner.error = messageOf(error);
+          }
+        }
+      }
+    }
+  };
+
+  const positionOf = (runner: Runner): bigint => runner.committed;
+
+  return {
+    changes: changes.asObservable(),
+
+    start: async () => {
+      if (loop) return;
+      stopping = false;
+      if (options.instance) {
+        await tendLeases();
+        leaseTimer = setInterval(
+          () => {
+            tendLeases().catch(() => {
+              // A store that cannot be reached: leases are tried again at the next tick.
+            });
+          },
+          Math.max(1, Math.floor(leaseTtlMs / 3)),
+        );
+      } else {
+        for (const runner of runners) await load(runner);
+      }
+      loop = run();
+    },
+
+    stop: async () => {
+      stopping = true;
+      if (leaseTimer) clearInterval(leaseTimer);
+      nudge();
+      await loop;
+      loop = undefined;
+      for (const runner of runners) {
+        if (runner.lease) {
+          await readModels.releaseLease(runner.lease).catch(() => undefined);
+          delete runner.lease;
+        }
+        runner.state = 'stopped';
+      }
+      for (const listener of commitListeners) listener();
+    },
+
+    status: () =>
+      runners.map((runner) => {
+        const idle = runner.state === 'live';
+        const lagMs =
+          idle || runner.committedRecordedAt === undefined
+            ? 0
+            : Math.max(0, now().getTime() - Date.parse(runner.committedRecordedAt));
+        return {
+          name: runner.projection.name,
+          version: runner.projection.version,
+          state: runner.state,
+          position: positionOf(runner),
+          lagMs,
+          deadLettered: runner.deadLettered,
+          ...(runner.error === undefined ? {} : { error: runner.error }),
+        };
+      }),
+
+    waitFor: async (position) => {
+      for (;;) {
+        const pending = activeRunners().filter((r) => r.committed < position);
+        if (pending.length === 0 || stopping) return;
+        // Listening before looking, so a commit made while we look is not missed.
+        let listener: () => void = () => {};
+        const committed = new Promise<void>((resolve) => {
+          listener = () => {
+            commitListeners.delete(listener);
+            resolve();
+          };
+          commitListeners.add(listener);
+        });
+        // Nothing any of them handles lies between their checkpoints and `position`: done.
+        let more = false;
+        for await (const event of eventStore.readAll({
+          after: lowest(pending),
+          filter: filterOf(pending),
+          maxCount: 1,
+        })) {
+          more = event.position <= position;
+        }
+        if (!more) {
+          commitListeners.delete(listener);
+          return;
+        }
+        await committed;
+      }
+    },
+
+    rebuild: async (name) => {
+      const runner = runnerNamed(name);
+      const { projection } = runner;
+      await readModels.reset(projection.name, projection.version, projection.collections, runner.lease);
+      await load(runner);
+      requestRestart();
+    },
+  };
+};
+
+/** The changes of one projection only. */
+export const changesOf = (engine: ProjectionEngine, projection: string): Observable<ReadModelChanges> =>
+  new Observable((subscriber) =>
+    engine.changes.subscribe({
+      next: (change) => {
+        if (change.projection === projection) subscriber.next(change);
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    }),
+  );

@@ -1,0 +1,492 @@
+import { createMemoryEventStore } from '@lantern/adapters/memory';
+import {
+  type EventStore,
+  isLeaseLostError,
+  type NewEvent,
+  type ReadModelDocument,
+  type ReadModelStore,
+  type RecordedEvent,
+} from '@lantern/core';
+import {
+  createProjectionEngine,
+  defineProjection,
+  type Projection,
+  type ProjectionEngine,
+} from '@lantern/projections';
+import fc from 'fast-check';
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+/**
+ * The read-model store contract, written once and run against every read-model store (memory,
+ * SQLite, PostgreSQL): the port's own promises, and the projection engine running unchanged on
+ * top of it.
+ */
+
+export interface ReadModelStoreUnderTest {
+  readModels: ReadModelStore;
+  /** The same stored read models through a new connection, as after a restart; omit for memory. */
+  reopen?: () => Promise<ReadModelStore>;
+  cleanup?: () => Promise<void>;
+}
+
+export type ReadModelStoreFactory = () => Promise<ReadModelStoreUnderTest>;
+
+const staff = 'st_5a1c0b7e2d4a61f3';
+
+/** A unique projection name per test, so stores shared between tests (PostgreSQL) stay apart. */
+const projectionName = (base: string): string => `${base}_${uuidv4().replaceAll('-', '').slice(0, 10)}`;
+
+export const sessionHeld = (clubId: string, count: number, heldOn = '2019-03-02'): NewEvent => ({
+  id: uuidv7(),
+  type: 'ClubSessionHeld',
+  data: { clubId, heldOn, activity: 'play', attendance: [{ sex: 'female', ageBand: '5-11', count }] },
+  metadata: { occurredAt: `${heldOn}T16:00:00+07:00`, recordedBy: staff, schemaVersion: 1 },
+});
+
+const clubClosed = (clubId: string): NewEvent => ({
+  id: uuidv7(),
+  type: 'ClubClosed',
+  data: { clubId, reason: 'premises' },
+  metadata: { occurredAt: '2019-04-01T09:00:00+07:00', recordedBy: staff, schemaVersion: 1 },
+});
+
+/** Attendance per club: one document per club, deleted when the club closes. */
+export const attendanceProjection = (
+  name: string,
+  options: { version?: number; poisonClub?: string; onPoison?: 'stop' | 'skip' } = {},
+): Projection =>
+  defineProjection({
+    name,
+    version: options.version ?? 1,
+    eventTypes: ['ClubSessionHeld', 'ClubClosed'],
+    collections: ['clubs'],
+    ...(options.onPoison ? { onPoison: options.onPoison } : {}),
+    apply: (event: RecordedEvent, view) => {
+      const { clubId } = event.data as { clubId: string };
+      if (event.type === 'ClubClosed') {
+        view.delete('clubs', clubId);
+        return;
+      }
+      const { attendance } = event.data as { attendance: { count: number }[] };
+      const before = (view.get('clubs', clubId) as { sessions: number; children: number } | undefined) ?? {
+        sessions: 0,
+        children: 0,
+      };
+      // Written before the throw on purpose: the engine must throw this half-change away.
+      view.put('clubs', clubId, { sessions: before.sessions + 1, children: before.children });
+      if (clubId === options.poisonClub) throw new Error(`club ${clubId} cannot be counted`);
+      const children = attendance.reduce((sum, cell) => sum + cell.count, 0);
+      view.put('clubs', clubId, {
+        sessions: before.sessions + 1,
+        children: before.children + children * (options.version ?? 1),
+      });
+    },
+  });
+
+const documentsOf = async (
+  readModels: ReadModelStore,
+  projection: string,
+): Promise<Record<string, ReadModelDocument>> =>
+  Object.fromEntries(
+    (await readModels.documents(projection, 'clubs')).map(({ key, document }) => [key, document]),
+  );
+
+export interface ReadModelContractOptions {
+  /** True when the store keeps its read models across connections (SQLite, PostgreSQL). */
+  durable: boolean;
+}
+
+export const runReadModelContract = (
+  name: string,
+  factory: ReadModelStoreFactory,
+  contractOptions: ReadModelContractOptions,
+): void => {
+  describe(`read-model store contract: ${name}`, () => {
+    let subject: ReadModelStoreUnderTest;
+    let readModels: ReadModelStore;
+    let eventStore: EventStore;
+    const engines: ProjectionEngine[] = [];
+    const engineOf = (
+      options: Omit<Parameters<typeof createProjectionEngine>[0], 'eventStore' | 'readModels'>,
+    ) => {
+      const engine = createProjectionEngine({ eventStore, readModels, ...options });
+      engines.push(engine);
+      return engine;
+    };
+
+    beforeEach(async () => {
+      subject = await factory();
+      readModels = subject.readModels;
+      eventStore = createMemoryEventStore();
+    });
+
+    afterEach(async () => {
+      for (const engine of engines.splice(0)) await engine.stop();
+      await readModels.close();
+      await eventStore.close();
+      await subject.cleanup?.();
+    });
+
+    describe('the port', () => {
+      it('commits documents and the checkpoint together, and reads them back in key order', async () => {
+        const projection = projectionName('port');
+        await readModels.prepare(projection, ['clubs']);
+        expect(await readModels.checkpoint(projection)).toBeUndefined();
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 7n,
+            changes: [
+              { collection: 'clubs', key: 'b', document: { n: 2, nested: { list: [1, 'x', null] } } },
+              { collection: 'clubs', key: 'a', document: { n: 1 } },
+            ],
+          },
+        ]);
+        expect(await readModels.checkpoint(projection)).toMatchObject({
+          version: 1,
+          position: 7n,
+          status: 'active',
+        });
+        expect(await readModels.documents(projection, 'clubs')).toEqual([
+          { key: 'a', document: { n: 1 } },
+          { key: 'b', document: { n: 2, nested: { list: [1, 'x', null] } } },
+        ]);
+        expect(await readModels.getDocument(projection, 'clubs', 'b')).toEqual({
+          n: 2,
+          nested: { list: [1, 'x', null] },
+        });
+        expect(await readModels.getDocument(projection, 'clubs', 'zz')).toBeUndefined();
+      });
+
+      it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
+        const projection = projectionName('fence');
+        const other = projectionName('fence');
+        await readModels.prepare(projection, ['clubs']);
+        await readModels.prepare(other, ['clubs']);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 5n,
+            changes: [{ collection: 'clubs', key: 'a', document: { n: 1 } }],
+          },
+        ]);
+        const refused = readModels.commit([
+          {
+            projection: other,
+            version: 1,
+            after: 0n,
+            position: 9n,
+            changes: [{ collection: 'clubs', key: 'x', document: { n: 9 } }],
+          },
+          {
+            projection,
+            version: 1,
+            after: 3n,
+            position: 9n,
+            changes: [{ collection: 'clubs', key: 'a', document: { n: 2 } }],
+          },
+        ]);
+        await expect(refused).rejects.toSatisfy(isLeaseLostError);
+        expect(await readModels.getDocument(projection, 'clubs', 'a')).toEqual({ n: 1 });
+        expect(await readModels.checkpoint(projection)).toMatchObject({ position: 5n });
+        expect(await readModels.checkpoint(other)).toBeUndefined();
+        expect(await readModels.documents(other, 'clubs')).toEqual([]);
+      });
+
+      it('deletes documents, keeps dead letters, marks a failure and resets for a rebuild', async () => {
+        const projection = projectionName('reset');
+        await readModels.prepare(projection, ['clubs']);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 2n,
+            changes: [{ collection: 'clubs', key: 'a', document: { n: 1 } }],
+          },
+        ]);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 2n,
+            position: 3n,
+            changes: [{ collection: 'clubs', key: 'a', document: null }],
+            deadLetters: [
+              {
+                projection,
+                version: 1,
+                position: 4n,
+                eventId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+                eventType: 'ClubSessionHeld',
+                streamId: 'club-a',
+                error: 'boom',
+                deadLetteredAt: '2019-03-02T09:00:00.000Z',
+              },
+            ],
+            failure: 'event at position 4: boom',
+          },
+        ]);
+        expect(await readModels.documents(projection, 'clubs')).toEqual([]);
+        expect(await readModels.checkpoint(projection)).toMatchObject({
+          position: 3n,
+          status: 'failed',
+          error: 'event at position 4: boom',
+        });
+        expect(await readModels.deadLetters(projection)).toMatchObject([
+          { position: 4n, eventType: 'ClubSessionHeld', streamId: 'club-a', error: 'boom' },
+        ]);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 3n,
+            position: 8n,
+            changes: [{ collection: 'clubs', key: 'b', document: { n: 3 } }],
+          },
+        ]);
+        await readModels.reset(projection, 2, ['clubs']);
+        expect(await readModels.checkpoint(projection)).toMatchObject({
+          version: 2,
+          position: 0n,
+          status: 'active',
+        });
+        expect(await readModels.documents(projection, 'clubs')).toEqual([]);
+        expect(await readModels.deadLetters(projection)).toHaveLength(1);
+      });
+
+      it('gives a lease to one owner at a time, hands it over on expiry and fences the old owner', async () => {
+        const projection = projectionName('lease');
+        await readModels.prepare(projection, ['clubs']);
+        const first = await readModels.acquireLease(projection, 'one', 200);
+        expect(first).toMatchObject({ projection, owner: 'one' });
+        expect(await readModels.acquireLease(projection, 'two', 200)).toBeUndefined();
+        const renewed = first && (await readModels.renewLease(first, 200));
+        expect(renewed?.token).toBe(first?.token);
+        await new Promise((resolve) => setTimeout(resolve, 350));
+        const second = await readModels.acquireLease(projection, 'two', 10_000);
+        expect(second?.owner).toBe('two');
+        expect(second && first && second.token > first.token).toBe(true);
+        if (!first || !second) throw new Error('leases were not handed out');
+        expect(await readModels.renewLease(first, 200)).toBeUndefined();
+        await expect(
+          readModels.commit([{ projection, version: 1, after: 0n, position: 1n, changes: [], lease: first }]),
+        ).rejects.toSatisfy(isLeaseLostError);
+        await readModels.commit([
+          { projection, version: 1, after: 0n, position: 1n, changes: [], lease: second },
+        ]);
+        await readModels.releaseLease(second);
+        expect(await readModels.acquireLease(projection, 'three', 200)).toMatchObject({ owner: 'three' });
+      });
+
+      it('refuses names that cannot be table names, saying what a name may hold', async () => {
+        await expect(readModels.prepare('Club Activity; DROP TABLE', ['clubs'])).rejects.toThrow(
+          /lowercase letters/,
+        );
+        await expect(readModels.prepare('clubs', ['a__b'])).rejects.toThrow(/single underscores/);
+      });
+
+      if (contractOptions.durable) {
+        it('keeps what was committed when opened again', async () => {
+          if (!subject.reopen) throw new Error('a durable store under test must give reopen()');
+          const projection = projectionName('durable');
+          await readModels.prepare(projection, ['clubs']);
+          await readModels.commit([
+            {
+              projection,
+              version: 3,
+              after: 0n,
+              position: 11n,
+              changes: [{ collection: 'clubs', key: 'k', document: { ok: true } }],
+            },
+          ]);
+          const again = await subject.reopen();
+          try {
+            expect(await again.checkpoint(projection)).toMatchObject({ version: 3, position: 11n });
+            expect(await again.getDocument(projection, 'clubs', 'k')).toEqual({ ok: true });
+          } finally {
+            await again.close();
+          }
+        });
+      }
+    });
+
+    describe('the engine on this store', () => {
+      it('catches up in batches, then applies new events live and publishes the changes', async () => {
+        const projection = projectionName('attendance');
+        for (let i = 0; i < 25; i += 1)
+          await eventStore.append(`club-${i % 3}`, [sessionHeld(`c${i % 3}`, 2)]);
+        const engine = engineOf({ projections: [attendanceProjection(projection)], batchSize: 10 });
+        await engine.start();
+        const caughtUp = await eventStore.append('club-0', [sessionHeld('c0', 5)]);
+        await engine.waitFor(caughtUp.position);
+        expect(await documentsOf(readModels, projection)).toEqual({
+          c0: { sessions: 10, children: 23 },
+          c1: { sessions: 8, children: 16 },
+          c2: { sessions: 8, children: 16 },
+        });
+        const published = firstValueFrom(engine.changes.pipe(take(1), toArray()));
+        const appended = await eventStore.append('club-4', [sessionHeld('c4', 1)]);
+        await engine.waitFor(appended.position);
+        expect((await published)[0]).toMatchObject({
+          projection,
+          position: appended.position,
+          changes: [{ collection: 'clubs', key: 'c4', document: { sessions: 1, children: 1 } }],
+        });
+        await expect.poll(() => engine.status()[0]?.state).toBe('live');
+        expect(engine.status()).toMatchObject([{ name: projection, position: appended.position, lagMs: 0 }]);
+        await engine.stop();
+        expect(await readModels.checkpoint(projection)).toMatchObject({ position: appended.position });
+      });
+
+      it('resumes from its checkpoint after a restart without counting anything twice', async () => {
+        const projection = projectionName('resume');
+        for (let i = 0; i < 12; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        const first = engineOf({ projections: [attendanceProjection(projection)], batchSize: 5 });
+        await first.start();
+        await first.waitFor(12n);
+        await first.stop();
+        for (let i = 0; i < 3; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        const again = subject.reopen ? await subject.reopen() : readModels;
+        const second = createProjectionEngine({
+          eventStore,
+          readModels: again,
+          projections: [attendanceProjection(projection)],
+          batchSize: 5,
+        });
+        await second.start();
+        await second.waitFor(15n);
+        await second.stop();
+        expect(await again.getDocument(projection, 'clubs', 'a')).toEqual({ sessions: 15, children: 15 });
+        if (again !== readModels) await again.close();
+      });
+
+      it('rebuilds the read model when the projection version is bumped', async () => {
+        const projection = projectionName('versioned');
+        for (let i = 0; i < 4; i += 1) await eventStore.append('club-a', [sessionHeld('a', 3)]);
+        await eventStore.append('club-b', [sessionHeld('b', 1), clubClosed('b')]);
+        const v1 = engineOf({ projections: [attendanceProjection(projection)] });
+        await v1.start();
+        await v1.waitFor(6n);
+        await v1.stop();
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 4, children: 12 } });
+        const v2 = engineOf({ projections: [attendanceProjection(projection, { version: 2 })] });
+        await v2.start();
+        await v2.waitFor(6n);
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 4, children: 24 } });
+        expect(await readModels.checkpoint(projection)).toMatchObject({ version: 2, position: 6n });
+      });
+
+      it('dead-letters a poison event and stops there (policy stop), keeping what came before', async () => {
+        const projection = projectionName('poison_stop');
+        await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 1)]);
+        await eventStore.append('club-bad', [sessionHeld('bad', 1)]);
+        await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        const engine = engineOf({ projections: [attendanceProjection(projection, { poisonClub: 'bad' })] });
+        await engine.start();
+        await engine.waitFor(4n);
+        expect(engine.status()[0]).toMatchObject({ state: 'failed', position: 2n, deadLettered: 1 });
+        expect(engine.status()[0]?.error).toMatch(/club bad cannot be counted/);
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 2, children: 2 } });
+        expect(await readModels.checkpoint(projection)).toMatchObject({ status: 'failed', position: 2n });
+        expect(await readModels.deadLetters(projection)).toMatchObject([
+          {
+            position: 3n,
+            eventType: 'ClubSessionHeld',
+            streamId: 'club-bad',
+            error: 'club bad cannot be counted',
+          },
+        ]);
+      });
+
+      it('dead-letters a poison event and goes on without it (policy skip)', async () => {
+        const projection = projectionName('poison_skip');
+        await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        await eventStore.append('club-bad', [sessionHeld('bad', 1)]);
+        await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 1)]);
+        const engine = engineOf({
+          projections: [attendanceProjection(projection, { poisonClub: 'bad', onPoison: 'skip' })],
+        });
+        await engine.start();
+        await engine.waitFor(4n);
+        await expect.poll(() => engine.status()[0]?.state).toBe('live');
+        expect(engine.status()[0]).toMatchObject({ position: 4n, deadLettered: 1 });
+        // The half-written document of the poison event is not kept.
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 3, children: 3 } });
+        expect(await readModels.deadLetters(projection)).toHaveLength(1);
+      });
+
+      it('hands a projection over to a standby instance when its owner stops renewing', async () => {
+        const projection = projectionName('handover');
+        for (let i = 0; i < 6; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        const one = engineOf({
+          projections: [attendanceProjection(projection)],
+          instance: { owner: 'one', leaseTtlMs: 300 },
+        });
+        const two = engineOf({
+          projections: [attendanceProjection(projection)],
+          instance: { owner: 'two', leaseTtlMs: 300 },
+        });
+        await one.start();
+        await two.start();
+        await one.waitFor(6n);
+        await expect.poll(() => one.status()[0]?.state).toBe('live');
+        expect(two.status()[0]?.state).toBe('standby');
+        await one.stop(); // releases its lease: the standby takes over at its next lease tick
+        for (let i = 0; i < 4; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        await expect.poll(() => two.status()[0]?.state, { timeout: 5_000 }).toBe('live');
+        await two.waitFor(10n);
+        expect(await readModels.getDocument(projection, 'clubs', 'a')).toEqual({
+          sessions: 10,
+          children: 10,
+        });
+      });
+
+      it('gives the same read model whatever the batch size and however appends interleave with the engine', async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 9 })), {
+              minLength: 1,
+              maxLength: 30,
+            }),
+            fc.integer({ min: 1, max: 8 }),
+            fc.integer({ min: 0, max: 30 }),
+            async (sessions, batchSize, startAfter) => {
+              const projection = projectionName('law');
+              const store = createMemoryEventStore();
+              const engine = createProjectionEngine({
+                eventStore: store,
+                readModels,
+                projections: [attendanceProjection(projection)],
+                batchSize,
+              });
+              const expected: Record<string, { sessions: number; children: number }> = {};
+              let last = 0n;
+              try {
+                for (const [i, [club, count]] of sessions.entries()) {
+                  if (i === startAfter) await engine.start();
+                  last = (await store.append(`club-${club}`, [sessionHeld(`k${club}`, count)])).position;
+                  const doc = expected[`k${club}`] ?? { sessions: 0, children: 0 };
+                  expected[`k${club}`] = { sessions: doc.sessions + 1, children: doc.children + count };
+                }
+                await engine.start();
+                await engine.waitFor(last);
+              } finally {
+                await engine.stop();
+                await store.close();
+              }
+              expect(await documentsOf(readModels, projection)).toEqual(expected);
+            },
+          ),
+          { numRuns: 15 },
+        );
+      });
+    });
+  });
+};
