@@ -112,6 +112,7 @@ export type {
   IndicatorCondition,
   IndicatorDefinition,
   IndicatorFilter,
+  IndicatorStage,
   IndicatorValue,
 } from './events/indicatorDefinition.js';
 export {

@@ -14,3 +14,28 @@ export type {
   ReadModelChanges,
 } from './engine/projectionEngine.js';
 export { changesOf, createProjectionEngine } from './engine/projectionEngine.js';
+// Indicators
+export { builtInIndicators } from './indicators/builtInIndicators.js';
+export type {
+  CompiledIndicator,
+  CompileOptions,
+  Indicator,
+} from './indicators/compileIndicator.js';
+export { compileIndicators } from './indicators/compileIndicator.js';
+export type {
+  FlowObservation,
+  IndicatorProjection,
+  IndicatorProjectionOptions,
+  KeyedObservation,
+  TargetDocument,
+} from './indicators/indicatorProjection.js';
+export { createIndicatorProjection, indicatorCollections } from './indicators/indicatorProjection.js';
+export type {
+  IndicatorData,
+  IndicatorRequest,
+  IndicatorRow,
+  IndicatorTable,
+} from './queries/indicatorValues.js';
+export { indicatorTable, loadIndicatorData } from './queries/indicatorValues.js';
+// Queries
+export type { Granularity, Period } from './queries/periods.js';

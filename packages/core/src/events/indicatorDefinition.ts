@@ -33,7 +33,14 @@ export const indicatorFilter = z.strictObject({
 });
 export type IndicatorFilter = z.infer<typeof indicatorFilter>;
 
-const stage = z.strictObject({ eventType: eventTypeName, where: z.array(indicatorCondition).optional() });
+/** One step of a pair of events tied by a key (disclosed → placed), with the date that places it. */
+const stage = z.strictObject({
+  eventType: eventTypeName,
+  where: z.array(indicatorCondition).optional(),
+  /** Defaults to metadata.occurredAt. */
+  dateField: fieldPath.optional(),
+});
+export type IndicatorStage = z.infer<typeof stage>;
 
 export const indicatorValue = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('count') }),
@@ -53,6 +60,40 @@ export const indicatorValue = z.discriminatedUnion('kind', [
     /** The field that ties the two events together, e.g. data.caseId. */
     by: fieldPath,
   }),
+  /**
+   * Keys (e.g. cases) whose `from` event was followed by a `to` event, within `withinDays` when
+   * given; placed in the period of the `from` event. "Followed up within 7 days".
+   */
+  z.strictObject({
+    kind: z.literal('linked'),
+    from: stage,
+    to: stage,
+    by: fieldPath,
+    withinDays: z.number().int().nonnegative().optional(),
+  }),
+  /**
+   * Keys (e.g. children) with a `from` and a later `to` measurement whose latest `to` value minus
+   * the first `from` value is at least `atLeast` (every key with both when omitted); placed in
+   * the period of the latest `to` event. "Wellbeing improved by 3 or more".
+   */
+  z.strictObject({
+    kind: z.literal('change'),
+    from: stage,
+    to: stage,
+    by: fieldPath,
+    field: fieldPath,
+    atLeast: z.number().optional(),
+  }),
+  /**
+   * A stock, not a flow: keys opened by an `opens` event and not closed by a `closes` event as
+   * of the end of each period. "Active kids' clubs".
+   */
+  z.strictObject({
+    kind: z.literal('active'),
+    opens: stage,
+    closes: z.array(stage),
+    by: fieldPath,
+  }),
 ]);
 export type IndicatorValue = z.infer<typeof indicatorValue>;
 
@@ -63,5 +104,16 @@ export const indicatorDefinition = z.strictObject({
   dateField: fieldPath.optional(),
   /** Fields an indicator may be broken down by, e.g. data.sex, data.ageBand, data.area. */
   dimensions: z.array(fieldPath).optional(),
+  /**
+   * An array field whose elements are counted one by one (e.g. data.contacts); `item` and
+   * `item.count` then name an element and its fields.
+   */
+  unnest: fieldPath.optional(),
+  /**
+   * Whom each counted value is about, when it is a child: the field holding the child's ref
+   * (`{ child: 'data.childRef' }`, or `item` when unnesting refs) or a case number whose child
+   * it is (`{ case: 'data.caseId' }`). Only children whose consent allows reporting are counted.
+   */
+  about: z.union([z.strictObject({ child: fieldPath }), z.strictObject({ case: fieldPath })]).optional(),
 });
 export type IndicatorDefinition = z.infer<typeof indicatorDefinition>;

@@ -1,0 +1,69 @@
+import { isKnownTimeZone } from '@lantern/core';
+
+const dayMs = 86_400_000;
+/** Offsets change at most on a quarter hour of UTC time. */
+const bucketMs = 900_000;
+const datePattern = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Turns what a date field holds into the programme's local calendar date: a `YYYY-MM-DD` stays
+ * as it is; an instant is cut in the programme's time zone. The zone's offset is looked up once
+ * per UTC day (and per quarter hour only on a day whose offset changes), so a rebuild does not
+ * pay for Intl on every event.
+ */
+export const createLocalDater = (timeZone: string): ((value: unknown) => string | undefined) => {
+  if (!isKnownTimeZone(timeZone)) {
+    throw new TypeError(
+      `"${timeZone}" is not an IANA time zone; give the programme's, e.g. Asia/Phnom_Penh.`,
+    );
+  }
+  const format = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  /** Local wall time minus UTC at `ms`, in ms (whole minutes). */
+  const offsetAt = (ms: number): number => {
+    const part: Record<string, number> = {};
+    for (const p of format.formatToParts(new Date(ms))) part[p.type] = Number(p.value);
+    const wall = Date.UTC(
+      part.year ?? 0,
+      (part.month ?? 1) - 1,
+      part.day ?? 1,
+      part.hour ?? 0,
+      part.minute ?? 0,
+    );
+    return wall - Math.floor(ms / 60_000) * 60_000;
+  };
+  /** Per UTC day: its offset, or undefined when the offset changes during that day. */
+  const days = new Map<number, number | undefined>();
+  const buckets = new Map<number, number>();
+  const offsetFor = (ms: number): number => {
+    const day = Math.floor(ms / dayMs);
+    if (!days.has(day)) {
+      const start = offsetAt(day * dayMs);
+      const end = offsetAt((day + 1) * dayMs - 1);
+      days.set(day, start === end ? start : undefined);
+    }
+    const whole = days.get(day);
+    if (whole !== undefined) return whole;
+    const bucket = Math.floor(ms / bucketMs);
+    let offset = buckets.get(bucket);
+    if (offset === undefined) {
+      offset = offsetAt(bucket * bucketMs);
+      buckets.set(bucket, offset);
+    }
+    return offset;
+  };
+  return (value) => {
+    if (typeof value !== 'string') return undefined;
+    if (value.length === 10 && datePattern.test(value)) return value;
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) return undefined;
+    return new Date(ms + offsetFor(ms)).toISOString().slice(0, 10);
+  };
+};

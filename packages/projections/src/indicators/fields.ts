@@ -1,0 +1,170 @@
+import type { EventRegistry, RecordedEvent } from '@lantern/core';
+import { ValidationError } from '@lantern/core';
+
+/**
+ * Field paths in indicator definitions: `data.area`, `metadata.occurredAt`, and, when the
+ * indicator unnests an array, `item` (the element) or `item.count` (a field of it).
+ */
+
+/** What a path is read from: the event's data and metadata, and the element being counted. */
+export interface FieldSource {
+  readonly data: unknown;
+  readonly metadata: unknown;
+  readonly item?: unknown;
+}
+
+export type FieldGetter = (source: FieldSource) => unknown;
+
+/** Compiles a dotted path into a getter; undefined wherever the path leads nowhere. */
+export const fieldGetter = (path: string): FieldGetter => {
+  const [root, ...rest] = path.split('.');
+  return (source) => {
+    let value: unknown =
+      root === 'data'
+        ? source.data
+        : root === 'metadata'
+          ? source.metadata
+          : root === 'item'
+            ? source.item
+            : undefined;
+    for (const key of rest) {
+      if (typeof value !== 'object' || value === null) return undefined;
+      value = (value as Record<string, unknown>)[key];
+    }
+    return value;
+  };
+};
+
+export const sourceOf = (event: RecordedEvent, item?: unknown): FieldSource =>
+  item === undefined
+    ? { data: event.data, metadata: event.metadata }
+    : { data: event.data, metadata: event.metadata, item };
+
+interface ZodNode {
+  readonly _zod: { readonly def: { readonly type: string; readonly [key: string]: unknown } };
+}
+
+const isZod = (value: unknown): value is ZodNode =>
+  typeof value === 'object' && value !== null && '_zod' in value;
+
+/** Looks through wrappers that do not change the shape: optional, nullable, default, readonly. */
+const unwrap = (node: ZodNode): ZodNode => {
+  let current = node;
+  for (;;) {
+    const { def } = current._zod;
+    const inner = def.innerType;
+    if (
+      (def.type === 'optional' ||
+        def.type === 'nullable' ||
+        def.type === 'default' ||
+        def.type === 'readonly') &&
+      isZod(inner)
+    ) {
+      current = inner;
+    } else return current;
+  }
+};
+
+/** The schema a path leads to inside `root`, or undefined when no field has that name. */
+const schemaAt = (root: ZodNode, keys: readonly string[]): ZodNode[] => {
+  let nodes = [unwrap(root)];
+  for (const key of keys) {
+    const next: ZodNode[] = [];
+    for (const node of nodes) {
+      const { def } = node._zod;
+      if (def.type === 'object') {
+        const shape = def.shape as Record<string, unknown>;
+        const field = shape[key];
+        if (isZod(field)) next.push(unwrap(field));
+      } else if (def.type === 'union') {
+        for (const option of def.options as unknown[]) {
+          if (isZod(option)) next.push(...schemaAt(option, [key]));
+        }
+      }
+    }
+    nodes = next;
+    if (nodes.length === 0) return [];
+  }
+  return nodes;
+};
+
+/** Metadata fields any event carries. */
+const metadataFields = new Set(['occurredAt', 'recordedBy', 'correlationId', 'causationId', 'schemaVersion']);
+
+export interface PathContext {
+  readonly indicator: string;
+  readonly registry: EventRegistry;
+  readonly eventType: string;
+  /** The array the indicator unnests, when it does. */
+  readonly unnest?: string;
+}
+
+/** The element schema of the array the indicator unnests. */
+const unnestedElements = (context: PathContext): ZodNode[] => {
+  if (!context.unnest) return [];
+  const definition = context.registry.get(context.eventType);
+  if (!definition) return [];
+  const [, ...keys] = context.unnest.split('.');
+  return schemaAt(definition.schema as unknown as ZodNode, keys)
+    .filter((node) => node._zod.def.type === 'array')
+    .map((node) => unwrap(node._zod.def.element as ZodNode));
+};
+
+/**
+ * Checks, before any event is read, that `path` names a field of `eventType` (or of the element
+ * it unnests); a ValidationError names the indicator, the path and what exists instead.
+ */
+export const checkPath = (context: PathContext, path: string, role: string): void => {
+  const [root, ...keys] = path.split('.');
+  const fail = (why: string): never => {
+    throw new ValidationError(
+      context.eventType,
+      path,
+      `indicator "${context.indicator}": its ${role} ${why}`,
+      'name a field of the event type as data.<field> (or metadata.occurredAt, or item.<field> of the unnested array)',
+    );
+  };
+  const definition = context.registry.get(context.eventType);
+  if (!definition) fail('reads an event type the registry does not know');
+  if (root === 'metadata') {
+    if (keys.length !== 1 || !metadataFields.has(keys[0] as string))
+      fail(`"${path}" is not a metadata field`);
+    return;
+  }
+  if (root === 'data') {
+    if (keys.length === 0 || schemaAt(definition?.schema as unknown as ZodNode, keys).length === 0) {
+      fail(`"${path}" is not a field of ${context.eventType}`);
+    }
+    return;
+  }
+  if (root === 'item') {
+    const elements = unnestedElements(context);
+    if (elements.length === 0)
+      fail(`"${path}" reads an element, but the indicator unnests no array of ${context.eventType}`);
+    if (keys.length > 0 && !elements.some((element) => schemaAt(element, keys).length > 0)) {
+      fail(`"${path}" is not a field of the elements of ${context.unnest}`);
+    }
+    return;
+  }
+  fail(`"${path}" must start with data., metadata. or item`);
+};
+
+/** Checks that `path` is an array field of `eventType`, for `unnest`. */
+export const checkArrayPath = (context: PathContext, path: string): void => {
+  const definition = context.registry.get(context.eventType);
+  const [root, ...keys] = path.split('.');
+  const arrays =
+    root === 'data' && definition
+      ? schemaAt(definition.schema as unknown as ZodNode, keys).filter(
+          (node) => node._zod.def.type === 'array',
+        )
+      : [];
+  if (arrays.length === 0) {
+    throw new ValidationError(
+      context.eventType,
+      path,
+      `indicator "${context.indicator}": unnest must name an array field of ${context.eventType}`,
+      'use a data.<field> that holds a list, such as data.contacts or data.items',
+    );
+  }
+};

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import type { ReadModelDocument, RecordedEvent } from '@lantern/core';
+import { defineProjection, type Projection, type ProjectionView } from '../engine/projection.js';
+import {
+  type CompiledFlow,
+  type CompiledIndicator,
+  type CompiledKeyed,
+  type CompileOptions,
+  compileIndicators,
+  eventTypesOf,
+  type Indicator,
+  isFlow,
+  isKeyed,
+} from './compileIndicator.js';
+import { createLocalDater } from './dates.js';
+import { type FieldSource, sourceOf } from './fields.js';
+
+/**
+ * The indicators projection: one fold that evaluates every indicator definition and keeps, per
+ * indicator, observations at the finest grain a query needs — a month, a combination of
+ * dimension values and, for indicators about children, the child — so that any period (month,
+ * quarter, year, life of programme) and any breakdown is summed at query time, and consent is
+ * applied at query time too. It also keeps targets (TargetSet, TargetRevised), each child's
+ * reporting consent (ChildRegistered, ConsentChanged) and which child each case is about.
+ */
+
+/** Collections of the indicators projection. */
+export const indicatorCollections = ['observations', 'targets', 'children', 'cases'] as const;
+
+/** Code version of this fold; the projection's version also changes whenever the definitions do. */
+const foldVersion = 1;
+
+/** A month, a dimension combination and a child, for a count, sum or distinct indicator. */
+export interface FlowObservation extends ReadModelDocument {
+  readonly indicator: string;
+  /** `YYYY-MM`, in the programme's time zone. */
+  readonly month: string;
+  readonly dims: Readonly<Record<string, string>>;
+  /** The child it is about ('' when unknown); absent for indicators not about children. */
+  readonly child?: string;
+  /** For distinct: the value counted once per period. */
+  readonly ref?: string;
+  readonly value: number;
+}
+
+/** One key (a case, a child, a club) of a keyed indicator: its dates and values. */
+export interface KeyedObservation extends ReadModelDocument {
+  readonly indicator: string;
+  readonly key: string;
+  readonly dims: Readonly<Record<string, string>>;
+  readonly child?: string;
+  /** The first `from` (or `opens`) event's date. */
+  readonly from: string;
+  /** The first `to` event's date on or after `from` (medianDays, linked). */
+  readonly to?: string;
+  /** change: the first `from` value, and the latest `to` date and value. */
+  readonly first?: number;
+  readonly latest?: { readonly date: string; readonly value: number };
+  /** active: when it was closed last, if it is closed. */
+  readonly closed?: string;
+}
+
+export interface TargetDocument extends ReadModelDocument {
+  readonly indicator: string;
+  readonly periodStart: string;
+  readonly periodEnd: string;
+  readonly value: number;
+  readonly baseline?: number;
+  /** ISO time of the TargetSet or TargetRevised that set it. */
+  readonly setAt: string;
+}
+
+export interface IndicatorProjectionOptions extends CompileOptions {
+  indicators: readonly Indicator[];
+  /** The programme's IANA time zone: it decides which day, month and year an event falls in. */
+  timeZone: string;
+  /** Default `indicators`. */
+  name?: string;
+}
+
+const unknownValue = 'unknown';
+
+const text = (value: unknown): string =>
+  typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : unknownValue;
+
+/** A stable 6-digit fingerprint of the definitions, folded into the projection's version. */
+const fingerprint = (indicators: readonly Indicator[], timeZone: string): number => {
+  const digest = createHash('sha256')
+    .update(JSON.stringify({ timeZone, definitions: indicators.map((i) => [i.id, i.definition]) }))
+    .digest();
+  return digest.readUInt32BE(0) % 1_000_000;
+};
+
+export interface IndicatorProjection extends Projection {
+  /** The compiled indicators, by id, for queries. */
+  readonly indicators: ReadonlyMap<string, CompiledIndicator>;
+  readonly timeZone: string;
+}
+
+/** Builds the indicators projection; every definition is checked here, before any event is read. */
+export const createIndicatorProjection = (options: IndicatorProjectionOptions): IndicatorProjection => {
+  const compiled = compileIndicators(options.indicators, options);
+  const dateOf = createLocalDater(options.timeZone);
+  const byType = new Map<string, CompiledIndicator[]>();
+  for (const indicator of compiled.values()) {
+    const types = isFlow(indicator)
+      ? indicator.eventTypes
+      : isKeyed(indicator)
+        ? new Set([indicator.from.eventType, ...indicator.to.map((stage) => stage.eventType)])
+        : new Set<string>();
+    for (const type of types) byType.set(type, [...(byType.get(type) ?? []), indicator]);
+  }
+  const bookkeeping = ['TargetSet', 'TargetRevised', 'ChildRegistered', 'ConsentChanged', 'CaseDisclosed'];
+
+  const childOf = (
+    indicator: CompiledIndicator,
+    source: FieldSource,
+    view: ProjectionView,
+  ): string | undefined => {
+    const about = indicator.about;
+    if (!about) return undefined;
+    if ('child' in about) return text(about.child(source));
+    const caseId = about.case(source);
+    const found = typeof caseId === 'string' ? view.get('cases', caseId) : undefined;
+    return typeof found?.child === 'string' ? found.child : '';
+  };
+
+  const dimsOf = (indicator: CompiledIndicator, source: FieldSource): Record<string, string> => {
+    const dims: Record<string, string> = {};
+    for (const dimension of indicator.dimensions) dims[dimension.path] = text(dimension.get(source));
+    return dims;
+  };
+
+  const observeFlow = (indicator: CompiledFlow, event: RecordedEvent, view: ProjectionView): void => {
+    const eventSource = sourceOf(event);
+    const items = indicator.unnest ? indicator.unnest(eventSource) : undefined;
+    const sources = Array.isArray(items)
+      ? items.map((item) => sourceOf(event, item))
+      : indicator.unnest
+        ? []
+        : [eventSource];
+    for (const source of sources) {
+      if (!indicator.matches(source)) continue;
+      const date = dateOf(indicator.date(source));
+      if (date === undefined) continue;
+      let value = 1;
+      let ref: string | undefined;
+      if (indicator.kind === 'sum') {
+        const amount = indicator.field?.(source);
+        if (typeof amount !== 'number' || !Number.isFinite(amount)) continue;
+        value = amount;
+      } else if (indicator.kind === 'distinct') {
+        const counted = indicator.field?.(source);
+        if (counted === undefined || counted === null) continue;
+        ref = text(counted);
+      }
+      const dims = dimsOf(indicator, source);
+      const child = childOf(indicator, source, view);
+      const month = date.slice(0, 7);
+      const key = `f|${indicator.indicator.id}|${month}|${JSON.stringify(Object.values(dims))}|${child ?? '-'}|${ref ?? '-'}`;
+      const before = view.get('observations', key) as FlowObservation | undefined;
+      if (before) {
+        if (indicator.kind !== 'distinct')
+          view.put('observations', key, { ...before, value: before.value + value });
+        continue;
+      }
+      const observation: FlowObservation = {
+        indicator: indicator.indicator.id,
+        month,
+        dims,
+        ...(child === undefined ? {} : { child }),
+        ...(ref === undefined ? {} : { ref }),
+        value,
+      };
+      view.put('observations', key, observation);
+    }
+  };
+
+  const observeKeyed = (indicator: CompiledKeyed, event: RecordedEvent, view: ProjectionView): void => {
+    const source = sourceOf(event);
+    const byValue = indicator.by(source);
+    if (byValue === undefined || byValue === null) return;
+    const key = `k|${indicator.indicator.id}|${text(byValue)}`;
+    const before = view.get('observations', key) as KeyedObservation | undefined;
+    const { from } = indicator;
+    if (event.type === from.eventType && from.matches(source)) {
+      const date = dateOf(from.date(source));
+      if (date === undefined) return;
+      if (!before) {
+        const child = childOf(indicator, source, view);
+        const first = indicator.kind === 'change' ? indicator.field?.(source) : undefined;
+        const observation: KeyedObservation = {
+          indicator: indicator.indicator.id,
+          key: text(byValue),
+          dims: dimsOf(indicator, source),
+          ...(child === undefined ? {} : { child }),
+          from: date,
+          ...(typeof first === 'number' ? { first } : {}),
+        };
+        view.put('observations', key, observation);
+        return;
+      }
+      // Opened again after being closed (a club reopened): open from now.
+      if (indicator.kind === 'active' && before.closed !== undefined && date >= before.closed) {
+        const { closed: _closed, ...open } = before;
+        view.put('observations', key, { ...open, from: date });
+      }
+      if (event.type !== indicator.to[0]?.eventType) return;
+    }
+    if (!before) return;
+    for (const stage of indicator.to) {
+      if (event.type !== stage.eventType || !stage.matches(source)) continue;
+      const date = dateOf(stage.date(source));
+      if (date === undefined || date < before.from) continue;
+      if (indicator.kind === 'active') {
+        view.put('observations', key, { ...before, closed: date });
+      } else if (indicator.kind === 'change') {
+        const value = indicator.field?.(source);
+        if (typeof value !== 'number') continue;
+        if (!before.latest || date >= before.latest.date) {
+          view.put('observations', key, { ...before, latest: { date, value } });
+        }
+      } else if (before.to === undefined) {
+        view.put('observations', key, { ...before, to: date });
+      }
+      return;
+    }
+  };
+
+  const keepBookkeeping = (event: RecordedEvent, view: ProjectionView): void => {
+    const data = event.data as Record<string, unknown>;
+    switch (event.type) {
+      case 'TargetSet':
+      case 'TargetRevised': {
+        const target: TargetDocument = {
+          indicator: String(data.indicatorId),
+          periodStart: String(data.periodStart),
+          periodEnd: String(data.periodEnd),
+          value: Number(data.value),
+          ...(typeof data.baseline === 'number' ? { baseline: data.baseline } : {}),
+          setAt: (event.metadata as { occurredAt: string }).occurredAt,
+        };
+        view.put('targets', `${target.indicator}|${target.periodStart}|${target.periodEnd}`, target);
+        return;
+      }
+      case 'ChildRegistered':
+      case 'ConsentChanged': {
+        const consent = data.consent as { reporting?: unknown } | undefined;
+        view.put('children', String(data.childRef), { reporting: consent?.reporting === true });
+        return;
+      }
+      case 'CaseDisclosed':
+        view.put('cases', String(data.caseId), { child: String(data.childRef) });
+        return;
+      default:
+        return;
+    }
+  };
+
+  const projection = defineProjection(
+    {
+      name: options.name ?? 'indicators',
+      version: foldVersion * 1_000_000 + fingerprint(options.indicators, options.timeZone),
+      eventTypes: [...new Set([...eventTypesOf(compiled.values()), ...bookkeeping])],
+      collections: [...indicatorCollections],
+      apply: (event, view) => {
+        // Cases first: an indicator about a case looks its child up.
+        if (bookkeeping.includes(event.type)) keepBookkeeping(event, view);
+        for (const indicator of byType.get(event.type) ?? []) {
+          if (isFlow(indicator)) observeFlow(indicator, event, view);
+          else if (isKeyed(indicator)) observeKeyed(indicator, event, view);
+        }
+      },
+    },
+    options.registry ? { registry: options.registry } : {},
+  );
+  return { ...projection, indicators: compiled, timeZone: options.timeZone };
+};

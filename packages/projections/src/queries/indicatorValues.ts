@@ -1,0 +1,378 @@
+import { daysBetween, type ReadModelDocument, type ReadModelStore, ValidationError } from '@lantern/core';
+import type { CompiledIndicator } from '../indicators/compileIndicator.js';
+import type {
+  FlowObservation,
+  IndicatorProjection,
+  KeyedObservation,
+  TargetDocument,
+} from '../indicators/indicatorProjection.js';
+import {
+  checkGranularity,
+  type Granularity,
+  monthsBetween,
+  type Period,
+  parseMonthBound,
+  periodOf,
+} from './periods.js';
+
+/**
+ * Indicator values as the programme sees them (audience `internal`): actual, target and % of
+ * target by period and by any of the indicator's dimensions, computed from the indicators
+ * projection's observations. Disclosure control for other audiences is applied on top of these
+ * (see indicatorQueries.ts); nothing here leaves the programme as it is.
+ */
+
+export interface IndicatorRequest {
+  indicator: string;
+  /** Default `life`. */
+  period?: Granularity;
+  /** First month counted, `YYYY-MM` (or a date in it). */
+  from?: string;
+  /** Last month counted, `YYYY-MM` (or a date in it). */
+  to?: string;
+  /** Dimensions to break the values down by: a subset of the indicator's. */
+  by?: readonly string[];
+}
+
+export interface IndicatorRow {
+  readonly period: Period;
+  readonly dims: Readonly<Record<string, string>>;
+  /** The value: a count, a sum, a percentage (ratio × scale) or a median of days. */
+  readonly actual: number | null;
+  /** Ratios: their parts. Medians: how many keys the median is taken over. */
+  readonly numerator?: number;
+  readonly denominator?: number;
+  readonly observations?: number;
+  readonly target?: number;
+  readonly baseline?: number;
+  /** actual ÷ target × 100, when there is a target above zero. */
+  readonly percentOfTarget?: number;
+}
+
+export interface IndicatorTable {
+  readonly indicator: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly measure: 'unit' | 'percentage';
+  readonly kind: CompiledIndicator['kind'];
+  readonly granularity: Granularity;
+  readonly by: readonly string[];
+  readonly rows: readonly IndicatorRow[];
+  readonly note?: string;
+}
+
+/** Everything a query reads, loaded once. */
+export interface IndicatorData {
+  readonly observations: readonly ReadModelDocument[];
+  readonly targets: readonly TargetDocument[];
+  /** Children whose latest consent allows reporting. */
+  readonly reportable: ReadonlySet<string>;
+}
+
+export const loadIndicatorData = async (
+  readModels: ReadModelStore,
+  projection: IndicatorProjection,
+): Promise<IndicatorData> => {
+  const [observations, targets, children] = await Promise.all([
+    readModels.documents(projection.name, 'observations'),
+    readModels.documents(projection.name, 'targets'),
+    readModels.documents(projection.name, 'children'),
+  ]);
+  return {
+    observations: observations.map((row) => row.document),
+    targets: targets.map((row) => row.document as TargetDocument),
+    reportable: new Set(children.filter((row) => row.document.reporting === true).map((row) => row.key)),
+  };
+};
+
+/** Checks a request against the indicator set before any data is read. */
+export const checkRequest = (
+  projection: IndicatorProjection,
+  request: IndicatorRequest,
+): { indicator: CompiledIndicator; granularity: Granularity; by: string[]; from?: string; to?: string } => {
+  const indicator = projection.indicators.get(request.indicator);
+  if (!indicator) {
+    throw new ValidationError(
+      '(query)',
+      'indicator',
+      `there is no indicator "${request.indicator}"`,
+      `use one of: ${[...projection.indicators.keys()].join(', ')}`,
+    );
+  }
+  const granularity = checkGranularity(request.period ?? 'life');
+  const by = [...(request.by ?? [])];
+  const known = indicator.dimensions.map((d) => d.path);
+  for (const dimension of by) {
+    if (!known.includes(dimension)) {
+      throw new ValidationError(
+        '(query)',
+        'by',
+        `indicator "${request.indicator}" cannot be broken down by "${dimension}"`,
+        known.length > 0 ? `use one of: ${known.join(', ')}` : 'it has no dimensions; ask for totals',
+      );
+    }
+  }
+  const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
+  const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new ValidationError(
+      '(query)',
+      'from',
+      `"${request.from}" is after "${request.to}"`,
+      'give from before to',
+    );
+  }
+  return {
+    indicator,
+    granularity,
+    by,
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+  };
+};
+
+const cellKey = (period: string, dims: Record<string, string>, by: readonly string[]): string =>
+  JSON.stringify([period, ...by.map((d) => dims[d] ?? 'unknown')]);
+
+const pick = (dims: Readonly<Record<string, string>>, by: readonly string[]): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const d of by) out[d] = dims[d] ?? 'unknown';
+  return out;
+};
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+interface Cell {
+  period: Period;
+  dims: Record<string, string>;
+  sum: number;
+  refs?: Set<string>;
+  days?: number[];
+}
+
+/**
+ * Values of one indicator (not a ratio) per period × breakdown, as plain numbers, over the months
+ * in range. Consent: an observation about a child counts only if that child may be reported.
+ */
+const valuesOf = (
+  indicator: Exclude<CompiledIndicator, { kind: 'ratio' }>,
+  data: IndicatorData,
+  granularity: Granularity,
+  by: readonly string[],
+  range: { from?: string; to?: string },
+): Map<string, Cell> => {
+  const id = indicator.indicator.id;
+  const own = data.observations.filter((o) => o.indicator === id);
+  const counted = own.filter((o) => typeof o.child !== 'string' || data.reportable.has(o.child));
+  const cells = new Map<string, Cell>();
+  const monthsOf = (o: ReadModelDocument): string[] => {
+    if ('month' in o) return [String(o.month)];
+    const keyed = o as KeyedObservation;
+    const at =
+      indicator.kind === 'medianDays'
+        ? keyed.to
+        : indicator.kind === 'change'
+          ? keyed.latest?.date
+          : keyed.from;
+    return at === undefined ? [] : [at.slice(0, 7)];
+  };
+  // The months the query covers: its range, or the months the data spans.
+  const allMonths = own.flatMap((o) => {
+    const keyed = o as KeyedObservation;
+    if ('month' in o) return [String(o.month)];
+    return [keyed.from, keyed.to, keyed.latest?.date, keyed.closed].flatMap((d) =>
+      d ? [d.slice(0, 7)] : [],
+    );
+  });
+  const first = range.from ?? allMonths.reduce((a, b) => (a < b ? a : b), allMonths[0] ?? '');
+  const last = range.to ?? allMonths.reduce((a, b) => (a > b ? a : b), allMonths[0] ?? '');
+  if (first === '' || last === '') return cells;
+  const cellFor = (month: string, dims: Readonly<Record<string, string>>): Cell => {
+    const period = periodOf(month, granularity, first, last);
+    const picked = pick(dims, by);
+    const key = cellKey(period.label, picked, by);
+    let cell = cells.get(key);
+    if (!cell) {
+      cell = { period, dims: picked, sum: 0 };
+      cells.set(key, cell);
+    }
+    return cell;
+  };
+  const inRange = (month: string): boolean => month >= first && month <= last;
+
+  if (indicator.kind === 'active') {
+    // A stock: for each period, the keys open at its last day (or the range's last day).
+    const periods = new Map<string, { month: string; end: string }>();
+    for (const month of monthsBetween(first, last)) {
+      const period = periodOf(month, granularity, first, last);
+      const end = month === last ? periodOf(month, 'month', first, last).end : period.end;
+      const known = periods.get(period.label);
+      if (!known || end > known.end)
+        periods.set(period.label, { month, end: end < period.end ? end : period.end });
+    }
+    for (const { month, end } of periods.values()) {
+      for (const o of counted as KeyedObservation[]) {
+        if (o.from <= end && (o.closed === undefined || o.closed > end)) cellFor(month, o.dims).sum += 1;
+      }
+    }
+    return cells;
+  }
+
+  for (const o of counted) {
+    for (const month of monthsOf(o)) {
+      if (!inRange(month)) continue;
+      switch (indicator.kind) {
+        case 'count':
+        case 'sum':
+          cellFor(month, (o as FlowObservation).dims).sum += Number((o as FlowObservation).value);
+          break;
+        case 'distinct': {
+          const flow = o as FlowObservation;
+          const cell = cellFor(month, flow.dims);
+          cell.refs ??= new Set();
+          cell.refs.add(flow.ref ?? '');
+          break;
+        }
+        case 'linked': {
+          const keyed = o as KeyedObservation;
+          const done =
+            keyed.to !== undefined &&
+            (indicator.withinDays === undefined || daysBetween(keyed.from, keyed.to) <= indicator.withinDays);
+          const cell = cellFor(month, keyed.dims);
+          if (done) cell.sum += 1;
+          break;
+        }
+        case 'change': {
+          const keyed = o as KeyedObservation;
+          if (keyed.first === undefined || keyed.latest === undefined) break;
+          const cell = cellFor(month, keyed.dims);
+          if (indicator.atLeast === undefined || keyed.latest.value - keyed.first >= indicator.atLeast)
+            cell.sum += 1;
+          break;
+        }
+        case 'medianDays': {
+          const keyed = o as KeyedObservation;
+          if (keyed.to === undefined) break;
+          const cell = cellFor(month, keyed.dims);
+          cell.days ??= [];
+          cell.days.push(daysBetween(keyed.from, keyed.to));
+          break;
+        }
+      }
+    }
+  }
+  return cells;
+};
+
+const targetFor = (
+  targets: readonly TargetDocument[],
+  indicator: string,
+  period: Period,
+  granularity: Granularity,
+): TargetDocument | undefined => {
+  const own = targets.filter((t) => t.indicator === indicator);
+  if (granularity === 'life') {
+    // The programme-wide target: the one spanning the longest.
+    return own.reduce<TargetDocument | undefined>(
+      (best, t) =>
+        !best || daysBetween(t.periodStart, t.periodEnd) > daysBetween(best.periodStart, best.periodEnd)
+          ? t
+          : best,
+      undefined,
+    );
+  }
+  return own.find((t) => t.periodStart === period.start && t.periodEnd === period.end);
+};
+
+const sortRows = (rows: IndicatorRow[], by: readonly string[]): IndicatorRow[] =>
+  rows.sort((a, b) => {
+    if (a.period.start !== b.period.start) return a.period.start < b.period.start ? -1 : 1;
+    for (const d of by) {
+      const x = a.dims[d] ?? '';
+      const y = b.dims[d] ?? '';
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  });
+
+/** The internal (unsuppressed) table of one indicator. */
+export const indicatorTable = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: IndicatorRequest,
+): IndicatorTable => {
+  const { indicator, granularity, by, from, to } = checkRequest(projection, request);
+  const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+  const meta = indicator.indicator;
+  const rows: IndicatorRow[] = [];
+  const withTarget = (row: IndicatorRow): IndicatorRow => {
+    if (by.length > 0) return row;
+    const target = targetFor(data.targets, meta.id, row.period, granularity);
+    if (!target) return row;
+    return {
+      ...row,
+      target: target.value,
+      ...(target.baseline === undefined ? {} : { baseline: target.baseline }),
+      ...(target.value > 0 && row.actual !== null
+        ? { percentOfTarget: Math.round((row.actual / target.value) * 1000) / 10 }
+        : {}),
+    };
+  };
+
+  if (indicator.kind === 'ratio') {
+    const parts = [indicator.numerator, indicator.denominator].map(
+      (id) => projection.indicators.get(id) as Exclude<CompiledIndicator, { kind: 'ratio' }>,
+    );
+    const [numerator, denominator] = parts.map((part) => valuesOf(part, data, granularity, by, range)) as [
+      Map<string, Cell>,
+      Map<string, Cell>,
+    ];
+    for (const [key, cell] of denominator) {
+      const den = cell.refs?.size ?? cell.sum;
+      const numCell = numerator.get(key);
+      const num = numCell ? (numCell.refs?.size ?? numCell.sum) : 0;
+      rows.push(
+        withTarget({
+          period: cell.period,
+          dims: cell.dims,
+          actual: den > 0 ? Math.round((num / den) * indicator.scale * 10) / 10 : null,
+          numerator: num,
+          denominator: den,
+        }),
+      );
+    }
+  } else {
+    for (const cell of valuesOf(indicator, data, granularity, by, range).values()) {
+      if (indicator.kind === 'medianDays') {
+        const days = cell.days ?? [];
+        rows.push(
+          withTarget({
+            period: cell.period,
+            dims: cell.dims,
+            actual: days.length > 0 ? median(days) : null,
+            observations: days.length,
+          }),
+        );
+      } else {
+        rows.push(withTarget({ period: cell.period, dims: cell.dims, actual: cell.refs?.size ?? cell.sum }));
+      }
+    }
+  }
+  return {
+    indicator: meta.id,
+    title: meta.title,
+    unit: meta.unit,
+    measure: meta.measure,
+    kind: indicator.kind,
+    granularity,
+    by,
+    rows: sortRows(rows, by),
+    ...(meta.note === undefined ? {} : { note: meta.note }),
+  };
+};
