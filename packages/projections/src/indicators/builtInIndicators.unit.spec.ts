@@ -322,7 +322,7 @@ const fixture: [stream: string, events: NewEvent[]][] = [
             reason: 'club-substitute',
             area: 'KH-12-06',
           },
-          at('2020-04-0' + String(i)),
+          at(`2020-04-0${String(i)}`),
         ),
       ),
       event(

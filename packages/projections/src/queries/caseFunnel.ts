@@ -1,4 +1,4 @@
-import { daysBetween, type ReadModelStore } from '@lantern/core';
+import { daysBetween, type ReadModelDocument, type ReadModelStore } from '@lantern/core';
 import { defineProjection, type Projection } from '../engine/projection.js';
 import { createLocalDater } from '../indicators/dates.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
@@ -12,7 +12,7 @@ import { checkGranularity, type Granularity, parseMonthBound, periodOf } from '.
 export const funnelStages = ['disclosed', 'followedUp', 'referred', 'placed', 'closed'] as const;
 export type FunnelStage = (typeof funnelStages)[number];
 
-export interface CaseDocument {
+export interface CaseDocument extends ReadModelDocument {
   readonly child: string;
   readonly sex: string;
   readonly ageBand: string;

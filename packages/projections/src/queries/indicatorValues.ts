@@ -190,8 +190,8 @@ const valuesOf = (
       d ? [d.slice(0, 7)] : [],
     );
   });
-  const first = range.from ?? allMonths.reduce((a, b) => (a < b ? a : b), allMonths[0] ?? '');
-  const last = range.to ?? allMonths.reduce((a, b) => (a > b ? a : b), allMonths[0] ?? '');
+  const first = range.from ?? allMonths.reduce((a, b) => Math.min(a, b), allMonths[0] ?? '');
+  const last = range.to ?? allMonths.reduce((a, b) => Math.max(a, b), allMonths[0] ?? '');
   if (first === '' || last === '') return cells;
   const cellFor = (month: string, dims: Readonly<Record<string, string>>): Cell => {
     const period = periodOf(month, granularity, first, last);
@@ -213,8 +213,7 @@ const valuesOf = (
       const period = periodOf(month, granularity, first, last);
       const end = month === last ? periodOf(month, 'month', first, last).end : period.end;
       const known = periods.get(period.label);
-      if (!known || end > known.end)
-        periods.set(period.label, { month, end: end < period.end ? end : period.end });
+      if (!known || end > known.end) periods.set(period.label, { month, end: Math.min(end, period.end) });
     }
     for (const { month, end } of periods.values()) {
       for (const o of counted as KeyedObservation[]) {
