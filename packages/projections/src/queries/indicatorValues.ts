@@ -190,8 +190,10 @@ const valuesOf = (
       d ? [d.slice(0, 7)] : [],
     );
   });
-  const first = range.from ?? allMonths.reduce((a, b) => Math.min(a, b), allMonths[0] ?? '');
-  const last = range.to ?? allMonths.reduce((a, b) => Math.max(a, b), allMonths[0] ?? '');
+  // Months are text (YYYY-MM): sorted, not Math.min'd.
+  const sortedMonths = [...allMonths].sort();
+  const first = range.from ?? sortedMonths[0] ?? '';
+  const last = range.to ?? sortedMonths.at(-1) ?? '';
   if (first === '' || last === '') return cells;
   const cellFor = (month: string, dims: Readonly<Record<string, string>>): Cell => {
     const period = periodOf(month, granularity, first, last);
@@ -213,7 +215,8 @@ const valuesOf = (
       const period = periodOf(month, granularity, first, last);
       const end = month === last ? periodOf(month, 'month', first, last).end : period.end;
       const known = periods.get(period.label);
-      if (!known || end > known.end) periods.set(period.label, { month, end: Math.min(end, period.end) });
+      const cut = [end, period.end].sort()[0] as string;
+      if (!known || cut > known.end) periods.set(period.label, { month, end: cut });
     }
     for (const { month, end } of periods.values()) {
       for (const o of counted as KeyedObservation[]) {
