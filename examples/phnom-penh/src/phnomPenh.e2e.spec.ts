@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { createMemoryEventStore } from '@lantern/adapters/memory';
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import { caseFunnel, fundingStatus, indicatorTable, loadIndicatorData } from '@lantern/projections';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { programmeProjections, updateReadModels } from './indicators.js';
 import { reportedFigures } from './programme.js';
 import { recordPhnomPenh } from './record.js';
 import { type HeadlineFigures, summarise } from './summary.js';
@@ -30,6 +32,42 @@ describe('the Phnom Penh example', () => {
     const yearTwo = figures.budgets.find((b) => b.periodStart === '2019-12-01');
     expect(yearTwo?.budget).toBe(reportedFigures.yearTwoBudget);
     expect(yearTwo?.gap).toBe(reportedFigures.yearTwoStillNeeded);
+  });
+
+  it('gives the same figures through its indicators, targets and funding status', async () => {
+    const readModels = createMemoryReadModelStore();
+    const projections = programmeProjections();
+    await updateReadModels(store, readModels, projections);
+    const data = await loadIndicatorData(readModels, projections.indicators);
+    const life = (indicator: string) => indicatorTable(projections.indicators, data, { indicator }).rows[0];
+    expect(life('kids-clubs-established')).toMatchObject({
+      actual: reportedFigures.kidsClubs,
+      target: reportedFigures.kidsClubs,
+      percentOfTarget: 100,
+    });
+    expect(life('active-kids-clubs')).toMatchObject({ actual: figures.kidsClubsEstablished, target: 65 });
+    expect(life('cases-disclosed')?.actual).toBe(figures.casesDisclosed);
+    expect(life('children-placed-family-care')?.actual).toBeLessThanOrEqual(figures.childrenPlacedSafely);
+    expect(life('children-reached-night-outreach')?.actual).toBe(figures.childContactsOnNightOutreach);
+    expect(life('households-food-aid')?.actual).toBe(figures.householdsGivenFoodAid);
+    expect(life('staff-trained')?.actual).toBe(figures.staffTrained);
+    const byItem = indicatorTable(projections.indicators, data, {
+      indicator: 'food-aid-quantity',
+      by: ['item.item'],
+    });
+    for (const row of byItem.rows) {
+      expect(row.actual).toBeCloseTo(figures.foodAidByItem[row.dims['item.item'] ?? '']?.quantity ?? -1, 6);
+    }
+    const funding = await fundingStatus(readModels);
+    expect(funding.reduce((sum, period) => sum + period.budget, 0)).toBe(reportedFigures.totalBudget);
+    const yearTwo = funding.find((period) => period.periodStart === '2019-12-01');
+    expect(yearTwo).toMatchObject({
+      budget: reportedFigures.yearTwoBudget,
+      gap: reportedFigures.yearTwoStillNeeded,
+    });
+    const [funnel] = await caseFunnel(readModels);
+    expect(funnel?.steps[0]).toMatchObject({ stage: 'disclosed', cases: figures.casesDisclosed });
+    expect(funnel?.steps.find((step) => step.stage === 'placed')?.cases).toBe(figures.childrenPlacedSafely);
   });
 
   it('records clubs, outreach, cases, placements, aid, budget and funds', () => {

@@ -19,6 +19,7 @@ import {
   trainingDecider,
 } from '@lantern/core';
 import { v5 as uuidv5 } from 'uuid';
+import { activeKidsClubs, kidsClubsEstablished } from './indicators.js';
 import {
   areas,
   budgets,
@@ -185,25 +186,17 @@ export const recordPhnomPenh = async (
       data: { programmeId, ...objective },
     });
   }
-  await send(programmeStream, programmeDecider, 'indicator/kids-clubs-established', {
+  await send(programmeStream, programmeDecider, `indicator/${kidsClubsEstablished.id}`, {
     type: 'DefineIndicator',
     occurredAt: at('2018-12-01', '10:30'),
     data: {
       programmeId,
-      indicatorId: 'kids-clubs-established',
+      indicatorId: kidsClubsEstablished.id,
       objectiveId: 'kids-clubs',
-      title: "Kids' clubs established",
-      measure: 'unit',
-      ascending: true,
-      definition: {
-        filter: {
-          eventTypes: ['ClubEstablished'],
-          where: [{ field: 'data.kind', op: 'eq', value: 'kids-club' }],
-        },
-        value: { kind: 'count' },
-        dateField: 'data.establishedOn',
-        dimensions: ['data.area'],
-      },
+      title: kidsClubsEstablished.title,
+      measure: kidsClubsEstablished.measure,
+      ascending: kidsClubsEstablished.ascending,
+      definition: kidsClubsEstablished.definition,
     },
   });
   await send(programmeStream, programmeDecider, 'target/kids-clubs-established', {
@@ -212,6 +205,32 @@ export const recordPhnomPenh = async (
     data: {
       programmeId,
       indicatorId: 'kids-clubs-established',
+      periodStart: phnomPenh.plannedStart,
+      periodEnd: phnomPenh.plannedEnd,
+      value: reportedFigures.kidsClubs,
+      baseline: 0,
+    },
+  });
+  // The built-in "active kids' clubs", adopted with the same 65 as its target: all of them open.
+  await send(programmeStream, programmeDecider, `indicator/${activeKidsClubs.id}`, {
+    type: 'DefineIndicator',
+    occurredAt: at('2018-12-01', '10:48'),
+    data: {
+      programmeId,
+      indicatorId: activeKidsClubs.id,
+      objectiveId: 'kids-clubs',
+      title: activeKidsClubs.title,
+      measure: activeKidsClubs.measure,
+      ascending: activeKidsClubs.ascending,
+      definition: activeKidsClubs.definition,
+    },
+  });
+  await send(programmeStream, programmeDecider, 'target/active-kids-clubs', {
+    type: 'SetTarget',
+    occurredAt: at('2018-12-01', '10:50'),
+    data: {
+      programmeId,
+      indicatorId: 'active-kids-clubs',
       periodStart: phnomPenh.plannedStart,
       periodEnd: phnomPenh.plannedEnd,
       value: reportedFigures.kidsClubs,
