@@ -383,6 +383,22 @@ export const runReadModelContract = (
         expect(await readModels.checkpoint(projection)).toMatchObject({ version: 2, position: 6n });
       });
 
+      it('leaves a read model built by a newer version alone, saying to upgrade', async () => {
+        const projection = projectionName('newer');
+        await eventStore.append('club-a', [sessionHeld('a', 3)]);
+        const v2 = engineOf({ projections: [attendanceProjection(projection, { version: 2 })] });
+        await v2.start();
+        await v2.waitFor(1n);
+        await v2.stop();
+        const v1 = engineOf({ projections: [attendanceProjection(projection)] });
+        await v1.start();
+        expect(v1.status()[0]).toMatchObject({ state: 'failed' });
+        expect(v1.status()[0]?.error).toMatch(/built by version 2.*runs version 1.*upgrade/);
+        await v1.stop();
+        expect(await readModels.checkpoint(projection)).toMatchObject({ version: 2, position: 1n });
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 1, children: 6 } });
+      });
+
       it('dead-letters a poison event and stops there (policy stop), keeping what came before', async () => {
         const projection = projectionName('poison_stop');
         await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 1)]);
@@ -417,9 +433,13 @@ export const runReadModelContract = (
         await engine.waitFor(4n);
         await expect.poll(() => engine.status()[0]?.state).toBe('live');
         expect(engine.status()[0]).toMatchObject({ position: 4n, deadLettered: 1 });
+        // A poison event skipped while live leaves the projection live.
+        const poisoned = await eventStore.append('club-bad', [sessionHeld('bad', 1)]);
+        await engine.waitFor(poisoned.position);
+        expect(engine.status()[0]).toMatchObject({ state: 'live', deadLettered: 2, lagMs: 0 });
         // The half-written document of the poison event is not kept.
         expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 3, children: 3 } });
-        expect(await readModels.deadLetters(projection)).toHaveLength(1);
+        expect(await readModels.deadLetters(projection)).toHaveLength(2);
       });
 
       it('hands a projection over to a standby instance when its owner stops renewing', async () => {

@@ -1,2 +1,4 @@
 export type { SqliteEventStoreOptions } from './sqliteEventStore.js';
 export { createSqliteEventStore } from './sqliteEventStore.js';
+export type { SqliteReadModelStoreOptions } from './sqliteReadModelStore.js';
+export { createSqliteReadModelStore } from './sqliteReadModelStore.js';

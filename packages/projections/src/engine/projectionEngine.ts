@@ -194,6 +194,14 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     const { name, version, collections } = runner.projection;
     await readModels.prepare(name, collections);
     let checkpoint = await readModels.checkpoint(name);
+    if (checkpoint && checkpoint.version > version) {
+      // Built by a newer deployment: rebuilding it back would fight that deployment for ever.
+      runner.state = 'failed';
+      runner.error =
+        `its read model was built by version ${checkpoint.version} of the projection and this instance runs ` +
+        `version ${version}; upgrade this instance (it leaves the read model alone)`;
+      return;
+    }
     if (!checkpoint || checkpoint.version !== version) {
       await readModels.reset(name, version, collections, runner.lease);
       checkpoint = await readModels.checkpoint(name);
@@ -292,7 +300,10 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         } catch (error) {
           const letter = deadLetterOf(runner, event, error);
           const deadLetters = [...runner.deadLetters, letter];
+          const state = runner.state;
           await load(runner);
+          // Reloading is not a restart: a live projection stays live.
+          if (runner.state === 'catching-up') runner.state = state;
           runner.deadLetters = deadLetters;
           runner.deadLettered += 1;
           skipped.add(event.position);
