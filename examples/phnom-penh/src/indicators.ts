@@ -5,8 +5,11 @@ import {
   createIndicatorProjection,
   createProjectionEngine,
   fundingProjection,
+  fundingStatus,
   type Indicator,
   type IndicatorProjection,
+  indicatorTable,
+  loadIndicatorData,
   type Projection,
 } from '@lantern/projections';
 import { phnomPenh } from './programme.js';
@@ -74,4 +77,37 @@ export const updateReadModels = async (
   } finally {
     await engine.stop();
   }
+};
+
+const formatNumber = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+
+/**
+ * The results framework as the programme's staff see it (internal: nothing suppressed), over the
+ * life of the programme: actual, target and % of target, with the funding status per budget.
+ */
+export const formatIndicators = async (
+  readModels: ReadModelStore,
+  projections: ProgrammeProjections,
+): Promise<string> => {
+  const data = await loadIndicatorData(readModels, projections.indicators);
+  const lines = ['Indicators, life of programme (internal)', ''];
+  for (const indicator of programmeIndicators) {
+    const row = indicatorTable(projections.indicators, data, { indicator: indicator.id }).rows[0];
+    const percent = indicator.measure === 'percentage' && typeof row?.actual === 'number' ? '%' : '';
+    const actual = `${formatNumber(row?.actual)}${percent}`;
+    const target =
+      row?.target === undefined
+        ? ''
+        : `  target ${formatNumber(row.target)} (${formatNumber(row.percentOfTarget)}%)`;
+    lines.push(`  ${indicator.title.padEnd(72)} ${actual.padStart(8)}${target}`);
+  }
+  lines.push('', 'Funding status per budget period');
+  for (const period of await fundingStatus(readModels)) {
+    const dollars = (cents: number) => `$${(cents / 100).toLocaleString('en-US')}`;
+    lines.push(
+      `  ${period.periodStart} – ${period.periodEnd}: budget ${dollars(period.budget)}, received ${dollars(period.fundsReceived)}, committed ${dollars(period.commitments)}, gap ${dollars(period.gap)}`,
+    );
+  }
+  return lines.join('\n');
 };

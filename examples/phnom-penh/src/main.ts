@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createSqliteEventStore } from '@lantern/adapters/sqlite';
+import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
+import { formatIndicators, programmeProjections, updateReadModels } from './indicators.js';
 import { recordPhnomPenh } from './record.js';
 import { formatHeadlines, summarise } from './summary.js';
 
@@ -29,6 +30,15 @@ const main = async (): Promise<void> => {
       `Recorded ${recorded.written} new events from ${recorded.commands} commands in ${seconds} s, every one checked by the programme's rules.\n`,
     );
     console.log(formatHeadlines(await summarise(store.readAll()), `SQLite store ${path}`));
+    // Read models live in the same file: an analyst can query them with the sqlite3 shell.
+    const readModels = createSqliteReadModelStore({ path });
+    try {
+      const projections = programmeProjections();
+      await updateReadModels(store, readModels, projections);
+      console.log(`\n${await formatIndicators(readModels, projections)}`);
+    } finally {
+      await readModels.close();
+    }
   } finally {
     await store.close();
   }

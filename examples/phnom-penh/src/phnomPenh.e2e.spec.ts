@@ -123,6 +123,8 @@ describe('the Phnom Penh example', () => {
         new RegExp(`Recorded ${firstRun.written} new events from ${firstRun.commands} commands`),
       );
       expect(first).toMatch(/Kids' clubs established\s+65/);
+      expect(first).toMatch(/Active kids' clubs\s+65\s+target 65 \(100%\)/);
+      expect(first).toMatch(/2019-12-01 – 2020-11-30: budget \$38,000, .* gap \$19,800/);
       expect(first).toMatch(/3 weeks after home visits restarted \(2020-06-01\)\s+14/);
       expect(first).toMatch(/Year 2 still needed.*\$19,800\s+\$19,800/);
 
