@@ -1,0 +1,2 @@
+export type { PostgresConnection, PostgresReadModelStoreOptions } from './postgresReadModelStore.js';
+export { createPostgresReadModelStore } from './postgresReadModelStore.js';

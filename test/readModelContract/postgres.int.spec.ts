@@ -1,0 +1,151 @@
+import { createServer } from 'node:net';
+import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
+import { isLeaseLostError, isStoreError, type ReadModelStore } from '@lantern/core';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postgresConnectionString, sql, usePostgresSchema } from '../multiInstance/postgresServer.js';
+import { runReadModelContract } from './readModelContract.js';
+
+// The contract against a real PostgreSQL server, in a schema of this run's own; then what is
+// particular to PostgreSQL. No server: the file fails, saying how to start one (CI starts it).
+const { schema } = usePostgresSchema('contract');
+
+const open = (options: Parameters<typeof createPostgresReadModelStore>[1] = {}) =>
+  createPostgresReadModelStore({ connectionString: postgresConnectionString }, { schema, ...options });
+
+runReadModelContract('postgres', async () => ({ readModels: open(), reopen: async () => open() }), {
+  durable: true,
+});
+
+describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
+  const stores: ReadModelStore[] = [];
+  const store = (options: Parameters<typeof open>[0] = {}): ReadModelStore => {
+    const opened = open(options);
+    stores.push(opened);
+    return opened;
+  };
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  it('keeps each collection in a table analysts can query: key, doc jsonb; positions as numbers', async () => {
+    const readModels = store();
+    await readModels.prepare('attendance', ['clubs']);
+    await readModels.commit([
+      {
+        projection: 'attendance',
+        version: 1,
+        after: 0n,
+        position: 18_446_744_073_709_551_000n,
+        changes: [
+          { collection: 'clubs', key: 'stung-meanchey-3', document: { sessions: 2, children: 41 } },
+          { collection: 'clubs', key: 'riverfront-1', document: { sessions: 1, children: 17 } },
+        ],
+      },
+    ]);
+    const clubs = await sql(
+      `SELECT key, doc->>'children' AS children FROM "${schema}".attendance__clubs ORDER BY key`,
+    );
+    expect(clubs.rows).toEqual([
+      { key: 'riverfront-1', children: '17' },
+      { key: 'stung-meanchey-3', children: '41' },
+    ]);
+    const checkpoint = await sql(
+      `SELECT position::text AS position, status FROM "${schema}".lantern_checkpoints WHERE projection = 'attendance'`,
+    );
+    expect(checkpoint.rows).toEqual([{ position: '18446744073709551000', status: 'active' }]);
+    expect(await readModels.checkpoint('attendance')).toMatchObject({
+      position: 18_446_744_073_709_551_000n,
+    });
+  });
+
+  it('lets only one of two stores commit a batch after the same checkpoint, first commit included', async () => {
+    const [a, b] = [store(), store()];
+    await a.prepare('race', ['clubs']);
+    for (const after of [0n, 10n]) {
+      const batch = (key: string) => ({
+        projection: 'race',
+        version: 1,
+        after,
+        position: 10n + after,
+        changes: [{ collection: 'clubs', key: `${key}-${after}`, document: { after: Number(after) } }],
+      });
+      const outcomes = await Promise.allSettled([a.commit([batch('from-a')]), b.commit([batch('from-b')])]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const refused = outcomes.find((o) => o.status === 'rejected');
+      expect(isLeaseLostError(refused?.status === 'rejected' && refused.reason)).toBe(true);
+    }
+    expect(await a.documents('race', 'clubs')).toHaveLength(2);
+    expect(await a.checkpoint('race')).toMatchObject({ position: 20n });
+  });
+
+  it('creates tables safely when several processes prepare the same projection at once', async () => {
+    const many = Array.from({ length: 6 }, () => store());
+    await Promise.all(many.map((s) => s.prepare('prepared_at_once', ['clubs', 'outreach'])));
+    const tables = await sql(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'prepared_at_once%' ORDER BY 1`,
+      [schema],
+    );
+    expect(tables.rows.map((row) => row.table_name)).toEqual([
+      'prepared_at_once__clubs',
+      'prepared_at_once__outreach',
+    ]);
+  });
+
+  it('judges lease expiry by the clock it is given, for every instance alike', async () => {
+    let now = Date.parse('2019-03-02T09:00:00Z');
+    const clock = () => new Date(now);
+    const [one, two] = [store({ now: clock }), store({ now: clock })];
+    await one.prepare('clocked', ['clubs']);
+    const first = await one.acquireLease('clocked', 'one', 60_000);
+    expect(first?.expiresAt).toBe(now + 60_000);
+    now += 59_000;
+    expect(await two.acquireLease('clocked', 'two', 60_000)).toBeUndefined();
+    now += 2_000;
+    const second = await two.acquireLease('clocked', 'two', 60_000);
+    expect(second && first && second.token > first.token).toBe(true);
+    if (!first) throw new Error('no lease');
+    await expect(
+      one.commit([{ projection: 'clocked', version: 1, after: 0n, position: 1n, changes: [], lease: first }]),
+    ).rejects.toSatisfy(isLeaseLostError);
+  });
+
+  it('refuses a table name PostgreSQL would cut short', async () => {
+    await expect(store().prepare('a'.repeat(40), ['b'.repeat(30)])).rejects.toThrow(
+      /longer than PostgreSQL's 63: shorten/,
+    );
+  });
+
+  it('says what to do when the server refuses the connection', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    const nowhere = createPostgresReadModelStore({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/test`,
+    });
+    stores.push(nowhere);
+    const failure = await nowhere.checkpoint('attendance').catch((error: unknown) => error);
+    expect(isStoreError(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(
+      new RegExp(
+        `PostgreSQL at 127\\.0\\.0\\.1:${port} refused the connection .*start it, or check the connection string`,
+      ),
+    );
+  });
+
+  it('ends a pool it created on close, and leaves a pool it was given open', async () => {
+    const pool = new pg.Pool({ connectionString: postgresConnectionString });
+    try {
+      const given = createPostgresReadModelStore({ pool }, { schema });
+      await given.prepare('pooled', ['clubs']);
+      await given.close();
+      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await expect(given.checkpoint('pooled')).rejects.toSatisfy(isStoreError);
+    } finally {
+      await pool.end();
+    }
+  });
+});
