@@ -123,6 +123,9 @@ export {
 } from './events/indicatorDefinition.js';
 export type { EventRegistry } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
+// Access
+export type { Audience, Principal, Role } from './privacy/access.js';
+export { audiences, audiencesFor, requireAudienceFor, roles } from './privacy/access.js';
 // Privacy
 export { derivePseudonym, mintPseudonym } from './privacy/pseudonyms.js';
 // Read models

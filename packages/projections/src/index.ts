@@ -1,4 +1,38 @@
 // The projection engine
+
+// Disclosure control
+export type {
+  AreaLevel,
+  CountCell,
+  CountTable,
+  DisclosurePolicy,
+  MedianObservation,
+  PeriodGranularity,
+  RatioCell,
+  RatioCounts,
+  ReleasedCount,
+  ReleasedEntry,
+  ReleasedMedian,
+  ReleasedRatio,
+  ReleasedRatioEntry,
+  ReleasedRatioTable,
+  ReleasedTable,
+  SuppressionSummary,
+} from './disclosure/index.js';
+export {
+  areaLevelOf,
+  coarsenArea,
+  coarsenAreas,
+  defaultDisclosurePolicies,
+  describeSuppression,
+  findReleased,
+  protectCount,
+  protectMedian,
+  protectRatio,
+  protectRatioTable,
+  protectTable,
+  resolvePolicy,
+} from './disclosure/index.js';
 export type {
   DefineProjectionOptions,
   PoisonPolicy,
@@ -43,3 +77,10 @@ export type {
 export { indicatorTable, loadIndicatorData } from './queries/indicatorValues.js';
 // Queries
 export type { Granularity, Period } from './queries/periods.js';
+export type {
+  ReleasedIndicator,
+  ReleasedIndicatorRow,
+  ReleasedValue,
+  ReleaseRequest,
+} from './queries/releaseIndicator.js';
+export { releaseIndicator } from './queries/releaseIndicator.js';

@@ -1,15 +1,7 @@
-import { areaCode, DisclosureError } from '@lantern/core';
+import { type Audience, areaCode, audiences, DisclosureError } from '@lantern/core';
 
-/**
- * Who a release is for.
- * - `internal`: the programme's own staff. Nothing is suppressed.
- * - `donor`: a funder outside the programme. Protected.
- * - `public`: anyone (reports, websites, IATI). Protected, with the coarsest locations.
- */
-export type Audience = 'internal' | 'donor' | 'public';
-
-/** Every audience, internal first. */
-export const audiences: readonly Audience[] = ['internal', 'donor', 'public'];
+// Audiences (`internal`: the programme's own staff, nothing hidden; `donor` and `public`: outside the
+// programme, protected) are defined once, in @lantern/core, next to the roles that may ask for them.
 
 /** How finely time is cut, finest first. */
 export type PeriodGranularity = 'day' | 'week' | 'month' | 'quarter' | 'year';
@@ -106,7 +98,10 @@ export const requirePolicy = (audience: Audience, policy: DisclosurePolicy): Dis
  * validated. Throws a DisclosureError for a threshold that is not an integer ≥ 3, an area level outside
  * 0..3, an unknown period, or a period finer than a month for `donor` or `public`.
  */
-export const resolvePolicy = (audience: Audience, overrides?: Partial<DisclosurePolicy>): DisclosurePolicy => {
+export const resolvePolicy = (
+  audience: Audience,
+  overrides?: Partial<DisclosurePolicy>,
+): DisclosurePolicy => {
   const base = defaultDisclosurePolicies[requireAudience(audience)];
   const policy: DisclosurePolicy = {
     threshold: overrides?.threshold ?? base.threshold,

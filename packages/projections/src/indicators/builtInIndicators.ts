@@ -19,6 +19,7 @@ const familyBasedCare = ['parent', 'kinship', 'foster', 'adoptive'];
 export const builtInIndicators: readonly Indicator[] = [
   {
     id: 'active-kids-clubs',
+    protect: false,
     title: "Active kids' clubs",
     unit: 'clubs',
     measure: 'unit',
@@ -316,6 +317,7 @@ export const builtInIndicators: readonly Indicator[] = [
   },
   {
     id: 'food-aid-quantity',
+    protect: false,
     title: 'Food aid handed out, by item',
     unit: 'quantity',
     measure: 'unit',
@@ -358,6 +360,7 @@ export const builtInIndicators: readonly Indicator[] = [
   },
   {
     id: 'leaflets-distributed',
+    protect: false,
     title: 'Leaflets and guides distributed',
     unit: 'copies',
     measure: 'unit',
@@ -370,6 +373,7 @@ export const builtInIndicators: readonly Indicator[] = [
   },
   {
     id: 'leaflets-on-outreach',
+    protect: false,
     title: 'Leaflets handed out on outreach shifts',
     unit: 'copies',
     measure: 'unit',

@@ -24,6 +24,12 @@ export interface Indicator {
   readonly definition: IndicatorDefinition;
   /** What the figure counts and what it leaves out, for report footnotes. */
   readonly note?: string;
+  /**
+   * Whether small values are hidden from audiences outside the programme. Default true: counts of
+   * children, cases, households, staff. False for quantities of things (kg of rice, leaflets,
+   * clubs), which are released exactly (areas still coarsened, periods still no finer than allowed).
+   */
+  readonly protect?: boolean;
 }
 
 export type Predicate = (source: FieldSource) => boolean;

@@ -41,7 +41,11 @@ describe('indicator definitions are checked before any event is read', () => {
       { filter: { eventTypes: ['ClubSessionHeld'] }, value: { kind: 'count' }, dimensions: ['data.area'] },
       { filter: { eventTypes: ['AidDistributed'] }, value: { kind: 'sum', field: 'data.quantity' } },
       { filter: { eventTypes: ['CaseDisclosed'] }, value: { kind: 'count' }, dateField: 'data.disclosedOn' },
-      { filter: { eventTypes: ['CaseDisclosed'] }, value: { kind: 'count' }, dimensions: ['metadata.author'] },
+      {
+        filter: { eventTypes: ['CaseDisclosed'] },
+        value: { kind: 'count' },
+        dimensions: ['metadata.author'],
+      },
     ];
     for (const definition of cases) {
       const error = refusal([indicator(definition)]);
@@ -71,12 +75,21 @@ describe('indicator definitions are checked before any event is read', () => {
       ]).message,
     ).toMatch(/item.quantity.*not a field of the elements of data.contacts/);
     expect(
-      refusal([indicator({ filter: { eventTypes: ['OutreachConducted'] }, unnest: 'data.area', value: { kind: 'count' } })])
-        .message,
+      refusal([
+        indicator({
+          filter: { eventTypes: ['OutreachConducted'] },
+          unnest: 'data.area',
+          value: { kind: 'count' },
+        }),
+      ]).message,
     ).toMatch(/unnest must name an array field/);
     expect(
-      refusal([indicator({ filter: { eventTypes: ['OutreachConducted'] }, value: { kind: 'sum', field: 'item.count' } })])
-        .message,
+      refusal([
+        indicator({
+          filter: { eventTypes: ['OutreachConducted'] },
+          value: { kind: 'sum', field: 'item.count' },
+        }),
+      ]).message,
     ).toMatch(/unnests no array/);
   });
 
@@ -106,7 +119,9 @@ describe('indicator definitions are checked before any event is read', () => {
 
   it('refuses a definition of the wrong shape, and an indicator defined twice', () => {
     expect(
-      refusal([indicator({ filter: { eventTypes: [] }, value: { kind: 'count' } } as Indicator['definition'])]).message,
+      refusal([
+        indicator({ filter: { eventTypes: [] }, value: { kind: 'count' } } as Indicator['definition']),
+      ]).message,
     ).toMatch(/at least one event type/);
     const twice = indicator({ filter: { eventTypes: ['CaseClosed'] }, value: { kind: 'count' } });
     expect(refusal([twice, twice]).message).toMatch(/defined twice/);

@@ -1,0 +1,278 @@
+import { type Audience, type Principal, requireAudienceFor } from '@lantern/core';
+import {
+  type CountTable,
+  checkPeriodGranularity,
+  coarsenArea,
+  coarsenAreas,
+  type DisclosurePolicy,
+  describeSuppression,
+  type PeriodGranularity,
+  protectCount,
+  protectMedian,
+  protectRatioTable,
+  protectTable,
+  type ReleasedEntry,
+  type ReleasedRatioEntry,
+  resolvePolicy,
+  type SuppressionSummary,
+} from '../disclosure/index.js';
+import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
+import {
+  checkRequest,
+  type IndicatorData,
+  type IndicatorRequest,
+  indicatorTable,
+} from './indicatorValues.js';
+import type { Granularity } from './periods.js';
+
+/**
+ * Indicator values for an audience. Internal figures are exact; for donors and the public every
+ * table goes through disclosure control: areas coarsened to the policy's level, small counts
+ * shown as "<5", secondary suppression so no hidden value can be worked back from the totals,
+ * percentages and medians released only when the counts behind them are not small.
+ */
+
+export interface ReleaseRequest extends IndicatorRequest {
+  audience: Audience;
+  /** Who asks: checked against the audience before any work. */
+  principal?: Principal;
+  /** Overrides of the audience's default policy (threshold, area level, finest period). */
+  policy?: Partial<DisclosurePolicy>;
+}
+
+/** One released figure: a number, or hidden with the reason. */
+export type ReleasedValue =
+  | { readonly value: number }
+  | { readonly value: string | null; readonly suppressed: 'primary' | 'secondary' | 'few-observations' };
+
+export interface ReleasedIndicatorRow {
+  /** The period label (`2020-03`, `2020-Q1`, `2020`, `life`), or `total` for a margin over periods. */
+  readonly period: string;
+  readonly dims: Readonly<Record<string, string>>;
+  readonly actual: ReleasedValue;
+  readonly target?: number;
+  /** Only when the actual value is released. */
+  readonly percentOfTarget?: number;
+}
+
+export interface ReleasedIndicator {
+  readonly indicator: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly audience: Audience;
+  readonly granularity: Granularity;
+  readonly by: readonly string[];
+  readonly rows: readonly ReleasedIndicatorRow[];
+  /** Totals over any subset of the breakdown (key leaves out what it adds up over), as released. */
+  readonly totals: readonly ReleasedIndicatorRow[];
+  /** How many figures were hidden, and why; undefined when nothing could be. */
+  readonly suppression: { readonly primary: number; readonly secondary: number } | undefined;
+  readonly note?: string;
+}
+
+const periodDimension = 'period';
+const areaDimension = 'data.area';
+
+/** Reporting periods as disclosure control grades them: the life of a programme is coarser than a year. */
+const disclosureGranularity = (granularity: Granularity): PeriodGranularity =>
+  granularity === 'life' ? 'year' : granularity;
+
+const summaryOf = (summary: SuppressionSummary) => ({
+  primary: summary.cells.primary + summary.margins.primary,
+  secondary: summary.cells.secondary + summary.margins.secondary,
+});
+
+const valueOf = (entry: ReleasedEntry | ReleasedRatioEntry): ReleasedValue =>
+  'suppressed' in entry && entry.suppressed !== undefined
+    ? { value: entry.value as string | null, suppressed: entry.suppressed }
+    : entry.value === null
+      ? { value: null, suppressed: 'primary' }
+      : { value: entry.value as number };
+
+const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry, by: readonly string[]) => {
+  const dims: Record<string, string> = {};
+  for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
+  return { period: entry.key[periodDimension] ?? 'total', dims, actual: valueOf(entry) };
+};
+
+/** Indicator values by period and breakdown, fit for the audience (see the module comment). */
+export const releaseIndicator = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest,
+): ReleasedIndicator => {
+  // Everything is checked before any figure is computed.
+  if (request.principal) requireAudienceFor(request.principal, request.audience);
+  const policy = resolvePolicy(request.audience, request.policy);
+  const { indicator, granularity, by } = checkRequest(projection, request);
+  const table = indicatorTable(projection, data, request);
+  const meta = indicator.indicator;
+  const dimensions = [periodDimension, ...by];
+  const keyOf = (period: string, dims: Readonly<Record<string, string>>): Record<string, string> => ({
+    [periodDimension]: period,
+    ...dims,
+  });
+  const periods = [...new Set(table.rows.map((row) => row.period.label))];
+  const shape = {
+    dimensions,
+    categories: { [periodDimension]: periods },
+    period: { dimension: periodDimension, granularity: disclosureGranularity(granularity) },
+    ...(by.includes(areaDimension) ? { areaDimension } : {}),
+  };
+  const targetOf = (period: string, dims: Readonly<Record<string, string>>) =>
+    by.length === 0 && Object.keys(dims).length === 0
+      ? table.rows.find((row) => row.period.label === period)?.target
+      : undefined;
+  const withTarget = (
+    row: Omit<ReleasedIndicatorRow, 'target' | 'percentOfTarget'>,
+  ): ReleasedIndicatorRow => {
+    const target = row.period === 'total' ? undefined : targetOf(row.period, row.dims);
+    if (target === undefined) return row;
+    const actual = row.actual;
+    return {
+      ...row,
+      target,
+      ...(!('suppressed' in actual) && target > 0
+        ? { percentOfTarget: Math.round((actual.value / target) * 1000) / 10 }
+        : {}),
+    };
+  };
+  const base = {
+    indicator: meta.id,
+    title: meta.title,
+    unit: meta.unit,
+    audience: request.audience,
+    granularity,
+    by,
+    ...(meta.note === undefined ? {} : { note: meta.note }),
+  };
+
+  if (indicator.kind === 'ratio') {
+    const released = protectRatioTable(
+      {
+        ...shape,
+        cells: table.rows.map((row) => ({
+          key: keyOf(row.period.label, row.dims),
+          numerator: row.numerator ?? 0,
+          denominator: row.denominator ?? 0,
+        })),
+      },
+      request.audience,
+      policy,
+    );
+    const isCell = (entry: ReleasedRatioEntry) => dimensions.every((d) => entry.key[d] !== undefined);
+    return {
+      ...base,
+      rows: released.cells.map((entry) => withTarget(rowOf(entry, by))),
+      totals: released.margins.filter((entry) => !isCell(entry)).map((entry) => rowOf(entry, by)),
+      suppression: summaryOf(describeSuppression(released)),
+    };
+  }
+
+  if (indicator.kind === 'medianDays') {
+    return {
+      ...base,
+      rows: table.rows.map((row) => {
+        const released = protectMedian(
+          { median: row.actual ?? 0, count: row.observations ?? 0 },
+          request.audience,
+          policy,
+        );
+        const actual: ReleasedValue =
+          released.value === null
+            ? { value: null, suppressed: 'few-observations' }
+            : { value: released.value };
+        return withTarget({ period: row.period.label, dims: row.dims, actual });
+      }),
+      totals: [],
+      suppression: undefined,
+    };
+  }
+
+  const rowsOf = (audience: Audience) =>
+    table.rows.map((row) => ({
+      period: row.period.label,
+      dims:
+        by.includes(areaDimension) && audience !== 'internal'
+          ? { ...row.dims, [areaDimension]: coarsenArea(row.dims[areaDimension] ?? '', policy.areaLevel) }
+          : row.dims,
+      value: row.actual ?? 0,
+    }));
+
+  if (meta.protect === false) {
+    // Quantities of things: released exactly, with areas coarsened and periods checked.
+    checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
+    const merged = new Map<string, { period: string; dims: Record<string, string>; value: number }>();
+    for (const row of rowsOf(request.audience)) {
+      const id = JSON.stringify([row.period, ...by.map((d) => row.dims[d])]);
+      const known = merged.get(id);
+      if (known) known.value += row.value;
+      else merged.set(id, { ...row, dims: { ...row.dims } });
+    }
+    return {
+      ...base,
+      rows: [...merged.values()].map((row) =>
+        withTarget({ period: row.period, dims: row.dims, actual: { value: row.value } }),
+      ),
+      totals: [],
+      suppression: undefined,
+    };
+  }
+
+  const isCell = (entry: ReleasedEntry) => dimensions.every((d) => entry.key[d] !== undefined);
+  if (indicator.kind === 'distinct' || indicator.kind === 'active') {
+    // Not additive over time (a child counted in March and in April is one child in the quarter;
+    // clubs open at two month-ends are not twice as many): each period is released on its own.
+    checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
+    const rows: ReleasedIndicatorRow[] = [];
+    const totals: ReleasedIndicatorRow[] = [];
+    let primary = 0;
+    let secondary = 0;
+    for (const period of periods) {
+      const own = rowsOf(request.audience).filter((row) => row.period === period);
+      if (by.length === 0) {
+        const released = protectCount(own[0]?.value ?? 0, request.audience, policy);
+        if ('suppressed' in released) primary += 1;
+        rows.push(withTarget({ period, dims: {}, actual: valueOf({ key: {}, ...released }) }));
+        continue;
+      }
+      const released = protectTable(
+        {
+          dimensions: by,
+          cells: own.map((row) => ({ key: row.dims, value: row.value })),
+          ...(by.includes(areaDimension) ? { areaDimension } : {}),
+        },
+        request.audience,
+        policy,
+      );
+      const summary = summaryOf(describeSuppression(released));
+      primary += summary.primary;
+      secondary += summary.secondary;
+      for (const entry of released.cells) rows.push({ ...rowOf(entry, by), period });
+      for (const entry of released.margins) totals.push({ ...rowOf(entry, by), period });
+    }
+    return {
+      ...base,
+      rows,
+      totals,
+      suppression: { primary, secondary },
+    };
+  }
+
+  // Counts that add up over time: periods are one more dimension, so no hidden value can be
+  // worked back from neighbouring periods and the totals over them.
+  let counts: CountTable = {
+    ...shape,
+    cells: table.rows.map((row) => ({ key: keyOf(row.period.label, row.dims), value: row.actual ?? 0 })),
+  };
+  if (by.includes(areaDimension) && request.audience !== 'internal') {
+    counts = coarsenAreas(counts, areaDimension, policy.areaLevel);
+  }
+  const released = protectTable(counts, request.audience, policy);
+  return {
+    ...base,
+    rows: released.cells.map((entry) => withTarget(rowOf(entry, by))),
+    totals: released.margins.filter((entry) => !isCell(entry)).map((entry) => rowOf(entry, by)),
+    suppression: summaryOf(describeSuppression(released)),
+  };
+};
