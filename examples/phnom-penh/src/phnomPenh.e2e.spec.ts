@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { caseFunnel, fundingStatus, indicatorTable, loadIndicatorData } from '@lantern/projections';
+import {
+  caseFunnel,
+  fundingStatus,
+  indicatorTable,
+  loadIndicatorData,
+  releaseCaseFunnel,
+  releaseIndicator,
+} from '@lantern/projections';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { programmeProjections, updateReadModels } from './indicators.js';
 import { reportedFigures } from './programme.js';
@@ -68,6 +75,25 @@ describe('the Phnom Penh example', () => {
     const [funnel] = await caseFunnel(readModels);
     expect(funnel?.steps[0]).toMatchObject({ stage: 'disclosed', cases: figures.casesDisclosed });
     expect(funnel?.steps.find((step) => step.stage === 'placed')?.cases).toBe(figures.childrenPlacedSafely);
+
+    // What a donor sees: no count from 1 to 4 anywhere, areas no finer than a province.
+    const donorFunnel = await releaseCaseFunnel(readModels, { audience: 'donor', period: 'year' });
+    const donorCases = releaseIndicator(projections.indicators, data, {
+      indicator: 'cases-disclosed',
+      period: 'quarter',
+      by: ['data.sex', 'data.area'],
+      audience: 'donor',
+    });
+    const shown = [
+      ...donorFunnel.flatMap((row) => row.steps.map((step) => step.cases)),
+      ...donorCases.rows.map((row) => row.actual),
+      ...donorCases.totals.map((row) => row.actual),
+    ];
+    for (const value of shown) {
+      if (typeof value.value === 'number') expect(value.value === 0 || value.value >= 5).toBe(true);
+    }
+    expect(shown.some((value) => value.value === '<5')).toBe(true);
+    for (const row of donorCases.rows) expect(row.dims['data.area']).toMatch(/^KH-\d+$/);
   });
 
   it('records clubs, outreach, cases, placements, aid, budget and funds', () => {

@@ -64,8 +64,20 @@ export type {
   TargetDocument,
 } from './indicators/indicatorProjection.js';
 export { createIndicatorProjection, indicatorCollections } from './indicators/indicatorProjection.js';
-export type { CaseDocument, FunnelRow, FunnelStage, FunnelStep } from './queries/caseFunnel.js';
-export { caseFunnel, createCaseFunnelProjection, funnelStages } from './queries/caseFunnel.js';
+export type {
+  CaseDocument,
+  FunnelRow,
+  FunnelStage,
+  FunnelStep,
+  ReleasedFunnelRow,
+  ReleasedFunnelStep,
+} from './queries/caseFunnel.js';
+export {
+  caseFunnel,
+  createCaseFunnelProjection,
+  funnelStages,
+  releaseCaseFunnel,
+} from './queries/caseFunnel.js';
 export type { BudgetDocument, FundingStatus, FundsDocument } from './queries/funding.js';
 export { fundingProjection, fundingStatus } from './queries/funding.js';
 export type {

@@ -1,7 +1,16 @@
-import { daysBetween, type ReadModelDocument, type ReadModelStore } from '@lantern/core';
+import {
+  type Audience,
+  daysBetween,
+  type Principal,
+  type ReadModelDocument,
+  type ReadModelStore,
+  requireAudienceFor,
+} from '@lantern/core';
+import { type DisclosurePolicy, protectMedian, protectTable, resolvePolicy } from '../disclosure/index.js';
 import { defineProjection, type Projection } from '../engine/projection.js';
 import { createLocalDater } from '../indicators/dates.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
+import type { ReleasedValue } from './releaseIndicator.js';
 
 /**
  * The case funnel: how many cases disclosed in a period were then followed up, referred,
@@ -161,4 +170,90 @@ export const caseFunnel = async (
         };
       }),
     }));
+};
+
+export interface ReleasedFunnelStep {
+  readonly stage: FunnelStage;
+  readonly cases: ReleasedValue;
+  readonly medianDaysFromPrevious: ReleasedValue | null;
+}
+
+export interface ReleasedFunnelRow {
+  /** A period label, or `total` for every period together. */
+  readonly period: string;
+  readonly steps: readonly ReleasedFunnelStep[];
+}
+
+/**
+ * The case funnel for an audience. Each stage's counts over the periods, with their total, go
+ * through disclosure control as one table (a small count of placements cannot be worked back from
+ * the total and the other periods); medians are released only over enough cases.
+ */
+export const releaseCaseFunnel = async (
+  readModels: ReadModelStore,
+  request: {
+    audience: Audience;
+    principal?: Principal;
+    policy?: Partial<DisclosurePolicy>;
+    period?: Granularity;
+    from?: string;
+    to?: string;
+    projection?: string;
+  },
+): Promise<ReleasedFunnelRow[]> => {
+  if (request.principal) requireAudienceFor(request.principal, request.audience);
+  const policy = resolvePolicy(request.audience, request.policy);
+  const granularity = checkGranularity(request.period ?? 'life');
+  const { audience, principal: _principal, policy: _policy, ...query } = request;
+  const rows = await caseFunnel(readModels, query);
+  const periods = rows.map((row) => row.period);
+  const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
+  const totals: ReleasedFunnelStep[] = [];
+  funnelStages.forEach((stage, i) => {
+    const table = protectTable(
+      {
+        dimensions: ['period'],
+        categories: { period: periods },
+        period: { dimension: 'period', granularity: granularity === 'life' ? 'year' : granularity },
+        cells: rows.map((row) => ({ key: { period: row.period }, value: row.steps[i]?.cases ?? 0 })),
+      },
+      audience,
+      policy,
+    );
+    const valueOf = (entry: {
+      value: number | string | null;
+      suppressed?: 'primary' | 'secondary';
+    }): ReleasedValue =>
+      entry.suppressed
+        ? { value: entry.value as string | null, suppressed: entry.suppressed }
+        : { value: entry.value as number };
+    for (const row of rows) {
+      const entry = table.cells.find((c) => c.key.period === row.period);
+      const step = row.steps[i];
+      const median =
+        i === 0 || !step
+          ? null
+          : protectMedian(
+              { median: step.medianDaysFromPrevious ?? 0, count: step.medianOver },
+              audience,
+              policy,
+            );
+      released.get(row.period)?.push({
+        stage,
+        cases: entry ? valueOf(entry) : { value: 0 },
+        medianDaysFromPrevious:
+          median === null
+            ? null
+            : median.value === null
+              ? { value: null, suppressed: 'few-observations' }
+              : { value: median.value },
+      });
+    }
+    const total = table.margins.find((m) => m.key.period === undefined);
+    totals.push({ stage, cases: total ? valueOf(total) : { value: 0 }, medianDaysFromPrevious: null });
+  });
+  return [
+    ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
+    { period: 'total', steps: totals },
+  ];
 };
