@@ -399,6 +399,30 @@ export const runReadModelContract = (
         expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 1, children: 6 } });
       });
 
+      it('an older instance holding the lease gives it up to the newer version, not rebuilding back', async () => {
+        const projection = projectionName('rolling');
+        await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        const older = engineOf({
+          projections: [attendanceProjection(projection)],
+          instance: { owner: 'old', leaseTtlMs: 300 },
+        });
+        const newer = engineOf({
+          projections: [attendanceProjection(projection, { version: 2 })],
+          instance: { owner: 'new', leaseTtlMs: 300 },
+        });
+        const first = engineOf({ projections: [attendanceProjection(projection, { version: 2 })] });
+        await first.start();
+        await first.waitFor(1n);
+        await first.stop();
+        await older.start();
+        await newer.start();
+        await expect.poll(() => newer.status()[0]?.state, { timeout: 5_000 }).toBe('live');
+        expect(older.status()[0]?.state).toBe('failed');
+        const appended = await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        await newer.waitFor(appended.position);
+        expect(await readModels.getDocument(projection, 'clubs', 'a')).toEqual({ sessions: 2, children: 4 });
+      });
+
       it('dead-letters a poison event and stops there (policy stop), keeping what came before', async () => {
         const projection = projectionName('poison_stop');
         await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 1)]);

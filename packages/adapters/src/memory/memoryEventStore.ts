@@ -14,6 +14,8 @@ import {
   ConcurrencyError,
   deepFreeze,
   defaultEventRegistry,
+  type EventFilter,
+  eventMetadataSchema,
   expectedRevisionFits,
   matchesFilter,
   parseExpectedRevision,
@@ -32,11 +34,17 @@ export interface MemoryEventStoreOptions {
   now?: () => Date;
 }
 
-/** One stored event: frozen, in its stored schema version, plus its upcast form once read. */
+/** One stored event: frozen, in its stored schema version, plus its current (upcast) form. */
 interface StoredEvent {
   readonly recorded: RecordedEvent;
+  /** `recorded` itself when reading would change nothing; otherwise made on first read. */
   current?: RecordedEvent;
 }
+
+/** A cursor's answer when the event loop should run before it goes on. */
+const pause = Symbol('pause');
+/** A read in progress: the next event it hands out, `pause`, or undefined once it is done. */
+type Cursor = () => StoredEvent | typeof pause | undefined;
 
 /** How many events a reader or a catching-up subscriber handles before letting the event loop run. */
 const chunkSize = 256;
@@ -48,6 +56,89 @@ const idKey = (id: string): string => id.toLowerCase();
 
 const closedError = (): StoreError =>
   new StoreError('This memory event store is closed. Create a new store with createMemoryEventStore().');
+
+/** A filter compiled once per read: a Set of event types instead of a scan of the list per event. */
+const compileFilter = (filter: EventFilter | undefined): ((event: RecordedEvent) => boolean) | undefined => {
+  if (!filter) return undefined;
+  const types = filter.eventTypes ? new Set(filter.eventTypes) : undefined;
+  const prefixes = filter.streamPrefixes;
+  return (event) =>
+    (types === undefined || types.has(event.type)) &&
+    (prefixes === undefined || prefixes.some((prefix) => event.streamId.startsWith(prefix)));
+};
+
+interface SchemaNode {
+  readonly _zod: { readonly def: Readonly<Record<string, unknown>> };
+}
+
+const isSchemaNode = (value: unknown): value is SchemaNode =>
+  typeof value === 'object' &&
+  value !== null &&
+  '_zod' in value &&
+  typeof (value as { _zod?: { def?: unknown } })._zod?.def === 'object';
+
+/** zod definition types whose parse gives valid input back as it is, when their children do too. */
+const inputKeepingTypes = new Set([
+  'string',
+  'number',
+  'boolean',
+  'null',
+  'enum',
+  'literal',
+  'array',
+  'object',
+  'optional',
+  'nullable',
+  'union',
+  'record',
+  'any',
+  'unknown',
+]);
+
+/**
+ * True when parsing valid input with this zod schema gives back the same value: no trim, default,
+ * transform or stripped key anywhere (the rule the SQLite store's read checksums follow). Anything
+ * the walk does not recognise answers false, so the event is validated again on read.
+ */
+const keepsValidInput = (root: unknown): boolean => {
+  const seen = new Set<object>();
+  const check = (schema: unknown): boolean => {
+    if (!isSchemaNode(schema)) return false;
+    if (seen.has(schema)) return true;
+    seen.add(schema);
+    const { def } = schema._zod;
+    if (typeof def.type !== 'string' || !inputKeepingTypes.has(def.type)) return false;
+    const checks = def.checks;
+    if (checks !== undefined) {
+      if (!Array.isArray(checks)) return false;
+      // `overwrite` checks (trim, toLowerCase…) change the value.
+      for (const c of checks) if (!isSchemaNode(c) || c._zod.def.check === 'overwrite') return false;
+    }
+    switch (def.type) {
+      case 'object': {
+        // A plain z.object strips unknown keys; strict and loose ones keep the input as it is.
+        const catchall = def.catchall;
+        const kept = isSchemaNode(catchall) ? catchall._zod.def.type : undefined;
+        if (kept !== 'never' && kept !== 'unknown') return false;
+        return typeof def.shape === 'object' && def.shape !== null && Object.values(def.shape).every(check);
+      }
+      case 'array':
+        return check(def.element);
+      case 'optional':
+      case 'nullable':
+        return check(def.innerType);
+      case 'union':
+        return Array.isArray(def.options) && def.options.every(check);
+      case 'record':
+        return check(def.keyType) && check(def.valueType);
+      default:
+        return true;
+    }
+  };
+  return check(root);
+};
+
+const metadataKeptAsValidated = keepsValidInput(eventMetadataSchema);
 
 /**
  * An event store held in memory: for tests and for trying Lantern out. It keeps the whole
@@ -79,6 +170,24 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
   const present = (stored: StoredEvent): RecordedEvent => {
     if (!stored.current) stored.current = deepFreeze(registry.readRecorded(stored.recorded));
     return stored.current;
+  };
+
+  /** Per event type: whether reading an event appended at its current version gives it back as stored. */
+  const readsAsStored = new Map<string, number | undefined>();
+  /**
+   * True when `registry.readRecorded` would return this freshly validated event unchanged: it is at
+   * its type's current version (nothing to upcast) and its schema keeps valid input as it is. Such
+   * an event is its own current form, so reading it runs no schema a second time.
+   */
+  const alreadyCurrent = (event: NewEvent): boolean => {
+    if (!metadataKeptAsValidated) return false;
+    if (!readsAsStored.has(event.type)) {
+      const definition = registry.get(event.type);
+      const kept = definition !== undefined && keepsValidInput(definition.schema);
+      readsAsStored.set(event.type, kept ? definition.schemaVersion : undefined);
+    }
+    const version = readsAsStored.get(event.type);
+    return version !== undefined && event.metadata.schemaVersion === version;
   };
 
   const lastRevision = (stream: readonly StoredEvent[] | undefined): bigint | 'noStream' =>
@@ -126,7 +235,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     const recordedAt = now().toISOString();
     const target = stream ?? [];
     const batch = valid.map((event, i): StoredEvent => {
-      const recorded: RecordedEvent = {
+      const recorded: RecordedEvent = deepFreeze({
         id: event.id,
         type: event.type,
         // A copy, so the caller's objects and the store never share state.
@@ -136,8 +245,8 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
         revision: BigInt(target.length + i),
         position: BigInt(log.length + i + 1),
         recordedAt,
-      };
-      return { recorded: deepFreeze(recorded) };
+      });
+      return alreadyCurrent(event) ? { recorded, current: recorded } : { recorded };
     });
     for (const stored of batch) {
       log.push(stored);
@@ -152,6 +261,39 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     return { nextExpectedRevision: last.recorded.revision, position: last.recorded.position, written: true };
   };
 
+  /**
+   * An async iterable of what the cursor made by `begin` finds; `begin` runs when iteration starts,
+   * so a read sees the log as it was then. Written by hand rather than as an async generator: each
+   * event costs one resolved promise instead of a generator's round trips, which in a rebuild from
+   * memory is most of the cost of reading.
+   */
+  const iterableOf = (begin: () => Cursor): AsyncIterable<RecordedEvent> => ({
+    [Symbol.asyncIterator]: (): AsyncIterator<RecordedEvent> => {
+      let cursor: Cursor | undefined;
+      let finished = false;
+      const finish = (): IteratorResult<RecordedEvent> => {
+        finished = true;
+        cursor = undefined;
+        return { done: true, value: undefined };
+      };
+      const next = (): Promise<IteratorResult<RecordedEvent>> => {
+        if (finished) return Promise.resolve({ done: true, value: undefined });
+        try {
+          ensureOpen();
+          cursor ??= begin();
+          const found = cursor();
+          if (found === pause) return yieldToEventLoop().then(next);
+          if (found === undefined) return Promise.resolve(finish());
+          return Promise.resolve({ done: false, value: present(found) });
+        } catch (error) {
+          finish();
+          return Promise.reject(error);
+        }
+      };
+      return { next, return: () => Promise.resolve(finish()) };
+    },
+  });
+
   const readStream = (
     streamId: string,
     readOptions: ReadStreamOptions = {},
@@ -160,32 +302,34 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     parseStreamId(streamId);
     const maxCount = parseMaxCount(readOptions.maxCount);
     const backwards = readOptions.direction === 'backwards';
-    return {
-      async *[Symbol.asyncIterator]() {
-        ensureOpen();
-        const stream = streams.get(streamId);
-        if (!stream || stream.length === 0) throw new StreamNotFoundError(streamId);
-        // Reading stops at the end the stream had when the read began: one consistent snapshot.
-        const end = stream.length;
-        const from = readOptions.fromRevision;
-        let index: number;
-        if (backwards) {
-          index = from === undefined || from >= BigInt(end - 1) ? end - 1 : Number(from);
-        } else {
-          index = from === undefined || from <= 0n ? 0 : from >= BigInt(end) ? end : Number(from);
+    return iterableOf(() => {
+      const stream = streams.get(streamId);
+      if (!stream || stream.length === 0) throw new StreamNotFoundError(streamId);
+      // Reading stops at the end the stream had when the read began: one consistent snapshot.
+      const end = stream.length;
+      const from = readOptions.fromRevision;
+      let index: number;
+      if (backwards) {
+        index = from === undefined || from >= BigInt(end - 1) ? end - 1 : Number(from);
+      } else {
+        index = from === undefined || from <= 0n ? 0 : from >= BigInt(end) ? end : Number(from);
+      }
+      const step = backwards ? -1 : 1;
+      let count = 0;
+      let sincePause = 0;
+      return () => {
+        if (count >= maxCount || index < 0 || index >= end) return undefined;
+        if (sincePause === chunkSize) {
+          sincePause = 0;
+          return pause;
         }
-        let count = 0;
-        while (count < maxCount && index >= 0 && index < end) {
-          const stored = stream[index];
-          if (!stored) break;
-          yield present(stored);
-          count += 1;
-          index += backwards ? -1 : 1;
-          if (count % chunkSize === 0) await yieldToEventLoop();
-          ensureOpen();
-        }
-      },
-    };
+        const stored = stream[index];
+        index += step;
+        count += 1;
+        sincePause += 1;
+        return stored;
+      };
+    });
   };
 
   const startIndexAfter = (after: bigint | undefined): number => {
@@ -196,26 +340,31 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
   const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
     ensureOpen();
     const maxCount = parseMaxCount(readOptions.maxCount);
-    const filter = readOptions.filter;
-    return {
-      async *[Symbol.asyncIterator]() {
-        ensureOpen();
-        const end = log.length;
-        let count = 0;
-        let scanned = 0;
-        for (let index = startIndexAfter(readOptions.after); index < end && count < maxCount; index += 1) {
-          const stored = log[index];
-          if (!stored) break;
-          if (matchesFilter(stored.recorded, filter)) {
-            yield present(stored);
-            count += 1;
+    const matches = compileFilter(readOptions.filter);
+    return iterableOf(() => {
+      // Reading stops at the end the log had when the read began.
+      const end = log.length;
+      let index = startIndexAfter(readOptions.after);
+      let count = 0;
+      // Events scanned, matching or not: a filter that matches little still lets the loop run.
+      let sincePause = 0;
+      return () => {
+        while (index < end && count < maxCount) {
+          if (sincePause === chunkSize) {
+            sincePause = 0;
+            return pause;
           }
-          scanned += 1;
-          if (scanned % chunkSize === 0) await yieldToEventLoop();
-          ensureOpen();
+          const stored = log[index] as StoredEvent;
+          index += 1;
+          sincePause += 1;
+          if (matches === undefined || matches(stored.recorded)) {
+            count += 1;
+            return stored;
+          }
         }
-      },
-    };
+        return undefined;
+      };
+    });
   };
 
   const subscribe = (subscribeOptions: SubscribeOptions = {}): Observable<RecordedEvent> => {

@@ -84,16 +84,27 @@ export interface ProjectionEngine {
   rebuild(name: string): Promise<void>;
 }
 
+/** One collection of a runner's read model, in memory. */
+interface CollectionState {
+  readonly name: string;
+  readonly documents: Map<string, ReadModelDocument>;
+  /** Changed since the last commit: each key's document, or null when it was deleted. */
+  readonly dirty: Map<string, ReadModelDocument | null>;
+}
+
 interface Runner {
   readonly projection: Projection;
   readonly handles: ReadonlySet<string>;
   state: ProjectionState;
+  /** Set when a newer version owns the read model: this instance leaves it alone for good. */
+  retired?: boolean;
   /** Last committed position. */
   committed: bigint;
   /** Position applied in memory (committed, or further within the batch in hand). */
   applied: bigint;
-  documents: Map<string, Map<string, ReadModelDocument>>;
-  dirty: Map<string, Map<string, ReadModelDocument | null>>;
+  collections: Map<string, CollectionState>;
+  /** Collections changed since the last commit, in the order they were first changed. */
+  changed: CollectionState[];
   view: ProjectionView;
   deadLetters: DeadLetter[];
   deadLettered: number;
@@ -113,6 +124,13 @@ const retryDelayMs = 200;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The index of the first event after `position` (events are in position order). */
+const firstAfter = (events: readonly RecordedEvent[], position: bigint): number => {
+  let index = 0;
+  while (index < events.length && (events[index] as RecordedEvent).position <= position) index += 1;
+  return index;
+};
 
 /**
  * Runs projections: catch-up in batches from each one's checkpoint, then live. All the running
@@ -138,23 +156,24 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   const changes = new Subject<ReadModelChanges>();
   const commitListeners = new Set<() => void>();
 
-  const markDirty = (runner: Runner, collection: string, key: string, document: ReadModelDocument | null) => {
-    let dirty = runner.dirty.get(collection);
-    if (!dirty) {
-      dirty = new Map();
-      runner.dirty.set(collection, dirty);
-    }
-    dirty.set(key, document);
+  const markDirty = (
+    runner: Runner,
+    state: CollectionState,
+    key: string,
+    document: ReadModelDocument | null,
+  ) => {
+    if (state.dirty.size === 0) runner.changed.push(state);
+    state.dirty.set(key, document);
   };
 
-  const collectionOf = (runner: Runner, collection: string): Map<string, ReadModelDocument> => {
-    const documents = runner.documents.get(collection);
-    if (!documents) {
+  const collectionOf = (runner: Runner, collection: string): CollectionState => {
+    const state = runner.collections.get(collection);
+    if (!state) {
       throw new TypeError(
         `Projection "${runner.projection.name}" has no collection "${collection}"; add it to its collections.`,
       );
     }
-    return documents;
+    return state;
   };
 
   const runners: Runner[] = options.projections.map((projection) => {
@@ -164,22 +183,24 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       state: 'starting',
       committed: 0n,
       applied: 0n,
-      documents: new Map(),
-      dirty: new Map(),
+      collections: new Map(),
+      changed: [],
       deadLetters: [],
       deadLettered: 0,
       view: undefined as unknown as ProjectionView,
     };
     runner.view = {
-      get: (collection, key) => collectionOf(runner, collection).get(key),
+      get: (collection, key) => collectionOf(runner, collection).documents.get(key),
       put: (collection, key, document) => {
-        collectionOf(runner, collection).set(key, document);
-        markDirty(runner, collection, key, document);
+        const state = collectionOf(runner, collection);
+        state.documents.set(key, document);
+        markDirty(runner, state, key, document);
       },
       delete: (collection, key) => {
-        if (collectionOf(runner, collection).delete(key)) markDirty(runner, collection, key, null);
+        const state = collectionOf(runner, collection);
+        if (state.documents.delete(key)) markDirty(runner, state, key, null);
       },
-      keys: (collection) => collectionOf(runner, collection).keys(),
+      keys: (collection) => collectionOf(runner, collection).documents.keys(),
     };
     return runner;
   });
@@ -197,22 +218,29 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     if (checkpoint && checkpoint.version > version) {
       // Built by a newer deployment: rebuilding it back would fight that deployment for ever.
       runner.state = 'failed';
+      runner.retired = true;
       runner.error =
         `its read model was built by version ${checkpoint.version} of the projection and this instance runs ` +
         `version ${version}; upgrade this instance (it leaves the read model alone)`;
+      return;
+    }
+    if (options.instance && !runner.lease) {
+      // Only the lease holder may rebuild or load; without it, wait for the lease.
+      runner.state = 'standby';
       return;
     }
     if (!checkpoint || checkpoint.version !== version) {
       await readModels.reset(name, version, collections, runner.lease);
       checkpoint = await readModels.checkpoint(name);
     }
-    runner.documents = new Map();
+    runner.collections = new Map();
     for (const collection of collections) {
       const rows = await readModels.documents(name, collection);
       // Copies: stores may hand out frozen documents, and apply may change what it gets.
-      runner.documents.set(collection, new Map(rows.map((row) => [row.key, structuredClone(row.document)])));
+      const documents = new Map(rows.map((row) => [row.key, structuredClone(row.document)]));
+      runner.collections.set(collection, { name: collection, documents, dirty: new Map() });
     }
-    runner.dirty = new Map();
+    runner.changed = [];
     runner.deadLetters = [];
     delete runner.failure;
     runner.committed = checkpoint?.position ?? 0n;
@@ -243,14 +271,30 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     nudge();
   };
 
-  /** Takes or keeps every projection's lease; a projection that changes hands restarts the loop. */
+  const giveUp = async (runner: Runner, lease: Lease): Promise<void> => {
+    if (runner.lease === lease) delete runner.lease;
+    await readModels.releaseLease(lease).catch(() => undefined);
+  };
+
+  /**
+   * Takes or keeps every projection's lease; a projection that changes hands restarts the loop.
+   * Runs one round at a time (the next is scheduled when this one ends), and a renewal that comes
+   * back after the lease changed hands is ignored.
+   */
   const tendLeases = async (): Promise<void> => {
     const owner = options.instance?.owner;
     if (owner === undefined) return;
     for (const runner of runners) {
-      if (runner.state === 'stopped') continue;
-      if (runner.lease) {
-        const renewed = await readModels.renewLease(runner.lease, leaseTtlMs);
+      if (runner.state === 'stopped' || stopping) continue;
+      const held = runner.lease;
+      if (runner.retired) {
+        // Left for a newer deployment: never hold its lease.
+        if (held) await giveUp(runner, held);
+        continue;
+      }
+      if (held) {
+        const renewed = await readModels.renewLease(held, leaseTtlMs);
+        if (runner.lease !== held) continue;
         if (renewed) runner.lease = renewed;
         else {
           delete runner.lease;
@@ -259,11 +303,22 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         }
       } else {
         const lease = await readModels.acquireLease(runner.projection.name, owner, leaseTtlMs);
-        if (lease) {
-          runner.lease = lease;
+        if (!lease) {
+          runner.state = 'standby';
+          continue;
+        }
+        runner.lease = lease;
+        try {
           await load(runner);
-          requestRestart();
-        } else runner.state = 'standby';
+        } catch (error) {
+          // Could not load (the store is unreachable): let another instance have it meanwhile.
+          runner.state = 'standby';
+          runner.error = messageOf(error);
+          await giveUp(runner, lease);
+          continue;
+        }
+        if (runner.retired) await giveUp(runner, lease);
+        requestRestart();
       }
     }
   };
@@ -289,12 +344,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
    * the event is dead-lettered, and the runner stops there or skips it.
    */
   const applyBatch = async (runner: Runner, events: readonly RecordedEvent[]): Promise<bigint> => {
-    const skipped = new Set<bigint>();
+    let skipped: Set<bigint> | undefined;
     let end = events.at(-1)?.position ?? runner.applied;
-    for (let i = 0; i < events.length; i += 1) {
+    const { handles } = runner;
+    for (let i = firstAfter(events, runner.applied); i < events.length; i += 1) {
       const event = events[i] as RecordedEvent;
-      if (event.position <= runner.applied) continue;
-      if (runner.handles.has(event.type) && !skipped.has(event.position)) {
+      if (handles.has(event.type) && !skipped?.has(event.position)) {
         try {
           runner.projection.apply(event, runner.view);
         } catch (error) {
@@ -306,13 +361,14 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
           if (runner.state === 'catching-up') runner.state = state;
           runner.deadLetters = deadLetters;
           runner.deadLettered += 1;
+          skipped ??= new Set();
           skipped.add(event.position);
           if ((runner.projection.onPoison ?? 'stop') === 'stop') {
             runner.failure = `event ${event.id} (${event.type}) at position ${event.position}: ${letter.error}`;
             for (const earlier of events.slice(0, i)) {
               if (
                 earlier.position > runner.applied &&
-                runner.handles.has(earlier.type) &&
+                handles.has(earlier.type) &&
                 !skipped.has(earlier.position)
               ) {
                 runner.projection.apply(earlier, runner.view);
@@ -323,7 +379,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
             return end;
           }
           // Skip: replay from the batch's start without it.
-          i = -1;
+          i = firstAfter(events, runner.applied) - 1;
         }
       }
     }
@@ -332,10 +388,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
 
   const drain = (runner: Runner): DocumentChange[] => {
     const out: DocumentChange[] = [];
-    for (const [collection, dirty] of runner.dirty) {
-      for (const [key, document] of dirty) out.push({ collection, key, document });
+    for (const state of runner.changed) {
+      const collection = state.name;
+      for (const [key, document] of state.dirty) out.push({ collection, key, document });
+      state.dirty.clear();
     }
-    runner.dirty = new Map();
+    runner.changed = [];
     return out;
   };
 
@@ -502,14 +560,21 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       stopping = false;
       if (options.instance) {
         await tendLeases();
-        leaseTimer = setInterval(
-          () => {
-            tendLeases().catch(() => {
-              // A store that cannot be reached: leases are tried again at the next tick.
-            });
-          },
-          Math.max(1, Math.floor(leaseTtlMs / 3)),
-        );
+        const tick = (): void => {
+          leaseTimer = setTimeout(
+            () => {
+              tendLeases()
+                .catch(() => {
+                  // A store that cannot be reached: leases are tried again at the next tick.
+                })
+                .finally(() => {
+                  if (!stopping) tick();
+                });
+            },
+            Math.max(1, Math.floor(leaseTtlMs / 3)),
+          );
+        };
+        tick();
       } else {
         for (const runner of runners) await load(runner);
       }
@@ -518,7 +583,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
 
     stop: async () => {
       stopping = true;
-      if (leaseTimer) clearInterval(leaseTimer);
+      if (leaseTimer) clearTimeout(leaseTimer);
       nudge();
       await loop;
       loop = undefined;

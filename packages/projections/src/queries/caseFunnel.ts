@@ -220,7 +220,7 @@ export const releaseCaseFunnel = async (
       audience,
       policy,
     );
-    const valueOf = (entry: {
+    const releasedOf = (entry: {
       value: number | string | null;
       suppressed?: 'primary' | 'secondary';
     }): ReleasedValue =>
@@ -240,7 +240,7 @@ export const releaseCaseFunnel = async (
             );
       released.get(row.period)?.push({
         stage,
-        cases: entry ? valueOf(entry) : { value: 0 },
+        cases: entry ? releasedOf(entry) : { value: 0 },
         medianDaysFromPrevious:
           median === null
             ? null
@@ -250,7 +250,7 @@ export const releaseCaseFunnel = async (
       });
     }
     const total = table.margins.find((m) => m.key.period === undefined);
-    totals.push({ stage, cases: total ? valueOf(total) : { value: 0 }, medianDaysFromPrevious: null });
+    totals.push({ stage, cases: total ? releasedOf(total) : { value: 0 }, medianDaysFromPrevious: null });
   });
   return [
     ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),

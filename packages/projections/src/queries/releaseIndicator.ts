@@ -82,7 +82,7 @@ const summaryOf = (summary: SuppressionSummary) => ({
   secondary: summary.cells.secondary + summary.margins.secondary,
 });
 
-const valueOf = (entry: ReleasedEntry | ReleasedRatioEntry): ReleasedValue =>
+const releasedOf = (entry: ReleasedEntry | ReleasedRatioEntry): ReleasedValue =>
   'suppressed' in entry && entry.suppressed !== undefined
     ? { value: entry.value as string | null, suppressed: entry.suppressed }
     : entry.value === null
@@ -92,7 +92,7 @@ const valueOf = (entry: ReleasedEntry | ReleasedRatioEntry): ReleasedValue =>
 const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry, by: readonly string[]) => {
   const dims: Record<string, string> = {};
   for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
-  return { period: entry.key[periodDimension] ?? 'total', dims, actual: valueOf(entry) };
+  return { period: entry.key[periodDimension] ?? 'total', dims, actual: releasedOf(entry) };
 };
 
 /** Indicator values by period and breakdown, fit for the audience (see the module comment). */
@@ -233,7 +233,7 @@ export const releaseIndicator = (
       if (by.length === 0) {
         const released = protectCount(own[0]?.value ?? 0, request.audience, policy);
         if ('suppressed' in released) primary += 1;
-        rows.push(withTarget({ period, dims: {}, actual: valueOf({ key: {}, ...released }) }));
+        rows.push(withTarget({ period, dims: {}, actual: releasedOf({ key: {}, ...released }) }));
         continue;
       }
       const released = protectTable(

@@ -1,0 +1,304 @@
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
+import type { EventStore, ReadModelStore } from '@lantern/core';
+import {
+  builtInIndicators,
+  createCaseFunnelProjection,
+  createIndicatorProjection,
+  createProjectionEngine,
+  fundingProjection,
+  type Projection,
+  type ProjectionEngine,
+} from '@lantern/projections';
+import type { Tally } from '../workload.js';
+import { checkBuiltIns, checkBuiltInsWithSql, checkTally } from './checks.js';
+import { programmeEvents } from './programmeWorkload.js';
+import type { Job, LiveLag, Measurement, Percentiles } from './scenarios.js';
+import { foldCollection, foldKey, foldProjection } from './simpleFold.js';
+import { appendInOrder, copyDatabase, type Timing, time } from './timing.js';
+
+/** The programmes' time zone: it decides which day and month an event falls in. */
+const timeZone = 'Asia/Phnom_Penh';
+
+/** Every built-in projection, as an application runs them. */
+export const builtInProjections = (): Projection[] => [
+  createIndicatorProjection({ indicators: builtInIndicators, timeZone }),
+  fundingProjection,
+  createCaseFunnelProjection({ timeZone }),
+];
+
+interface Stores {
+  eventStore: EventStore;
+  readModels: ReadModelStore;
+  /** The last event's position. */
+  last: bigint;
+}
+
+const memoryStores = async (job: Job): Promise<Stores> => {
+  const eventStore = createMemoryEventStore();
+  const last = await appendInOrder(eventStore, programmeEvents(job.settings));
+  return { eventStore, readModels: createMemoryReadModelStore(), last };
+};
+
+/** A copy of the prepared file, holding events and (once rebuilt) read models, as Lantern does by default. */
+const sqliteStores = (job: Job): Stores => {
+  const path = join(job.work, 'lantern.db');
+  copyDatabase(job.files.lantern, path);
+  return {
+    eventStore: createSqliteEventStore({ path }),
+    readModels: createSqliteReadModelStore({ path }),
+    last: BigInt(job.files.lanternLastPosition ?? job.summary.events),
+  };
+};
+
+/** Whatever stopped some projection short of the end of the log. */
+const statusProblem = (engine: ProjectionEngine, last: bigint): string | undefined => {
+  const behind = engine
+    .status()
+    .filter((status) => status.position !== last || status.error !== undefined || status.state === 'failed');
+  return behind.length === 0
+    ? undefined
+    : behind
+        .map((s) => `${s.name} ${s.state} at ${s.position} of ${last}${s.error ? `: ${s.error}` : ''}`)
+        .join('; ');
+};
+
+/** The timed part: from starting the engine on empty read models until it has taken in the whole log. */
+const rebuild = async (
+  stores: Stores,
+  projections: readonly Projection[],
+  batchSize: number | undefined,
+): Promise<{ timing: Timing; problem?: string }> => {
+  const engine = createProjectionEngine({
+    eventStore: stores.eventStore,
+    readModels: stores.readModels,
+    projections,
+    ...(batchSize === undefined ? {} : { batchSize }),
+  });
+  try {
+    const timing = await time(async () => {
+      await engine.start();
+      await engine.waitFor(stores.last);
+    });
+    const problem = statusProblem(engine, stores.last);
+    return problem ? { timing, problem } : { timing };
+  } finally {
+    await engine.stop();
+  }
+};
+
+const closeAll = async (stores: Stores): Promise<void> => {
+  await stores.readModels.close();
+  await stores.eventStore.close();
+};
+
+const joinProblems = (...problems: (string | undefined)[]): string | undefined => {
+  const found = problems.filter((p): p is string => p !== undefined);
+  return found.length > 0 ? found.join('; ') : undefined;
+};
+
+const measured = (
+  events: number,
+  timing: Timing,
+  problem: string | undefined,
+  digest?: string,
+): Measurement => ({
+  events,
+  ...timing,
+  ...(problem ? { problem } : {}),
+  ...(digest ? { digest } : {}),
+});
+
+/** (a), (b): every built-in projection rebuilt from the whole log. */
+export const rebuildBuiltIns = async (job: Job, where: 'memory' | 'sqlite', batchSize?: number) => {
+  const stores = where === 'memory' ? await memoryStores(job) : sqliteStores(job);
+  try {
+    const projections = builtInProjections();
+    const { timing, problem } = await rebuild(stores, projections, batchSize ?? job.settings.batchSize);
+    const checked = await checkBuiltIns(stores.readModels, projections, job.summary);
+    return measured(job.summary.events, timing, joinProblems(problem, checked.problem), checked.digest);
+  } finally {
+    await closeAll(stores);
+  }
+};
+
+/** (f): the engine running the simple fold, so its own overhead compares with Emmett's and raw's. */
+export const rebuildFold = async (job: Job, where: 'memory' | 'sqlite'): Promise<Measurement> => {
+  const stores = where === 'memory' ? await memoryStores(job) : sqliteStores(job);
+  try {
+    const { timing, problem } = await rebuild(stores, [foldProjection], job.settings.batchSize);
+    const tally = (await stores.readModels.getDocument(foldProjection.name, foldCollection, foldKey)) as
+      | Tally
+      | undefined;
+    return measured(job.summary.events, timing, joinProblems(problem, checkTally(tally, job.summary)));
+  } finally {
+    await closeAll(stores);
+  }
+};
+
+/**
+ * (h): peak RSS of a rebuild of the big workload. The log is opened read-only where the parent
+ * wrote it (copying gigabytes per run would measure the disk); the read models go to a fresh file
+ * of this run's own.
+ */
+export const rebuildForRss = async (job: Job, what: 'builtIns' | 'fold'): Promise<Measurement> => {
+  const { rss } = job.files;
+  if (!rss) throw new Error('The peak-RSS workload was not prepared.');
+  const readModelsPath = join(job.work, 'read-models.db');
+  const stores: Stores = {
+    eventStore: createSqliteEventStore({ path: rss, readonly: true }),
+    readModels: createSqliteReadModelStore({ path: readModelsPath }),
+    last: BigInt(job.files.rssLastPosition ?? job.summary.events),
+  };
+  try {
+    const projections = what === 'builtIns' ? builtInProjections() : [foldProjection];
+    const { timing, problem } = await rebuild(stores, projections, job.settings.batchSize);
+    const checked =
+      what === 'builtIns'
+        ? checkBuiltInsWithSql(readModelsPath, job.summary)
+        : checkTally(
+            (await stores.readModels.getDocument(foldProjection.name, foldCollection, foldKey)) as
+              | Tally
+              | undefined,
+            job.summary,
+          );
+    return measured(job.summary.events, timing, joinProblems(problem, checked));
+  } finally {
+    await closeAll(stores);
+  }
+};
+
+const percentiles = (values: readonly number[]): Percentiles => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 };
+};
+
+const waitUntil = async (condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`Timed out waiting until ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+};
+
+/**
+ * Spins for a second and counts the pauses longer than 1 ms between two readings of the clock:
+ * time the process was not running (descheduled by the OS, or collecting garbage). On an idle
+ * machine there are almost none; on a shared one they set a floor under any p99.
+ */
+const schedulingStalls = (): LiveLag['stalls'] => {
+  const end = performance.now() + 1000;
+  let previous = performance.now();
+  let count = 0;
+  let longestMs = 0;
+  for (let now = previous; now < end; now = performance.now()) {
+    const gap = now - previous;
+    if (gap > 1) {
+      count += 1;
+      longestMs = Math.max(longestMs, gap);
+    }
+    previous = now;
+  }
+  return { count, longestMs };
+};
+
+/** How long an append's changes may take before the run gives up on them. */
+const lagTimeoutMs = 5_000;
+
+/**
+ * (g): live lag. The first `liveHistory` events are in the memory store when the engine starts
+ * (every built-in projection and the fold, so that every event changes some read model); once it
+ * is live, the next `liveEvents` events of the workload are appended one at a time, each awaited,
+ * and timed until the engine publishes the changes their commit made (`engine.changes`).
+ */
+export const liveLag = async (job: Job): Promise<Measurement> => {
+  const { liveHistory, liveEvents, seed } = job.settings;
+  const history = Math.min(liveHistory, job.settings.events);
+  const planned = [...programmeEvents({ events: history + liveEvents, seed })];
+  const eventStore = createMemoryEventStore();
+  const readModels = createMemoryReadModelStore();
+  const last = await appendInOrder(eventStore, planned.slice(0, history));
+  const projections = [...builtInProjections(), foldProjection];
+  const engine = createProjectionEngine({
+    eventStore,
+    readModels,
+    projections,
+    ...(job.settings.batchSize === undefined ? {} : { batchSize: job.settings.batchSize }),
+  });
+
+  /** When the changes of each committed position were published (the last projection's, if several). */
+  const published = new Map<bigint, number>();
+  let highest = 0n;
+  let waiting: { position: bigint; resolve: () => void } | undefined;
+  const subscription = engine.changes.subscribe(({ position }) => {
+    published.set(position, performance.now());
+    if (position > highest) highest = position;
+    if (waiting && position >= waiting.position) {
+      const { resolve } = waiting;
+      waiting = undefined;
+      // Every projection's changes of one commit are published in one go: take the last of them.
+      setImmediate(resolve);
+    }
+  });
+
+  const fromResolve: number[] = [];
+  const fromCall: number[] = [];
+  let timeouts = 0;
+  let problem: string | undefined;
+  try {
+    await engine.start();
+    await engine.waitFor(last);
+    await waitUntil(() => engine.status().every((s) => s.state === 'live'), 'every projection is live');
+    const stalls = schedulingStalls();
+    const timing = await time(async () => {
+      for (const { streamId, event } of planned.slice(history)) {
+        const called = performance.now();
+        const { position } = await eventStore.append(streamId, [event]);
+        const resolved = performance.now();
+        if (highest < position) {
+          const arrived = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), lagTimeoutMs);
+            waiting = {
+              position,
+              resolve: () => {
+                clearTimeout(timer);
+                resolve(true);
+              },
+            };
+          });
+          if (!arrived) {
+            waiting = undefined;
+            timeouts += 1;
+            continue;
+          }
+        } else {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const at = published.get(position) ?? performance.now();
+        fromResolve.push(Math.max(0, at - resolved));
+        fromCall.push(at - called);
+      }
+    });
+    problem = joinProblems(
+      statusProblem(engine, last + BigInt(liveEvents)),
+      timeouts > 0 ? `${timeouts} appends' changes were not published within ${lagTimeoutMs} ms` : undefined,
+    );
+    const lag: LiveLag = {
+      count: fromResolve.length,
+      fromResolve: percentiles(fromResolve),
+      fromCall: percentiles(fromCall),
+      timeouts,
+      stalls,
+    };
+    return { events: liveEvents, ...timing, ...(problem ? { problem } : {}), lag };
+  } finally {
+    subscription.unsubscribe();
+    await engine.stop();
+    await readModels.close();
+    await eventStore.close();
+  }
+};

@@ -1,0 +1,405 @@
+import type { Machine } from '../machine.js';
+import { median } from '../report.js';
+import type { WorkloadSummary } from './programmeWorkload.js';
+import {
+  type Measurement,
+  type ProjectionsSettings,
+  rebuildScenarioIds,
+  rssScenarioIds,
+  type ScenarioId,
+  scenarioLabels,
+  type WorkerReply,
+} from './scenarios.js';
+
+/** What was prepared before the runs, untimed, and how long it took. */
+export interface Preparation {
+  lantern: { events: number; seconds: number };
+  emmett?: { events: number; seconds: number };
+  rss?: { events: number; seconds: number; megabytes: number };
+}
+
+export interface ProjectionsRun {
+  command: string;
+  date: Date;
+  settings: ProjectionsSettings;
+  machine: Machine;
+  summary: WorkloadSummary;
+  preparation: Preparation;
+  /** Every worker's reply, by scenario, one per run. */
+  replies: Partial<Record<ScenarioId, WorkerReply[]>>;
+  /** Scenarios left out, and why. */
+  skipped: Partial<Record<ScenarioId, string>>;
+}
+
+const whole = (value: number): string => Math.round(value).toLocaleString('en-US');
+const megabytes = (bytes: number): string => `${whole(bytes / 2 ** 20)} MB`;
+const milliseconds = (ms: number): string => `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms`;
+
+const table = (header: readonly string[], rows: readonly (readonly string[])[]): string =>
+  [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+
+/** A scenario's label with this run's figures filled in. */
+export const labelOf = (scenario: ScenarioId, settings: ProjectionsSettings): string =>
+  scenarioLabels[scenario]
+    .replace('{big}', whole(settings.bigBatchSize))
+    .replace('{emmett}', whole(Math.min(settings.emmettSqliteEvents, settings.events)));
+
+/** A scenario's runs: the medians of those that succeeded, and what went wrong in the others. */
+type Cell =
+  | {
+      rate: number;
+      cpuRate: number;
+      peakRss: number;
+      seconds: number;
+      runs: Measurement[];
+      warning?: string;
+    }
+  | { missing: string };
+
+const cellOf = (run: ProjectionsRun, scenario: ScenarioId): Cell => {
+  const skipped = run.skipped[scenario];
+  if (skipped) return { missing: skipped };
+  const replies = run.replies[scenario];
+  if (!replies || replies.length === 0) return { missing: 'not run' };
+  const measured = replies.flatMap((reply) => (reply.ok ? [reply.measurement] : []));
+  const failures = replies.flatMap((reply) => (reply.ok ? [] : [reply.error]));
+  if (measured.length === 0) return { missing: `failed: ${failures[0] ?? 'no runs'}` };
+  const problems = measured.flatMap((m) => (m.problem ? [m.problem] : []));
+  const warnings = [
+    failures.length > 0 ? `${failures.length} of ${replies.length} runs failed: ${failures[0]}` : '',
+    problems.length > 0 ? `${problems.length} of ${replies.length} runs: ${problems[0]}` : '',
+  ].filter((warning) => warning !== '');
+  return {
+    rate: median(measured.map((m) => m.events / m.seconds)),
+    cpuRate: median(measured.map((m) => m.events / m.cpuSeconds)),
+    peakRss: median(measured.map((m) => m.peakRssBytes)),
+    seconds: median(measured.map((m) => m.seconds)),
+    runs: measured,
+    ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
+  };
+};
+
+const marked = (cell: Cell, text: (cell: Exclude<Cell, { missing: string }>) => string): string =>
+  'missing' in cell ? cell.missing : `${text(cell)}${cell.warning ? ' ⚠' : ''}`;
+
+const throughputTable = (run: ProjectionsRun): string =>
+  table(
+    ['scenario', 'events', 'events/s', 'events per CPU-second', 'peak RSS'],
+    rebuildScenarioIds.map((scenario) => {
+      const cell = cellOf(run, scenario);
+      return [
+        labelOf(scenario, run.settings),
+        'missing' in cell ? whole(run.summary.events) : whole(cell.runs[0]?.events ?? 0),
+        marked(cell, (c) => whole(c.rate)),
+        marked(cell, (c) => whole(c.cpuRate)),
+        marked(cell, (c) => megabytes(c.peakRss)),
+      ];
+    }),
+  );
+
+interface Target {
+  label: string;
+  goal: string;
+  /** The measured value as text, and whether it meets the goal; undefined when it cannot be computed. */
+  measure: () => { text: string; pass: boolean } | string;
+}
+
+const rateOf = (run: ProjectionsRun, scenario: ScenarioId): number | string => {
+  const cell = cellOf(run, scenario);
+  return 'missing' in cell ? cell.missing : cell.rate;
+};
+
+const ratioTarget = (
+  run: ProjectionsRun,
+  label: string,
+  numerator: ScenarioId,
+  denominator: ScenarioId,
+  atLeast: number,
+  style: 'times' | 'percent',
+): Target => ({
+  label,
+  goal: style === 'times' ? `≥ ${atLeast}×` : `≥ ${Math.round(atLeast * 100)}%`,
+  measure: () => {
+    const top = rateOf(run, numerator);
+    const bottom = rateOf(run, denominator);
+    if (typeof top === 'string') return top;
+    if (typeof bottom === 'string') return bottom;
+    const ratio = top / bottom;
+    return {
+      text: style === 'times' ? `${ratio.toFixed(2)}×` : `${(ratio * 100).toFixed(1)}%`,
+      pass: ratio >= atLeast,
+    };
+  },
+});
+
+const lagOf = (run: ProjectionsRun): { p50: number; p99: number; max: number; call99: number } | string => {
+  const cell = cellOf(run, 'liveLag');
+  if ('missing' in cell) return cell.missing;
+  const lags = cell.runs.flatMap((m) => (m.lag ? [m.lag] : []));
+  if (lags.length === 0) return 'no lag measured';
+  return {
+    p50: median(lags.map((l) => l.fromResolve.p50)),
+    p99: median(lags.map((l) => l.fromResolve.p99)),
+    max: median(lags.map((l) => l.fromResolve.max)),
+    call99: median(lags.map((l) => l.fromCall.p99)),
+  };
+};
+
+const targets = (run: ProjectionsRun): Target[] => [
+  {
+    label: 'Full rebuild of every built-in projection from SQLite (engine defaults)',
+    goal: '≥ 250,000 events/s',
+    measure: () => {
+      const rate = rateOf(run, 'lanternSqlite');
+      return typeof rate === 'string' ? rate : { text: `${whole(rate)} events/s`, pass: rate >= 250_000 };
+    },
+  },
+  {
+    label: 'Full rebuild of every built-in projection from memory',
+    goal: '≥ 1,000,000 events/s',
+    measure: () => {
+      const rate = rateOf(run, 'lanternMemory');
+      return typeof rate === 'string' ? rate : { text: `${whole(rate)} events/s`, pass: rate >= 1_000_000 };
+    },
+  },
+  {
+    label: 'Live lag p99, append resolved → changes published (memory stores)',
+    goal: '≤ 10 ms',
+    measure: () => {
+      const lag = lagOf(run);
+      return typeof lag === 'string' ? lag : { text: milliseconds(lag.p99), pass: lag.p99 <= 10 };
+    },
+  },
+  {
+    label: `Peak RSS, rebuild of every built-in projection from SQLite, ${whole(run.settings.rssEvents)} events`,
+    goal: '< 300 MB',
+    measure: () => {
+      const cell = cellOf(run, 'rssBuiltIns');
+      return 'missing' in cell
+        ? cell.missing
+        : { text: megabytes(cell.peakRss), pass: cell.peakRss < 300 * 2 ** 20 && !cell.warning };
+    },
+  },
+  {
+    label: `Peak RSS, the simple fold from SQLite, ${whole(run.settings.rssEvents)} events (the log streamed)`,
+    goal: '< 300 MB',
+    measure: () => {
+      const cell = cellOf(run, 'rssFold');
+      return 'missing' in cell
+        ? cell.missing
+        : { text: megabytes(cell.peakRss), pass: cell.peakRss < 300 * 2 ** 20 && !cell.warning };
+    },
+  },
+  ratioTarget(
+    run,
+    'Lantern memory rebuild, every built-in projection ÷ Emmett in-memory fold',
+    'lanternMemory',
+    'foldEmmettMemory',
+    4,
+    'times',
+  ),
+  ratioTarget(
+    run,
+    'Lantern SQLite rebuild, every built-in projection ÷ raw SQLite ceiling',
+    'lanternSqlite',
+    'foldRawSqlite',
+    0.6,
+    'percent',
+  ),
+  ratioTarget(
+    run,
+    'Like for like: Lantern engine fold (memory) ÷ Emmett in-memory fold',
+    'foldLanternMemory',
+    'foldEmmettMemory',
+    4,
+    'times',
+  ),
+  ratioTarget(
+    run,
+    'Like for like: Lantern engine fold (SQLite) ÷ raw SQLite ceiling',
+    'foldLanternSqlite',
+    'foldRawSqlite',
+    0.6,
+    'percent',
+  ),
+];
+
+const targetTable = (run: ProjectionsRun): string =>
+  table(
+    ['target', 'measured', 'goal', 'result'],
+    targets(run).map((target) => {
+      const measured = target.measure();
+      return typeof measured === 'string'
+        ? [target.label, '—', target.goal, `n/a: ${measured}`]
+        : [target.label, measured.text, target.goal, measured.pass ? 'pass' : 'FAIL'];
+    }),
+  );
+
+const contextTable = (run: ProjectionsRun): string =>
+  table(
+    ['ratio', 'measured'],
+    (
+      [
+        [
+          'Lantern engine fold (SQLite) ÷ Emmett SQLite consumer + processor',
+          'foldLanternSqlite',
+          'foldEmmettSqlite',
+        ],
+        ['Lantern engine fold (memory) ÷ raw SQLite ceiling', 'foldLanternMemory', 'foldRawSqlite'],
+        ['Every built-in projection ÷ the fold, memory', 'lanternMemory', 'foldLanternMemory'],
+        ['Every built-in projection ÷ the fold, SQLite', 'lanternSqlite', 'foldLanternSqlite'],
+        [
+          `SQLite rebuild, batchSize ${whole(run.settings.bigBatchSize)} ÷ default`,
+          'lanternSqliteBigBatch',
+          'lanternSqlite',
+        ],
+      ] as const
+    ).map(([label, top, bottom]) => {
+      const a = rateOf(run, top);
+      const b = rateOf(run, bottom);
+      return [label, typeof a === 'string' || typeof b === 'string' ? '—' : `${(a / b).toFixed(2)}×`];
+    }),
+  );
+
+const lagTable = (run: ProjectionsRun): string => {
+  const cell = cellOf(run, 'liveLag');
+  if ('missing' in cell) return `Not measured: ${cell.missing}.`;
+  const lags = cell.runs.flatMap((m) => (m.lag ? [m.lag] : []));
+  const row = (label: string, pick: (lag: NonNullable<Measurement['lag']>) => number) =>
+    [label, ...lags.map((lag) => milliseconds(pick(lag))), milliseconds(median(lags.map(pick)))] as const;
+  const latencies = table(
+    ['latency', ...lags.map((_, i) => `run ${i + 1}`), 'median'],
+    [
+      row('append resolved → published, p50', (l) => l.fromResolve.p50),
+      row('append resolved → published, p99', (l) => l.fromResolve.p99),
+      row('append resolved → published, max', (l) => l.fromResolve.max),
+      row('append called → published, p50', (l) => l.fromCall.p50),
+      row('append called → published, p99', (l) => l.fromCall.p99),
+      row('append called → published, max', (l) => l.fromCall.max),
+    ],
+  );
+  const stalls = lags
+    .map((lag, i) => `run ${i + 1}: ${lag.stalls.count}, the longest ${milliseconds(lag.stalls.longestMs)}`)
+    .join('; ');
+  return `${latencies}\n\nJust before each run, a busy loop in the same worker measured how often the process was not running (descheduled by the OS or collecting garbage): pauses longer than 1 ms in one second — ${stalls}. Any such pause that falls inside an append's measurement counts in its latency; on an idle machine there are next to none.`;
+};
+
+const rssTable = (run: ProjectionsRun): string =>
+  table(
+    ['scenario', 'events', 'seconds', 'events/s', 'peak RSS'],
+    rssScenarioIds.map((scenario) => {
+      const cell = cellOf(run, scenario);
+      return [
+        labelOf(scenario, run.settings),
+        whole(run.settings.rssEvents),
+        marked(cell, (c) => c.seconds.toFixed(1)),
+        marked(cell, (c) => whole(c.rate)),
+        marked(cell, (c) => megabytes(c.peakRss)),
+      ];
+    }),
+  );
+
+const runsTable = (run: ProjectionsRun): string => {
+  const most = Math.max(run.settings.runs, run.settings.rssRuns);
+  const rows = Object.entries(run.replies).map(([scenario, replies]) => [
+    labelOf(scenario as ScenarioId, run.settings),
+    ...(replies ?? []).map((reply) =>
+      reply.ok
+        ? `${whole(reply.measurement.events / reply.measurement.seconds)} (${reply.measurement.seconds.toFixed(2)} s)`
+        : 'failed',
+    ),
+  ]);
+  return table(
+    ['scenario', ...Array.from({ length: most }, (_, i) => `run ${i + 1}`)],
+    rows.map((row) => [...row, ...Array.from({ length: most + 1 - row.length }, () => '')]),
+  );
+};
+
+const notes = (run: ProjectionsRun): string[] => {
+  const lines: string[] = [];
+  for (const scenario of Object.keys(run.replies) as ScenarioId[]) {
+    const cell = cellOf(run, scenario);
+    if ('missing' in cell) lines.push(`- ${labelOf(scenario, run.settings)}: ${cell.missing}`);
+    else if (cell.warning) lines.push(`- ⚠ ${labelOf(scenario, run.settings)}: ${cell.warning}`);
+  }
+  for (const [scenario, why] of Object.entries(run.skipped)) {
+    lines.push(`- ${labelOf(scenario as ScenarioId, run.settings)}: ${why}`);
+  }
+  const digests = new Set(
+    (['lanternMemory', 'lanternSqlite', 'lanternSqliteBigBatch'] as const).flatMap((scenario) =>
+      (run.replies[scenario] ?? []).flatMap((reply) =>
+        reply.ok && reply.measurement.digest ? [reply.measurement.digest] : [],
+      ),
+    ),
+  );
+  if (digests.size === 1) {
+    lines.push(
+      `- Every rebuild of every built-in projection, from memory and from SQLite, at either batch size, gave the same documents (digest ${[...digests][0]}).`,
+    );
+  } else if (digests.size > 1) {
+    lines.push(`- ⚠ The built-in rebuilds gave different documents: digests ${[...digests].join(', ')}.`);
+  }
+  return lines;
+};
+
+const mixOf = (summary: WorkloadSummary): string =>
+  Object.entries(summary.byType)
+    .sort(([, a], [, b]) => b - a)
+    .map(([type, count]) => `${type} ${whole(count)}`)
+    .join(', ');
+
+/** The whole report as Markdown: printed, and written to bench/results. */
+export const renderReport = (run: ProjectionsRun): string => {
+  const { settings, machine, summary, preparation } = run;
+  const rate = (events: number, seconds: number) => `${whole(events / seconds)} events/s`;
+  return [
+    `# Lantern projections bench, ${run.date.toISOString().slice(0, 10)}`,
+    '',
+    `Command: \`${run.command}\``,
+    '',
+    `- Workload: ${whole(summary.events)} catalog events of ${summary.programmes} programme${summary.programmes === 1 ? '' : 's'} over ${whole(summary.streams)} streams, seed ${settings.seed}: ${mixOf(summary)}.`,
+    `- Engine: batchSize ${settings.batchSize === undefined ? '1,000 (its default)' : whole(settings.batchSize)}; every built-in projection is the indicators projection (builtInIndicators, Asia/Phnom_Penh), funding and the case funnel.`,
+    `- Each rebuild figure: the median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}, each scenario in a fresh Node process. Memory stores are filled in that process before the timing; SQLite runs work on a fresh copy of a file written once. Timed: from engine.start() on empty read models until waitFor(last position) resolves; for peers, their read and fold only.`,
+    `- Machine: ${machine.cpus}; ${machine.memory}; ${machine.os}; Node ${machine.node}.`,
+    `- Drivers: ${machine.drivers}. Commit: ${machine.commit}.`,
+    `- Prepared, untimed: the workload generated, validated with defaultEventRegistry.validateBatch and written to Lantern's SQLite store in ${preparation.lantern.seconds.toFixed(1)} s (${rate(preparation.lantern.events, preparation.lantern.seconds)})${preparation.emmett ? `; written to Emmett's SQLite store with its appendToStream in ${preparation.emmett.seconds.toFixed(1)} s (${rate(preparation.emmett.events, preparation.emmett.seconds)}, one connection at synchronous=OFF)` : ''}${preparation.rss ? `; the ${whole(preparation.rss.events)}-event log for peak RSS written in ${preparation.rss.seconds.toFixed(0)} s (${rate(preparation.rss.events, preparation.rss.seconds)}, ${whole(preparation.rss.megabytes)} MB on disk)` : ''}.`,
+    '- Checked, untimed: every built-in rebuild must give figures the generator counted itself (cases disclosed, funds received, night-outreach child contacts, leaflets on outreach) and the same documents in every run; every fold must count exactly the events and people of the workload. A cell that failed a check is marked ⚠.',
+    '',
+    '## Rebuild throughput (median)',
+    '',
+    throughputTable(run),
+    '',
+    '"events per CPU-second" divides by the worker\'s user + system CPU time rather than the wall clock: on a shared machine it moves less with the neighbours.',
+    '',
+    '## Targets (reported, never asserted)',
+    '',
+    targetTable(run),
+    '',
+    'For context:',
+    '',
+    contextTable(run),
+    '',
+    `## Live lag (${whole(settings.liveEvents)} single-event appends after ${whole(Math.min(settings.liveHistory, settings.events))} events of history)`,
+    '',
+    lagTable(run),
+    '',
+    `## Peak RSS of a big rebuild (${settings.rssRuns} run${settings.rssRuns === 1 ? '' : 's'} each)`,
+    '',
+    settings.rssEvents > 0
+      ? rssTable(run)
+      : 'Not run: give `--rss-events 5000000` (writing the log takes a while; see the README).',
+    '',
+    settings.rssEvents > 0
+      ? "The log is opened read-only where it was written and the read models go to a separate fresh file (copying gigabytes per run would measure the disk). Peak RSS is the worker process's (`process.resourceUsage().maxRSS`), Node and the loaded modules included."
+      : '',
+    '',
+    '## Notes',
+    '',
+    ...notes(run),
+    '',
+    '## Every run, events/s (seconds)',
+    '',
+    runsTable(run),
+    '',
+  ].join('\n');
+};

@@ -1,0 +1,145 @@
+import { fork } from 'node:child_process';
+import type { Tally } from '../workload.js';
+import type { WorkloadSummary } from './programmeWorkload.js';
+
+/** What one run of the projections bench is asked to do. */
+export interface ProjectionsSettings {
+  /** Events in the workload every rebuild reads. */
+  events: number;
+  seed: number;
+  /** Runs of every rebuild scenario; the report shows the median. */
+  runs: number;
+  /** The engine's `batchSize`; absent: the engine's default. */
+  batchSize?: number;
+  /** The bigger `batchSize` of the extra SQLite rebuild row. */
+  bigBatchSize: number;
+  /** Events appended one at a time while the engine is live, each timed. */
+  liveEvents: number;
+  /** Events already in the store when the live-lag engine starts. */
+  liveHistory: number;
+  /** Events Emmett's SQLite consumer folds (the first of its log): it is slow, so not the whole workload. */
+  emmettSqliteEvents: number;
+  /** Events in the peak-RSS rebuild; 0 leaves it out. */
+  rssEvents: number;
+  /** Runs of each peak-RSS rebuild. */
+  rssRuns: number;
+}
+
+export const rebuildScenarioIds = [
+  'lanternMemory',
+  'lanternSqlite',
+  'lanternSqliteBigBatch',
+  'foldLanternMemory',
+  'foldEmmettMemory',
+  'foldLanternSqlite',
+  'foldRawSqlite',
+  'foldEmmettSqlite',
+] as const;
+export const rssScenarioIds = ['rssBuiltIns', 'rssFold'] as const;
+export const scenarioIds = [...rebuildScenarioIds, 'liveLag', ...rssScenarioIds] as const;
+export type ScenarioId = (typeof scenarioIds)[number];
+
+export const scenarioLabels: Record<ScenarioId, string> = {
+  lanternMemory: 'Lantern: every built-in projection, memory event store → memory read models',
+  lanternSqlite: 'Lantern: every built-in projection, SQLite event store → SQLite read models (one file)',
+  lanternSqliteBigBatch: 'Lantern: every built-in projection, SQLite → SQLite, batchSize {big}',
+  foldLanternMemory: 'Lantern engine, simple fold as a projection, memory → memory',
+  foldEmmettMemory: 'Emmett in-memory store, aggregateStream of every stream with the fold',
+  foldLanternSqlite: 'Lantern engine, simple fold as a projection, SQLite → SQLite (one file)',
+  foldRawSqlite: 'raw better-sqlite3: scan in position order + JSON.parse + the fold',
+  foldEmmettSqlite: 'Emmett SQLite consumer + processor with the fold, its first {emmett} events',
+  liveLag: 'Lantern live: single appends to the memory store, every built-in projection + the fold',
+  rssBuiltIns: 'Lantern: every built-in projection, SQLite → SQLite',
+  rssFold: 'Lantern engine, simple fold, SQLite → SQLite',
+};
+
+/** Files the parent prepared once, untimed. */
+export interface PreparedFiles {
+  /** Lantern's SQLite event store holding the workload; each run works on its own copy. */
+  lantern: string;
+  /** Lantern's position of its last event (a bigint, as text). */
+  lanternLastPosition?: string;
+  /** Emmett's SQLite event store holding the same events, when Emmett SQLite runs. */
+  emmett?: string;
+  /** Emmett's global position of the last event its consumer folds (a bigint, as text). */
+  emmettStopAt?: string;
+  /** The fold of the events up to there, in Emmett's order. */
+  emmettTally?: Tally;
+  /** Lantern's SQLite event store holding the peak-RSS workload, when it runs. */
+  rss?: string;
+  rssLastPosition?: string;
+}
+
+/** One timed run of one scenario, in a process of its own. */
+export interface Job {
+  scenario: ScenarioId;
+  settings: ProjectionsSettings;
+  files: PreparedFiles;
+  /** An empty directory of this job's own, for its copies and read models. */
+  work: string;
+  /** What the workload holds (the peak-RSS workload's for the RSS scenarios), to check results. */
+  summary: WorkloadSummary;
+}
+
+/** Percentiles of one set of latencies, in milliseconds. */
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface LiveLag {
+  /** Appends measured. */
+  count: number;
+  /** From the append's promise resolving to the changes being published (0 when they came first). */
+  fromResolve: Percentiles;
+  /** From calling append to the changes being published. */
+  fromCall: Percentiles;
+  /** Appends whose changes were not published within 5 s. */
+  timeouts: number;
+  /**
+   * The machine's share of the blame: pauses longer than 1 ms that a busy loop in the same worker
+   * saw in one second just before (the process descheduled, or a GC), and the longest of them.
+   */
+  stalls: { count: number; longestMs: number };
+}
+
+export interface Measurement {
+  /** Events the timed part handled (for rates). */
+  events: number;
+  seconds: number;
+  /** User + system CPU time of the worker process during the timed part: less sensitive to noisy neighbours. */
+  cpuSeconds: number;
+  /** Peak resident set of the worker process at the end of the timed part. */
+  peakRssBytes: number;
+  /** Set when the subject did not fold exactly what the workload holds. */
+  problem?: string;
+  /** A fingerprint of every read-model document, to compare memory and SQLite rebuilds. */
+  digest?: string;
+  lag?: LiveLag;
+  remark?: string;
+}
+
+export type WorkerReply = { ok: true; measurement: Measurement } | { ok: false; error: string };
+
+const workerModule = new URL('./worker.ts', import.meta.url);
+
+/**
+ * Runs a job in a fresh Node process (same flags as this one), so each measurement has its own
+ * heap, JIT and peak RSS, and nothing one subject leaves behind slows the next.
+ */
+export const runInWorker = (job: Job): Promise<WorkerReply> =>
+  new Promise((resolve) => {
+    let reply: WorkerReply | undefined;
+    // The worker's stdout goes to stderr too: a library's logging must not end up in the report.
+    const worker = fork(workerModule, [JSON.stringify(job)], { stdio: ['ignore', 2, 2, 'ipc'] });
+    worker.on('message', (message) => {
+      reply = message as WorkerReply;
+    });
+    worker.on('error', (error) => {
+      reply ??= { ok: false, error: error.message };
+    });
+    worker.on('exit', (code, signal) => {
+      resolve(reply ?? { ok: false, error: `worker exited (${signal ?? `code ${code}`}) without a result` });
+    });
+  });
