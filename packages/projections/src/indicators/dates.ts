@@ -59,11 +59,16 @@ export const createLocalDater = (timeZone: string): ((value: unknown) => string 
     }
     return offset;
   };
+  // Instants repeat (every element of an unnested list shares its event's date): remember recent ones.
+  const recent = new Map<string, string | undefined>();
   return (value) => {
     if (typeof value !== 'string') return undefined;
     if (value.length === 10 && datePattern.test(value)) return value;
+    if (recent.has(value)) return recent.get(value);
     const ms = Date.parse(value);
-    if (Number.isNaN(ms)) return undefined;
-    return new Date(ms + offsetFor(ms)).toISOString().slice(0, 10);
+    const date = Number.isNaN(ms) ? undefined : new Date(ms + offsetFor(ms)).toISOString().slice(0, 10);
+    if (recent.size >= 4096) recent.clear();
+    recent.set(value, date);
+    return date;
   };
 };
