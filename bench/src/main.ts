@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultEventRegistry } from '@lantern/core';
@@ -24,7 +24,8 @@ Options (or environment variables, e.g. BENCH_EVENTS=20000):
   --runs N           runs of every scenario; the median is shown (default 3)
   --seed N           seed of the workload generator              (default 20190201)
   --subjects LIST    comma-separated, of ${subjectIds.join(', ')} (default all)
-  --out FILE         where to write the report      (default bench/results/<date>-stores.md)
+  --out FILE         where to write the report, relative to where the command was typed
+                     (default bench/results/<date>-stores.md)
   --help             this text
 `;
 
@@ -92,11 +93,14 @@ const parseCommandLine = () => {
   if (unknown.length > 0) {
     throw new Error(`Unknown subject ${unknown.join(', ')}; choose from ${subjectIds.join(', ')}.`);
   }
+  // pnpm runs the script in bench/: a relative --out means where the command was typed (INIT_CWD,
+  // which npm and pnpm set for scripts).
+  const out = text('out');
   return {
     help: values.help === true,
     settings,
     subjects: subjectIds.filter((id) => chosen.includes(id)),
-    out: text('out'),
+    out: out === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), out),
     command: [
       ...Object.entries(process.env)
         .filter(([name]) => name.startsWith('BENCH_'))
@@ -189,9 +193,10 @@ const main = async (): Promise<void> => {
 
     const report: BenchRun = { command: cli.command, date, settings, machine, results };
     const markdown = renderReport(report);
+    // Printed first: a report that cannot be written (a wrong --out) is not lost with the run.
+    process.stdout.write(`${markdown}\n`);
     const file = cli.out ?? resultFile(date, settings);
     writeFileSync(file, markdown);
-    process.stdout.write(`${markdown}\n`);
     log(`Written to ${file}`);
   } finally {
     removeScratch();

@@ -17,13 +17,21 @@ import {
 
 /** `LNTN` in the header's application_id: a Lantern event store. */
 export const lanternApplicationId = 0x4c4e544e;
-/** The layout below; bumped (with a migration) whenever it changes. */
-export const schemaVersion = 1;
+/** The layout of new files; bumped whenever it changes. */
+export const schemaVersion = 2;
+/**
+ * Every layout this build reads and appends to. Version 1 is version 2 with its id column
+ * `COLLATE NOCASE`: the store stores and looks up ids in lowercase, which that index matches as
+ * well, so a file of version 1 keeps working as it is and is never rewritten.
+ */
+const readableVersions: readonly number[] = [1, 2];
 
 /**
  * One row per event, in global order. `position` is the rowid, so SQLite hands out positions in
  * commit order under its single write lock: whatever one snapshot holds is a prefix of the log.
- * Event ids compare without regard to case, as EventStoreDB does. `checksum` is set on append when
+ * Event ids are stored in lowercase (registries canonicalise them), so the unique index compares
+ * them byte for byte and still finds a resend whatever case it was sent in; a byte comparison
+ * costs less on every insert than NOCASE, which version 1 used. `checksum` is set on append when
  * the event may be read back without running its schema again (see readValidation.ts).
  */
 const createSchema = `
@@ -31,7 +39,7 @@ const createSchema = `
     position INTEGER PRIMARY KEY,
     stream_id TEXT NOT NULL,
     revision INTEGER NOT NULL,
-    id TEXT NOT NULL COLLATE NOCASE,
+    id TEXT NOT NULL,
     type TEXT NOT NULL,
     schema_version INTEGER NOT NULL,
     data TEXT NOT NULL,
@@ -135,7 +143,7 @@ export const openDatabase = ({
 
     const version = number(db.pragma('user_version', { simple: true }));
     if (version > schemaVersion) throw newerSchemaError(path, version, schemaVersion);
-    if (version !== schemaVersion) {
+    if (!readableVersions.includes(version)) {
       throw foreignDatabaseError(path, `it is marked as Lantern's but its schema version is ${version}`);
     }
     try {

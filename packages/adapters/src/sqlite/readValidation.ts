@@ -154,33 +154,28 @@ const roundTrips = (text: string, value: unknown): unknown => {
  * `toJSON` anywhere. False means "cannot tell": the caller then parses the text and compares.
  */
 export const jsonExact = (value: unknown): boolean => {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object': {
-      if (value === null) return true;
-      if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
-      const proto = Object.getPrototypeOf(value);
-      if (Array.isArray(value)) {
-        if (proto !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || value[i] === undefined || !jsonExact(value[i])) return false;
-        }
-        return true;
-      }
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const key of Object.keys(value)) {
-        const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined && !jsonExact(item)) return false;
-      }
-      return true;
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object') return false;
+  if (value === null) return true;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Array.prototype) {
+    if (!Array.isArray(value) || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
+    for (let i = 0; i < value.length; i++) {
+      // A hole reads as undefined too.
+      const item: unknown = value[i];
+      if (item === undefined || !jsonExact(item)) return false;
     }
-    default:
-      return false;
+    return true;
   }
+  if (proto !== Object.prototype && proto !== null) return false;
+  if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+  // for…in walks every own enumerable key JSON writes (and any inherited one, checked as well).
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined && !jsonExact(item)) return false;
+  }
+  return true;
 };
 
 /** No `toJSON` on the primitives' prototypes, which JSON.stringify would call on every string or number. */

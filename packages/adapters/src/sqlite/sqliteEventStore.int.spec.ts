@@ -131,7 +131,7 @@ describe('createSqliteEventStore', () => {
       await store.append('club-riverfront-1', [established()]);
       const db = raw({ readonly: true });
       expect(db.pragma('application_id', { simple: true })).toBe(0x4c4e544e);
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     });
 
@@ -199,11 +199,73 @@ describe('createSqliteEventStore', () => {
     it('refuses a store written by a newer Lantern, saying to upgrade', async () => {
       await open().close();
       const db = raw();
-      db.pragma('user_version = 2');
+      db.pragma('user_version = 3');
       db.close();
       const error = await failureOf(() => open());
       expect(isStoreError(error)).toBe(true);
-      expect((error as Error).message).toMatch(/schema version 2.*Upgrade @lantern\/adapters/);
+      expect((error as Error).message).toMatch(/schema version 3.*Upgrade @lantern\/adapters/);
+    });
+
+    it('keeps working with a file of schema version 1 as it is: reads, appends, and finds resends in any case', async () => {
+      // The layout Lantern wrote before version 2: ids unique without regard to case.
+      const old = raw();
+      old.pragma('journal_mode = WAL');
+      old.exec(`
+        CREATE TABLE events (
+          position INTEGER PRIMARY KEY,
+          stream_id TEXT NOT NULL,
+          revision INTEGER NOT NULL,
+          id TEXT NOT NULL COLLATE NOCASE,
+          type TEXT NOT NULL,
+          schema_version INTEGER NOT NULL,
+          data TEXT NOT NULL,
+          metadata TEXT NOT NULL,
+          recorded_at TEXT NOT NULL,
+          checksum INTEGER,
+          UNIQUE (stream_id, revision),
+          UNIQUE (id)
+        );
+        PRAGMA application_id = ${0x4c4e544e};
+        PRAGMA user_version = 1;
+      `);
+      // Version 1 stored ids as they were sent.
+      const first = { ...established(), id: randomUUID().toUpperCase() };
+      old
+        .prepare(
+          `INSERT INTO events (stream_id, revision, id, type, schema_version, data, metadata, recorded_at, checksum)
+           VALUES ('club-riverfront-1', 0, ?, ?, 1, ?, ?, '2019-03-01T09:00:00.000Z', NULL)`,
+        )
+        .run(first.id, first.type, JSON.stringify(first.data), JSON.stringify(first.metadata));
+      const layout = () =>
+        raw({ readonly: true }).prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
+      const before = layout();
+      old.close();
+
+      const store = open();
+      const [read] = await collect(store.readStream('club-riverfront-1'));
+      expect(read).toMatchObject({ id: first.id, data: first.data, revision: 0n, position: 1n });
+      for (const id of [first.id, first.id.toLowerCase()]) {
+        expect(
+          await store.append('club-riverfront-1', [{ ...first, id }], { expectedRevision: 'noStream' }),
+        ).toEqual({ nextExpectedRevision: 0n, position: 1n, written: false });
+      }
+      const next = session(4);
+      expect(await store.append('club-riverfront-1', [next], { expectedRevision: 0n })).toEqual({
+        nextExpectedRevision: 1n,
+        position: 2n,
+        written: true,
+      });
+      const mixed = await failureOf(() =>
+        store.append('club-riverfront-1', [session(5), { ...first, id: first.id.toLowerCase() }]),
+      );
+      expect(mixed).toMatchObject({ code: 'IDEMPOTENCY', eventIds: [first.id.toLowerCase()] });
+      await store.close();
+
+      const check = raw({ readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(1);
+      expect(layout()).toEqual(before);
+      const again = open();
+      expect((await collect(again.readAll())).map((event) => event.id)).toEqual([first.id, next.id]);
     });
 
     it('refuses to open read-only a file that does not exist, and creates nothing', async () => {
@@ -261,6 +323,9 @@ describe('createSqliteEventStore', () => {
         store.append('club-c', [established('c'), session(4)], { expectedRevision: 'noStream' }),
         store.append('club-d', [session(5, twinId), session(6, twinId.toUpperCase())]),
         store.append('club-c', [session(7)], { expectedRevision: 1n }),
+        // The first id is new: only the unique index finds the stored one, mid-batch.
+        store.append('club-e', [session(8), stored]),
+        store.append('club-e', [session(9)], { expectedRevision: 'noStream' }),
       ]);
 
       expect(outcomes.map((outcome) => outcome.status)).toEqual([
@@ -270,17 +335,61 @@ describe('createSqliteEventStore', () => {
         'fulfilled',
         'rejected',
         'fulfilled',
+        'rejected',
+        'fulfilled',
       ]);
       const reasons = outcomes.map((outcome) => (outcome.status === 'rejected' ? outcome.reason : undefined));
       expect(reasons[1]).toMatchObject({ code: 'CONCURRENCY', expected: 0n, actual: 1n });
       expect(reasons[2]).toMatchObject({ code: 'IDEMPOTENCY', streamId: 'club-b' });
-      expect(reasons[4]).toMatchObject({ code: 'IDEMPOTENCY', streamId: 'club-d' });
+      // Ids that differ only in case are one id, given twice: refused before the group is written.
+      expect(reasons[4]).toMatchObject({ code: 'VALIDATION', path: 'id' });
+      expect(reasons[6]).toMatchObject({ code: 'IDEMPOTENCY', streamId: 'club-e', eventIds: [stored.id] });
 
       const all = await collect(store.readAll());
       const counts = (streamId: string) => all.filter((event) => event.streamId === streamId).length;
-      expect([counts('club-a'), counts('club-b'), counts('club-c'), counts('club-d')]).toEqual([2, 1, 3, 0]);
+      expect(['club-a', 'club-b', 'club-c', 'club-d', 'club-e'].map(counts)).toEqual([2, 1, 3, 0, 1]);
       const positions = all.map((event) => event.position);
       expect(positions).toEqual([...positions].sort((x, y) => (x < y ? -1 : 1)));
+    });
+
+    it('answers a batch sent twice in one group as a resend, whatever revision it expected', async () => {
+      const store = open();
+      for (const expectedRevision of ['noStream', 'any'] as const) {
+        const streamId = `club-${expectedRevision}`;
+        const batch = [established(expectedRevision.toLowerCase()), session(1)];
+        const [first, second] = await Promise.all([
+          store.append(streamId, batch, { expectedRevision }),
+          store.append(streamId, batch, { expectedRevision }),
+        ]);
+        expect(first).toMatchObject({ nextExpectedRevision: 1n, written: true });
+        expect(second).toEqual({ ...first, written: false });
+        expect(await collect(store.readStream(streamId))).toHaveLength(2);
+      }
+    });
+
+    it('checks expected revisions against what other connections committed meanwhile', async () => {
+      const store = open();
+      const other = open();
+      await store.append('club-a', [established('a')]);
+      // Another program writes to the file…
+      raw()
+        .prepare(
+          `INSERT INTO events (stream_id, revision, id, type, schema_version, data, metadata, recorded_at, checksum)
+           SELECT stream_id, 1, ?, type, schema_version, data, metadata, recorded_at, NULL FROM events`,
+        )
+        .run(randomUUID());
+      expect(await store.append('club-a', [session(2)], { expectedRevision: 1n })).toMatchObject({
+        nextExpectedRevision: 2n,
+        written: true,
+      });
+      // …and so does another store.
+      await other.append('club-a', [session(3)], { expectedRevision: 2n });
+      expect(await store.append('club-a', [session(4)], { expectedRevision: 3n })).toMatchObject({
+        nextExpectedRevision: 4n,
+        written: true,
+      });
+      const stale = await failureOf(() => store.append('club-a', [session(5)], { expectedRevision: 3n }));
+      expect(stale).toMatchObject({ code: 'CONCURRENCY', expected: 3n, actual: 4n });
     });
 
     it('answers a caller only once its events are committed', async () => {
@@ -297,6 +406,36 @@ describe('createSqliteEventStore', () => {
         }),
       );
       expect(seen).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    });
+
+    it('writes batches of any size in one group, in order, and hands live subscribers the same rows', async () => {
+      const store = open();
+      await store.append('club-a', [established('a')]);
+      const live: RecordedEvent[] = [];
+      const subscription = store.subscribe({ after: 'end' }).subscribe((event) => live.push(event));
+      try {
+        const sizes = [40, 1, 70, 3];
+        const batches = sizes.map((size) => Array.from({ length: size }, (_, i) => session(i + 1)));
+        const results = await Promise.all(
+          batches.map((batch, i) => store.append(i % 2 === 0 ? 'club-a' : `club-${i}`, batch)),
+        );
+        // club-a takes batches 0 and 2 after its first event; the others start their streams.
+        expect(results.map((result) => result.nextExpectedRevision)).toEqual([40n, 0n, 110n, 2n]);
+        expect(results.map((result) => result.position)).toEqual([41n, 42n, 112n, 115n]);
+
+        const all = await collect(store.readAll());
+        expect(all.map((event) => event.id)).toEqual([
+          expect.any(String),
+          ...batches.flat().map((e) => e.id),
+        ]);
+        expect(all.map((event) => event.position)).toEqual(all.map((_, i) => BigInt(i + 1)));
+        const clubA = await collect(store.readStream('club-a'));
+        expect(clubA.map((event) => event.revision)).toEqual(clubA.map((_, i) => BigInt(i)));
+        await waitFor(() => live.length === all.length - 1, 'the live subscriber got every new event');
+        expect(live).toEqual(all.slice(1));
+      } finally {
+        subscription.unsubscribe();
+      }
     });
 
     it('commits appends still waiting when the store closes', async () => {

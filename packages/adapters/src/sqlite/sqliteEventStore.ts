@@ -97,6 +97,13 @@ const chunkSize = 512;
  */
 const scanWindow = 65_536;
 
+/** Insert statements of 1, 2, 4 … 32 rows: a batch of 100 goes in four. */
+const insertSizes = 6;
+/** Values bound per row by the inserts. */
+const columnsPerRow = 9;
+/** Streams whose last revision the writer keeps in memory (see `heads`). */
+const headsLimit = 16_384;
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const checkAmount = (name: string, unit: string, value: number | undefined, fallback: number): number => {
@@ -199,8 +206,11 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   const writer = readonly
     ? undefined
     : prepareOrClose(() => ({
-        insert: prepare(
-          'INSERT INTO events (stream_id, revision, id, type, schema_version, data, metadata, recorded_at, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        /** `inserts[k]` inserts 2^k rows at once (see `insertQueued`). */
+        inserts: Array.from({ length: insertSizes }, (_, k) =>
+          prepare(
+            `INSERT INTO events (stream_id, revision, id, type, schema_version, data, metadata, recorded_at, checksum) VALUES ${Array.from({ length: 2 ** k }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          ),
         ),
         begin: prepare('BEGIN IMMEDIATE'),
         commit: prepare('COMMIT'),
@@ -274,10 +284,46 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   let pending: PendingAppend[] = [];
   let flushScheduled = false;
 
+  /**
+   * Each stream's last revision (-1: none) as this connection's own transactions left it, so that
+   * checking an expected revision needs no query. True only while no other connection commits:
+   * every transaction first compares `PRAGMA data_version`, which changes when another connection
+   * commits, with the value the previous one saw, and forgets every head if it changed. A
+   * transaction that does not commit forgets them too. The oldest streams are forgotten first.
+   */
+  const heads = new Map<string, number>();
+  let headsDataVersion: unknown;
+
+  const setHead = (streamId: string, revision: number): void => {
+    if (heads.size >= headsLimit && !heads.has(streamId)) {
+      for (const oldest of heads.keys()) {
+        heads.delete(oldest);
+        break;
+      }
+    }
+    heads.set(streamId, revision);
+  };
+
+  const headOf = (streamId: string): number => {
+    let head = heads.get(streamId);
+    if (head === undefined) {
+      const revision = statements.lastRevision.get(streamId) as number | null;
+      head = revision ?? -1;
+      setHead(streamId, head);
+    }
+    return head;
+  };
+
+  const revisionOf = (head: number): bigint | 'noStream' => (head < 0 ? 'noStream' : BigInt(head));
+
   type Found = readonly [position: number, streamId: string, revision: number];
+  /**
+   * Where an id is stored. Ids are stored and looked up in lowercase; the NOCASE index of a file
+   * of schema version 1 also finds the other spellings that version stored.
+   */
   const storedAt = (id: string): Found | undefined => statements.byId.get(id) as Found | undefined;
 
-  /** The ids of a batch stored already (compared without regard to case). */
+  /** The ids of a batch stored already. */
   const storedIdsOf = (events: readonly PreparedEvent[]): string[] =>
     events.filter((event) => storedAt(event.id) !== undefined).map((event) => event.id);
 
@@ -303,53 +349,10 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
       events.map((event) => event.id),
       places,
       expected,
-      () => lastRevisionOf(streamId),
+      () => revisionOf(headOf(streamId)),
     );
     if (last?.position === undefined) return undefined;
     return { nextExpectedRevision: last.revision, position: last.position, written: false };
-  };
-
-  /** Checks and writes one batch inside the group's transaction; throws a Lantern error to refuse it. */
-  const writeBatch = (
-    insert: Database.Statement,
-    append: PendingAppend,
-    written: EventRow[],
-  ): AppendResult => {
-    const retry = retryResult(append);
-    if (retry) return retry;
-    const { streamId, events, expected } = append;
-    const actual = lastRevisionOf(streamId);
-    if (!expectedRevisionFits(expected, actual)) {
-      // Reusing stored ids is refused before the revision is looked at, as in memory.
-      const storedIds = storedIdsOf(events);
-      if (storedIds.length > 0) throw mixedIds(streamId, storedIds);
-      throw new ConcurrencyError(streamId, expected, actual);
-    }
-    const recordedAt = now().toISOString();
-    const firstRevision = actual === 'noStream' ? 0 : Number(actual) + 1;
-    let position = 0;
-    events.forEach((event, i) => {
-      const { id, type, schemaVersion, data, metadata, checksum } = event;
-      // The stored row without its position, which the insert assigns.
-      const columns = [
-        streamId,
-        firstRevision + i,
-        id,
-        type,
-        schemaVersion,
-        data,
-        metadata,
-        recordedAt,
-        checksum,
-      ] as const;
-      position = Number(insert.run(...columns).lastInsertRowid);
-      written.push([position, ...columns]);
-    });
-    return {
-      nextExpectedRevision: BigInt(firstRevision + events.length - 1),
-      position: BigInt(position),
-      written: true,
-    };
   };
 
   /** True when an error thrown while writing one batch refuses that batch and no other. */
@@ -360,91 +363,259 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
 
   /**
    * The error that refuses one batch, called once its savepoint is rolled back. A constraint
-   * broken by a batch whose first id is new means another of its ids is stored already (the batch
-   * mixes stored and new ids), or two of its ids differ only in case: ids are unique without
-   * regard to case, so such twins break the index.
+   * broken by a batch whose first id is new means another of its ids is stored already: the batch
+   * mixes stored and new ids.
    */
   const batchRefusal = (append: PendingAppend, error: unknown): unknown => {
     if (isConcurrencyError(error) || isIdempotencyError(error)) return error;
     const storedIds = storedIdsOf(append.events);
     if (storedIds.length > 0) return mixedIds(append.streamId, storedIds);
-    return new IdempotencyError(
-      append.streamId,
-      append.events.map((event) => event.id),
-      'two of its ids differ only in letter case, and ids compare without regard to case',
-    );
+    return translateSqliteError(file, 'appending', error, busyTimeoutMs);
+  };
+
+  type Outcome = { ok: AppendResult } | { error: unknown };
+
+  /** One group's transaction so far: the rows waiting for their insert, and what was written. */
+  interface GroupWrite {
+    /** Every event of the group is stamped with the time its transaction began. */
+    recordedAt: string;
+    /** The batches whose rows wait in `values`, in order, with the stream revision each ends at. */
+    queued: { index: number; lastRevision: number }[];
+    /** Nine values per waiting row, in the insert's column order. */
+    values: unknown[];
+    /** The rows written, for live subscribers; undefined when there are none to hand them to. */
+    rows: EventRow[] | undefined;
+    firstPosition: number;
+    lastPosition: number;
+  }
+
+  /**
+   * Inserts the waiting rows in order, in statements of up to 2^(insertSizes - 1) rows (one
+   * statement per row costs about half as much CPU again on a batch of 100), and answers their
+   * batches. SQLite gives each new row the rowid after the largest, so the rows of one statement
+   * take consecutive positions ending at its last insert rowid.
+   */
+  const insertQueued = (group: readonly PendingAppend[], write: GroupWrite, outcomes: Outcome[]): void => {
+    const { queued, values, rows } = write;
+    if (!writer || queued.length === 0) return;
+    write.queued = [];
+    write.values = [];
+    const positions: number[] = [];
+    for (let offset = 0; offset < values.length; ) {
+      const k = Math.min(insertSizes - 1, 31 - Math.clz32((values.length - offset) / columnsPerRow));
+      const end = offset + 2 ** k * columnsPerRow;
+      const params = offset === 0 && end === values.length ? values : values.slice(offset, end);
+      const last = Number((writer.inserts[k] as Database.Statement).run(params).lastInsertRowid);
+      for (let position = last - 2 ** k + 1; position <= last; position++) positions.push(position);
+      offset = end;
+    }
+    if (write.firstPosition === 0) write.firstPosition = positions[0] as number;
+    write.lastPosition = positions.at(-1) as number;
+    if (rows) {
+      positions.forEach((position, i) => {
+        rows.push([
+          position,
+          ...values.slice(i * columnsPerRow, (i + 1) * columnsPerRow),
+        ] as unknown as EventRow);
+      });
+    }
+    let row = -1;
+    for (const { index, lastRevision } of queued) {
+      row += (group[index] as PendingAppend).events.length;
+      outcomes[index] = {
+        ok: {
+          nextExpectedRevision: BigInt(lastRevision),
+          position: BigInt(positions[row] as number),
+          written: true,
+        },
+      };
+    }
   };
 
   /**
-   * Commits every append waiting now in one transaction. Each batch runs in its own savepoint and
-   * is checked against the log as the batches before it left it, so a refused batch
-   * (ConcurrencyError, IdempotencyError) writes nothing and leaves the others untouched. Callers
-   * hear back only after COMMIT returned, i.e. once the WAL is synced to disk.
+   * Checks one batch against the log as the batches before it left it, and answers it (a resend)
+   * or queues its rows; throws a Lantern error to refuse it, before queueing anything. `careful`:
+   * the batch's first id is looked up before anything else, as a resend's would be. Otherwise only
+   * a batch whose expected revision does not fit is looked up (a resend, or a conflict); any other
+   * stored id breaks the unique index on insert, and the group is then written again, carefully.
+   */
+  const checkBatch = (
+    group: readonly PendingAppend[],
+    index: number,
+    write: GroupWrite,
+    outcomes: Outcome[],
+    careful: boolean,
+  ): void => {
+    const append = group[index] as PendingAppend;
+    const { streamId, events, expected } = append;
+    if (careful) {
+      const retry = retryResult(append);
+      if (retry) {
+        outcomes[index] = { ok: retry };
+        return;
+      }
+    }
+    const head = headOf(streamId);
+    if (!expectedRevisionFits(expected, revisionOf(head))) {
+      if (!careful) {
+        // This batch may resend one queued before it in the group: those rows are looked up too.
+        insertQueued(group, write, outcomes);
+        const retry = retryResult(append);
+        if (retry) {
+          outcomes[index] = { ok: retry };
+          return;
+        }
+      }
+      // Reusing stored ids is refused before the revision is looked at, as in memory.
+      const storedIds = storedIdsOf(events);
+      if (storedIds.length > 0) throw mixedIds(streamId, storedIds);
+      throw new ConcurrencyError(streamId, expected, revisionOf(head));
+    }
+    const { values, recordedAt } = write;
+    let revision = head;
+    for (const event of events) {
+      revision += 1;
+      values.push(
+        streamId,
+        revision,
+        event.id,
+        event.type,
+        event.schemaVersion,
+        event.data,
+        event.metadata,
+        recordedAt,
+        event.checksum,
+      );
+    }
+    setHead(streamId, revision);
+    write.queued.push({ index, lastRevision: revision });
+  };
+
+  /**
+   * Writes a group inside the open transaction and says how each batch fared. `careful`: each
+   * batch in a savepoint of its own, rolled back when a constraint refuses it. Otherwise without
+   * savepoints, as long as no constraint breaks: undefined when one does, and the caller rolls the
+   * whole transaction back. A refused batch never touches another's events either way.
+   */
+  const writeGroup = (
+    group: readonly PendingAppend[],
+    write: GroupWrite,
+    careful: boolean,
+  ): Outcome[] | undefined => {
+    if (!writer) return undefined;
+    const outcomes: Outcome[] = new Array(group.length);
+    for (let index = 0; index < group.length; index++) {
+      const mark = write.rows?.length ?? 0;
+      if (careful) writer.savepoint.run();
+      try {
+        checkBatch(group, index, write, outcomes, careful);
+        if (careful) {
+          insertQueued(group, write, outcomes);
+          writer.release.run();
+        }
+      } catch (error) {
+        // A refusal is the batch's own; anything else (disk, lock) fails the whole group.
+        if (!refusesBatch(error)) throw error;
+        if (!careful) {
+          // Checks refuse before queueing anything: only an insert breaks a constraint.
+          if (sqliteCode(error) !== undefined) return undefined;
+          outcomes[index] = { error };
+          continue;
+        }
+        writer.rollbackToSavepoint.run();
+        writer.release.run();
+        const append = group[index] as PendingAppend;
+        // Its rows are gone, and its stream's head with them: read again when next needed.
+        write.queued = [];
+        write.values = [];
+        write.rows?.splice(mark);
+        heads.delete(append.streamId);
+        outcomes[index] = { error: batchRefusal(append, error) };
+      }
+    }
+    try {
+      insertQueued(group, write, outcomes);
+    } catch (error) {
+      if (sqliteCode(error)?.startsWith('SQLITE_CONSTRAINT') === true) return undefined;
+      throw error;
+    }
+    return outcomes;
+  };
+
+  /**
+   * Commits every append waiting now in one transaction. Each batch is checked against the log as
+   * the batches before it left it, so a refused batch (ConcurrencyError, IdempotencyError) writes
+   * nothing and leaves the others untouched. Callers hear back only after COMMIT returned, i.e.
+   * once the WAL is synced to disk.
    */
   const flush = (): void => {
     flushScheduled = false;
     const group = pending;
     pending = [];
     if (group.length === 0 || !writer) return;
-    const outcomes: ({ ok: AppendResult } | { error: unknown })[] = [];
-    const written: EventRow[] = [];
-    let positionBefore = 0;
+    let write: GroupWrite | undefined;
+    let outcomes: Outcome[] | undefined;
     try {
-      writer.begin.run();
-      try {
-        positionBefore = Number(statements.maxPosition.get());
-        for (const append of group) {
-          writer.savepoint.run();
-          const mark = written.length;
-          try {
-            outcomes.push({ ok: writeBatch(writer.insert, append, written) });
-            writer.release.run();
-          } catch (error) {
-            // A refusal is the batch's own; anything else (disk, lock) fails the whole group.
-            if (!refusesBatch(error)) throw error;
-            writer.rollbackToSavepoint.run();
-            writer.release.run();
-            written.length = mark;
-            outcomes.push({ error: batchRefusal(append, error) });
+      // Resends and refusals are rare: the group is written without savepoints first, and again,
+      // carefully, only if a constraint broke.
+      for (const careful of [false, true]) {
+        write = {
+          recordedAt: now().toISOString(),
+          queued: [],
+          values: [],
+          rows: listeners.size > 0 ? [] : undefined,
+          firstPosition: 0,
+          lastPosition: 0,
+        };
+        writer.begin.run();
+        try {
+          const dataVersion = statements.dataVersion.get();
+          if (dataVersion !== headsDataVersion) {
+            heads.clear();
+            headsDataVersion = dataVersion;
           }
+          outcomes = writeGroup(group, write, careful);
+          if (outcomes) {
+            writer.commit.run();
+            break;
+          }
+          writer.rollback.run();
+          heads.clear();
+        } catch (error) {
+          heads.clear();
+          if (db.inTransaction) writer.rollback.run();
+          throw error;
         }
-        writer.commit.run();
-      } catch (error) {
-        if (db.inTransaction) writer.rollback.run();
-        throw error;
       }
     } catch (error) {
       const failure = translateSqliteError(file, 'appending', error, busyTimeoutMs);
       for (const append of group) append.reject(failure);
       return;
     }
-    if (written.length > 0) announce(written, positionBefore);
+    if (write && write.lastPosition > 0) announce(write.rows, write.firstPosition - 1, write.lastPosition);
     group.forEach((append, i) => {
-      const outcome = outcomes[i];
+      const outcome = outcomes?.[i];
       if (outcome && 'ok' in outcome) append.resolve(outcome.ok);
       else append.reject(outcome?.error);
     });
   };
 
-  const append = async (
-    streamId: string,
-    events: readonly NewEvent[],
-    appendOptions: AppendOptions = {},
-  ): Promise<AppendResult> => {
+  /** Validates, serialises and checksums a batch, so the transaction holds the write lock only to write. */
+  const prepareBatch = (streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions) => {
     ensureOpen();
     parseStreamId(streamId);
     const expected = parseExpectedRevision(appendOptions.expectedRevision ?? 'any');
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     if (readonly) throw readOnlyError(file, readonlyReason ?? 'the store was opened read-only');
-    const valid = registry.validateBatch(events);
-    // Serialised and checksummed here, so the transaction holds the write lock only to write.
-    const prepared = valid.map((event): PreparedEvent => {
+    const prepared = registry.validateBatch(events).map((event): PreparedEvent => {
       const data = JSON.stringify(event.data);
       const metadata = JSON.stringify(event.metadata);
       const { type } = event;
       const version = event.metadata.schemaVersion;
       return {
-        id: event.id,
+        // Registries canonicalise ids; one written by hand might not, and the id index (schema
+        // version 2) compares them byte for byte.
+        id: event.id.toLowerCase(),
         type,
         schemaVersion: version,
         data,
@@ -452,8 +623,23 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
         checksum: validation.checksumFor(type, version, metadata, data, event.metadata, event.data),
       };
     });
+    return { expected, prepared };
+  };
+
+  // Not an async function: one promise per append, settled straight from the group's commit.
+  const append = (
+    streamId: string,
+    events: readonly NewEvent[],
+    appendOptions: AppendOptions = {},
+  ): Promise<AppendResult> => {
+    let batch: ReturnType<typeof prepareBatch>;
+    try {
+      batch = prepareBatch(streamId, events, appendOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<AppendResult>((resolve, reject) => {
-      pending.push({ streamId, events: prepared, expected, resolve, reject });
+      pending.push({ streamId, events: batch.prepared, expected: batch.expected, resolve, reject });
       if (!flushScheduled) {
         flushScheduled = true;
         // Every append made before the event loop turns joins this commit.
@@ -631,17 +817,21 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   };
 
   /**
-   * Hands the rows just committed here to live subscribers — at once, without reading them back,
-   * when nothing else was committed since the last rows they got; otherwise from the log.
+   * Hands the rows just committed here, after `positionBefore` up to `lastPosition`, to live
+   * subscribers — at once, without reading them back, when nothing else was committed since the
+   * last rows they got; otherwise from the log. `rows` is undefined when nobody listened as the
+   * transaction began (none were kept).
    */
-  const announce = (rows: readonly EventRow[], positionBefore: number): void => {
-    const lastRow = rows.at(-1);
-    const lastPosition = lastRow ? rowPosition(lastRow) : positionBefore;
+  const announce = (
+    rows: readonly EventRow[] | undefined,
+    positionBefore: number,
+    lastPosition: number,
+  ): void => {
     if (listeners.size === 0) {
       announcedUpTo = lastPosition;
       return;
     }
-    if (!tailing && positionBefore === announcedUpTo) {
+    if (rows && !tailing && positionBefore === announcedUpTo) {
       announcedUpTo = lastPosition;
       dispatch(rows.map((row) => ({ row })));
       return;

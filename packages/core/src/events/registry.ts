@@ -11,7 +11,12 @@ import { isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
 export interface EventRegistry {
   readonly types: readonly string[];
   get(type: string): EventDefinition | undefined;
-  /** Validates a batch for appending; throws the first ValidationError found. */
+  /**
+   * Validates a batch for appending; throws the first ValidationError found. Returns the events
+   * with their ids in lowercase: ids are uuids, which compare without regard to case, so every
+   * store keeps, compares and returns one spelling of each (as EventStoreDB does). Two ids of one
+   * batch that differ only in case are the same id, given twice.
+   */
   validateBatch(events: readonly NewEvent[]): NewEvent[];
   /** Validates a stored event and upcasts its data to the current schema version. */
   readRecorded(event: RecordedEvent): RecordedEvent;
@@ -74,21 +79,29 @@ export const createEventRegistry = (
           'send the events to store, or skip the append when there are none',
         );
       }
-      const seen = new Set<string>();
+      // A batch of one (each single-event append) has no id to repeat: no set to build.
+      const seen = events.length > 1 ? new Set<string>() : undefined;
       return events.map((event) => {
         const definition = definitionFor(event?.type);
         if (!isEventIdFast(event.id)) {
           const idResult = eventId.safeParse(event.id);
           if (!idResult.success) throw validationErrorFrom(event.type, idResult.error, 'id');
         }
-        if (seen.has(event.id)) {
-          throw new ValidationError(event.type, 'id', `event id ${event.id} appears twice in one batch`);
+        const id = event.id.toLowerCase();
+        if (seen) {
+          if (seen.has(id)) {
+            throw new ValidationError(
+              event.type,
+              'id',
+              `event id ${event.id} appears twice in one batch (ids compare without regard to case)`,
+            );
+          }
+          seen.add(id);
         }
-        seen.add(event.id);
         const metadata = checkMetadata(event.type, event.metadata, definition);
         // Data written at an older version is checked against that version's schema and stored as sent.
         definition.upcast(event.data, metadata.schemaVersion);
-        return { id: event.id, type: event.type, data: event.data, metadata };
+        return { id, type: event.type, data: event.data, metadata };
       });
     },
     readRecorded: (event) => {

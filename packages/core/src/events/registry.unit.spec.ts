@@ -34,6 +34,11 @@ describe('event registry', () => {
     expect(() => registry.validateBatch([event(idA), event(idA)])).toThrow(/appears twice/);
   });
 
+  it('gives ids back in lowercase, and takes two spellings of one id for a repeat', () => {
+    expect(registry.validateBatch([event(idA.toUpperCase())]).map((valid) => valid.id)).toEqual([idA]);
+    expect(() => registry.validateBatch([event(idA), event(idA.toUpperCase())])).toThrow(/appears twice/);
+  });
+
   it('refuses an id that is not a uuid, and metadata without an offset', () => {
     expect(() => registry.validateBatch([event('1')])).toThrow(ValidationError);
     expect(() =>
