@@ -123,6 +123,7 @@ export {
 } from './events/indicatorDefinition.js';
 export type { EventRegistry } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
+export { schemaKeepsValidInput } from './events/schemaKeepsInput.js';
 // Access
 export type { Audience, Principal, Role } from './privacy/access.js';
 export { audiences, audiencesFor, requireAudienceFor, roles } from './privacy/access.js';

@@ -24,6 +24,7 @@ import {
   resendOf,
   StoreError,
   StreamNotFoundError,
+  schemaKeepsValidInput,
 } from '@lantern/core';
 import { Observable } from 'rxjs';
 
@@ -67,78 +68,7 @@ const compileFilter = (filter: EventFilter | undefined): ((event: RecordedEvent)
     (prefixes === undefined || prefixes.some((prefix) => event.streamId.startsWith(prefix)));
 };
 
-interface SchemaNode {
-  readonly _zod: { readonly def: Readonly<Record<string, unknown>> };
-}
-
-const isSchemaNode = (value: unknown): value is SchemaNode =>
-  typeof value === 'object' &&
-  value !== null &&
-  '_zod' in value &&
-  typeof (value as { _zod?: { def?: unknown } })._zod?.def === 'object';
-
-/** zod definition types whose parse gives valid input back as it is, when their children do too. */
-const inputKeepingTypes = new Set([
-  'string',
-  'number',
-  'boolean',
-  'null',
-  'enum',
-  'literal',
-  'array',
-  'object',
-  'optional',
-  'nullable',
-  'union',
-  'record',
-  'any',
-  'unknown',
-]);
-
-/**
- * True when parsing valid input with this zod schema gives back the same value: no trim, default,
- * transform or stripped key anywhere (the rule the SQLite store's read checksums follow). Anything
- * the walk does not recognise answers false, so the event is validated again on read.
- */
-const keepsValidInput = (root: unknown): boolean => {
-  const seen = new Set<object>();
-  const check = (schema: unknown): boolean => {
-    if (!isSchemaNode(schema)) return false;
-    if (seen.has(schema)) return true;
-    seen.add(schema);
-    const { def } = schema._zod;
-    if (typeof def.type !== 'string' || !inputKeepingTypes.has(def.type)) return false;
-    const checks = def.checks;
-    if (checks !== undefined) {
-      if (!Array.isArray(checks)) return false;
-      // `overwrite` checks (trim, toLowerCase…) change the value.
-      for (const c of checks) if (!isSchemaNode(c) || c._zod.def.check === 'overwrite') return false;
-    }
-    switch (def.type) {
-      case 'object': {
-        // A plain z.object strips unknown keys; strict and loose ones keep the input as it is.
-        const catchall = def.catchall;
-        const kept = isSchemaNode(catchall) ? catchall._zod.def.type : undefined;
-        if (kept !== 'never' && kept !== 'unknown') return false;
-        return typeof def.shape === 'object' && def.shape !== null && Object.values(def.shape).every(check);
-      }
-      case 'array':
-        return check(def.element);
-      case 'optional':
-      case 'nullable':
-        return check(def.innerType);
-      case 'union':
-        return Array.isArray(def.options) && def.options.every(check);
-      case 'record':
-        return check(def.keyType) && check(def.valueType);
-      default:
-        return true;
-    }
-  };
-  return check(root);
-};
-
-const metadataKeptAsValidated = keepsValidInput(eventMetadataSchema);
+const metadataKeptAsValidated = schemaKeepsValidInput(eventMetadataSchema);
 
 /**
  * An event store held in memory: for tests and for trying Lantern out. It keeps the whole
@@ -183,7 +113,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     if (!metadataKeptAsValidated) return false;
     if (!readsAsStored.has(event.type)) {
       const definition = registry.get(event.type);
-      const kept = definition !== undefined && keepsValidInput(definition.schema);
+      const kept = definition !== undefined && schemaKeepsValidInput(definition.schema);
       readsAsStored.set(event.type, kept ? definition.schemaVersion : undefined);
     }
     const version = readsAsStored.get(event.type);

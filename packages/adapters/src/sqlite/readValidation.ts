@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import type { EventRegistry } from '@lantern/core';
-import { eventMetadataSchema } from '@lantern/core';
+import { eventMetadataSchema, schemaKeepsValidInput } from '@lantern/core';
 
 /**
  * Reading without running zod on every event, soundly.
@@ -55,69 +55,6 @@ const describeSchema = (root: unknown): string => {
     return out;
   };
   return JSON.stringify(walk(root));
-};
-
-/** Definition types whose parse returns valid input unchanged (given identity-preserving children). */
-const identityTypes = new Set([
-  'string',
-  'number',
-  'boolean',
-  'null',
-  'enum',
-  'literal',
-  'array',
-  'object',
-  'optional',
-  'nullable',
-  'union',
-  'record',
-  'any',
-  'unknown',
-]);
-
-/** True when parsing valid input with this schema gives back the same value, no more, no less. */
-const returnsInputUnchanged = (root: unknown): boolean => {
-  const seen = new Set<object>();
-  const check = (schema: unknown): boolean => {
-    if (!isZod(schema)) return false;
-    if (seen.has(schema)) return true;
-    seen.add(schema);
-    const def = schema._zod.def;
-    const type = def.type;
-    if (typeof type !== 'string' || !identityTypes.has(type)) return false;
-    const checks = def.checks;
-    if (checks !== undefined) {
-      if (!Array.isArray(checks)) return false;
-      for (const c of checks) {
-        // `overwrite` checks (trim, toLowerCase…) change the value.
-        if (!isZod(c) || c._zod.def.check === 'overwrite') return false;
-      }
-    }
-    switch (type) {
-      case 'object': {
-        // A plain z.object strips unknown keys; strict (never) and loose (unknown) ones keep input as is.
-        const catchall = def.catchall;
-        if (!isZod(catchall)) return false;
-        const catchallType = catchall._zod.def.type;
-        if (catchallType !== 'never' && catchallType !== 'unknown') return false;
-        const shape = def.shape;
-        if (typeof shape !== 'object' || shape === null) return false;
-        return Object.values(shape).every(check);
-      }
-      case 'array':
-        return check(def.element);
-      case 'optional':
-      case 'nullable':
-        return check(def.innerType);
-      case 'union':
-        return Array.isArray(def.options) && def.options.every(check);
-      case 'record':
-        return check(def.keyType) && check(def.valueType);
-      default:
-        return true;
-    }
-  };
-  return check(root);
 };
 
 /** Own keys that JSON keeps: those whose value is not undefined. */
@@ -192,7 +129,7 @@ const storedExactly = (text: string, value: unknown): boolean =>
   (primitivesPlain() && jsonExact(value)) || roundTrips(text, value) !== undefined;
 
 const metadataDescription = describeSchema(eventMetadataSchema);
-const metadataReturnedUnchanged = returnsInputUnchanged(eventMetadataSchema);
+const metadataReturnedUnchanged = schemaKeepsValidInput(eventMetadataSchema);
 
 /** What a store needs to write and check checksums with one registry. */
 export interface ReadValidation {
@@ -257,7 +194,7 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
           seed: crc32(fingerprint),
           // A schema that may change its input (trim, defaults, stripping) still qualifies for the
           // events it leaves unchanged: checked once, on append, on the text as stored.
-          fixedPoint: returnsInputUnchanged(definition.schema)
+          fixedPoint: schemaKeepsValidInput(definition.schema)
             ? null
             : (data) => {
                 try {

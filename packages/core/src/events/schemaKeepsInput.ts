@@ -1,0 +1,79 @@
+/**
+ * Whether a zod schema gives valid input back exactly as it was: no trim, default, transform or
+ * stripped key anywhere. Stores use it to serve an event checked on append without running its
+ * schema again on read. The walk reads zod's definition tree (`schema._zod.def`, zod's documented
+ * internals for library authors); anything it does not recognise answers false, so such events
+ * are always validated again.
+ */
+
+interface ZodNode {
+  readonly _zod: { readonly def: Readonly<Record<string, unknown>> };
+}
+
+const isZod = (value: unknown): value is ZodNode =>
+  typeof value === 'object' &&
+  value !== null &&
+  '_zod' in value &&
+  typeof (value as { _zod?: { def?: unknown } })._zod?.def === 'object';
+
+/** Definition types whose parse returns valid input unchanged (given identity-preserving children). */
+const identityTypes = new Set([
+  'string',
+  'number',
+  'boolean',
+  'null',
+  'enum',
+  'literal',
+  'array',
+  'object',
+  'optional',
+  'nullable',
+  'union',
+  'record',
+  'any',
+  'unknown',
+]);
+
+export const schemaKeepsValidInput = (root: unknown): boolean => {
+  const seen = new Set<object>();
+  const check = (schema: unknown): boolean => {
+    if (!isZod(schema)) return false;
+    if (seen.has(schema)) return true;
+    seen.add(schema);
+    const def = schema._zod.def;
+    const type = def.type;
+    if (typeof type !== 'string' || !identityTypes.has(type)) return false;
+    const checks = def.checks;
+    if (checks !== undefined) {
+      if (!Array.isArray(checks)) return false;
+      for (const c of checks) {
+        // `overwrite` checks (trim, toLowerCase…) change the value.
+        if (!isZod(c) || c._zod.def.check === 'overwrite') return false;
+      }
+    }
+    switch (type) {
+      case 'object': {
+        // A plain z.object strips unknown keys; strict (never) and loose (unknown) ones keep input as is.
+        const catchall = def.catchall;
+        if (!isZod(catchall)) return false;
+        const catchallType = catchall._zod.def.type;
+        if (catchallType !== 'never' && catchallType !== 'unknown') return false;
+        const shape = def.shape;
+        if (typeof shape !== 'object' || shape === null) return false;
+        return Object.values(shape).every(check);
+      }
+      case 'array':
+        return check(def.element);
+      case 'optional':
+      case 'nullable':
+        return check(def.innerType);
+      case 'union':
+        return Array.isArray(def.options) && def.options.every(check);
+      case 'record':
+        return check(def.keyType) && check(def.valueType);
+      default:
+        return true;
+    }
+  };
+  return check(root);
+};
