@@ -14,6 +14,7 @@ import {
 } from './compileIndicator.js';
 import { createLocalDater } from './dates.js';
 import { type FieldSource, sourceOf } from './fields.js';
+import { keepReportingConsent } from './reportingConsent.js';
 
 /**
  * The indicators projection: one fold that evaluates every indicator definition and keeps, per
@@ -248,11 +249,9 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
         return;
       }
       case 'ChildRegistered':
-      case 'ConsentChanged': {
-        const consent = data.consent as { reporting?: unknown } | undefined;
-        view.put('children', String(data.childRef), { reporting: consent?.reporting === true });
+      case 'ConsentChanged':
+        keepReportingConsent(event, view);
         return;
-      }
       case 'CaseDisclosed':
         view.put('cases', String(data.caseId), { child: String(data.childRef) });
         return;

@@ -9,6 +9,13 @@ import {
 import { type DisclosurePolicy, protectMedian, protectTable, resolvePolicy } from '../disclosure/index.js';
 import { defineProjection, type Projection } from '../engine/projection.js';
 import { createLocalDater } from '../indicators/dates.js';
+import {
+  consentEventTypes,
+  isConsentEvent,
+  keepReportingConsent,
+  reportableChildren,
+} from '../indicators/reportingConsent.js';
+import { medianOf } from './median.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
 
@@ -45,15 +52,13 @@ export const createCaseFunnelProjection = (options: { timeZone: string; name?: s
       'ChildPlacedSafely',
       'CaseClosed',
       'CaseReopened',
-      'ChildRegistered',
-      'ConsentChanged',
+      ...consentEventTypes,
     ],
     collections: ['cases', 'children'],
     apply: (event, view) => {
       const data = event.data as Record<string, unknown>;
-      if (event.type === 'ChildRegistered' || event.type === 'ConsentChanged') {
-        const consent = data.consent as { reporting?: unknown } | undefined;
-        view.put('children', String(data.childRef), { reporting: consent?.reporting === true });
+      if (isConsentEvent(event)) {
+        keepReportingConsent(event, view);
         return;
       }
       const caseId = String(data.caseId);
@@ -111,15 +116,6 @@ export interface FunnelRow {
   readonly steps: readonly FunnelStep[];
 }
 
-const median = (values: readonly number[]): number | null => {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-
 /**
  * The funnel of cases disclosed in each period (internal figures: apply disclosure control
  * before they leave the programme). Only children whose consent allows reporting are counted.
@@ -132,8 +128,7 @@ export const caseFunnel = async (
   const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
   const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
   const projection = request.projection ?? 'case_funnel';
-  const children = await readModels.documents(projection, 'children');
-  const reportable = new Set(children.filter((c) => c.document.reporting === true).map((c) => c.key));
+  const reportable = await reportableChildren(readModels, projection);
   const cases = (await readModels.documents(projection, 'cases'))
     .map((row) => row.document as unknown as CaseDocument)
     .filter((c) => reportable.has(c.child))
@@ -165,7 +160,7 @@ export const caseFunnel = async (
         return {
           stage,
           cases: reached.length,
-          medianDaysFromPrevious: previous ? median(gaps) : null,
+          medianDaysFromPrevious: previous ? medianOf(gaps) : null,
           medianOver: gaps.length,
         };
       }),

@@ -6,6 +6,8 @@ import type {
   KeyedObservation,
   TargetDocument,
 } from '../indicators/indicatorProjection.js';
+import { reportableChildren } from '../indicators/reportingConsent.js';
+import { medianOf } from './median.js';
 import {
   checkGranularity,
   type Granularity,
@@ -73,15 +75,15 @@ export const loadIndicatorData = async (
   readModels: ReadModelStore,
   projection: IndicatorProjection,
 ): Promise<IndicatorData> => {
-  const [observations, targets, children] = await Promise.all([
+  const [observations, targets, reportable] = await Promise.all([
     readModels.documents(projection.name, 'observations'),
     readModels.documents(projection.name, 'targets'),
-    readModels.documents(projection.name, 'children'),
+    reportableChildren(readModels, projection.name),
   ]);
   return {
     observations: observations.map((row) => row.document),
     targets: targets.map((row) => row.document as TargetDocument),
-    reportable: new Set(children.filter((row) => row.document.reporting === true).map((row) => row.key)),
+    reportable,
   };
 };
 
@@ -138,14 +140,6 @@ const pick = (dims: Readonly<Record<string, string>>, by: readonly string[]): Re
   const out: Record<string, string> = {};
   for (const d of by) out[d] = dims[d] ?? 'unknown';
   return out;
-};
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
 interface Cell {
@@ -357,7 +351,7 @@ export const indicatorTable = (
           withTarget({
             period: cell.period,
             dims: cell.dims,
-            actual: days.length > 0 ? median(days) : null,
+            actual: days.length > 0 ? medianOf(days) : null,
             observations: days.length,
           }),
         );
