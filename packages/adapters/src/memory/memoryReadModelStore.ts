@@ -1,7 +1,6 @@
 import {
   checkReadModelName,
   type DeadLetter,
-  deepFreeze,
   type Lease,
   LeaseLostError,
   type ProjectionBatch,
@@ -18,7 +17,8 @@ export interface MemoryReadModelStoreOptions {
 
 interface ProjectionData {
   checkpoint?: ProjectionCheckpoint;
-  collections: Map<string, Map<string, ReadModelDocument>>;
+  /** Documents as JSON text: a commit writes each changed one once; reads parse a fresh copy. */
+  collections: Map<string, Map<string, string>>;
   deadLetters: DeadLetter[];
   lease?: Lease;
   /** Tokens handed out so far, so a new lease always outranks every older one. */
@@ -63,9 +63,12 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
     data.lease.owner === lease.owner &&
     data.lease.expiresAt > now().getTime();
 
-  /** A copy that cannot be changed by the caller afterwards, checked to be plain JSON. */
-  const stored = (document: ReadModelDocument): ReadModelDocument =>
-    deepFreeze(JSON.parse(JSON.stringify(document)) as ReadModelDocument);
+  /**
+   * What is kept of a document: its JSON text, which the caller cannot change afterwards, as an
+   * SQL store keeps it. Commits far outnumber reads while an engine runs, so parsing waits for a read.
+   */
+  const stored = (document: ReadModelDocument): string => JSON.stringify(document);
+  const parsed = (text: string): ReadModelDocument => JSON.parse(text) as ReadModelDocument;
 
   return {
     kind: 'memory',
@@ -111,7 +114,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
         batch.changes.forEach((change, i) => {
           const collection = collectionOf(data, batch.projection, change.collection);
           const document = documents[i];
-          if (document) collection.set(change.key, document);
+          if (typeof document === 'string') collection.set(change.key, document);
           else collection.delete(change.key);
         });
         data.deadLetters.push(...(batch.deadLetters ?? []));
@@ -145,7 +148,8 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
     getDocument: async (projection, collection, key) => {
       ensureOpen();
       const data = dataOf(projection);
-      return collectionOf(data, projection, collection).get(key);
+      const text = collectionOf(data, projection, collection).get(key);
+      return text === undefined ? undefined : parsed(text);
     },
 
     documents: async (projection, collection) => {
@@ -153,7 +157,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       const data = dataOf(projection);
       return [...collectionOf(data, projection, collection)]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([key, document]) => ({ key, document }));
+        .map(([key, text]) => ({ key, document: parsed(text) }));
     },
 
     deadLetters: async (projection) => {
