@@ -2,6 +2,8 @@
 
 export type { CommandResult, HandleCommandOptions } from './commandHandling/commandHandler.js';
 export { createCommandHandler, handleCommand } from './commandHandling/commandHandler.js';
+export type { ReferCaseOptions } from './commandHandling/referCase.js';
+export { missingConsentFor, referCase } from './commandHandling/referCase.js';
 export type {
   AidCommand,
   AidEvent,
@@ -41,12 +43,14 @@ export {
   isConcurrencyError,
   isDisclosureError,
   isIdempotencyError,
+  isKeyStoreError,
   isLanternError,
   isLeaseLostError,
   isRuleViolationError,
   isStoreError,
   isStreamNotFoundError,
   isValidationError,
+  KeyStoreError,
   LanternError,
   LeaseLostError,
   RuleViolationError,
@@ -125,10 +129,60 @@ export type { EventRegistry } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
 export { schemaKeepsValidInput } from './events/schemaKeepsInput.js';
 // Access
-export type { Audience, Principal, Role } from './privacy/access.js';
-export { audiences, audiencesFor, requireAudienceFor, roles } from './privacy/access.js';
+export type { AccessPolicy, Audience, Principal, Role, RoleAccess, Scope } from './privacy/access.js';
+export {
+  audiences,
+  audiencesFor,
+  checkPrincipal,
+  defaultAccessPolicy,
+  describePrincipal,
+  isStaffId,
+  principalIdProblem,
+  requireAudienceFor,
+  roles,
+  scopeOf,
+} from './privacy/access.js';
+// Audit
+export type { AuditEntry, AuditSink, ExportAudit, RecordAuditOptions } from './privacy/audit.js';
+export { auditExport, auditStreamOf, auditSystemRecorder, auditTo, recordAudit } from './privacy/audit.js';
 // Privacy
+export type { EnvelopeKeyStoreOptions, KeyManagementService } from './privacy/envelopeKeyStore.js';
+export { createEnvelopeKeyStore } from './privacy/envelopeKeyStore.js';
+export type { ChildErasure, EraseChildOptions } from './privacy/eraseChild.js';
+export { eraseChild } from './privacy/eraseChild.js';
+export type { GuardedEventStoreOptions } from './privacy/guardedEventStore.js';
+export { createGuardedEventStore } from './privacy/guardedEventStore.js';
+export type { DataKeyLookup, KeyStore } from './privacy/keyStore.js';
+export { childErasedError, requireChildRef } from './privacy/keyStore.js';
+export type {
+  OpenSealedFieldOptions,
+  ProtectedEventStoreOptions,
+  RedactionNotice,
+} from './privacy/protectedEventStore.js';
+export {
+  createProtectedEventStore,
+  openSealedField,
+  redactProtectedFields,
+} from './privacy/protectedEventStore.js';
+export type {
+  EventProtection,
+  PlaintextRule,
+  ProtectedText,
+  ProtectedTextOptions,
+  Redacted,
+  RedactionReason,
+  SealedField,
+} from './privacy/protectedFields.js';
+export {
+  isRedacted,
+  isSealedField,
+  protectedText,
+  redacted,
+  redactionReasons,
+} from './privacy/protectedFields.js';
 export { derivePseudonym, mintPseudonym } from './privacy/pseudonyms.js';
+export type { SealingContext } from './privacy/sealing.js';
+export { createDataKey, dataKeyLength, openText, sealText } from './privacy/sealing.js';
 // Read models
 export type {
   DeadLetter,

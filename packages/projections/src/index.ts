@@ -1,5 +1,17 @@
 // The projection engine
 
+// The case file (protected fields kept sealed)
+export type {
+  CaseFileChildDocument,
+  CaseFileDocument,
+  CaseFileProjectionOptions,
+  CasePlacement,
+  KeptProtected,
+  SealedCopy,
+} from './caseFile/caseFileProjection.js';
+export { caseFileEventTypes, createCaseFileProjection } from './caseFile/caseFileProjection.js';
+export type { CaseFile, OpenedPlacement, OpenedText, ReadCaseFileOptions } from './caseFile/readCaseFile.js';
+export { readCaseFile } from './caseFile/readCaseFile.js';
 // Disclosure control
 export type {
   AreaLevel,
@@ -66,6 +78,7 @@ export type {
 export { createIndicatorProjection, indicatorCollections } from './indicators/indicatorProjection.js';
 export type {
   CaseDocument,
+  CaseFunnelReleaseRequest,
   FunnelRow,
   FunnelStage,
   FunnelStep,
@@ -95,4 +108,4 @@ export type {
   ReleasedValue,
   ReleaseRequest,
 } from './queries/releaseIndicator.js';
-export { releaseIndicator } from './queries/releaseIndicator.js';
+export { exportIndicator, releaseIndicator } from './queries/releaseIndicator.js';

@@ -1,4 +1,6 @@
 export type { SqliteEventStoreOptions } from './sqliteEventStore.js';
 export { createSqliteEventStore } from './sqliteEventStore.js';
+export type { SqliteKeyStoreOptions } from './sqliteKeyStore.js';
+export { createSqliteKeyStore } from './sqliteKeyStore.js';
 export type { SqliteReadModelStoreOptions } from './sqliteReadModelStore.js';
 export { createSqliteReadModelStore } from './sqliteReadModelStore.js';

@@ -143,6 +143,16 @@ export class LeaseLostError extends LanternError {
   }
 }
 
+/**
+ * The key store that holds children's data keys failed or cannot be used: unreachable, closed,
+ * read-only, or its master key (KMS) refused. When an append needed it, nothing was appended.
+ */
+export class KeyStoreError extends LanternError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_STORE', message, options);
+  }
+}
+
 const hasCode = (error: unknown, code: string): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 
@@ -165,3 +175,4 @@ export const isAccessDeniedError = (error: unknown): error is AccessDeniedError 
 export const isDisclosureError = (error: unknown): error is DisclosureError => hasCode(error, 'DISCLOSURE');
 export const isLeaseLostError = (error: unknown): error is LeaseLostError => hasCode(error, 'LEASE_LOST');
 export const isStoreError = (error: unknown): error is StoreError => hasCode(error, 'STORE');
+export const isKeyStoreError = (error: unknown): error is KeyStoreError => hasCode(error, 'KEY_STORE');

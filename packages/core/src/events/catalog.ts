@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { principalIdProblem, roles } from '../privacy/access.js';
+import { protectedText } from '../privacy/protectedFields.js';
 import { addYears } from '../time/time.js';
 import {
   ageBand,
@@ -103,6 +105,9 @@ const targetData = z
 export const TargetSet = defineEvent({ type: 'TargetSet', schema: targetData });
 export const TargetRevised = defineEvent({ type: 'TargetRevised', schema: targetData });
 
+const isCalendarDate = (value: unknown): value is string =>
+  typeof value === 'string' && localDate.safeParse(value).success;
+
 export const BudgetApproved = defineEvent({
   type: 'BudgetApproved',
   schema: z
@@ -117,8 +122,9 @@ export const BudgetApproved = defineEvent({
       path: ['periodEnd'],
       message: 'must not be before periodStart',
     })
-    // IATI: a budget period is at most a year.
-    .refine((b) => b.periodEnd < addYears(b.periodStart, 1), {
+    // IATI: a budget period is at most a year. zod runs this even when periodStart itself failed:
+    // a date that does not parse is left to that field's own error.
+    .refine((b) => !isCalendarDate(b.periodStart) || b.periodEnd < addYears(b.periodStart, 1), {
       path: ['periodEnd'],
       message:
         'must fall before the same date a year after periodStart: a budget period is at most a year, as IATI requires; split the budget into yearly periods',
@@ -442,7 +448,10 @@ export const CaseDisclosed = defineEvent({
         'unknown',
       ])
       .optional(),
+    /** What the child told, in the worker's words. Protected: sealed with the child's key. */
+    narrative: protectedText({ max: 4000 }).optional(),
   }),
+  protection: { subject: 'childRef', fields: ['narrative'] },
 });
 
 export const RiskAssessed = defineEvent({
@@ -528,7 +537,12 @@ export const ChildPlacedSafely = defineEvent({
       'residential-staff',
       'none',
     ]),
+    /** How to reach the caregiver (a phone number, a contact person). Protected: sealed with the child's key. */
+    caregiverContact: protectedText({ max: 200 }).optional(),
+    /** Where the child lives now. Protected: sealed with the child's key. */
+    placementAddress: protectedText({ max: 300 }).optional(),
   }),
+  protection: { subject: 'childRef', fields: ['caregiverContact', 'placementAddress'] },
 });
 
 export const caseClosureReasons = [
@@ -550,6 +564,88 @@ export const CaseReopened = defineEvent({
     caseId,
     reason: z.enum(['new-concern', 'placement-broke-down', 'closed-in-error', 'returned']),
   }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Audit (stream `audit-{programmeId}`, appended by Lantern itself, never through a guarded store)
+
+/** What an audit entry records a principal doing. */
+export const auditActions = [
+  'case-read',
+  'stream-read',
+  'subscription',
+  'export',
+  'consent-override',
+  'erasure',
+  'access-denied',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+/** What an `access-denied` entry says was refused: any other action, or an append. */
+export const refusableActions = [
+  'case-read',
+  'stream-read',
+  'subscription',
+  'export',
+  'consent-override',
+  'erasure',
+  'append',
+] as const;
+export type RefusableAction = (typeof refusableActions)[number];
+
+/** Why the principal did it: a fixed list, so no free text about a child reaches the audit trail. */
+export const auditPurposes = [
+  'case-management',
+  'supervision',
+  'service-delivery',
+  'reporting',
+  'donor-reporting',
+  'monitoring-evaluation',
+  'safeguarding-emergency',
+  'legal-duty',
+  'erasure-request',
+  'audit-review',
+] as const;
+export type AuditPurpose = (typeof auditPurposes)[number];
+
+/**
+ * What was acted on: a stream name (`case-PP-2020-014`), a query name (`indicator/new-cases`),
+ * a childRef or `$all`. Letters, digits and `$ _ . : / -` only: no spaces, so no sentence.
+ */
+export const auditTarget = z
+  .string()
+  .regex(
+    /^[$A-Za-z0-9][A-Za-z0-9$_.:/-]{0,127}$/,
+    'must be a stream name, a query name or a childRef (at most 128 letters, digits and $ _ . : / -)',
+  );
+
+export const AuditRecorded = defineEvent({
+  type: 'AuditRecorded',
+  schema: z
+    .strictObject({
+      programmeId,
+      principal: z.strictObject({ id: z.string(), role: z.enum(roles) }).superRefine((principal, context) => {
+        const problem = principalIdProblem(principal);
+        if (problem) context.addIssue({ code: 'custom', path: ['id'], message: problem });
+      }),
+      action: z.enum(auditActions),
+      target: auditTarget,
+      purpose: z.enum(auditPurposes),
+      /** A ticket or request number; it must hold a digit, so that a name can never pass as one. */
+      reference: z
+        .string()
+        .regex(
+          /^(?=.*[0-9])[A-Za-z0-9][A-Za-z0-9-]{0,39}$/,
+          'must be a short reference of letters, digits and hyphens with at least one digit, e.g. REQ-2020-17',
+        )
+        .optional(),
+      /** For `access-denied` only: what the principal tried to do. */
+      refused: z.enum(refusableActions).optional(),
+    })
+    .refine((entry) => (entry.action === 'access-denied') === (entry.refused !== undefined), {
+      path: ['refused'],
+      message: 'must be given with action access-denied (what was refused), and only then',
+    }),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -587,6 +683,7 @@ export const eventCatalog = {
   ChildPlacedSafely,
   CaseClosed,
   CaseReopened,
+  AuditRecorded,
 } as const;
 
 export type EventCatalog = typeof eventCatalog;

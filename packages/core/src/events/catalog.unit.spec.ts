@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/errors.js';
 import { eventCatalog } from './catalog.js';
+import { caseId, childRef, householdRef } from './common.js';
 import { defaultEventRegistry } from './defaultRegistry.js';
 
 /** The catalog named by DESIGN.md, every type of it. */
@@ -37,6 +38,8 @@ const designCatalog = [
   'CaseClosed',
   'CaseReopened',
   'ChildDataErased',
+  // Not in DESIGN.md's table: the audit trail its privacy section asks for.
+  'AuditRecorded',
 ];
 
 const disclosure = {
@@ -77,6 +80,18 @@ describe('event catalog', () => {
       expect(e.rule).toMatch(/0-4|option|expected/i);
       expect(e.message).toContain('CaseDisclosed');
     }
+  });
+
+  it('reports a malformed budget date as a ValidationError of that field, not a crash', () => {
+    const budget = {
+      programmeId: 'psk-phnom-penh',
+      periodStart: '2020-1-01',
+      periodEnd: '2020-11-30',
+      amount: { amount: 3_800_000, currency: 'USD' },
+      status: 'committed',
+    };
+    expect(() => eventCatalog.BudgetApproved.parse(budget)).toThrow(ValidationError);
+    expect(() => eventCatalog.BudgetApproved.parse(budget)).toThrow(/periodStart/);
   });
 
   it('refuses a name where a child pseudonym belongs', () => {
@@ -166,5 +181,133 @@ describe('event catalog', () => {
         },
       ),
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// No free text about a child outside protected fields
+
+type SchemaDef = { readonly type?: string; readonly [key: string]: unknown };
+const defOf = (schema: unknown): SchemaDef => (schema as { _zod: { def: SchemaDef } })._zod.def;
+
+/** A string schema that is an enum, a literal, a format (date, uuid…) or matches a pattern. */
+const isConstrainedString = (def: SchemaDef): boolean =>
+  typeof def.format === 'string' ||
+  (Array.isArray(def.checks) && def.checks.some((check) => defOf(check).check === 'string_format'));
+
+/** Every path of an event's data that takes a free string, e.g. `ClubEstablished.name`. */
+const freeTextPaths = (type: string, schema: unknown, skip: readonly string[]): string[] => {
+  const found: string[] = [];
+  const walk = (node: unknown, path: string): void => {
+    const def = defOf(node);
+    if (def.type === 'string') {
+      if (!isConstrainedString(def)) found.push(path);
+    } else if (def.type === 'object') {
+      for (const [key, child] of Object.entries(def.shape as Record<string, unknown>)) {
+        if (!(path === type && skip.includes(key))) walk(child, `${path}.${key}`);
+      }
+    } else if (def.type === 'array') {
+      walk(def.element, `${path}[]`);
+    } else if (def.type === 'optional' || def.type === 'nullable') {
+      walk(def.innerType, path);
+    } else if (def.type === 'union') {
+      for (const option of def.options as unknown[]) walk(option, path);
+    } else if (def.type === 'record') {
+      walk(def.keyType, `${path}{key}`);
+      walk(def.valueType, `${path}{}`);
+    } else if (def.type === 'pipe') {
+      walk(def.in, path);
+      walk(def.out, path);
+    } else if (def.type === 'any' || def.type === 'unknown' || def.type === 'custom') {
+      // Takes anything, free text included.
+      found.push(path);
+    }
+  };
+  walk(schema, type);
+  return found;
+};
+
+/** Strings that name a child, a household or a case tie an event to a child. */
+const patternsOf = (schema: unknown): string[] =>
+  ((defOf(schema).checks as unknown[] | undefined) ?? [])
+    .map((check) => defOf(check).pattern)
+    .filter((pattern): pattern is RegExp => pattern instanceof RegExp)
+    .map((pattern) => pattern.source);
+const childLinks = new Set([childRef, householdRef, caseId].flatMap(patternsOf));
+const isChildLinked = (schema: unknown): boolean => {
+  let linked = false;
+  const walk = (node: unknown): void => {
+    const def = defOf(node);
+    if (def.type === 'string' && Array.isArray(def.checks)) {
+      for (const check of def.checks) {
+        const pattern = defOf(check).pattern;
+        if (pattern instanceof RegExp && childLinks.has(pattern.source)) linked = true;
+      }
+    }
+    if (def.type === 'object') for (const child of Object.values(def.shape as object)) walk(child);
+    if (def.type === 'array') walk(def.element);
+    if (def.type === 'optional' || def.type === 'nullable') walk(def.innerType);
+    if (def.type === 'union') for (const option of def.options as unknown[]) walk(option);
+  };
+  walk(schema);
+  return linked;
+};
+
+/**
+ * Free strings the catalog allows, each about the programme itself and never about a child:
+ * titles and names staff give to the programme's own things, the programme's time zone (checked
+ * against the IANA list), the values an indicator definition compares fields with, and the
+ * audit principal's id (checked against the role's pseudonym pattern).
+ */
+const allowedFreeText = [
+  'ProgrammeLaunched.title',
+  'ProgrammeLaunched.timeZone',
+  'ObjectiveDefined.title',
+  'IndicatorDefined.title',
+  'ClubEstablished.name',
+  /^IndicatorDefined\.definition\..*\.value(s\[\])?$/,
+  'AuditRecorded.principal.id',
+];
+const isAllowed = (path: string): boolean =>
+  allowedFreeText.some((allowed) => (typeof allowed === 'string' ? allowed === path : allowed.test(path)));
+
+describe('free text in the catalog', () => {
+  const definitions = Object.values(eventCatalog);
+
+  it('holds no free-text string outside protected fields, but for programme-level titles', () => {
+    const offending = definitions.flatMap((definition) =>
+      freeTextPaths(definition.type, definition.schema, definition.protection?.fields ?? []).filter(
+        (path) => !isAllowed(path),
+      ),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('allows no free text at all in child-linked events, outside their protected fields', () => {
+    const linked = definitions.filter((definition) => isChildLinked(definition.schema));
+    expect(linked.map((d) => d.type)).toEqual(
+      expect.arrayContaining(['CaseDisclosed', 'ChildPlacedSafely', 'ChildRegistered', 'HomeVisitConducted']),
+    );
+    const offending = linked.flatMap((definition) =>
+      freeTextPaths(definition.type, definition.schema, definition.protection?.fields ?? []),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('finds free text where there is some (the scan itself works)', () => {
+    expect(freeTextPaths('ClubEstablished', eventCatalog.ClubEstablished.schema, [])).toEqual([
+      'ClubEstablished.name',
+    ]);
+  });
+
+  it('protects every free-text field a child-linked event carries, with the child as its subject', () => {
+    for (const definition of definitions.filter((d) => d.protection)) {
+      expect(definition.protection?.subject).toBe('childRef');
+    }
+    expect(eventCatalog.CaseDisclosed.protection?.fields).toEqual(['narrative']);
+    expect(eventCatalog.ChildPlacedSafely.protection?.fields).toEqual([
+      'caregiverContact',
+      'placementAddress',
+    ]);
   });
 });

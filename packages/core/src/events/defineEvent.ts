@@ -1,6 +1,12 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { z } from 'zod';
 import { ValidationError } from '../errors/errors.js';
+import {
+  checkProtection,
+  type EventProtection,
+  plaintextParser,
+  unprotectedTextFields,
+} from '../privacy/protectedFields.js';
 import type { DomainEvent, MetadataInput, NewEvent } from './envelope.js';
 
 /** Turns data written under an older schema version into the next version's shape. */
@@ -18,6 +24,12 @@ export interface EventDefinition<TType extends string = string, TData = unknown>
   readonly schemaVersion: number;
   readonly schema: z.ZodType<TData>;
   readonly upcasters: readonly Upcaster[];
+  /**
+   * Which fields are protected (sealed with the subject child's data key before they are
+   * stored), or undefined when none are. `parse` and stores accept only their sealed form;
+   * `create` and `toNew` also accept plaintext, which `createProtectedEventStore` seals.
+   */
+  readonly protection?: EventProtection | undefined;
   /** Validates data against the current schema; throws ValidationError naming the field and rule. */
   parse(data: unknown): TData;
   /** Brings data written at `version` to the current version, validating each step. */
@@ -54,6 +66,11 @@ export interface DefineEventOptions<TType extends string, TSchema extends z.ZodT
   schema: TSchema;
   /** Oldest first; each reads `fromVersion` and returns data of `fromVersion + 1`. */
   upcasters?: readonly Upcaster[];
+  /**
+   * The event's protected fields (each declared with `protectedText({ max })`) and the field
+   * holding the childRef whose key seals them. Default: none.
+   */
+  protection?: EventProtection;
 }
 
 /**
@@ -105,18 +122,33 @@ export const defineEvent = <TType extends string, TSchema extends z.ZodType>(
     return parse(current);
   };
 
+  // Protected fields: checked against the schema once, here; apps write them as plaintext.
+  const rules = options.protection ? checkProtection(type, schema, options.protection) : undefined;
+  const forgotten = rules ? [] : unprotectedTextFields(schema);
+  if (forgotten.length > 0) {
+    throw new TypeError(
+      `${type}: ${forgotten.join(', ')} ${forgotten.length > 1 ? 'are protectedText fields' : 'is a protectedText field'}; list ${forgotten.length > 1 ? 'them' : 'it'} in protection.fields, with the subject field holding the childRef.`,
+    );
+  }
+  const protection: EventProtection | undefined = options.protection && {
+    subject: options.protection.subject,
+    fields: Object.freeze([...options.protection.fields]),
+  };
+  const parseInput = rules ? plaintextParser(type, rules, parse) : parse;
+
   return {
     type,
     schemaVersion,
+    protection,
     schema: schema as z.ZodType<TData>,
     upcasters,
     parse,
     upcast,
-    create: (data) => ({ type, data: parse(data) }),
+    create: (data) => ({ type, data: parseInput(data) }),
     toNew: (data, metadata, id) => ({
       id: id ?? uuidv7(),
       type,
-      data: parse(data),
+      data: parseInput(data),
       metadata: { ...metadata, schemaVersion },
     }),
     is: (event): event is DomainEvent<TType, TData> => event.type === type,

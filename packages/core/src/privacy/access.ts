@@ -1,9 +1,10 @@
 import { AccessDeniedError } from '../errors/errors.js';
 
 /**
- * Who reads what. A principal is a person or a service with a role; the role decides which
- * audiences' figures it may be given. `internal` figures are exact and stay inside the programme;
- * `donor` and `public` figures go through disclosure control.
+ * Who reads what. A principal is a person or a service with a role and a scope; the role decides
+ * which stream categories, fields and audiences it may be given, the scope which cases.
+ * `internal` figures are exact and stay inside the programme; `donor` and `public` figures go
+ * through disclosure control.
  */
 export const roles = ['field-worker', 'case-manager', 'analyst', 'donor', 'service'] as const;
 export type Role = (typeof roles)[number];
@@ -11,11 +12,182 @@ export type Role = (typeof roles)[number];
 export const audiences = ['internal', 'donor', 'public'] as const;
 export type Audience = (typeof audiences)[number];
 
+/**
+ * Which cases a principal works on. A case is someone's when they recorded one of its events;
+ * a child's stream is theirs when they recorded one of its events or one of their cases is about
+ * that child (see `docs/privacy.md`, "Roles and scopes").
+ */
+export type Scope =
+  /** The principal's own cases only. */
+  | { readonly kind: 'own' }
+  /** The cases of a team: its members' staff pseudonyms (the principal is always one of them). */
+  | { readonly kind: 'team'; readonly members: readonly string[] }
+  /** Every case of the programme. */
+  | { readonly kind: 'programme' };
+
 export interface Principal {
-  /** Who it is: a staff pseudonym, a donor pseudonym or a service name — never a real name. */
+  /**
+   * Who it is, never a real name: a staff pseudonym (`st_…`) for field workers, case managers
+   * and analysts; a donor pseudonym (`dn_…`) for a donor; an agency pseudonym (`ag_…`) or a
+   * slug starting `svc-` for a service.
+   */
   readonly id: string;
   readonly role: Role;
+  /** Which cases it works on. Default `{ kind: 'own' }`, the narrowest. */
+  readonly scope?: Scope;
 }
+
+const staffPseudonym = /^st_[0-9a-f]{16,64}$/;
+const idRules: Readonly<Record<Role, { pattern: RegExp; example: string }>> = {
+  'field-worker': { pattern: staffPseudonym, example: 'a staff pseudonym such as st_3f9a1c0b7e2d4a61' },
+  'case-manager': { pattern: staffPseudonym, example: 'a staff pseudonym such as st_3f9a1c0b7e2d4a61' },
+  analyst: { pattern: staffPseudonym, example: 'a staff pseudonym such as st_3f9a1c0b7e2d4a61' },
+  donor: { pattern: /^dn_[0-9a-f]{16,64}$/, example: 'a donor pseudonym such as dn_3f9a1c0b7e2d4a61' },
+  service: {
+    pattern: /^(ag_[0-9a-f]{16,64}|svc-[a-z0-9][a-z0-9-]{0,58})$/,
+    example: 'an agency pseudonym such as ag_3f9a1c0b7e2d4a61 or a slug such as svc-sync-server',
+  },
+};
+
+/** True when the id is a staff pseudonym (`st_…`). */
+export const isStaffId = (id: string): boolean => staffPseudonym.test(id);
+
+/** Why a principal's id does not fit its role, or undefined when it does. */
+export const principalIdProblem = (principal: { id: string; role: string }): string | undefined => {
+  const rule = (idRules as Record<string, { pattern: RegExp; example: string } | undefined>)[principal.role];
+  if (!rule) return `"${principal.role}" is not a role; use one of ${roles.join(', ')}`;
+  if (typeof principal.id !== 'string' || !rule.pattern.test(principal.id)) {
+    return `a ${principal.role} is named by ${rule.example} (never a name)`;
+  }
+  return undefined;
+};
+
+/** Throws TypeError unless the principal has a known role, an id that fits it and a well-formed scope. */
+export const checkPrincipal = (principal: Principal): Principal => {
+  const problem = principalIdProblem(principal);
+  if (problem) throw new TypeError(`Principal ${JSON.stringify(principal.id)}: ${problem}.`);
+  const scope = principal.scope;
+  if (scope !== undefined) {
+    const kind = (scope as { kind?: unknown }).kind;
+    if (kind !== 'own' && kind !== 'team' && kind !== 'programme') {
+      throw new TypeError(
+        `Principal ${principal.id}: scope must be { kind: 'own' }, { kind: 'team', members } or { kind: 'programme' }.`,
+      );
+    }
+    if (scope.kind === 'team' && !(Array.isArray(scope.members) && scope.members.every(isStaffId))) {
+      throw new TypeError(
+        `Principal ${principal.id}: a team scope lists its members' staff pseudonyms (st_…), never names.`,
+      );
+    }
+  }
+  return principal;
+};
+
+/** The principal's scope, `own` when none is given. */
+export const scopeOf = (principal: Principal): Scope => principal.scope ?? { kind: 'own' };
+
+/** How a principal is named in messages: id and role, never more. */
+export const describePrincipal = (principal: Principal): string => `${principal.id} (${principal.role})`;
+
+// ---------------------------------------------------------------------------------------------
+// The access policy: data, so a programme can read it, print it and tighten it.
+
+/** What one role may do with the event store. Categories are stream name prefixes before the first `-`. */
+export interface RoleAccess {
+  /** Categories whose streams the role may read one by one (`readStream`). */
+  readonly readStreams: readonly string[];
+  /** Categories whose events reach the role through `readAll` and `subscribe`. */
+  readonly feeds: readonly string[];
+  /** Categories the role may append to. */
+  readonly appendTo: readonly string[];
+  /** Protected fields (narratives, addresses): `visible` as the protecting store reads them, or `redacted`. */
+  readonly protectedFields: 'visible' | 'redacted';
+  /**
+   * Pseudonyms and numbers that tie an event to a child (childRef, caseId, householdRef, the
+   * stream name of a case or child): `visible`, or `redacted` to `{ redacted: 'not-permitted' }`.
+   */
+  readonly childLinks: 'visible' | 'redacted';
+  /** May it read the audit stream? Only with programme scope, whatever this says. */
+  readonly readAudit: boolean;
+}
+
+export interface AccessPolicy {
+  readonly roles: Readonly<Record<Role, RoleAccess>>;
+  /** Categories whose streams are about one child or case: reads of them are limited by scope and audited. */
+  readonly caseLevel: readonly string[];
+  /** Fields that tie an event to a child, redacted for roles whose `childLinks` is `redacted`. */
+  readonly childLinkFields: readonly string[];
+}
+
+const activities = ['club', 'outreach', 'aid', 'training'] as const;
+
+/**
+ * The default policy (see `docs/privacy.md`, "Roles and scopes"). Field workers and case
+ * managers work cases within their scope and see what they recorded; analysts see every event
+ * within their scope, pseudonymised, without protected fields; donors read no events at all;
+ * services get feeds with everything that ties an event to a child redacted and read no case or
+ * child stream by name. Nobody appends to the audit stream through a guarded store.
+ */
+export const defaultAccessPolicy: AccessPolicy = {
+  caseLevel: ['case', 'child'],
+  childLinkFields: [
+    'childRef',
+    'childRefs',
+    'newChildRefs',
+    'attendeeRefs',
+    'householdRef',
+    'caseId',
+    'referralId',
+  ],
+  roles: {
+    'field-worker': {
+      readStreams: ['programme', ...activities, 'case', 'child'],
+      feeds: ['programme', ...activities, 'case', 'child'],
+      appendTo: [...activities, 'case', 'child'],
+      protectedFields: 'visible',
+      childLinks: 'visible',
+      readAudit: false,
+    },
+    'case-manager': {
+      readStreams: ['programme', ...activities, 'case', 'child'],
+      feeds: ['programme', ...activities, 'case', 'child'],
+      appendTo: ['programme', ...activities, 'case', 'child'],
+      protectedFields: 'visible',
+      childLinks: 'visible',
+      readAudit: true,
+    },
+    analyst: {
+      readStreams: ['programme', ...activities, 'case', 'child'],
+      feeds: ['programme', ...activities, 'case', 'child'],
+      appendTo: [],
+      protectedFields: 'redacted',
+      childLinks: 'visible',
+      readAudit: false,
+    },
+    donor: {
+      readStreams: [],
+      feeds: [],
+      appendTo: [],
+      protectedFields: 'redacted',
+      childLinks: 'redacted',
+      readAudit: false,
+    },
+    service: {
+      readStreams: ['programme', ...activities],
+      feeds: ['programme', ...activities, 'case', 'child'],
+      appendTo: [],
+      protectedFields: 'redacted',
+      childLinks: 'redacted',
+      readAudit: false,
+    },
+  },
+};
+
+/** The audit stream's category: readable as `RoleAccess.readAudit` says, writable by nobody. */
+export const auditCategory = 'audit';
+
+// ---------------------------------------------------------------------------------------------
+// Audiences
 
 const audiencesByRole: Readonly<Record<Role, readonly Audience[]>> = {
   'field-worker': ['internal', 'donor', 'public'],
@@ -27,7 +199,7 @@ const audiencesByRole: Readonly<Record<Role, readonly Audience[]>> = {
 
 /** The audiences whose figures a role may be given. */
 export const audiencesFor = (role: Role): readonly Audience[] => {
-  const allowed = audiencesByRole[role];
+  const allowed = (audiencesByRole as Record<string, readonly Audience[] | undefined>)[role];
   if (!allowed) {
     throw new TypeError(`"${String(role)}" is not a role; use one of ${roles.join(', ')}.`);
   }
@@ -39,7 +211,7 @@ export const requireAudienceFor = (principal: Principal, audience: Audience): vo
   const allowed = audiencesFor(principal.role);
   if (!allowed.includes(audience)) {
     throw new AccessDeniedError(
-      `${principal.id} (${principal.role})`,
+      describePrincipal(principal),
       `read ${audience} figures`,
       `a ${principal.role} is given ${allowed.join(' or ')} figures only; ask for audience "${allowed[0]}"`,
     );

@@ -1,6 +1,8 @@
 import {
   type Audience,
+  auditExport,
   daysBetween,
+  type ExportAudit,
   type Principal,
   type ReadModelDocument,
   type ReadModelStore,
@@ -179,27 +181,41 @@ export interface ReleasedFunnelRow {
   readonly steps: readonly ReleasedFunnelStep[];
 }
 
+export interface CaseFunnelReleaseRequest {
+  audience: Audience;
+  /** Who asks: checked against the audience before any work. */
+  principal?: Principal;
+  policy?: Partial<DisclosurePolicy>;
+  period?: Granularity;
+  from?: string;
+  to?: string;
+  projection?: string;
+  /**
+   * Audits the release: to an audience other than `internal` it is an export; a refusal is
+   * recorded too. Needs `principal`. Default: not audited.
+   */
+  audit?: ExportAudit;
+}
+
 /**
  * The case funnel for an audience. Each stage's counts over the periods, with their total, go
  * through disclosure control as one table (a small count of placements cannot be worked back from
  * the total and the other periods); medians are released only over enough cases.
  */
-export const releaseCaseFunnel = async (
+export const releaseCaseFunnel = (
   readModels: ReadModelStore,
-  request: {
-    audience: Audience;
-    principal?: Principal;
-    policy?: Partial<DisclosurePolicy>;
-    period?: Granularity;
-    from?: string;
-    to?: string;
-    projection?: string;
-  },
+  request: CaseFunnelReleaseRequest,
+): Promise<ReleasedFunnelRow[]> =>
+  auditExport(request, 'case-funnel', () => releaseFunnel(readModels, request));
+
+const releaseFunnel = async (
+  readModels: ReadModelStore,
+  request: CaseFunnelReleaseRequest,
 ): Promise<ReleasedFunnelRow[]> => {
   if (request.principal) requireAudienceFor(request.principal, request.audience);
   const policy = resolvePolicy(request.audience, request.policy);
   const granularity = checkGranularity(request.period ?? 'life');
-  const { audience, principal: _principal, policy: _policy, ...query } = request;
+  const { audience, principal: _principal, policy: _policy, audit: _audit, ...query } = request;
   const rows = await caseFunnel(readModels, query);
   const periods = rows.map((row) => row.period);
   const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));

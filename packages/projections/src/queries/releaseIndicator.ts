@@ -1,4 +1,10 @@
-import { type Audience, type Principal, requireAudienceFor } from '@lantern/core';
+import {
+  type Audience,
+  auditExport,
+  type ExportAudit,
+  type Principal,
+  requireAudienceFor,
+} from '@lantern/core';
 import {
   type CountTable,
   checkPeriodGranularity,
@@ -276,3 +282,15 @@ export const releaseIndicator = (
     suppression: summaryOf(describeSuppression(released)),
   };
 };
+
+/**
+ * `releaseIndicator`, audited: a release to an audience other than `internal` is an export and
+ * is recorded (target `indicator/{id}`) before the figures are handed over; a refusal is recorded
+ * as `access-denied`. Needs `principal`.
+ */
+export const exportIndicator = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest & { audit: ExportAudit },
+): Promise<ReleasedIndicator> =>
+  auditExport(request, `indicator/${request.indicator}`, () => releaseIndicator(projection, data, request));
