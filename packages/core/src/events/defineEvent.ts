@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { z } from 'zod';
+import { compile, type z } from 'zod';
 import { ValidationError } from '../errors/errors.js';
 import {
   checkProtection,
@@ -97,8 +97,12 @@ export const defineEvent = <TType extends string, TSchema extends z.ZodType>(
     }
   });
 
+  // zod's own compiled parser, built on first use: it accepts, rejects and reports exactly as the
+  // schema does (it hands every input it does not pass to the schema's parser), at a fraction of the cost.
+  let compiled: z.ZodType | undefined;
   const parse = (data: unknown): TData => {
-    const result = schema.safeParse(data);
+    compiled ??= compile(schema as z.ZodType);
+    const result = compiled.safeParse(data);
     if (!result.success) throw validationErrorFrom(type, result.error);
     return result.data as TData;
   };
