@@ -8,7 +8,14 @@ import {
   slugId,
   ValidationError,
 } from '@lantern/core';
-import { checkArrayPath, checkPath, type FieldGetter, type FieldSource, fieldGetter } from './fields.js';
+import {
+  checkArrayPath,
+  checkPath,
+  type FieldGetter,
+  type FieldSource,
+  fieldGetter,
+  refuseProtectedField,
+} from './fields.js';
 
 /** An indicator as the programme states it: an id, words for people, and its definition as data. */
 export interface Indicator {
@@ -126,7 +133,8 @@ export interface CompileOptions {
 
 /**
  * Checks an indicator in full — its shape, every event type, every field path, the indicators a
- * ratio names — and compiles it into getters and predicates. Throws before any event is read.
+ * ratio names — and compiles it into getters and predicates. Throws before any event is read, and
+ * refuses any path that names a protected field (`registry.get(type).protection.fields`).
  */
 export const compileIndicators = (
   indicators: readonly Indicator[],
@@ -185,6 +193,51 @@ export const compileIndicators = (
   return compiled;
 };
 
+/** Every field path a definition names, with the part it plays: what the protected-field check reads. */
+const pathsOf = (definition: IndicatorDefinition): { readonly path: string; readonly role: string }[] => {
+  const paths: { path: string; role: string }[] = [];
+  const conditions = (where: readonly IndicatorCondition[] | undefined, role: string) => {
+    for (const condition of where ?? []) paths.push({ path: condition.field, role });
+  };
+  const stage = (step: IndicatorStage, role: string) => {
+    conditions(step.where, `${role} condition`);
+    if (step.dateField) paths.push({ path: step.dateField, role: `${role} date` });
+  };
+  conditions(definition.filter.where, 'condition');
+  for (const dimension of definition.dimensions ?? []) paths.push({ path: dimension, role: 'dimension' });
+  if (definition.dateField) paths.push({ path: definition.dateField, role: 'date field' });
+  if (definition.unnest) paths.push({ path: definition.unnest, role: 'unnest' });
+  const about = definition.about;
+  if (about) paths.push({ path: 'child' in about ? about.child : about.case, role: 'subject' });
+  const value = definition.value;
+  switch (value.kind) {
+    case 'count':
+    case 'ratio':
+      break;
+    case 'sum':
+    case 'distinct':
+      paths.push({ path: value.field, role: `${value.kind} field` });
+      break;
+    case 'medianDays':
+    case 'linked':
+      paths.push({ path: value.by, role: 'key' });
+      stage(value.from, 'from');
+      stage(value.to, 'to');
+      break;
+    case 'change':
+      paths.push({ path: value.by, role: 'key' }, { path: value.field, role: 'change field' });
+      stage(value.from, 'from');
+      stage(value.to, 'to');
+      break;
+    case 'active':
+      paths.push({ path: value.by, role: 'key' });
+      stage(value.opens, 'opens');
+      for (const closes of value.closes) stage(closes, 'closes');
+      break;
+  }
+  return paths;
+};
+
 const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndicator => {
   const { definition } = indicator;
   const id = indicator.id;
@@ -198,6 +251,11 @@ const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndi
         'use a type from the event catalog, or pass the registry that defines it',
       );
     }
+  }
+  // Before anything else: no path anywhere in the definition may name a protected field of any
+  // type it reads. `item.` paths cannot: protected fields are top-level text, never arrays.
+  for (const { path, role } of pathsOf(definition)) {
+    for (const eventType of types) refuseProtectedField({ indicator: id, registry, eventType }, path, role);
   }
   const contexts = types.map((eventType) => ({
     indicator: id,

@@ -1,7 +1,14 @@
-import { isValidationError } from '@lantern/core';
+import {
+  CaseDisclosed,
+  createEventRegistry,
+  defineEvent,
+  eventCatalog,
+  isValidationError,
+  type ValidationError,
+} from '@lantern/core';
 import { describe, expect, it } from 'vitest';
 import { builtInIndicators } from './builtInIndicators.js';
-import { compileIndicators, type Indicator } from './compileIndicator.js';
+import { type CompileOptions, compileIndicators, type Indicator } from './compileIndicator.js';
 
 const indicator = (definition: Indicator['definition'], id = 'test-indicator'): Indicator => ({
   id,
@@ -12,9 +19,9 @@ const indicator = (definition: Indicator['definition'], id = 'test-indicator'): 
   definition,
 });
 
-const refusal = (indicators: Indicator[]): Error => {
+const refusal = (indicators: Indicator[], options: CompileOptions = {}): Error => {
   try {
-    compileIndicators(indicators);
+    compileIndicators(indicators, options);
   } catch (error) {
     return error as Error;
   }
@@ -125,5 +132,182 @@ describe('indicator definitions are checked before any event is read', () => {
     ).toMatch(/at least one event type/);
     const twice = indicator({ filter: { eventTypes: ['CaseClosed'] }, value: { kind: 'count' } });
     expect(refusal([twice, twice]).message).toMatch(/defined twice/);
+  });
+});
+
+describe('indicators cannot read protected fields', () => {
+  const protectedRefusal =
+    /names "\w+", a protected field of \w+.*may never be counted, broken down or filtered on/;
+
+  const expectRefused = (definition: Indicator['definition'], path: string, options: CompileOptions = {}) => {
+    const error = refusal([indicator(definition)], options);
+    expect(isValidationError(error), error.message).toBe(true);
+    expect(error.message).toMatch(protectedRefusal);
+    expect((error as ValidationError).path).toBe(path);
+  };
+
+  it('refuses a protected field in a condition, even one that asks only whether it is there', () => {
+    expectRefused(
+      {
+        filter: { eventTypes: ['CaseDisclosed'], where: [{ field: 'data.narrative', op: 'exists' }] },
+        value: { kind: 'count' },
+      },
+      'data.narrative',
+    );
+    expectRefused(
+      {
+        filter: {
+          eventTypes: ['ChildPlacedSafely'],
+          where: [{ field: 'data.caregiverContact', op: 'eq', value: 'x' }],
+        },
+        value: { kind: 'count' },
+      },
+      'data.caregiverContact',
+    );
+  });
+
+  it('refuses a protected field as a value, a dimension, a date, an unnest or a subject', () => {
+    const cases: [Indicator['definition'], string][] = [
+      [
+        {
+          filter: { eventTypes: ['ChildPlacedSafely'] },
+          value: { kind: 'distinct', field: 'data.placementAddress' },
+        },
+        'data.placementAddress',
+      ],
+      [
+        { filter: { eventTypes: ['CaseDisclosed'] }, value: { kind: 'sum', field: 'data.narrative' } },
+        'data.narrative',
+      ],
+      [
+        {
+          filter: { eventTypes: ['CaseDisclosed'] },
+          value: { kind: 'count' },
+          dimensions: ['data.area', 'data.narrative'],
+        },
+        'data.narrative',
+      ],
+      [
+        { filter: { eventTypes: ['CaseDisclosed'] }, value: { kind: 'count' }, dateField: 'data.narrative' },
+        'data.narrative',
+      ],
+      [
+        { filter: { eventTypes: ['CaseDisclosed'] }, value: { kind: 'count' }, unnest: 'data.narrative' },
+        'data.narrative',
+      ],
+      [
+        {
+          filter: { eventTypes: ['CaseDisclosed'] },
+          value: { kind: 'count' },
+          about: { child: 'data.narrative' },
+        },
+        'data.narrative',
+      ],
+      // A part of the sealed value is the field all the same.
+      [
+        {
+          filter: { eventTypes: ['CaseDisclosed'] },
+          value: { kind: 'count' },
+          dimensions: ['data.narrative.ct'],
+        },
+        'data.narrative.ct',
+      ],
+    ];
+    for (const [definition, path] of cases) expectRefused(definition, path);
+  });
+
+  it('refuses a protected field in the stages, key or measured field of a keyed indicator', () => {
+    const pair = { eventTypes: ['CaseDisclosed', 'ChildPlacedSafely'] };
+    expectRefused(
+      {
+        filter: pair,
+        value: {
+          kind: 'medianDays',
+          by: 'data.caseId',
+          from: { eventType: 'CaseDisclosed', where: [{ field: 'data.narrative', op: 'exists' }] },
+          to: { eventType: 'ChildPlacedSafely' },
+        },
+      },
+      'data.narrative',
+    );
+    expectRefused(
+      {
+        filter: pair,
+        value: {
+          kind: 'linked',
+          by: 'data.caseId',
+          from: { eventType: 'CaseDisclosed' },
+          to: { eventType: 'ChildPlacedSafely', dateField: 'data.placementAddress' },
+        },
+      },
+      'data.placementAddress',
+    );
+    expectRefused(
+      {
+        filter: { eventTypes: ['ChildPlacedSafely'] },
+        value: {
+          kind: 'active',
+          by: 'data.caregiverContact',
+          opens: { eventType: 'ChildPlacedSafely' },
+          closes: [],
+        },
+      },
+      'data.caregiverContact',
+    );
+    expectRefused(
+      {
+        filter: pair,
+        value: {
+          kind: 'change',
+          by: 'data.caseId',
+          field: 'data.narrative',
+          from: { eventType: 'CaseDisclosed' },
+          to: { eventType: 'CaseDisclosed' },
+        },
+      },
+      'data.narrative',
+    );
+  });
+
+  it('refuses before any other check: the protected field is named even when the rest is wrong too', () => {
+    // ChildPlacedSafely has no narrative; the refusal is still about CaseDisclosed's.
+    expectRefused(
+      {
+        filter: { eventTypes: ['ChildPlacedSafely', 'CaseDisclosed'] },
+        value: { kind: 'count' },
+        dimensions: ['data.narrative'],
+      },
+      'data.narrative',
+    );
+  });
+
+  it('reads the protection from the registry, for custom event types too', () => {
+    const DisclosureReviewed = defineEvent({
+      type: 'DisclosureReviewed',
+      schema: CaseDisclosed.schema,
+      protection: { subject: 'childRef', fields: ['narrative'] },
+    });
+    const registry = createEventRegistry([...Object.values(eventCatalog), DisclosureReviewed]);
+    expectRefused(
+      {
+        filter: { eventTypes: ['DisclosureReviewed'], where: [{ field: 'data.narrative', op: 'exists' }] },
+        value: { kind: 'count' },
+      },
+      'data.narrative',
+      { registry },
+    );
+    // The same type's other fields are counted as usual.
+    expect(
+      compileIndicators(
+        [
+          indicator({
+            filter: { eventTypes: ['DisclosureReviewed'] },
+            value: { kind: 'distinct', field: 'data.childRef' },
+            dimensions: ['data.sex', 'data.area'],
+          }),
+        ],
+        { registry },
+      ).size,
+    ).toBe(1);
   });
 });

@@ -111,10 +111,46 @@ const unnestedElements = (context: PathContext): ZodNode[] => {
 };
 
 /**
+ * The protected field `path` names in `eventType` (`data.narrative`, or a part of it such as
+ * `data.narrative.ct`), or undefined. Protected fields are top-level data fields.
+ */
+export const protectedFieldAt = (
+  registry: EventRegistry,
+  eventType: string,
+  path: string,
+): string | undefined => {
+  const [root, field] = path.split('.');
+  if (root !== 'data' || field === undefined) return undefined;
+  return registry.get(eventType)?.protection?.fields.includes(field) ? field : undefined;
+};
+
+/**
+ * Refuses a path that names a protected field of `eventType`: free text about a child is sealed
+ * with the child's key, and no indicator may count it, break a figure down by it, filter on it
+ * or date by it — not even whether it is there.
+ */
+export const refuseProtectedField = (
+  context: Pick<PathContext, 'indicator' | 'registry' | 'eventType'>,
+  path: string,
+  role: string,
+): void => {
+  const field = protectedFieldAt(context.registry, context.eventType, path);
+  if (field === undefined) return;
+  throw new ValidationError(
+    context.eventType,
+    path,
+    `indicator "${context.indicator}": its ${role} names "${field}", a protected field of ${context.eventType}`,
+    'a protected field (free text about a child, sealed with the child’s key) may never be counted, broken down or filtered on; remove it from the definition',
+  );
+};
+
+/**
  * Checks, before any event is read, that `path` names a field of `eventType` (or of the element
- * it unnests); a ValidationError names the indicator, the path and what exists instead.
+ * it unnests) and not a protected one; a ValidationError names the indicator, the path and what
+ * exists instead.
  */
 export const checkPath = (context: PathContext, path: string, role: string): void => {
+  refuseProtectedField(context, path, role);
   const [root, ...keys] = path.split('.');
   const fail = (why: string): never => {
     throw new ValidationError(
@@ -151,6 +187,7 @@ export const checkPath = (context: PathContext, path: string, role: string): voi
 
 /** Checks that `path` is an array field of `eventType`, for `unnest`. */
 export const checkArrayPath = (context: PathContext, path: string): void => {
+  refuseProtectedField(context, path, 'unnest');
   const definition = context.registry.get(context.eventType);
   const [root, ...keys] = path.split('.');
   const arrays =
