@@ -74,8 +74,11 @@ describe('erasing a child from read models in PostgreSQL', () => {
     const counts = async () => {
       const data = await loadIndicatorData(pg, indicators);
       return {
-        casesDisclosed: indicatorTable(indicators, data, { indicator: 'cases-disclosed' }).rows[0]?.actual,
-        funnel: await caseFunnel(pg),
+        casesDisclosed: indicatorTable(indicators, data, {
+          principal: caseManager,
+          indicator: 'cases-disclosed',
+        }).rows[0]?.actual,
+        funnel: await caseFunnel(pg, { principal: caseManager }),
       };
     };
 

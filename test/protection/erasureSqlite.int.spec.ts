@@ -98,11 +98,12 @@ describe('erasing a child from the embedded SQLite file', () => {
 
   const counts = async () => {
     const data = await loadIndicatorData(readModels, indicators);
-    const value = (indicator: string) => indicatorTable(indicators, data, { indicator }).rows[0]?.actual ?? 0;
+    const value = (indicator: string) =>
+      indicatorTable(indicators, data, { principal: caseManager, indicator }).rows[0]?.actual ?? 0;
     return {
       casesDisclosed: value('cases-disclosed'),
       placedInFamily: value('children-placed-family-care'),
-      funnel: await caseFunnel(readModels),
+      funnel: await caseFunnel(readModels, { principal: caseManager }),
     };
   };
   let before: Awaited<ReturnType<typeof counts>>;

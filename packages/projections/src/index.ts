@@ -79,6 +79,7 @@ export { createIndicatorProjection, indicatorCollections } from './indicators/in
 export type {
   CaseDocument,
   CaseFunnelReleaseRequest,
+  CaseFunnelRequest,
   FunnelRow,
   FunnelStage,
   FunnelStep,
@@ -91,7 +92,12 @@ export {
   funnelStages,
   releaseCaseFunnel,
 } from './queries/caseFunnel.js';
-export type { BudgetDocument, FundingStatus, FundsDocument } from './queries/funding.js';
+export type {
+  BudgetDocument,
+  FundingStatus,
+  FundingStatusRequest,
+  FundsDocument,
+} from './queries/funding.js';
 export { fundingProjection, fundingStatus } from './queries/funding.js';
 export type {
   IndicatorData,

@@ -1,5 +1,5 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import type { EventStore, NewEvent } from '@lantern/core';
+import type { EventStore, NewEvent, Principal } from '@lantern/core';
 import { v7 as uuidv7 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
@@ -13,6 +13,7 @@ import { createIndicatorProjection } from './indicatorProjection.js';
  */
 
 const staff = 'st_00000000000000a1';
+const analyst: Principal = { id: 'st_00000000000000e1', role: 'analyst', scope: { kind: 'programme' } };
 const A = 'ch_000000000000000a';
 const B = 'ch_000000000000000b';
 const C = 'ch_000000000000000c';
@@ -465,13 +466,18 @@ describe('built-in indicators on a hand-computed programme', () => {
   });
 
   it.each(Object.entries(expectedLife))('%s over the life of the programme is %s', (indicator, expected) => {
-    const table = indicatorTable(projection, data, { indicator, period: 'life' });
+    const table = indicatorTable(projection, data, {
+      principal: analyst,
+      indicator,
+      period: 'life',
+    });
     expect(table.rows).toHaveLength(1);
     expect(table.rows[0]?.actual).toBe(expected);
   });
 
   it('breaks night outreach down by sex and age band, leaving adults out', () => {
     const table = indicatorTable(projection, data, {
+      principal: analyst,
       indicator: 'children-reached-night-outreach',
       period: 'month',
       by: ['item.sex', 'item.ageBand'],
@@ -484,6 +490,7 @@ describe('built-in indicators on a hand-computed programme', () => {
 
   it('counts active clubs at the end of each period (a stock), and shows the target against it', () => {
     const byMonth = indicatorTable(projection, data, {
+      principal: analyst,
       indicator: 'active-kids-clubs',
       period: 'month',
       to: '2019-06',
@@ -496,14 +503,22 @@ describe('built-in indicators on a hand-computed programme', () => {
       ['2019-05', 2],
       ['2019-06', 1],
     ]);
-    const life = indicatorTable(projection, data, { indicator: 'active-kids-clubs', period: 'life' });
+    const life = indicatorTable(projection, data, {
+      principal: analyst,
+      indicator: 'active-kids-clubs',
+      period: 'life',
+    });
     expect(life.rows[0]).toMatchObject({ actual: 1, target: 2, baseline: 0, percentOfTarget: 50 });
   });
 
   it('gives ratios with their parts, and food aid by item and unit', () => {
-    const followedUp = indicatorTable(projection, data, { indicator: 'pct-cases-followed-up-within-7-days' });
+    const followedUp = indicatorTable(projection, data, {
+      principal: analyst,
+      indicator: 'pct-cases-followed-up-within-7-days',
+    });
     expect(followedUp.rows[0]).toMatchObject({ actual: 50, numerator: 1, denominator: 2 });
     const aid = indicatorTable(projection, data, {
+      principal: analyst,
       indicator: 'food-aid-quantity',
       by: ['item.item', 'item.unit'],
     });
@@ -515,16 +530,31 @@ describe('built-in indicators on a hand-computed programme', () => {
 
   it('refuses a breakdown the indicator does not have, and a period that does not parse, before reading', () => {
     expect(() =>
-      indicatorTable(projection, data, { indicator: 'home-visits', by: ['data.childRef'] }),
+      indicatorTable(projection, data, {
+        principal: analyst,
+        indicator: 'home-visits',
+        by: ['data.childRef'],
+      }),
     ).toThrow(/cannot be broken down by "data.childRef".*data.reason, data.area/);
-    expect(() => indicatorTable(projection, data, { indicator: 'home-visits', from: '2020-13' })).toThrow(
-      /does not parse.*YYYY-MM/,
-    );
     expect(() =>
-      indicatorTable(projection, data, { indicator: 'home-visits', period: 'week' as never }),
+      indicatorTable(projection, data, {
+        principal: analyst,
+        indicator: 'home-visits',
+        from: '2020-13',
+      }),
+    ).toThrow(/does not parse.*YYYY-MM/);
+    expect(() =>
+      indicatorTable(projection, data, {
+        principal: analyst,
+        indicator: 'home-visits',
+        period: 'week' as never,
+      }),
     ).toThrow(/not a reporting period/);
-    expect(() => indicatorTable(projection, data, { indicator: 'no-such-thing' })).toThrow(
-      /no indicator "no-such-thing"/,
-    );
+    expect(() =>
+      indicatorTable(projection, data, {
+        principal: analyst,
+        indicator: 'no-such-thing',
+      }),
+    ).toThrow(/no indicator "no-such-thing"/);
   });
 });

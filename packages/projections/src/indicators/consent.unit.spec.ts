@@ -29,6 +29,7 @@ describe('consent to reporting', () => {
     await engine.start();
     const casesDisclosed = async () =>
       indicatorTable(projection, await loadIndicatorData(readModels, projection), {
+        principal: { id: staff, role: 'analyst', scope: { kind: 'programme' } },
         indicator: 'cases-disclosed',
       }).rows[0]?.actual ?? 0;
 

@@ -6,7 +6,6 @@ import {
   type Principal,
   type ReadModelDocument,
   type ReadModelStore,
-  requireAudienceFor,
 } from '@lantern/core';
 import { type DisclosurePolicy, protectMedian, protectTable, resolvePolicy } from '../disclosure/index.js';
 import { defineProjection, type Projection } from '../engine/projection.js';
@@ -20,6 +19,7 @@ import {
 import { medianOf } from './median.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
+import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 
 /**
  * The case funnel: how many cases disclosed in a period were then followed up, referred,
@@ -118,13 +118,42 @@ export interface FunnelRow {
   readonly steps: readonly FunnelStep[];
 }
 
+export interface CaseFunnelRequest {
+  /**
+   * Who asks, checked before any work. `caseFunnel` gives internal figures, to the programme's
+   * staff only; a donor or a service is refused and pointed to `releaseCaseFunnel`. Required.
+   */
+  principal: Principal;
+  /** Default `life`. */
+  period?: Granularity;
+  /** First month of disclosure counted, `YYYY-MM` (or a date in it). */
+  from?: string;
+  /** Last month of disclosure counted, `YYYY-MM` (or a date in it). */
+  to?: string;
+  /** The case funnel projection's name. Default `case_funnel`. */
+  projection?: string;
+}
+
 /**
- * The funnel of cases disclosed in each period (internal figures: apply disclosure control
- * before they leave the programme). Only children whose consent allows reporting are counted.
+ * The funnel of cases disclosed in each period: internal figures, for the programme's staff (use
+ * `releaseCaseFunnel` for anyone else). Only children whose consent allows reporting are counted.
  */
 export const caseFunnel = async (
   readModels: ReadModelStore,
-  request: { period?: Granularity; from?: string; to?: string; projection?: string } = {},
+  request: CaseFunnelRequest,
+): Promise<FunnelRow[]> => {
+  requireFiguresFor(request?.principal, {
+    query: 'caseFunnel',
+    audience: 'internal',
+    instead: releasedBy('caseFunnel', 'releaseCaseFunnel'),
+  });
+  return funnelRows(readModels, request);
+};
+
+/** The internal funnel, unchecked: for `releaseCaseFunnel`, which checks its own principal. */
+const funnelRows = async (
+  readModels: ReadModelStore,
+  request: Omit<CaseFunnelRequest, 'principal'>,
 ): Promise<FunnelRow[]> => {
   const granularity = checkGranularity(request.period ?? 'life');
   const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
@@ -183,8 +212,8 @@ export interface ReleasedFunnelRow {
 
 export interface CaseFunnelReleaseRequest {
   audience: Audience;
-  /** Who asks: checked against the audience before any work. */
-  principal?: Principal;
+  /** Who asks: checked against the audience before any work. Required. */
+  principal: Principal;
   policy?: Partial<DisclosurePolicy>;
   period?: Granularity;
   from?: string;
@@ -212,11 +241,11 @@ const releaseFunnel = async (
   readModels: ReadModelStore,
   request: CaseFunnelReleaseRequest,
 ): Promise<ReleasedFunnelRow[]> => {
-  if (request.principal) requireAudienceFor(request.principal, request.audience);
+  requireFiguresFor(request.principal, { query: 'releaseCaseFunnel', audience: request.audience });
   const policy = resolvePolicy(request.audience, request.policy);
   const granularity = checkGranularity(request.period ?? 'life');
   const { audience, principal: _principal, policy: _policy, audit: _audit, ...query } = request;
-  const rows = await caseFunnel(readModels, query);
+  const rows = await funnelRows(readModels, query);
   const periods = rows.map((row) => row.period);
   const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
   const totals: ReleasedFunnelStep[] = [];

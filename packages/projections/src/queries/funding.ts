@@ -1,5 +1,6 @@
-import type { ReadModelStore } from '@lantern/core';
+import type { Principal, ReadModelStore } from '@lantern/core';
 import { defineProjection, type Projection } from '../engine/projection.js';
+import { requireFiguresFor } from './requireFiguresFor.js';
 
 /**
  * Funding status per budget period: the budget approved, funds received, commitments and
@@ -71,11 +72,32 @@ export interface FundingStatus {
   readonly gap: number;
 }
 
-/** Funding status of every budget period, in date order. */
+export interface FundingStatusRequest {
+  /**
+   * Who asks, checked before any work: the programme's staff and its donors (roles given `donor`
+   * figures). A service is refused. Required.
+   */
+  principal: Principal;
+  /** The funding projection's name. Default `funding`. */
+  projection?: string;
+}
+
+/**
+ * Funding status of every budget period, in date order. Donor figures: sums of money per budget
+ * period, with no child, case or funder named in them (IATI publishes the same budgets, incoming funds
+ * and commitments), given exactly to the programme's staff and its donors; services, which are
+ * given public figures only, are refused.
+ */
 export const fundingStatus = async (
   readModels: ReadModelStore,
-  projection = 'funding',
+  request: FundingStatusRequest,
 ): Promise<FundingStatus[]> => {
+  requireFiguresFor(request?.principal, {
+    query: 'fundingStatus',
+    audience: 'donor',
+    instead: () => "funding status is given to the programme's staff and its donors only",
+  });
+  const projection = request.projection ?? 'funding';
   const budgets = (await readModels.documents(projection, 'budgets')).map(
     (row) => row.document as unknown as BudgetDocument,
   );

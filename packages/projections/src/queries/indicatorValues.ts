@@ -1,4 +1,10 @@
-import { daysBetween, type ReadModelDocument, type ReadModelStore, ValidationError } from '@lantern/core';
+import {
+  daysBetween,
+  type Principal,
+  type ReadModelDocument,
+  type ReadModelStore,
+  ValidationError,
+} from '@lantern/core';
 import type { CompiledIndicator } from '../indicators/compileIndicator.js';
 import type {
   FlowObservation,
@@ -16,15 +22,23 @@ import {
   parseMonthBound,
   periodOf,
 } from './periods.js';
+import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 
 /**
  * Indicator values as the programme sees them (audience `internal`): actual, target and % of
  * target by period and by any of the indicator's dimensions, computed from the indicators
  * projection's observations. Disclosure control for other audiences is applied on top of these
- * (see indicatorQueries.ts); nothing here leaves the programme as it is.
+ * (see releaseIndicator.ts); nothing here leaves the programme as it is, and only the programme's
+ * staff are given it.
  */
 
 export interface IndicatorRequest {
+  /**
+   * Who asks, checked before any work. `indicatorTable` gives internal figures, to the programme's
+   * staff only (field workers, case managers, analysts); a donor or a service is refused and
+   * pointed to `releaseIndicator`. Required.
+   */
+  principal: Principal;
   indicator: string;
   /** Default `life`. */
   period?: Granularity;
@@ -90,7 +104,7 @@ export const loadIndicatorData = async (
 /** Checks a request against the indicator set before any data is read. */
 export const checkRequest = (
   projection: IndicatorProjection,
-  request: IndicatorRequest,
+  request: Omit<IndicatorRequest, 'principal'>,
 ): { indicator: CompiledIndicator; granularity: Granularity; by: string[]; from?: string; to?: string } => {
   const indicator = projection.indicators.get(request.indicator);
   if (!indicator) {
@@ -297,11 +311,29 @@ const sortRows = (rows: IndicatorRow[], by: readonly string[]): IndicatorRow[] =
     return 0;
   });
 
-/** The internal (unsuppressed) table of one indicator. */
+/**
+ * The internal (unsuppressed) table of one indicator, for the programme's staff: the principal
+ * must be given `internal` figures (a donor or a service gets AccessDeniedError, pointing to
+ * `releaseIndicator`).
+ */
 export const indicatorTable = (
   projection: IndicatorProjection,
   data: IndicatorData,
   request: IndicatorRequest,
+): IndicatorTable => {
+  requireFiguresFor(request?.principal, {
+    query: 'indicatorTable',
+    audience: 'internal',
+    instead: releasedBy('indicatorTable', 'releaseIndicator (or exportIndicator, audited)'),
+  });
+  return internalTable(projection, data, request);
+};
+
+/** The internal table, unchecked: for `releaseIndicator`, which checks its own principal. */
+export const internalTable = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: Omit<IndicatorRequest, 'principal'>,
 ): IndicatorTable => {
   const { indicator, granularity, by, from, to } = checkRequest(projection, request);
   const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };

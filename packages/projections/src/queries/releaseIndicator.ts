@@ -1,10 +1,4 @@
-import {
-  type Audience,
-  auditExport,
-  type ExportAudit,
-  type Principal,
-  requireAudienceFor,
-} from '@lantern/core';
+import { type Audience, auditExport, type ExportAudit, type Principal } from '@lantern/core';
 import {
   type CountTable,
   checkPeriodGranularity,
@@ -23,13 +17,9 @@ import {
   type SuppressionSummary,
 } from '../disclosure/index.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import {
-  checkRequest,
-  type IndicatorData,
-  type IndicatorRequest,
-  indicatorTable,
-} from './indicatorValues.js';
+import { checkRequest, type IndicatorData, type IndicatorRequest, internalTable } from './indicatorValues.js';
 import type { Granularity } from './periods.js';
+import { requireFiguresFor } from './requireFiguresFor.js';
 
 /**
  * Indicator values for an audience. Internal figures are exact; for donors and the public every
@@ -40,8 +30,8 @@ import type { Granularity } from './periods.js';
 
 export interface ReleaseRequest extends IndicatorRequest {
   audience: Audience;
-  /** Who asks: checked against the audience before any work. */
-  principal?: Principal;
+  /** Who asks: checked against the audience before any work. Required. */
+  principal: Principal;
   /** Overrides of the audience's default policy (threshold, area level, finest period). */
   policy?: Partial<DisclosurePolicy>;
 }
@@ -108,10 +98,10 @@ export const releaseIndicator = (
   request: ReleaseRequest,
 ): ReleasedIndicator => {
   // Everything is checked before any figure is computed.
-  if (request.principal) requireAudienceFor(request.principal, request.audience);
+  requireFiguresFor(request.principal, { query: 'releaseIndicator', audience: request.audience });
   const policy = resolvePolicy(request.audience, request.policy);
   const { indicator, granularity, by } = checkRequest(projection, request);
-  const table = indicatorTable(projection, data, request);
+  const table = internalTable(projection, data, request);
   const meta = indicator.indicator;
   const dimensions = [periodDimension, ...by];
   const keyOf = (period: string, dims: Readonly<Record<string, string>>): Record<string, string> => ({

@@ -1,5 +1,5 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { isAccessDeniedError, isDisclosureError, type NewEvent } from '@lantern/core';
+import { isAccessDeniedError, isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
 import { v7 as uuidv7 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
@@ -14,6 +14,9 @@ import { releaseIndicator } from './releaseIndicator.js';
  * be able to work them out from the totals.
  */
 const staff = 'st_00000000000000a1';
+const analyst: Principal = { id: 'st_00000000000000e1', role: 'analyst', scope: { kind: 'programme' } };
+const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
+const service: Principal = { id: 'svc-sync-server', role: 'service' };
 const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent => ({
   id: uuidv7(),
   type,
@@ -101,6 +104,7 @@ describe('indicator values released to an audience', () => {
       period: 'month',
       by: ['data.sex'],
       audience: 'internal',
+      principal: analyst,
     });
     expect(released.rows.map((r) => [r.period, r.dims['data.sex'], r.actual])).toEqual([
       ['2020-01', 'female', { value: 6 }],
@@ -117,6 +121,7 @@ describe('indicator values released to an audience', () => {
       period: 'month',
       by: ['data.sex'],
       audience: 'donor',
+      principal: donor,
     });
     for (const row of released.rows) {
       const expected = truth[`${row.period}|${row.dims['data.sex']}`];
@@ -141,6 +146,7 @@ describe('indicator values released to an audience', () => {
       period: 'life',
       by: ['data.area'],
       audience: 'donor',
+      principal: donor,
       policy: { areaLevel: 2 },
     });
     expect(released.rows.map((r) => [r.dims['data.area'], r.actual])).toEqual([
@@ -155,7 +161,7 @@ describe('indicator values released to an audience', () => {
       releaseIndicator(projection, data, {
         indicator: 'cases-disclosed',
         audience: 'internal',
-        principal: { id: 'dn_00000000000000a1', role: 'donor' },
+        principal: donor,
       });
     } catch (error) {
       refusal = error;
@@ -169,6 +175,7 @@ describe('indicator values released to an audience', () => {
       indicator: 'cases-disclosed',
       by: ['data.area'],
       audience: 'public',
+      principal: service,
     });
     expect(released.rows.map((r) => [r.dims['data.area'], r.actual])).toEqual([['KH', { value: 16 }]]);
   });
@@ -180,6 +187,7 @@ describe('indicator values released to an audience', () => {
         indicator: 'cases-disclosed',
         period: 'month',
         audience: 'donor',
+        principal: donor,
         policy: { finestPeriod: 'day' },
       });
     } catch (error) {
