@@ -9,6 +9,7 @@ import {
   auditTo,
   createGuardedEventStore,
   createProtectedEventStore,
+  defaultAccessPolicy,
   type EventStore,
   isAccessDeniedError,
   isDisclosureError,
@@ -152,6 +153,7 @@ const queryArbitrary: fc.Arbitrary<Query> = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 
 const areas = ['KH-12-09-01', 'KH-12-06-02'];
+const outreachArea = 'KH-12-09';
 
 /** Stores the world through the protecting store; the raw store holds only sealed text. */
 const build = async (world: World) => {
@@ -218,7 +220,7 @@ const build = async (world: World) => {
         programmeId,
         teamId: 'night-team',
         mode: 'night-outreach',
-        area: 'KH-12-09',
+        area: outreachArea,
         shiftStart: '2020-01-05T20:00:00+07:00',
         shiftEnd: '2020-01-06T02:00:00+07:00',
         contacts: [{ sex: 'female', ageBand: '12-17', count: 3 }],
@@ -269,6 +271,15 @@ const seesProtectedText = (role: Role) => role === 'field-worker' || role === 'c
 const readsAudit = (principal: Principal) =>
   principal.role === 'case-manager' && principal.scope?.kind === 'programme';
 const categoryOf = (streamId: string) => streamId.split('-')[0] as string;
+/** Area codes: country, province, district, commune (docs/privacy.md, "Roles and scopes"). */
+const levelNames = ['country', 'province', 'district', 'commune'];
+const levelOf = (area: string) => area.split('-').length - 1;
+const serviceAreaLevel = levelNames.indexOf(defaultAccessPolicy.roles.service.childLinkedArea);
+const recordedAreas = [...areas, outreachArea];
+/** In a case or child stream, or carrying a field that ties it to a child (redacted or not). */
+const childLinked = (event: RecordedEvent) =>
+  ['case', 'child'].includes(categoryOf(event.streamId)) ||
+  defaultAccessPolicy.childLinkFields.some((field) => Object.hasOwn(event.data as object, field));
 const reaches = (prefix: string, category: string) =>
   `${category}-`.startsWith(prefix) || prefix.startsWith(`${category}-`);
 
@@ -299,6 +310,9 @@ const releasedCounts = (released: unknown): number[] => {
 
 describe('no role, scope and question yields what the principal may not see', () => {
   it('holds for random programmes, principals and questions', async () => {
+    // The rule the feeds are checked against: services get child-linked areas no finer than a district.
+    expect(serviceAreaLevel).toBeGreaterThanOrEqual(0);
+    expect(serviceAreaLevel).toBeLessThanOrEqual(levelNames.indexOf('district'));
     const indicators = createIndicatorProjection({
       indicators: builtInIndicators,
       timeZone: 'Asia/Phnom_Penh',
@@ -449,6 +463,16 @@ describe('no role, scope and question yields what the principal may not see', ()
                 if (category === 'audit') expect(readsAudit(principal)).toBe(true);
                 if (role !== 'service' && (category === 'case' || category === 'child')) {
                   expect(inScope(event.streamId)).toBe(true);
+                }
+                // A service never gets a child-linked event with an area finer than the policy's
+                // level; the area it gets is the recorded one, cut.
+                const area = (event.data as { area?: unknown }).area;
+                if (role === 'service' && childLinked(event) && area !== undefined) {
+                  expect(typeof area).toBe('string');
+                  expect(levelOf(area as string)).toBeLessThanOrEqual(serviceAreaLevel);
+                  expect(recordedAreas.some((a) => a === area || a.startsWith(`${area as string}-`))).toBe(
+                    true,
+                  );
                 }
               }
             }

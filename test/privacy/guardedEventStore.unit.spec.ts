@@ -1,9 +1,12 @@
+import { createMemoryEventStore } from '@lantern/adapters/memory';
 import {
+  type AccessPolicy,
   type AuditSink,
   auditStreamOf,
   auditTo,
   createEventRegistry,
   createGuardedEventStore,
+  defaultAccessPolicy,
   defaultEventRegistry,
   type EventDefinition,
   type EventStore,
@@ -189,6 +192,95 @@ describe('a guarded event store', () => {
         { action: 'subscription', target: '$all', principal: { id: service, role: 'service' } },
         { action: 'access-denied', refused: 'case-read' },
       ]);
+    });
+
+    it('gives a service the areas of child-linked events no finer than a district, and staff as recorded', async () => {
+      const store = createMemoryEventStore();
+      const household = 'hh_00000000000000e1';
+      await store.append(`child-${child1}`, [
+        newEvent('ChildRegistered', { ...registration(child1), area: 'KH-12-09-03' }, fieldWorker1),
+      ]);
+      await store.append('case-PP-2020-001', [
+        newEvent(
+          'CaseDisclosed',
+          { ...disclosure('PP-2020-001', child1), area: 'KH-12-09-03' },
+          fieldWorker1,
+        ),
+      ]);
+      await store.append(`aid-${programmeId}`, [
+        newEvent(
+          'AidDistributed',
+          {
+            programmeId,
+            distributionId: 'food-0001',
+            area: 'KH-12-06-02',
+            householdRef: household,
+            items: [{ item: 'rice', quantity: 10, unit: 'kg' }],
+            context: 'covid-relief',
+          },
+          fieldWorker1,
+        ),
+      ]);
+      await store.append('club-smc-01', [
+        newEvent(
+          'ClubEstablished',
+          {
+            programmeId,
+            clubId: 'smc-01',
+            name: 'Stung Mean Chey Kids Club 1',
+            area: 'KH-12-06-02',
+            kind: 'kids-club',
+            establishedOn: '2020-03-02',
+          },
+          fieldWorker1,
+        ),
+      ]);
+      const areasOf = (events: RecordedEvent[]) =>
+        events.filter((e) => !e.streamId.startsWith('audit-')).map((e) => (e.data as { area: string }).area);
+
+      const serviceFeed = await collect(guard(store, everyCase(service, 'service')).readAll());
+      // A club is no child's: its commune stays. A child's registration, a disclosure and a
+      // household's food aid are cut to their district.
+      expect(areasOf(serviceFeed)).toEqual(['KH-12-09', 'KH-12-09', 'KH-12-06', 'KH-12-06-02']);
+      expect(serviceFeed[2]?.data).toMatchObject({ householdRef: { redacted: 'not-permitted' } });
+      // Read by name too: an activity stream the service may read.
+      expect(
+        areasOf(await collect(guard(store, everyCase(service, 'service')).readStream(`aid-${programmeId}`))),
+      ).toEqual(['KH-12-06']);
+      for (const role of ['field-worker', 'case-manager', 'analyst'] as const) {
+        const feed = await collect(
+          guard(store, everyCase(role === 'analyst' ? analyst : fieldWorker1, role)).readAll(),
+        );
+        expect(areasOf(feed)).toEqual(['KH-12-09-03', 'KH-12-09-03', 'KH-12-06-02', 'KH-12-06-02']);
+      }
+
+      // The level is the policy's: plain data, tightened here to the province.
+      const tighter: AccessPolicy = {
+        ...defaultAccessPolicy,
+        roles: {
+          ...defaultAccessPolicy.roles,
+          service: { ...defaultAccessPolicy.roles.service, childLinkedArea: 'province' },
+        },
+      };
+      const provinceFeed = await collect(
+        createGuardedEventStore(store, {
+          principal: everyCase(service, 'service'),
+          policy: tighter,
+          audit: { programmeId, purpose: 'service-delivery' },
+        }).readAll(),
+      );
+      expect(areasOf(provinceFeed)).toEqual(['KH-12', 'KH-12', 'KH-12', 'KH-12-06-02']);
+      const wrong = {
+        ...tighter,
+        roles: { ...tighter.roles, service: { ...tighter.roles.service, childLinkedArea: 'village' } },
+      } as unknown as AccessPolicy;
+      expect(() =>
+        createGuardedEventStore(store, {
+          principal: everyCase(service, 'service'),
+          policy: wrong,
+          audit: { programmeId, purpose: 'service-delivery' },
+        }),
+      ).toThrow(/childLinkedArea "village".*country, province, district, commune/);
     });
 
     it('keeps delivering live events, filtered by scope, until the view is closed', async () => {

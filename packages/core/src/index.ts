@@ -62,6 +62,7 @@ export {
 export * from './events/catalog.js';
 export type {
   AgeBand,
+  AreaLevelName,
   CountedAgeBand,
   Money,
   PseudonymKind,
@@ -73,8 +74,10 @@ export {
   ageBand,
   ageBands,
   areaCode,
+  areaLevels,
   caseId,
   childRef,
+  coarsenAreaCode,
   countedAgeBand,
   currencyCode,
   householdRef,

@@ -38,6 +38,25 @@ export const areaCode = z
     'must be an area code such as KH-12-09 (country, then up to three levels)',
   );
 
+/** The levels of an area code, coarsest first: `KH` country, `KH-12` province, `KH-12-09` district, `KH-12-09-03` commune. */
+export const areaLevels = ['country', 'province', 'district', 'commune'] as const;
+export type AreaLevelName = (typeof areaLevels)[number];
+
+/**
+ * An area code cut to `level`: `KH-12-09-03` at `district` is `KH-12-09`. A code at or above
+ * `level` is returned as it is.
+ */
+export const coarsenAreaCode = (code: string, level: AreaLevelName): string => {
+  const depth = areaLevels.indexOf(level);
+  if (depth < 0) {
+    throw new TypeError(`"${String(level)}" is not an area level; use one of ${areaLevels.join(', ')}.`);
+  }
+  return code
+    .split('-')
+    .slice(0, depth + 1)
+    .join('-');
+};
+
 /** Identifier of a thing the programme runs (club, case, team, objective…): a lowercase slug. */
 export const slugId = z
   .string()

@@ -1,4 +1,5 @@
 import { AccessDeniedError } from '../errors/errors.js';
+import type { AreaLevelName } from '../events/common.js';
 
 /**
  * Who reads what. A principal is a person or a service with a role and a scope; the role decides
@@ -107,6 +108,14 @@ export interface RoleAccess {
    * stream name of a case or child): `visible`, or `redacted` to `{ redacted: 'not-permitted' }`.
    */
   readonly childLinks: 'visible' | 'redacted';
+  /**
+   * How finely the areas of child-linked events are given (events in a case or child stream, or
+   * carrying one of `childLinkFields`): `commune` as recorded, or cut to `district` (`KH-12-09-03`
+   * → `KH-12-09`), `province` or `country`. Sex, age band, concerns and a commune can together
+   * point at one child in a small commune. Default policy: `commune` for staff, `district` for
+   * services.
+   */
+  readonly childLinkedArea: AreaLevelName;
   /** May it read the audit stream? Only with programme scope, whatever this says. */
   readonly readAudit: boolean;
 }
@@ -117,6 +126,8 @@ export interface AccessPolicy {
   readonly caseLevel: readonly string[];
   /** Fields that tie an event to a child, redacted for roles whose `childLinks` is `redacted`. */
   readonly childLinkFields: readonly string[];
+  /** Data fields holding an area code, cut to each role's `childLinkedArea` on child-linked events. */
+  readonly areaFields: readonly string[];
 }
 
 const activities = ['club', 'outreach', 'aid', 'training'] as const;
@@ -125,8 +136,9 @@ const activities = ['club', 'outreach', 'aid', 'training'] as const;
  * The default policy (see `docs/privacy.md`, "Roles and scopes"). Field workers and case
  * managers work cases within their scope and see what they recorded; analysts see every event
  * within their scope, pseudonymised, without protected fields; donors read no events at all;
- * services get feeds with everything that ties an event to a child redacted and read no case or
- * child stream by name. Nobody appends to the audit stream through a guarded store.
+ * services get feeds with everything that ties an event to a child redacted and the areas of
+ * child-linked events no finer than a district, and read no case or child stream by name.
+ * Nobody appends to the audit stream through a guarded store.
  */
 export const defaultAccessPolicy: AccessPolicy = {
   caseLevel: ['case', 'child'],
@@ -139,6 +151,7 @@ export const defaultAccessPolicy: AccessPolicy = {
     'caseId',
     'referralId',
   ],
+  areaFields: ['area'],
   roles: {
     'field-worker': {
       readStreams: ['programme', ...activities, 'case', 'child'],
@@ -146,6 +159,7 @@ export const defaultAccessPolicy: AccessPolicy = {
       appendTo: [...activities, 'case', 'child'],
       protectedFields: 'visible',
       childLinks: 'visible',
+      childLinkedArea: 'commune',
       readAudit: false,
     },
     'case-manager': {
@@ -154,6 +168,7 @@ export const defaultAccessPolicy: AccessPolicy = {
       appendTo: ['programme', ...activities, 'case', 'child'],
       protectedFields: 'visible',
       childLinks: 'visible',
+      childLinkedArea: 'commune',
       readAudit: true,
     },
     analyst: {
@@ -162,6 +177,7 @@ export const defaultAccessPolicy: AccessPolicy = {
       appendTo: [],
       protectedFields: 'redacted',
       childLinks: 'visible',
+      childLinkedArea: 'commune',
       readAudit: false,
     },
     donor: {
@@ -170,6 +186,7 @@ export const defaultAccessPolicy: AccessPolicy = {
       appendTo: [],
       protectedFields: 'redacted',
       childLinks: 'redacted',
+      childLinkedArea: 'province',
       readAudit: false,
     },
     service: {
@@ -178,6 +195,7 @@ export const defaultAccessPolicy: AccessPolicy = {
       appendTo: [],
       protectedFields: 'redacted',
       childLinks: 'redacted',
+      childLinkedArea: 'district',
       readAudit: false,
     },
   },

@@ -3,7 +3,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import { AccessDeniedError, isStreamNotFoundError, StoreError } from '../errors/errors.js';
 import type { AuditPurpose, RefusableAction } from '../events/catalog.js';
 import { auditPurposes, auditTarget } from '../events/catalog.js';
-import { slugId } from '../events/common.js';
+import { areaLevels, coarsenAreaCode, slugId } from '../events/common.js';
 import { defaultEventRegistry } from '../events/defaultRegistry.js';
 import type { NewEvent, RecordedEvent } from '../events/envelope.js';
 import type { EventRegistry } from '../events/registry.js';
@@ -102,6 +102,13 @@ export const createGuardedEventStore = (
   const sink = options.audit.sink ?? auditTo(eventStore);
   const caseLevel = new Set(policy.caseLevel);
   const childLinkFields = policy.childLinkFields;
+  const areaLevel = access.childLinkedArea;
+  if (!(areaLevels as readonly unknown[]).includes(areaLevel)) {
+    throw new TypeError(
+      `createGuardedEventStore: the policy gives a ${principal.role} childLinkedArea ${JSON.stringify(areaLevel)}; use one of ${areaLevels.join(', ')}.`,
+    );
+  }
+  const areaFields = areaLevel === 'commune' ? [] : (policy.areaFields ?? defaultAccessPolicy.areaFields);
   const staffInScope: ReadonlySet<string> | 'all' =
     scope.kind === 'programme'
       ? 'all'
@@ -194,6 +201,11 @@ export const createGuardedEventStore = (
   // -------------------------------------------------------------------------------------------
   // What the role sees of an event
 
+  /** True when an event is about a child: it is in a case or child stream, or names one. */
+  const isChildLinked = (category: string, data: Data): boolean =>
+    caseLevel.has(category) ||
+    childLinkFields.some((field) => Object.hasOwn(data, field) && data[field] !== undefined);
+
   const strip = (event: RecordedEvent): RecordedEvent => {
     const hidden = access.protectedFields === 'redacted' ? protectedFieldsOf(registry, event.type) : [];
     const unlinked = access.childLinks === 'redacted';
@@ -204,8 +216,17 @@ export const createGuardedEventStore = (
     );
     const category = streamCategory(event.streamId);
     const renamed = unlinked && caseLevel.has(category);
-    if (blanked.length === 0 && !renamed && !unlinked) return event;
+    // With sex, age band and concerns, a commune can point at one child: cut it to the role's level.
+    const coarsened =
+      areaFields.length > 0 && isChildLinked(category, data)
+        ? areaFields.filter((field) => Object.hasOwn(data, field) && data[field] !== undefined)
+        : [];
+    if (blanked.length === 0 && coarsened.length === 0 && !renamed && !unlinked) return event;
     const newData: Data = { ...data };
+    for (const field of coarsened) {
+      const code = data[field];
+      newData[field] = typeof code === 'string' ? coarsenAreaCode(code, areaLevel) : notPermitted;
+    }
     for (const field of blanked) newData[field] = notPermitted;
     const { correlationId: _c, causationId: _k, ...metadata } = event.metadata;
     return deepFreeze({
