@@ -1,4 +1,4 @@
-import type { EventStore, ReadModelStore } from '@lantern/core';
+import type { EventStore, Principal, ReadModelStore } from '@lantern/core';
 import {
   builtInIndicators,
   createCaseFunnelProjection,
@@ -85,15 +85,17 @@ const formatNumber = (value: number | null | undefined): string =>
 /**
  * The results framework as the programme's staff see it (internal: nothing suppressed), over the
  * life of the programme: actual, target and % of target, with the funding status per budget.
+ * `principal` is who reads it: one of the programme's staff (a donor or a service is refused).
  */
 export const formatIndicators = async (
   readModels: ReadModelStore,
   projections: ProgrammeProjections,
+  principal: Principal,
 ): Promise<string> => {
   const data = await loadIndicatorData(readModels, projections.indicators);
   const lines = ['Indicators, life of programme (internal)', ''];
   for (const indicator of programmeIndicators) {
-    const row = indicatorTable(projections.indicators, data, { indicator: indicator.id }).rows[0];
+    const row = indicatorTable(projections.indicators, data, { principal, indicator: indicator.id }).rows[0];
     const percent = indicator.measure === 'percentage' && typeof row?.actual === 'number' ? '%' : '';
     const actual = `${formatNumber(row?.actual)}${percent}`;
     const target =
@@ -103,7 +105,7 @@ export const formatIndicators = async (
     lines.push(`  ${indicator.title.padEnd(72)} ${actual.padStart(8)}${target}`);
   }
   lines.push('', 'Funding status per budget period');
-  for (const period of await fundingStatus(readModels)) {
+  for (const period of await fundingStatus(readModels, { principal })) {
     const dollars = (cents: number) => `$${(cents / 100).toLocaleString('en-US')}`;
     lines.push(
       `  ${period.periodStart} – ${period.periodEnd}: budget ${dollars(period.budget)}, received ${dollars(period.fundsReceived)}, committed ${dollars(period.commitments)}, gap ${dollars(period.gap)}`,

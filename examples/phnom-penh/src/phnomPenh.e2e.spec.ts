@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import {
+  createMemoryEventStore,
+  createMemoryKeyStore,
+  createMemoryReadModelStore,
+} from '@lantern/adapters/memory';
+import { createSqliteEventStore, createSqliteKeyStore } from '@lantern/adapters/sqlite';
+import { createProtectedEventStore, isAccessDeniedError, isSealedField, type Principal } from '@lantern/core';
 import {
   caseFunnel,
   fundingStatus,
@@ -17,11 +23,23 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { programmeProjections, updateReadModels } from './indicators.js';
 import { reportedFigures } from './programme.js';
-import { recordPhnomPenh } from './record.js';
+import { disclosureNarratives, programmeAnalyst, recordPhnomPenh } from './record.js';
 import { type HeadlineFigures, summarise } from './summary.js';
 
+const narratives = Object.values(disclosureNarratives);
+const donor: Principal = { id: 'dn_00000000000000d1', role: 'donor' };
+
+/** The bytes of a SQLite file with its -wal and -shm, as anyone who copies them would have them. */
+const sqliteBytes = (path: string): Buffer =>
+  Buffer.concat(
+    ['', '-wal', '-shm'].map((suffix) =>
+      existsSync(`${path}${suffix}`) ? readFileSync(`${path}${suffix}`) : Buffer.alloc(0),
+    ),
+  );
+
 describe('the Phnom Penh example', () => {
-  const store = createMemoryEventStore();
+  const events = createMemoryEventStore();
+  const store = createProtectedEventStore(events, { keyStore: createMemoryKeyStore() });
   let figures: HeadlineFigures;
   let firstRun: { commands: number; written: number };
 
@@ -44,9 +62,12 @@ describe('the Phnom Penh example', () => {
   it('gives the same figures through its indicators, targets and funding status', async () => {
     const readModels = createMemoryReadModelStore();
     const projections = programmeProjections();
-    await updateReadModels(store, readModels, projections);
+    // Read models are built from the store itself, where narratives stay sealed.
+    await updateReadModels(events, readModels, projections);
     const data = await loadIndicatorData(readModels, projections.indicators);
-    const life = (indicator: string) => indicatorTable(projections.indicators, data, { indicator }).rows[0];
+    const principal = programmeAnalyst;
+    const life = (indicator: string) =>
+      indicatorTable(projections.indicators, data, { principal, indicator }).rows[0];
     expect(life('kids-clubs-established')).toMatchObject({
       actual: reportedFigures.kidsClubs,
       target: reportedFigures.kidsClubs,
@@ -59,30 +80,36 @@ describe('the Phnom Penh example', () => {
     expect(life('households-food-aid')?.actual).toBe(figures.householdsGivenFoodAid);
     expect(life('staff-trained')?.actual).toBe(figures.staffTrained);
     const byItem = indicatorTable(projections.indicators, data, {
+      principal,
       indicator: 'food-aid-quantity',
       by: ['item.item'],
     });
     for (const row of byItem.rows) {
       expect(row.actual).toBeCloseTo(figures.foodAidByItem[row.dims['item.item'] ?? '']?.quantity ?? -1, 6);
     }
-    const funding = await fundingStatus(readModels);
+    const funding = await fundingStatus(readModels, { principal });
     expect(funding.reduce((sum, period) => sum + period.budget, 0)).toBe(reportedFigures.totalBudget);
     const yearTwo = funding.find((period) => period.periodStart === '2019-12-01');
     expect(yearTwo).toMatchObject({
       budget: reportedFigures.yearTwoBudget,
       gap: reportedFigures.yearTwoStillNeeded,
     });
-    const [funnel] = await caseFunnel(readModels);
+    const [funnel] = await caseFunnel(readModels, { principal });
     expect(funnel?.steps[0]).toMatchObject({ stage: 'disclosed', cases: figures.casesDisclosed });
     expect(funnel?.steps.find((step) => step.stage === 'placed')?.cases).toBe(figures.childrenPlacedSafely);
 
     // What a donor sees: no count from 1 to 4 anywhere, areas no finer than a province.
-    const donorFunnel = await releaseCaseFunnel(readModels, { audience: 'donor', period: 'year' });
+    const donorFunnel = await releaseCaseFunnel(readModels, {
+      audience: 'donor',
+      principal: donor,
+      period: 'year',
+    });
     const donorCases = releaseIndicator(projections.indicators, data, {
       indicator: 'cases-disclosed',
       period: 'quarter',
       by: ['data.sex', 'data.area'],
       audience: 'donor',
+      principal: donor,
     });
     const shown = [
       ...donorFunnel.flatMap((row) => row.steps.map((step) => step.cases)),
@@ -94,6 +121,13 @@ describe('the Phnom Penh example', () => {
     }
     expect(shown.some((value) => value.value === '<5')).toBe(true);
     for (const row of donorCases.rows) expect(row.dims['data.area']).toMatch(/^KH-\d+$/);
+    // The donor is given released figures only, never the internal table or funnel.
+    expect(() =>
+      indicatorTable(projections.indicators, data, { principal: donor, indicator: 'cases-disclosed' }),
+    ).toThrow(/call releaseIndicator/);
+    await expect(caseFunnel(readModels, { principal: donor })).rejects.toSatisfy(isAccessDeniedError);
+    // Funding status is money, with no child in it: a donor reads it as the programme does.
+    expect(await fundingStatus(readModels, { principal: donor })).toEqual(funding);
   });
 
   it('records clubs, outreach, cases, placements, aid, budget and funds', () => {
@@ -112,6 +146,23 @@ describe('the Phnom Penh example', () => {
     expect(again.written).toBe(0);
     expect((await summarise(store.readAll())).events).toBe(figures.events);
   }, 120_000);
+
+  it('seals the disclosures’ narratives: the store under the protecting one never holds their text', async () => {
+    const sealed: unknown[] = [];
+    for await (const event of events.readAll()) {
+      const narrative = (event.data as { narrative?: unknown }).narrative;
+      if (narrative !== undefined) sealed.push(narrative);
+    }
+    expect(sealed.length).toBeGreaterThan(0);
+    expect(sealed.every(isSealedField)).toBe(true);
+    const read: unknown[] = [];
+    for await (const event of store.readAll()) {
+      const narrative = (event.data as { narrative?: unknown }).narrative;
+      if (narrative !== undefined) read.push(narrative);
+    }
+    expect(read.length).toBe(sealed.length);
+    for (const text of read) expect(narratives).toContain(text);
+  });
 
   it('keeps children as pseudonyms: no event names a child from the reports', async () => {
     for await (const event of store.readAll()) {
@@ -153,6 +204,32 @@ describe('the Phnom Penh example', () => {
       expect(first).toMatch(/2019-12-01 – 2020-11-30: budget \$38,000, .* gap \$19,800/);
       expect(first).toMatch(/3 weeks after home visits restarted \(2020-06-01\)\s+14/);
       expect(first).toMatch(/Year 2 still needed.*\$19,800\s+\$19,800/);
+
+      // The narratives are sealed: their text is nowhere in the store's file (or its -wal and
+      // -shm), and the children's keys are in a file of their own beside it.
+      const keysPath = join(dir, 'data', 'lantern-keys.db');
+      expect(first).toContain(`Children's data keys: ${keysPath}`);
+      const stored = sqliteBytes(defaultPath);
+      for (const text of narratives) {
+        expect(stored.includes(Buffer.from(text, 'utf8'))).toBe(false);
+        expect(stored.includes(Buffer.from(text, 'utf16le'))).toBe(false);
+        expect(sqliteBytes(keysPath).includes(Buffer.from(text, 'utf8'))).toBe(false);
+      }
+      const sqliteEvents = createSqliteEventStore({ path: defaultPath });
+      const sqliteKeys = createSqliteKeyStore({ path: keysPath });
+      try {
+        const opened: unknown[] = [];
+        const reader = createProtectedEventStore(sqliteEvents, { keyStore: sqliteKeys });
+        for await (const event of reader.readAll({ filter: { eventTypes: ['CaseDisclosed'] } })) {
+          const narrative = (event.data as { narrative?: unknown }).narrative;
+          if (narrative !== undefined) opened.push(narrative);
+        }
+        expect(opened.length).toBeGreaterThan(0);
+        for (const text of opened) expect(narratives).toContain(text);
+      } finally {
+        await sqliteEvents.close();
+        await sqliteKeys.close();
+      }
 
       // Again into the same file, named by LANTERN_DB: the stable command ids make it write nothing.
       const second = await run([], { LANTERN_DB: defaultPath });

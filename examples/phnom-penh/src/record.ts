@@ -13,6 +13,7 @@ import {
   type EventStore,
   handleCommand,
   outreachDecider,
+  type Principal,
   type PseudonymKind,
   programmeDecider,
   type SexAgeCounts,
@@ -34,7 +35,9 @@ import { type Random, seededRandom } from './random.js';
 /**
  * Records the programme as events, command by command, through the deciders: every rule of
  * the domain is checked on the way in. Each command has a stable id, so recording into a store
- * that already holds the programme writes nothing twice.
+ * that already holds the programme writes nothing twice. A few disclosures carry a narrative, a
+ * protected field: record through `createProtectedEventStore`, which seals it (a plain store
+ * refuses the plaintext).
  */
 
 const COMMAND_NAMESPACE = '6f1f8a52-0d5e-4c38-9a61-3b7e2f1c9d40';
@@ -60,6 +63,23 @@ const staffRefs = Array.from({ length: 8 }, (_, i) => ref('staff', `staff-${i + 
 /** The pseudonym of staff member `i` (of eight). */
 const staff = (i: number): string => staffRefs[i % staffRefs.length] ?? ref('staff', 'staff-1');
 const donors = [ref('donor', 'donor-a'), ref('donor', 'donor-b'), ref('donor', 'donor-c')];
+
+/** Who reads the internal figures the job prints: the programme's analyst, by a staff pseudonym. */
+export const programmeAnalyst: Principal = {
+  id: ref('staff', 'analyst'),
+  role: 'analyst',
+  scope: { kind: 'programme' },
+};
+
+/**
+ * What a few disclosures record as their narrative: a protected field, sealed with the child's
+ * key before it is stored. Written generically on purpose: an example never holds what a child said.
+ */
+export const disclosureNarratives = {
+  club: 'Disclosed at the kids’ club; details in the paper file.',
+  nightOutreach: 'Disclosed during night outreach; details in the paper file.',
+  outreach: 'Disclosed to the outreach team; details in the paper file.',
+} as const;
 const agencies = {
   antiTraffickingPolice: ref('agency', 'anti-trafficking-police'),
   shelter: ref('agency', 'partner-shelter'),
@@ -430,6 +450,8 @@ export const recordPhnomPenh = async (
     concerns: Disclosure['concerns'];
     via: Disclosure['disclosedVia'];
     perpetrator?: Disclosure['perpetratorRelation'];
+    /** Protected: sealed with the child's key on the way in. */
+    narrative?: string;
     followUps?: readonly number[];
     referrals?: readonly { service: Referral['service']; agency: string; deliveredAfter?: number }[];
     placement?: Pick<Placement, 'placementType' | 'caregiverRelation'> & { afterDays: number };
@@ -468,6 +490,7 @@ export const recordPhnomPenh = async (
         concerns: input.concerns,
         disclosedVia: input.via,
         ...(input.perpetrator ? { perpetratorRelation: input.perpetrator } : {}),
+        ...(input.narrative ? { narrative: input.narrative } : {}),
       },
     });
     await send(caseStream, cases, `${caseStream}/risk`, {
@@ -548,6 +571,7 @@ export const recordPhnomPenh = async (
       concerns: ['sexual-exploitation', 'exposure-to-pornography'],
       via: 'club',
       perpetrator: 'stranger',
+      narrative: disclosureNarratives.club,
       referrals: [{ service: 'police', agency: agencies.antiTraffickingPolice, deliveredAfter: 3 }],
       placement: { afterDays: 21, placementType: 'kinship', caregiverRelation: 'grandparent' },
       followUps: [5, 30, 90, 180],
@@ -596,6 +620,7 @@ export const recordPhnomPenh = async (
     concerns: ['sexual-abuse'],
     via: 'outreach',
     perpetrator: 'person-in-authority',
+    narrative: disclosureNarratives.nightOutreach,
     referrals: [
       { service: 'counselling', agency: agencies.counselling, deliveredAfter: 5 },
       { service: 'legal', agency: agencies.legalAid },
@@ -631,6 +656,7 @@ export const recordPhnomPenh = async (
     concerns: ['trafficking', 'begging-exploitation'],
     via: 'outreach',
     perpetrator: 'trafficker',
+    narrative: disclosureNarratives.outreach,
     referrals: [{ service: 'shelter', agency: agencies.shelter, deliveredAfter: 1 }],
     placement: { afterDays: 1, placementType: 'residential', caregiverRelation: 'residential-staff' },
     followUps: [3, 30, 120, 240],
