@@ -21,7 +21,17 @@ import {
 } from '@lantern/projections';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresConnectionString, sql, usePostgresSchema } from '../multiInstance/postgresServer.js';
-import { caseManager, collect, disclosure, placement, programmeId, registration } from './fixtures.js';
+import {
+  auditLog,
+  caseFileRead,
+  caseManager,
+  collect,
+  disclosure,
+  placement,
+  programmeId,
+  recordingFieldWorker,
+  registration,
+} from './fixtures.js';
 
 /**
  * Erasure reaches read models in PostgreSQL, where analysts query them with SQL: after
@@ -119,12 +129,18 @@ describe('erasing a child from read models in PostgreSQL', () => {
       expect(afterErasure.toLowerCase()).not.toContain(form.toLowerCase());
     }
     for (const ct of sealedOfChild) expect(afterErasure).not.toContain(ct);
-    // The other child's sealed narrative is still there, and opens.
-    expect((await readCaseFile(pg, 'PP-2020-061', { keyStore }))?.narrative).toBe(otherNarrative);
-    expect(await readCaseFile(pg, 'PP-2020-060', { keyStore })).toMatchObject({
+    // The other child's sealed narrative is still there, and opens for the field worker who recorded it.
+    const audit = auditLog();
+    const read = caseFileRead(keyStore, audit.sink, recordingFieldWorker);
+    expect((await readCaseFile(pg, 'PP-2020-061', read))?.narrative).toBe(otherNarrative);
+    expect(await readCaseFile(pg, 'PP-2020-060', read)).toMatchObject({
       narrative: { redacted: 'erased' },
       placements: [{ caregiverContact: { redacted: 'erased' } }],
     });
+    expect(audit.entries.map((entry) => [entry.action, entry.target])).toEqual([
+      ['case-read', 'case-PP-2020-061'],
+      ['case-read', 'case-PP-2020-060'],
+    ]);
     expect(await counts()).toEqual(before);
     await engine.stop();
   });

@@ -32,7 +32,16 @@ import {
 import Database from 'better-sqlite3';
 import { firstValueFrom, type Subscription, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseManager, collect, disclosure, placement, programmeId, registration } from './fixtures.js';
+import {
+  auditLog,
+  caseFileRead,
+  caseManager,
+  collect,
+  disclosure,
+  placement,
+  programmeId,
+  registration,
+} from './fixtures.js';
 
 /**
  * Erasure end to end on the embedded default: events, keys and read models in one SQLite file.
@@ -109,6 +118,9 @@ describe('erasing a child from the embedded SQLite file', () => {
   let before: Awaited<ReturnType<typeof counts>>;
 
   const lastPosition = async () => (await collect(events.readAll())).at(-1)?.position ?? 0n;
+  /** Case files are read by a case manager with programme scope, every read audited here. */
+  const audit = auditLog();
+  const readFile = (caseId: string) => readCaseFile(readModels, caseId, caseFileRead(keyStore, audit.sink));
 
   beforeAll(async () => {
     events = createSqliteEventStore({ path });
@@ -157,9 +169,14 @@ describe('erasing a child from the embedded SQLite file', () => {
     // The scan works: before erasure the key is there to be found.
     expect(found(disk, keyForms(childKey))).toBe(true);
     expect(before.casesDisclosed).toBe(2);
-    const file = await readCaseFile(readModels, 'PP-2020-050', { keyStore });
+    const file = await readFile('PP-2020-050');
     expect(file?.narrative).toBe(narrative);
     expect(file?.placements[0]).toMatchObject({ caregiverContact: contact, placementAddress: address });
+    expect(audit.entries.at(-1)).toMatchObject({
+      action: 'case-read',
+      target: 'case-PP-2020-050',
+      principal: { id: caseManager.id, role: 'case-manager' },
+    });
   });
 
   it('leaves neither the child’s text nor their key anywhere in the file, its WAL or its shared memory', async () => {
@@ -209,13 +226,13 @@ describe('erasing a child from the embedded SQLite file', () => {
     // The live subscription saw the text when it was recorded (it was allowed to), then the erasure.
     expect(live.map((e) => e.type)).toContain('ChildDataErased');
 
-    const file = await readCaseFile(readModels, 'PP-2020-050', { keyStore });
+    const file = await readFile('PP-2020-050');
     expect(file).toMatchObject({
       child,
       narrative: { redacted: 'erased' },
       placements: [{ caregiverContact: { redacted: 'erased' }, placementAddress: { redacted: 'erased' } }],
     });
-    expect((await readCaseFile(readModels, 'PP-2020-051', { keyStore }))?.narrative).toBe(otherNarrative);
+    expect((await readFile('PP-2020-051'))?.narrative).toBe(otherNarrative);
   });
 
   it('keeps every count: erasure removes what was said, not that it happened', async () => {

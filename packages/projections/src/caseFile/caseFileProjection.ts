@@ -17,6 +17,9 @@ import { defineProjection, type Projection, type ProjectionView } from '../engin
  * itself, not through `createProtectedEventStore` (an event carrying plaintext is refused, and
  * dead-lettered by the engine).
  *
+ * Each case also lists the staff who recorded its events (`recordedBy`): `readCaseFile` opens a
+ * case only for a principal whose scope holds one of them, as a guarded store reads its stream.
+ *
  * When a child's data is erased (`ChildDataErased`), every protected field of their cases is
  * replaced by `{ redacted: 'erased' }`, now and in any later event about them; the cases
  * themselves stay, so counts of cases do not change.
@@ -58,6 +61,11 @@ export interface CaseFileDocument extends ReadModelDocument {
   readonly narrative?: KeptProtected;
   readonly placements: readonly CasePlacement[];
   readonly status: 'open' | 'closed';
+  /**
+   * The staff pseudonyms who recorded the events of the case's stream (`case-{caseId}`), sorted
+   * and unique: the case is in the scope of a principal who, or whose team, is one of them.
+   */
+  readonly recordedBy: readonly string[];
   /** Set once the child's data was erased. */
   readonly erasedAt?: string;
 }
@@ -74,6 +82,11 @@ export const caseFileEventTypes = [
   'CaseClosed',
   'CaseReopened',
   'ChildDataErased',
+  // Read only to note who recorded them, for a case the file holds.
+  'RiskAssessed',
+  'CaseReferred',
+  'ServiceDelivered',
+  'CaseFollowedUp',
 ] as const;
 
 const erased = redacted('erased');
@@ -102,6 +115,16 @@ const purge = (kept: KeptProtected | undefined): KeptProtected | undefined =>
 const withField = <T extends object>(document: T, field: string, value: unknown): T =>
   value === undefined ? document : { ...document, [field]: value };
 
+/**
+ * The case with the event's recorder added to `recordedBy`; the same document when nothing changes.
+ * Only events of the case's own stream count, as for a guarded store's scope.
+ */
+const withRecorder = (document: CaseFileDocument, event: RecordedEvent): CaseFileDocument => {
+  const staff = event.metadata.recordedBy;
+  if (event.streamId !== `case-${document.caseId}` || document.recordedBy.includes(staff)) return document;
+  return { ...document, recordedBy: [...document.recordedBy, staff].sort() };
+};
+
 const childOf = (view: ProjectionView, childRef: string): CaseFileChildDocument =>
   (view.get('children', childRef) as CaseFileChildDocument | undefined) ?? { cases: [] };
 
@@ -120,7 +143,8 @@ export interface CaseFileProjectionOptions {
 export const createCaseFileProjection = (options: CaseFileProjectionOptions = {}): Projection =>
   defineProjection({
     name: options.name ?? 'case_file',
-    version: 1,
+    // 2: cases list who recorded them (recordedBy).
+    version: 2,
     eventTypes: caseFileEventTypes,
     collections: ['cases', 'children'],
     apply: (event, view) => {
@@ -144,7 +168,9 @@ export const createCaseFileProjection = (options: CaseFileProjectionOptions = {}
             disclosedAt: event.metadata.occurredAt,
             placements: before?.placements ?? [],
             status: before?.status ?? 'open',
+            recordedBy: before?.recordedBy ?? [],
           };
+          document = withRecorder(document, event);
           document = withField(document, 'narrative', keep(event, 'narrative', data.narrative, childErased));
           document = withField(document, 'erasedAt', child.erasedAt);
           view.put('cases', caseId, document);
@@ -171,15 +197,32 @@ export const createCaseFileProjection = (options: CaseFileProjectionOptions = {}
             'placementAddress',
             keep(event, 'placementAddress', data.placementAddress, childErased),
           );
-          view.put('cases', caseId, { ...before, placements: [...before.placements, placement] });
+          view.put(
+            'cases',
+            caseId,
+            withRecorder({ ...before, placements: [...before.placements, placement] }, event),
+          );
           return;
         }
         case 'CaseClosed':
         case 'CaseReopened': {
           const caseId = String(data.caseId);
           const before = view.get('cases', caseId) as CaseFileDocument | undefined;
-          if (before)
-            view.put('cases', caseId, { ...before, status: event.type === 'CaseClosed' ? 'closed' : 'open' });
+          if (before) {
+            const status = event.type === 'CaseClosed' ? 'closed' : 'open';
+            view.put('cases', caseId, withRecorder({ ...before, status }, event));
+          }
+          return;
+        }
+        case 'RiskAssessed':
+        case 'CaseReferred':
+        case 'ServiceDelivered':
+        case 'CaseFollowedUp': {
+          const caseId = String(data.caseId);
+          const before = view.get('cases', caseId) as CaseFileDocument | undefined;
+          if (!before) return;
+          const after = withRecorder(before, event);
+          if (after !== before) view.put('cases', caseId, after);
           return;
         }
         case 'ChildDataErased': {
