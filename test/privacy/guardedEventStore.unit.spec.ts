@@ -98,6 +98,30 @@ describe('a guarded event store', () => {
       await refusal(() => collect(guard(store, own(fieldWorker2)).readStream(`child-${child1}`)));
     });
 
+    it('learns of a case coming into scope after its first question, with the child the case names', async () => {
+      const store = await seededStore();
+      const view = guard(store, own(fieldWorker1));
+      // Child 2's case is field worker 2's: field worker 1 may not read the child yet.
+      await refusal(() => collect(view.readStream(`child-${child2}`)));
+      // Then field worker 1 follows the case up (recorded by the sync server, straight into the store).
+      await store.append('case-PP-2020-002', [
+        newEvent(
+          'CaseFollowedUp',
+          { caseId: 'PP-2020-002', followedUpOn: '2020-03-03', kind: 'home-visit' },
+          fieldWorker1,
+        ),
+      ]);
+      // The same view now finds the case, and the child its disclosure named, in scope.
+      const events = await collect(view.readStream(`child-${child2}`));
+      expect(events.map((e) => e.type)).toEqual(['ChildRegistered']);
+      const feed = await collect(view.readAll({ filter: { streamPrefixes: ['case-'] } }));
+      expect(feed.map((e) => `${e.streamId} ${e.type}`)).toEqual([
+        'case-PP-2020-001 CaseDisclosed',
+        'case-PP-2020-002 CaseDisclosed',
+        'case-PP-2020-002 CaseFollowedUp',
+      ]);
+    });
+
     it("lets a team read its members' cases", async () => {
       const store = await seededStore();
       const lead: Principal = {

@@ -153,36 +153,58 @@ export const createGuardedEventStore = (
   // a child's stream also when an in-scope case-level stream names the child.
 
   interface Ownership {
-    readonly streams: Set<string>;
     /** Notes an event as it passes: it may bring its stream (and its child) into scope. */
     note(event: RecordedEvent): void;
     has(streamId: string): boolean;
   }
 
-  const newOwnership = (): Ownership => {
-    const streams = new Set<string>();
-    const note = (event: RecordedEvent): void => {
-      if (!caseLevel.has(streamCategory(event.streamId))) return;
-      if (!streams.has(event.streamId) && !inScopeStaff(event.metadata.recordedBy)) return;
-      streams.add(event.streamId);
+  // Ownership only grows (events are never removed), so the view keeps what it has learnt and
+  // each later question reads only the case-level events stored since.
+  const owned = new Set<string>();
+  /** Children named by case-level streams not (yet) in scope: they come into scope with the stream. */
+  const namedByOthers = new Map<string, Set<string>>();
+  const ownership: Ownership = {
+    note: (event) => {
+      const { streamId } = event;
+      if (!caseLevel.has(streamCategory(streamId))) return;
       const childRef = (event.data as Data | null)?.childRef;
-      if (typeof childRef === 'string') streams.add(`child-${childRef}`);
-    };
-    return { streams, note, has: (streamId) => staffInScope === 'all' || streams.has(streamId) };
+      if (!owned.has(streamId)) {
+        if (!inScopeStaff(event.metadata.recordedBy)) {
+          if (typeof childRef === 'string') {
+            const named = namedByOthers.get(streamId) ?? new Set<string>();
+            named.add(childRef);
+            namedByOthers.set(streamId, named);
+          }
+          return;
+        }
+        owned.add(streamId);
+        for (const child of namedByOthers.get(streamId) ?? []) owned.add(`child-${child}`);
+        namedByOthers.delete(streamId);
+      }
+      if (typeof childRef === 'string') owned.add(`child-${childRef}`);
+    },
+    has: (streamId) => staffInScope === 'all' || owned.has(streamId),
   };
+  /** The position of the last case-level event taken into `ownership`. */
+  let learntUpTo: bigint | undefined;
+  let learning: Promise<void> = Promise.resolve();
 
-  /** Ownership of every case-level stream stored now. */
+  /** Ownership of every case-level stream stored now: reads what was stored since the last question. */
   const loadOwnership = async (): Promise<Ownership> => {
-    const ownership = newOwnership();
     if (staffInScope === 'all') return ownership;
     const filter = { streamPrefixes: [...caseLevel].map((c) => `${c}-`) };
-    // Twice: an event naming a child may come after the child's own events in global order.
-    const named: RecordedEvent[] = [];
-    for await (const event of eventStore.readAll({ filter })) {
-      ownership.note(event);
-      if (typeof (event.data as Data | null)?.childRef === 'string') named.push(event);
-    }
-    for (const event of named) if (ownership.streams.has(event.streamId)) ownership.note(event);
+    // One reader at a time, each going on from where the last stopped.
+    const step = learning.then(async () => {
+      const from = learntUpTo;
+      for await (const event of eventStore.readAll(
+        from === undefined ? { filter } : { filter, after: from },
+      )) {
+        ownership.note(event);
+        learntUpTo = event.position;
+      }
+    });
+    learning = step.catch(() => undefined);
+    await step;
     return ownership;
   };
 
