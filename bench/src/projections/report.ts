@@ -39,6 +39,10 @@ const table = (header: readonly string[], rows: readonly (readonly string[])[]):
   [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 
 /** A scenario's label with this run's figures filled in. */
+/** The size of the peak-RSS log, or the size the goal is about when the rebuild was not run. */
+const rssEventsText = (events: number): string =>
+  events > 0 ? `${whole(events)} events` : '5,000,000 events (the goal)';
+
 export const labelOf = (scenario: ScenarioId, settings: ProjectionsSettings): string =>
   scenarioLabels[scenario]
     .replace('{big}', whole(settings.bigBatchSize))
@@ -89,7 +93,8 @@ const throughputTable = (run: ProjectionsRun): string =>
       const cell = cellOf(run, scenario);
       return [
         labelOf(scenario, run.settings),
-        'missing' in cell ? whole(run.summary.events) : whole(cell.runs[0]?.events ?? 0),
+        // A row not run read no events: its label says how many it would have read.
+        'missing' in cell ? '—' : whole(cell.runs[0]?.events ?? 0),
         marked(cell, (c) => whole(c.rate)),
         marked(cell, (c) => whole(c.cpuRate)),
         marked(cell, (c) => megabytes(c.peakRss)),
@@ -171,7 +176,7 @@ const targets = (run: ProjectionsRun): Target[] => [
     },
   },
   {
-    label: `Peak RSS, rebuild of every built-in projection from SQLite, ${whole(run.settings.rssEvents)} events`,
+    label: `Peak RSS, rebuild of every built-in projection from SQLite, ${rssEventsText(run.settings.rssEvents)}`,
     goal: '< 300 MB',
     measure: () => {
       const cell = cellOf(run, 'rssBuiltIns');
@@ -181,7 +186,7 @@ const targets = (run: ProjectionsRun): Target[] => [
     },
   },
   {
-    label: `Peak RSS, the simple fold from SQLite, ${whole(run.settings.rssEvents)} events (the log streamed)`,
+    label: `Peak RSS, the simple fold from SQLite, ${rssEventsText(run.settings.rssEvents)} (the log streamed)`,
     goal: '< 300 MB',
     measure: () => {
       const cell = cellOf(run, 'rssFold');
