@@ -186,7 +186,7 @@ const targets = (run: ProjectionsRun): Target[] => [
     },
   },
   {
-    label: `Peak RSS, the simple fold from SQLite, ${rssEventsText(run.settings.rssEvents)} (the log streamed)`,
+    label: `Peak RSS, the simple fold from SQLite with the log streamed, ${rssEventsText(run.settings.rssEvents)}`,
     goal: '< 300 MB',
     measure: () => {
       const cell = cellOf(run, 'rssFold');
