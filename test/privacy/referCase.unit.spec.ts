@@ -51,6 +51,7 @@ const refer = (
   basis: CatalogEventData<'CaseReferred'>['consentBasis'],
   toAgencyRef = shelter,
   principal = worker,
+  commandId?: string,
 ) =>
   referCase({
     store,
@@ -59,7 +60,11 @@ const refer = (
     audit: { sink: auditTo(store), reference: 'REQ-2020-17' },
     command: {
       type: 'ReferCase',
-      metadata: { occurredAt: '2020-03-03T14:00:00+07:00', recordedBy: principal.id },
+      metadata: {
+        occurredAt: '2020-03-03T14:00:00+07:00',
+        recordedBy: principal.id,
+        ...(commandId === undefined ? {} : { commandId }),
+      },
       data: {
         caseId: 'PP-2020-001',
         referralId: 'ref-1',
@@ -133,6 +138,17 @@ describe('referring a case, against the child’s consent', () => {
     ]);
     const [auditEvent] = await collect(store.readStream(`audit-${programmeId}`));
     expect(auditEvent && referral && auditEvent.position < referral.position).toBe(true);
+  });
+
+  it('audits an override once when the same referral is sent again', async () => {
+    const store = await storeWith({ services: false, sharing: [] });
+    const commandId = '0190f3a2-7c4e-7d21-9a3b-5c6d7e8f9a0b';
+    await refer(store, { kind: 'overridden', reason: 'imminent-danger' }, police, worker, commandId);
+    await refer(store, { kind: 'overridden', reason: 'imminent-danger' }, police, worker, commandId);
+    expect(await referrals(store)).toHaveLength(1);
+    expect((await auditEntries(store)).filter((entry) => entry.action === 'consent-override')).toHaveLength(
+      1,
+    );
   });
 
   it('writes no override when the audit entry cannot be stored', async () => {

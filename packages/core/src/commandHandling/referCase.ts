@@ -114,7 +114,10 @@ export const referCase = async (options: ReferCaseOptions): Promise<CommandResul
       }. Record the child's fresh consent with ChangeConsent, or refer with consentBasis { kind: 'overridden', reason } (imminent-danger, legal-duty, child-cannot-consent or court-order): an override is audited.`,
     );
   }
-  if (consentBasis.kind === 'overridden' && childRef !== undefined) {
+  // A resend of a referral already recorded writes nothing, so it overrides nothing again.
+  const alreadyReferred =
+    caseState.status !== 'none' && Object.hasOwn(caseState.referrals, command.data.referralId);
+  if (consentBasis.kind === 'overridden' && childRef !== undefined && !alreadyReferred) {
     await options.audit.sink({
       programmeId: programme.programmeId,
       principal: { id: principal.id, role: principal.role },
