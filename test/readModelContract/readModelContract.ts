@@ -292,6 +292,61 @@ export const runReadModelContract = (
         await expect(readModels.prepare('clubs', ['a__b'])).rejects.toThrow(/single underscores/);
       });
 
+      it('reads committed documents and keys synchronously, when it can, as fresh copies', async () => {
+        const { getDocumentNow, keysNow } = readModels;
+        // Optional: a store that reads only asynchronously (PostgreSQL) gives neither.
+        expect(getDocumentNow === undefined).toBe(keysNow === undefined);
+        if (!getDocumentNow || !keysNow) return;
+        const projection = projectionName('now');
+        await readModels.prepare(projection, ['clubs']);
+        expect([...keysNow.call(readModels, projection, 'clubs')]).toEqual([]);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 3n,
+            changes: [
+              { collection: 'clubs', key: 'a', document: { n: 1 } },
+              { collection: 'clubs', key: 'b', document: { n: 2 } },
+              { collection: 'clubs', key: 'c', document: { n: 3 } },
+            ],
+          },
+        ]);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 3n,
+            position: 4n,
+            changes: [{ collection: 'clubs', key: 'b', document: null }],
+          },
+        ]);
+        // A refused commit changes nothing either reads.
+        await expect(
+          readModels.commit([
+            {
+              projection,
+              version: 1,
+              after: 3n,
+              position: 5n,
+              changes: [{ collection: 'clubs', key: 'd', document: { n: 4 } }],
+            },
+          ]),
+        ).rejects.toSatisfy(isLeaseLostError);
+        expect([...keysNow.call(readModels, projection, 'clubs')].sort()).toEqual(['a', 'c']);
+        const a = getDocumentNow.call(readModels, projection, 'clubs', 'a') as { n: number };
+        expect(a).toEqual({ n: 1 });
+        a.n = 99;
+        expect(getDocumentNow.call(readModels, projection, 'clubs', 'a')).toEqual({ n: 1 });
+        expect(getDocumentNow.call(readModels, projection, 'clubs', 'b')).toBeUndefined();
+        expect(getDocumentNow.call(readModels, projection, 'clubs', 'd')).toBeUndefined();
+        expect(() => getDocumentNow.call(readModels, projection, 'nope', 'a')).toThrow(/no collection/);
+        await readModels.reset(projection, 2, ['clubs']);
+        expect([...keysNow.call(readModels, projection, 'clubs')]).toEqual([]);
+        expect(getDocumentNow.call(readModels, projection, 'clubs', 'a')).toBeUndefined();
+      });
+
       if (contractOptions.durable) {
         it('keeps what was committed when opened again', async () => {
           if (!subject.reopen) throw new Error('a durable store under test must give reopen()');

@@ -152,6 +152,18 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       return text === undefined ? undefined : parsed(text);
     },
 
+    getDocumentNow: (projection, collection, key) => {
+      ensureOpen();
+      const text = collectionOf(dataOf(projection), projection, collection).get(key);
+      return text === undefined ? undefined : parsed(text);
+    },
+
+    keysNow: (projection, collection) => {
+      ensureOpen();
+      // A copy: a commit made while the caller iterates must not change what it reads.
+      return [...collectionOf(dataOf(projection), projection, collection).keys()];
+    },
+
     documents: async (projection, collection) => {
       ensureOpen();
       const data = dataOf(projection);

@@ -98,6 +98,7 @@ interface CollectionStatements {
   clear: Database.Statement;
   get: Database.Statement;
   all: Database.Statement;
+  keys: Database.Statement;
 }
 
 /** A batch checked and serialised before the transaction, so the write lock is held only to write. */
@@ -280,6 +281,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
           clear: db.prepare(`DELETE FROM "${table}"`),
           get: db.prepare(`SELECT doc FROM "${table}" WHERE key = ?`).pluck(),
           all: db.prepare(`SELECT key, doc FROM "${table}" ORDER BY key`).raw(),
+          keys: db.prepare(`SELECT key FROM "${table}"`).pluck(),
         };
       } catch (error) {
         if (isMissingTable(error)) throw missingCollection(projection, collection);
@@ -497,6 +499,37 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
         usingCollection(projection, collection, (table) => table.get.get(key) as string | undefined),
       );
       return doc === undefined ? undefined : (JSON.parse(doc) as ReadModelDocument);
+    },
+
+    getDocumentNow: (projection, collection, key) => {
+      const doc = attempt('reading a document', () =>
+        usingCollection(projection, collection, (table) => table.get.get(key) as string | undefined),
+      );
+      return doc === undefined ? undefined : (JSON.parse(doc) as ReadModelDocument);
+    },
+
+    keysNow: (projection, collection) => {
+      // Checked now, so a missing collection fails here rather than at the first step.
+      attempt('reading keys', () => usingCollection(projection, collection, () => undefined));
+      return {
+        // Read lazily, one row at a time, so millions of keys never sit in memory at once.
+        [Symbol.iterator]: () => {
+          const rows = attempt('reading keys', () =>
+            usingCollection(
+              projection,
+              collection,
+              (table) => table.keys.iterate() as IterableIterator<string>,
+            ),
+          );
+          return {
+            next: () => attempt('reading keys', () => rows.next()),
+            return: (value?: unknown) => {
+              rows.return?.();
+              return { done: true as const, value };
+            },
+          } as Iterator<string>;
+        },
+      };
     },
 
     documents: async (projection, collection) => {

@@ -91,6 +91,19 @@ export interface ReadModelStore {
   getDocument(projection: string, collection: string, key: string): Promise<ReadModelDocument | undefined>;
   /** Every document of a collection, in key order. */
   documents(projection: string, collection: string): Promise<{ key: string; document: ReadModelDocument }[]>;
+  /**
+   * Optional synchronous read of one committed document, for stores that can answer without
+   * waiting (memory, SQLite): the projection engine then keeps only some documents in memory
+   * and reads the others while a projection applies an event. Returns a fresh object the caller
+   * may change, or undefined when the key holds no document. Stores that can only read
+   * asynchronously (PostgreSQL) leave it out, and the engine keeps every document in memory.
+   */
+  getDocumentNow?(projection: string, collection: string, key: string): ReadModelDocument | undefined;
+  /**
+   * Optional synchronous list of a collection's committed keys, in no particular order; given
+   * together with `getDocumentNow`. Read lazily: consume it before the next commit.
+   */
+  keysNow?(projection: string, collection: string): Iterable<string>;
   deadLetters(projection: string): Promise<DeadLetter[]>;
   /** Takes the lease if it is free or expired (or already ours); undefined when another owner holds it. */
   acquireLease(projection: string, owner: string, ttlMs: number): Promise<Lease | undefined>;

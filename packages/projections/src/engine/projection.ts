@@ -9,7 +9,8 @@ import {
 
 /**
  * What a projection reads and writes while it applies one event: its own documents, held in
- * memory by the engine and committed with the checkpoint after each batch.
+ * memory by the engine (or read from the store when not held, see `documentsInMemory`) and
+ * committed with the checkpoint after each batch.
  */
 export interface ProjectionView {
   get(collection: string, key: string): ReadModelDocument | undefined;

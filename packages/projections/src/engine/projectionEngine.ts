@@ -10,6 +10,7 @@ import {
   type RecordedEvent,
 } from '@lantern/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
+import { createKeyFilter, type KeyFilter } from './keyFilter.js';
 import type { Projection, ProjectionView } from './projection.js';
 
 /** Where a projection is in its life. */
@@ -53,6 +54,14 @@ export interface ProjectionEngineOptions {
   /** Events per read and per commit while catching up. Default 1000. */
   batchSize?: number;
   /**
+   * The most documents a projection keeps in memory between batches (shared evenly among its
+   * collections); the others stay in the read-model store and are read back when an event needs
+   * them. Works with stores that read synchronously (`getDocumentNow` and `keysNow`: memory,
+   * SQLite). Default: 100,000 with such a store; with any other (PostgreSQL), or when set to
+   * `Infinity`, every document is held in memory, loaded at start.
+   */
+  documentsInMemory?: number;
+  /**
    * Set when several instances may run the same projections (e.g. read models in PostgreSQL):
    * each projection is then run only while this instance holds its lease in the read-model
    * store. Without it, the engine assumes it is the only one.
@@ -87,9 +96,15 @@ export interface ProjectionEngine {
 /** One collection of a runner's read model, in memory. */
 interface CollectionState {
   readonly name: string;
+  /**
+   * Documents as committed or changed since: every one of them without paging; with paging, those
+   * read or written lately (committed ones are evicted oldest first after a commit).
+   */
   readonly documents: Map<string, ReadModelDocument>;
   /** Changed since the last commit: each key's document, or null when it was deleted. */
   readonly dirty: Map<string, ReadModelDocument | null>;
+  /** With paging: the keys the store may hold; a key it rules out is not looked up. */
+  stored?: KeyFilter;
 }
 
 interface Runner {
@@ -116,6 +131,7 @@ interface Runner {
 }
 
 const defaultBatchSize = 1000;
+const defaultDocumentsInMemory = 100_000;
 const defaultLeaseTtlMs = 10_000;
 /** Live events waiting beyond this many batches send the engine back to reading in batches. */
 const liveHighWaterBatches = 10;
@@ -143,6 +159,26 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new TypeError(`batchSize must be a whole number of 1 or more; got ${String(options.batchSize)}.`);
   }
+  const documentsInMemory =
+    options.documentsInMemory ??
+    (readModels.getDocumentNow && readModels.keysNow ? defaultDocumentsInMemory : Number.POSITIVE_INFINITY);
+  if (
+    documentsInMemory !== Number.POSITIVE_INFINITY &&
+    (!Number.isSafeInteger(documentsInMemory) || documentsInMemory < 1)
+  ) {
+    throw new TypeError(
+      `documentsInMemory must be a whole number of 1 or more, or Infinity; got ${String(options.documentsInMemory)}.`,
+    );
+  }
+  const { getDocumentNow, keysNow } = readModels;
+  /** Set when documents are paged: read from the store on demand, only some kept in memory. */
+  const paging =
+    getDocumentNow && keysNow && Number.isFinite(documentsInMemory)
+      ? {
+          getDocumentNow: getDocumentNow.bind(readModels),
+          keysNow: keysNow.bind(readModels),
+        }
+      : undefined;
   const now = options.now ?? (() => new Date());
   const leaseTtlMs = options.instance?.leaseTtlMs ?? defaultLeaseTtlMs;
   const names = new Set<string>();
@@ -189,8 +225,18 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       deadLettered: 0,
       view: undefined as unknown as ProjectionView,
     };
+    const { name } = projection;
+    const get = (state: CollectionState, key: string): ReadModelDocument | undefined => {
+      const held = state.documents.get(key);
+      if (held !== undefined || !paging) return held;
+      // Written in this batch are in memory; deleted in it (null) must not be read back.
+      if (state.dirty.has(key) || !state.stored?.mayHave(key)) return undefined;
+      const document = paging.getDocumentNow(name, state.name, key);
+      if (document !== undefined) state.documents.set(key, document);
+      return document;
+    };
     runner.view = {
-      get: (collection, key) => collectionOf(runner, collection).documents.get(key),
+      get: (collection, key) => get(collectionOf(runner, collection), key),
       put: (collection, key, document) => {
         const state = collectionOf(runner, collection);
         state.documents.set(key, document);
@@ -198,9 +244,21 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       },
       delete: (collection, key) => {
         const state = collectionOf(runner, collection);
-        if (state.documents.delete(key)) markDirty(runner, state, key, null);
+        if (get(state, key) === undefined) return;
+        state.documents.delete(key);
+        markDirty(runner, state, key, null);
       },
-      keys: (collection) => collectionOf(runner, collection).documents.keys(),
+      keys: (collection) => {
+        const state = collectionOf(runner, collection);
+        if (!paging) return state.documents.keys();
+        // Listed in full first: a store may not read anything else while it lists (SQLite).
+        const committed = [...paging.keysNow(name, collection)];
+        const dirty = state.dirty;
+        return (function* () {
+          for (const key of committed) if (!dirty.has(key)) yield key;
+          for (const [key, document] of dirty) if (document !== null) yield key;
+        })();
+      },
     };
     return runner;
   });
@@ -208,6 +266,41 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     const runner = runners.find((r) => r.projection.name === name);
     if (!runner) throw new TypeError(`No projection named "${name}" runs in this engine.`);
     return runner;
+  };
+
+  /** Builds the collection's key filter afresh from the keys committed, with room for as many again. */
+  const fillKeyFilter = (projection: string, state: CollectionState): void => {
+    if (!paging) return;
+    let count = 0;
+    for (const _ of paging.keysNow(projection, state.name)) count += 1;
+    const stored = createKeyFilter(count * 2);
+    if (count > 0) for (const key of paging.keysNow(projection, state.name)) stored.add(key);
+    state.stored = stored;
+  };
+
+  /**
+   * After a commit: the keys written go into the filter (a bigger one when it is full), and a
+   * collection holding more than its share of `documentsInMemory` forgets its oldest documents,
+   * down to half its share. Every document held is committed by then, so none is lost.
+   */
+  const afterCommit = (runner: Runner, committed: readonly DocumentChange[]): void => {
+    if (!paging) return;
+    for (const change of committed) {
+      if (change.document !== null) collectionOf(runner, change.collection).stored?.add(change.key);
+    }
+    const share = Math.max(1, Math.floor(documentsInMemory / runner.collections.size));
+    for (const state of runner.collections.values()) {
+      if (state.stored && state.stored.added > state.stored.capacity) {
+        fillKeyFilter(runner.projection.name, state);
+      }
+      if (state.documents.size <= share) continue;
+      let excess = state.documents.size - Math.floor(share / 2);
+      for (const key of state.documents.keys()) {
+        if (excess <= 0) break;
+        state.documents.delete(key);
+        excess -= 1;
+      }
+    }
   };
 
   /** Replaces the runner's memory with what the read-model store holds. */
@@ -235,6 +328,13 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     }
     runner.collections = new Map();
     for (const collection of collections) {
+      if (paging) {
+        // Keys only: documents are read when an event needs them.
+        const state: CollectionState = { name: collection, documents: new Map(), dirty: new Map() };
+        fillKeyFilter(name, state);
+        runner.collections.set(collection, state);
+        continue;
+      }
       const rows = await readModels.documents(name, collection);
       // Copies: stores may hand out frozen documents, and apply may change what it gets.
       const documents = new Map(rows.map((row) => [row.key, structuredClone(row.document)]));
@@ -444,6 +544,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       runner.committed = batch.position;
       runner.applied = batch.position;
       runner.deadLetters = [];
+      afterCommit(runner, batch.changes);
       const committedEvent = events.findLast((e) => e.position <= batch.position);
       if (committedEvent) runner.committedRecordedAt = committedEvent.recordedAt;
       if (batch.failure !== undefined) {
