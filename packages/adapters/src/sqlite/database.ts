@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { StoreError } from '@lantern/core';
 import Database from 'better-sqlite3';
 import {
@@ -83,6 +83,25 @@ const number = (value: unknown): number => Number(value);
  * database, or a SQLite database that is not Lantern's, is refused without being changed: the
  * header is read before anything is written, and the journal mode is set only afterwards.
  */
+/** The absolute path of the file a store was given, or a TypeError saying how to give one. */
+export const storeFileOf = (factory: string, options: { path?: unknown } | undefined): string => {
+  if (typeof options?.path !== 'string' || options.path === '') {
+    throw new TypeError(`${factory} needs a path, e.g. { path: "./data/lantern.db" }.`);
+  }
+  return resolvePath(options.path);
+};
+
+/** `busyTimeoutMs` as given (milliseconds, 0 or more), default 5000. */
+export const busyTimeoutOf = (given: unknown): number => {
+  const busyTimeoutMs = given ?? 5000;
+  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new TypeError(
+      `busyTimeoutMs must be a number of milliseconds, 0 or more; got ${String(busyTimeoutMs)}.`,
+    );
+  }
+  return busyTimeoutMs;
+};
+
 export const openDatabase = ({
   path,
   readonly: askedReadonly,

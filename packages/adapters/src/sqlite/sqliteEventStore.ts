@@ -1,4 +1,3 @@
-import { resolve as resolvePath } from 'node:path';
 import type {
   AppendOptions,
   AppendResult,
@@ -29,7 +28,7 @@ import {
 } from '@lantern/core';
 import type Database from 'better-sqlite3';
 import { Observable } from 'rxjs';
-import { openDatabase } from './database.js';
+import { openDatabase, storeFileOf } from './database.js';
 import { createReadValidation } from './readValidation.js';
 import { closedError, readOnlyError, sqliteCode, translateSqliteError } from './sqliteErrors.js';
 import {
@@ -148,10 +147,7 @@ type Listener = (items: readonly LiveItem[]) => void;
  * and written (or refused) on its own. Every event read is validated (see `readValidation`).
  */
 export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => {
-  if (typeof options?.path !== 'string' || options.path === '') {
-    throw new TypeError('createSqliteEventStore needs a path, e.g. { path: "./data/lantern.db" }.');
-  }
-  const file = resolvePath(options.path);
+  const file = storeFileOf('createSqliteEventStore', options);
   const registry = options.registry ?? defaultEventRegistry;
   const now = options.now ?? (() => new Date());
   const pollIntervalMs = checkAmount('pollIntervalMs', 'milliseconds', options.pollIntervalMs, 20);

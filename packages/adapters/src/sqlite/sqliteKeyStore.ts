@@ -1,4 +1,3 @@
-import { resolve as resolvePath } from 'node:path';
 import {
   childErasedError,
   createDataKey,
@@ -8,7 +7,7 @@ import {
   KeyStoreError,
   requireChildRef,
 } from '@lantern/core';
-import { openDatabase } from './database.js';
+import { busyTimeoutOf, openDatabase, storeFileOf } from './database.js';
 import { translateSqliteError } from './sqliteErrors.js';
 
 export interface SqliteKeyStoreOptions {
@@ -56,16 +55,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * as erased) and may be called again to finish.
  */
 export const createSqliteKeyStore = (options: SqliteKeyStoreOptions): KeyStore => {
-  if (typeof options?.path !== 'string' || options.path === '') {
-    throw new TypeError('createSqliteKeyStore needs a path, e.g. { path: "./data/lantern.db" }.');
-  }
-  const file = resolvePath(options.path);
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw new TypeError(
-      `busyTimeoutMs must be a number of milliseconds, 0 or more; got ${String(busyTimeoutMs)}.`,
-    );
-  }
+  const file = storeFileOf('createSqliteKeyStore', options);
+  const busyTimeoutMs = busyTimeoutOf(options.busyTimeoutMs);
   const now = options.now ?? (() => new Date());
 
   const failure = (doing: string, error: unknown): KeyStoreError => {

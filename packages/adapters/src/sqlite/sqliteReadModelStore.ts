@@ -1,4 +1,3 @@
-import { resolve as resolvePath } from 'node:path';
 import {
   checkReadModelName,
   type DeadLetter,
@@ -12,7 +11,7 @@ import {
   StoreError,
 } from '@lantern/core';
 import type Database from 'better-sqlite3';
-import { openDatabase } from './database.js';
+import { busyTimeoutOf, openDatabase, storeFileOf } from './database.js';
 import { sqliteCode, translateSqliteError } from './sqliteErrors.js';
 
 export interface SqliteReadModelStoreOptions {
@@ -150,16 +149,8 @@ const checkTtl = (ttlMs: number): number => {
  * refused. The file must be on a local disk (WAL mode does not work over network file systems).
  */
 export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions): ReadModelStore => {
-  if (typeof options?.path !== 'string' || options.path === '') {
-    throw new TypeError('createSqliteReadModelStore needs a path, e.g. { path: "./data/lantern.db" }.');
-  }
-  const file = resolvePath(options.path);
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (typeof busyTimeoutMs !== 'number' || !Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw new TypeError(
-      `busyTimeoutMs must be a number of milliseconds, 0 or more; got ${String(busyTimeoutMs)}.`,
-    );
-  }
+  const file = storeFileOf('createSqliteReadModelStore', options);
+  const busyTimeoutMs = busyTimeoutOf(options.busyTimeoutMs);
   const now = options.now ?? (() => new Date());
 
   const { db, readonly, readonlyReason } = openDatabase({ path: file, readonly: false, busyTimeoutMs });
