@@ -28,6 +28,7 @@ import {
 } from '@lantern/core';
 import type Database from 'better-sqlite3';
 import { Observable } from 'rxjs';
+import { type Chunk, chunkedEvents } from './chunkedEvents.js';
 import { openDatabase, storeFileOf } from './database.js';
 import { createReadValidation } from './readValidation.js';
 import { closedError, readOnlyError, sqliteCode, translateSqliteError } from './sqliteErrors.js';
@@ -718,81 +719,72 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     parseStreamId(streamId);
     const maxCount = parseMaxCount(readOptions.maxCount);
     const backwards = readOptions.direction === 'backwards';
-    return {
-      async *[Symbol.asyncIterator]() {
+    async function* chunks(): AsyncGenerator<Chunk, void> {
+      ensureOpen();
+      let last: bigint | 'noStream';
+      try {
+        last = lastRevisionOf(streamId);
+      } catch (error) {
+        return fail('reading a stream', error);
+      }
+      if (last === 'noStream') throw new StreamNotFoundError(streamId);
+      // Reading stops at the end the stream had when the read began: one consistent snapshot.
+      const end = Number(last);
+      const from = readOptions.fromRevision;
+      let next: number;
+      if (backwards) next = from === undefined || from >= last ? end : Number(from);
+      else next = from === undefined || from <= 0n ? 0 : from > last ? end + 1 : Number(from);
+      let count = 0;
+
+      const cached = await cachedStream(streamId, end);
+      if (cached) {
+        const stop = backwards ? Math.max(-1, next - maxCount) : Math.min(end + 1, next + maxCount);
+        if (backwards ? stop < next : next < stop) {
+          yield { events: backwards ? cached.slice(stop + 1, next + 1).reverse() : cached.slice(next, stop) };
+        }
+        return;
+      }
+
+      while (count < maxCount && next >= 0 && next <= end) {
+        const limit = Math.min(chunkSize, maxCount - count);
+        const rows = readStreamRows(streamId, next, end, backwards, limit);
+        if (rows.length > 0) yield { rows };
+        count += rows.length;
+        const lastRow = rows.at(-1);
+        if (!lastRow || rows.length < limit) return;
+        next = rowRevision(lastRow) + (backwards ? -1 : 1);
+        await yieldToEventLoop();
         ensureOpen();
-        let last: bigint | 'noStream';
-        try {
-          last = lastRevisionOf(streamId);
-        } catch (error) {
-          return fail('reading a stream', error);
-        }
-        if (last === 'noStream') throw new StreamNotFoundError(streamId);
-        // Reading stops at the end the stream had when the read began: one consistent snapshot.
-        const end = Number(last);
-        const from = readOptions.fromRevision;
-        let next: number;
-        if (backwards) next = from === undefined || from >= last ? end : Number(from);
-        else next = from === undefined || from <= 0n ? 0 : from > last ? end + 1 : Number(from);
-        let count = 0;
-
-        const cached = await cachedStream(streamId, end);
-        if (cached) {
-          for (; count < maxCount && next >= 0 && next <= end; next += backwards ? -1 : 1) {
-            yield cached[next] as RecordedEvent;
-            count += 1;
-            ensureOpen();
-          }
-          return;
-        }
-
-        while (count < maxCount && next >= 0 && next <= end) {
-          const limit = Math.min(chunkSize, maxCount - count);
-          const rows = readStreamRows(streamId, next, end, backwards, limit);
-          for (const row of rows) {
-            yield readRow(row);
-            count += 1;
-            ensureOpen();
-          }
-          const lastRow = rows.at(-1);
-          if (!lastRow || rows.length < limit) return;
-          next = rowRevision(lastRow) + (backwards ? -1 : 1);
-          await yieldToEventLoop();
-          ensureOpen();
-        }
-      },
-    };
+      }
+    }
+    return chunkedEvents(chunks, readRow, ensureOpen);
   };
 
   const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
     ensureOpen();
     const maxCount = parseMaxCount(readOptions.maxCount);
     const { after, filter } = readOptions;
-    return {
-      async *[Symbol.asyncIterator]() {
-        ensureOpen();
-        // Reading stops at the end the log had when the read began.
-        const end = maxPosition();
-        let cursor = after === undefined || after <= 0n ? 0 : after >= BigInt(end) ? end : Number(after);
-        let count = 0;
-        while (count < maxCount && cursor < end) {
-          const limit = Math.min(chunkSize, maxCount - count);
-          const upTo = Math.min(end, cursor + scanWindow);
-          const rows = readLog(cursor, upTo, filter, limit);
-          for (const row of rows) {
-            yield readRow(row);
-            count += 1;
-            ensureOpen();
-          }
-          const lastRow = rows.at(-1);
-          cursor = lastRow && rows.length === limit ? rowPosition(lastRow) : upTo;
-          if (count < maxCount && cursor < end) {
-            await yieldToEventLoop();
-            ensureOpen();
-          }
+    async function* chunks(): AsyncGenerator<Chunk, void> {
+      ensureOpen();
+      // Reading stops at the end the log had when the read began.
+      const end = maxPosition();
+      let cursor = after === undefined || after <= 0n ? 0 : after >= BigInt(end) ? end : Number(after);
+      let count = 0;
+      while (count < maxCount && cursor < end) {
+        const limit = Math.min(chunkSize, maxCount - count);
+        const upTo = Math.min(end, cursor + scanWindow);
+        const rows = readLog(cursor, upTo, filter, limit);
+        if (rows.length > 0) yield { rows };
+        count += rows.length;
+        const lastRow = rows.at(-1);
+        cursor = lastRow && rows.length === limit ? rowPosition(lastRow) : upTo;
+        if (count < maxCount && cursor < end) {
+          await yieldToEventLoop();
+          ensureOpen();
         }
-      },
-    };
+      }
+    }
+    return chunkedEvents(chunks, readRow, ensureOpen);
   };
 
   // ---- Subscriptions ------------------------------------------------------------------------
