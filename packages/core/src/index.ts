@@ -130,7 +130,7 @@ export {
 } from './events/indicatorDefinition.js';
 export type { EventRegistry } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
-export { schemaKeepsValidInput } from './events/schemaKeepsInput.js';
+export { schemaKeepsValidInput, schemaOutputsJson } from './events/schemaKeepsInput.js';
 // Access
 export type { AccessPolicy, Audience, Principal, Role, RoleAccess, Scope } from './privacy/access.js';
 export {

@@ -138,6 +138,8 @@ export interface ReadValidation {
    * and written as `metadataText` and `dataText` by `JSON.stringify` of exactly those values,
    * or null when a read could not skip its schema: the type is not at its current version, the
    * text does not parse back to the validated values, or the schema would return something else.
+   * `builtAsJson`: the registry said it built both values from plain JSON (`validateBatch`'s
+   * flags), so the texts are known to parse back to them without walking the values.
    */
   checksumFor(
     type: string,
@@ -146,6 +148,7 @@ export interface ReadValidation {
     dataText: string,
     metadata: unknown,
     data: unknown,
+    builtAsJson?: boolean,
   ): number | null;
   /** True when a stored row's checksum proves it holds text the reader's current schema accepted. */
   verified(
@@ -216,9 +219,13 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
   const compute = (seed: number, metadataText: string, dataText: string): number =>
     (crc32 as (data: string, value?: number) => number)(`${metadataText}\u0000${dataText}`, seed);
   return {
-    checksumFor: (type, version, metadataText, dataText, metadata, data) => {
+    checksumFor: (type, version, metadataText, dataText, metadata, data, builtAsJson = false) => {
       const seal = sealFor(type);
       if (!seal || seal.version !== version) return null;
+      // A schema that keeps valid input as it is needs no further check of values built as JSON.
+      if (builtAsJson && !seal.fixedPoint && primitivesPlain()) {
+        return compute(seal.seed, metadataText, dataText);
+      }
       try {
         if (!storedExactly(metadataText, metadata)) return null;
         if (seal.fixedPoint) {

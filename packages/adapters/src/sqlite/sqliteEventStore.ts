@@ -604,7 +604,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     const expected = parseExpectedRevision(appendOptions.expectedRevision ?? 'any');
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     if (readonly) throw readOnlyError(file, readonlyReason ?? 'the store was opened read-only');
-    const prepared = registry.validateBatch(events).map((event): PreparedEvent => {
+    const builtAsJson: boolean[] = [];
+    const prepared = registry.validateBatch(events, builtAsJson).map((event, i): PreparedEvent => {
       const data = JSON.stringify(event.data);
       const metadata = JSON.stringify(event.metadata);
       const { type } = event;
@@ -617,7 +618,15 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
         schemaVersion: version,
         data,
         metadata,
-        checksum: validation.checksumFor(type, version, metadata, data, event.metadata, event.data),
+        checksum: validation.checksumFor(
+          type,
+          version,
+          metadata,
+          data,
+          event.metadata,
+          event.data,
+          builtAsJson[i] === true,
+        ),
       };
     });
     return { expected, prepared };

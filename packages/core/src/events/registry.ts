@@ -1,8 +1,15 @@
 import { ValidationError } from '../errors/errors.js';
 import type { EventDefinition } from './defineEvent.js';
 import { validationErrorFrom } from './defineEvent.js';
-import { eventId, eventMetadataSchema, type NewEvent, type RecordedEvent } from './envelope.js';
+import {
+  type EventMetadata,
+  eventId,
+  eventMetadataSchema,
+  type NewEvent,
+  type RecordedEvent,
+} from './envelope.js';
 import { isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
+import { schemaOutputsJson } from './schemaKeepsInput.js';
 
 /**
  * The event types a store accepts. Stores validate every event against it on append (the whole
@@ -16,8 +23,13 @@ export interface EventRegistry {
    * with their ids in lowercase: ids are uuids, which compare without regard to case, so every
    * store keeps, compares and returns one spelling of each (as EventStoreDB does). Two ids of one
    * batch that differ only in case are the same id, given twice.
+   *
+   * `builtAsJson`, when given, is filled with one flag per event: true when the returned event's
+   * data and metadata are fresh objects the registry built from plain JSON only (strings, finite
+   * numbers, booleans, null, plain arrays and objects), so `JSON.stringify` of them reads back as
+   * the same values; false when it cannot tell. A store uses it to skip checking that itself.
    */
-  validateBatch(events: readonly NewEvent[]): NewEvent[];
+  validateBatch(events: readonly NewEvent[], builtAsJson?: boolean[]): NewEvent[];
   /** Validates a stored event and upcasts its data to the current schema version. */
   readRecorded(event: RecordedEvent): RecordedEvent;
 }
@@ -48,14 +60,25 @@ export const createEventRegistry = (
     return definition;
   };
 
-  const checkMetadata = (type: string, metadata: unknown, definition: AnyDefinition) => {
-    let parsed = parseMetadataFast(metadata);
-    if (!parsed) {
-      // The fast check said no (or could not tell): zod decides, and names the error.
-      const result = eventMetadataSchema.safeParse(metadata);
-      if (!result.success) throw validationErrorFrom(type, result.error, 'metadata');
-      parsed = result.data;
+  /** Per type: whether its schema outputs plain JSON only (see `schemaOutputsJson`), decided once. */
+  const outputsJson = new Map<string, boolean>();
+  const outputsJsonOf = (definition: AnyDefinition): boolean => {
+    let known = outputsJson.get(definition.type);
+    if (known === undefined) {
+      known = schemaOutputsJson(definition.schema);
+      outputsJson.set(definition.type, known);
     }
+    return known;
+  };
+
+  /** Metadata checked by zod, when the fast check said no (or could not tell): zod names the error. */
+  const parseMetadata = (type: string, metadata: unknown): EventMetadata => {
+    const result = eventMetadataSchema.safeParse(metadata);
+    if (!result.success) throw validationErrorFrom(type, result.error, 'metadata');
+    return result.data;
+  };
+
+  const checkVersion = (type: string, parsed: EventMetadata, definition: AnyDefinition): EventMetadata => {
     if (parsed.schemaVersion > definition.schemaVersion) {
       throw new ValidationError(
         type,
@@ -67,10 +90,13 @@ export const createEventRegistry = (
     return parsed;
   };
 
+  const checkMetadata = (type: string, metadata: unknown, definition: AnyDefinition): EventMetadata =>
+    checkVersion(type, parseMetadataFast(metadata) ?? parseMetadata(type, metadata), definition);
+
   return {
     types: [...byType.keys()],
     get: (type) => byType.get(type),
-    validateBatch: (events) => {
+    validateBatch: (events, builtAsJson) => {
       if (events.length === 0) {
         throw new ValidationError(
           '(batch)',
@@ -98,10 +124,20 @@ export const createEventRegistry = (
           }
           seen.add(id);
         }
-        const metadata = checkMetadata(event.type, event.metadata, definition);
+        const fastMetadata = parseMetadataFast(event.metadata);
+        const metadata = checkVersion(
+          event.type,
+          fastMetadata ?? parseMetadata(event.type, event.metadata),
+          definition,
+        );
         // Data written at an older version is checked against that version's schema and stored as sent.
-        definition.upcast(event.data, metadata.schemaVersion);
-        return { id, type: event.type, data: event.data, metadata };
+        const upcast = definition.upcast(event.data, metadata.schemaVersion);
+        // At the current version, a schema that keeps valid input as it is and outputs plain JSON
+        // only gives back a fresh copy equal to the input: that copy is returned.
+        const built = metadata.schemaVersion === definition.schemaVersion && outputsJsonOf(definition);
+        // The fast metadata check builds a fresh object of strings and a number: plain JSON too.
+        if (builtAsJson) builtAsJson.push(built && fastMetadata !== undefined);
+        return { id, type: event.type, data: built ? upcast : event.data, metadata };
       });
     },
     readRecorded: (event) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors/errors.js';
 import { defineEvent } from './defineEvent.js';
 import { createEventRegistry } from './registry.js';
+import { schemaOutputsJson } from './schemaKeepsInput.js';
 
 const Lit = defineEvent({ type: 'LampLit', schema: z.strictObject({ lampId: z.string() }) });
 const registry = createEventRegistry([Lit]);
@@ -108,5 +109,99 @@ describe('defineEvent', () => {
     expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata.schemaVersion).toBe(1);
     expect(Lit.is(created)).toBe(true);
+  });
+});
+
+describe('values built as JSON (validateBatch flags)', () => {
+  class Lamp {
+    lampId = 'a';
+    toJSON() {
+      return { lampId: 'changed by toJSON' };
+    }
+  }
+
+  it('returns a fresh plain copy of current-version data whose schema outputs JSON, and flags it', () => {
+    const flags: boolean[] = [];
+    const sent = { lampId: 'a' };
+    const [valid] = registry.validateBatch([event(idA, sent)], flags);
+    expect(flags).toEqual([true]);
+    expect(valid?.data).toEqual(sent);
+    expect(valid?.data).not.toBe(sent);
+    expect(JSON.parse(JSON.stringify(valid?.data))).toEqual(sent);
+  });
+
+  it('writes what the schema accepted, not what a toJSON of the input would say', () => {
+    const flags: boolean[] = [];
+    const [valid] = registry.validateBatch([event(idA, new Lamp())], flags);
+    expect(flags).toEqual([true]);
+    expect(JSON.stringify(valid?.data)).toBe('{"lampId":"a"}');
+  });
+
+  it('flags false, and returns the data as sent, when the schema may change or pass through values', () => {
+    const Loose = defineEvent({ type: 'LampNoted', schema: z.strictObject({ note: z.unknown() }) });
+    const Trimmed = defineEvent({ type: 'LampNamed', schema: z.strictObject({ name: z.string().trim() }) });
+    const mixed = createEventRegistry([Loose, Trimmed]);
+    const flags: boolean[] = [];
+    const loose = { note: new Date(0) };
+    const trimmed = { name: ' a ' };
+    const valid = mixed.validateBatch(
+      [
+        { ...event(idA), type: 'LampNoted', data: loose },
+        { ...event(idB), type: 'LampNamed', data: trimmed },
+      ],
+      flags,
+    );
+    expect(flags).toEqual([false, false]);
+    expect(valid.map((v) => v.data)).toEqual([loose, trimmed]);
+    expect(valid[0]?.data).toBe(loose);
+  });
+
+  it('flags false for metadata only zod could check', () => {
+    class Stamp {
+      occurredAt = metadata.occurredAt;
+      recordedBy = metadata.recordedBy;
+      schemaVersion = 1;
+    }
+    const flags: boolean[] = [];
+    // The fast check takes plain objects only; zod accepts a class instance with the right keys.
+    const [valid] = registry.validateBatch([{ ...event(idA), metadata: new Stamp() }], flags);
+    expect(flags).toEqual([false]);
+    expect(valid?.metadata).toEqual(metadata);
+  });
+});
+
+describe('schemaOutputsJson', () => {
+  it('knows strict objects of strings, finite numbers, booleans, enums, arrays and optional properties', () => {
+    expect(
+      schemaOutputsJson(
+        z.strictObject({
+          name: z.string().min(1),
+          count: z.number().int(),
+          done: z.boolean(),
+          kind: z.enum(['a', 'b']),
+          tags: z.array(z.string()),
+          note: z.string().optional(),
+          parent: z.string().nullable(),
+          either: z.union([z.literal('x'), z.literal(3)]),
+        }),
+      ),
+    ).toBe(true);
+  });
+
+  it('cannot tell for anything that may change input, pass it through, or not survive JSON', () => {
+    for (const schema of [
+      z.object({ a: z.string() }),
+      z.strictObject({ a: z.string().trim() }),
+      z.strictObject({ a: z.unknown() }),
+      z.strictObject({ a: z.any() }),
+      z.strictObject({ a: z.record(z.string(), z.string()) }),
+      z.strictObject({ a: z.array(z.string().optional()) }),
+      z.strictObject({ a: z.date() }),
+      z.strictObject({ a: z.string().default('x') }),
+      z.strictObject({ a: z.literal(undefined) }),
+      z.strictObject({ a: z.bigint() }),
+    ]) {
+      expect(schemaOutputsJson(schema)).toBe(false);
+    }
   });
 });
