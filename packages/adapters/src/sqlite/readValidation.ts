@@ -9,11 +9,12 @@ import { eventMetadataSchema, schemaKeepsValidInput } from '@lantern/core';
  * Every event is validated on append. Running its schema again on every read costs about twice
  * the JSON.parse it follows, so a row carries a checksum, written on append, over its metadata
  * and data text, seeded with a fingerprint of the schema that accepted it. On read, a row whose
- * checksum matches the fingerprint of the reader's own schema holds exactly text that schema
- * accepted, so running it again could only give the same answer. Any other row — changed by
- * hand, damaged on disk, written by another program (no checksum), written under a different
- * schema, or at an older version that needs upcasting — goes through `registry.readRecorded` in
- * full. A checksum (CRC-32) is an integrity check, not a signature: a writer who forges one on
+ * checksum matches the fingerprint of the reader's own schema holds exactly text a schema of
+ * that shape and version accepted, so running it again could only give the same answer (a
+ * refinement that now tests something else needs a new schema version: see `describeSchema`).
+ * Any other row — changed by hand, damaged on disk, written by another program (no checksum),
+ * written under a different schema, or at an older version that needs upcasting — goes through
+ * `registry.readRecorded` in full. A checksum (CRC-32) is an integrity check, not a signature: a writer who forges one on
  * purpose is trusted, as anyone who can write the file already is.
  *
  * A checksum is written only when skipping the schema returns what `readRecorded` would: the text
@@ -37,11 +38,19 @@ const isZod = (value: unknown): value is ZodLike =>
   '_zod' in value &&
   typeof (value as { _zod?: { def?: unknown } })._zod?.def === 'object';
 
-/** A stable text of a schema's whole definition, refinements included (as their source text). */
-const describeSchema = (root: unknown): string => {
+/**
+ * A stable text of a schema's whole definition: types, keys, checks, patterns, enum values. A
+ * function (a refinement's predicate, an error message, which zod keeps as a function) counts as
+ * one, wherever it sits, but not its source text, which differs between builds of the same code (a bundler renames
+ * what it refers to) — `v1` fingerprints included it, so every bundled deployment trusted no
+ * checksum written by another. Changing what a refinement tests, like any change to what a type
+ * accepts, takes a new schema version (and an upcaster); rows written before were valid when they
+ * were written.
+ */
+export const describeSchema = (root: unknown, functionsAsText: boolean): string => {
   const seen = new Map<object, number>();
   const walk = (value: unknown): unknown => {
-    if (typeof value === 'function') return `fn:${value.toString()}`;
+    if (typeof value === 'function') return functionsAsText ? `fn:${value.toString()}` : 'fn';
     if (value instanceof RegExp) return `re:${value.toString()}`;
     if (typeof value === 'bigint') return `bigint:${value}`;
     if (typeof value !== 'object' || value === null) return value;
@@ -128,7 +137,8 @@ export const primitivesPlain = (): boolean =>
 const storedExactly = (text: string, value: unknown): boolean =>
   (primitivesPlain() && jsonExact(value)) || roundTrips(text, value) !== undefined;
 
-const metadataDescription = describeSchema(eventMetadataSchema);
+const metadataDescription = describeSchema(eventMetadataSchema, false);
+const metadataDescriptionV1 = describeSchema(eventMetadataSchema, true);
 const metadataReturnedUnchanged = schemaKeepsValidInput(eventMetadataSchema);
 
 /** What a store needs to write and check checksums with one registry. */
@@ -166,6 +176,11 @@ interface TypeSeal {
   /** The CRC seed that binds a checksum to the schema. */
   seed: number;
   /**
+   * The seed files written before fingerprints left function text out used (see
+   * `describeSchema`): their rows still verify when this build prints every function as they did.
+   */
+  seedV1: () => number;
+  /**
    * Null when the schema returns any valid input unchanged; else the check that this (valid) data
    * is a fixed point of it.
    */
@@ -186,15 +201,23 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
     const definition = registry.get(type);
     if (crc32 && enabled && definition && metadataReturnedUnchanged) {
       try {
-        const fingerprint = createHash('sha256')
-          .update(`lantern-read-checksum-v1\u0000${type}\u0000${definition.schemaVersion}\u0000`)
-          .update(metadataDescription)
-          .update('\u0000')
-          .update(describeSchema(definition.schema))
-          .digest('hex');
+        const fingerprint = (version: 'v1' | 'v2'): number =>
+          (crc32 as (data: string, value?: number) => number)(
+            createHash('sha256')
+              .update(`lantern-read-checksum-${version}\u0000${type}\u0000${definition.schemaVersion}\u0000`)
+              .update(version === 'v1' ? metadataDescriptionV1 : metadataDescription)
+              .update('\u0000')
+              .update(describeSchema(definition.schema, version === 'v1'))
+              .digest('hex'),
+          );
+        let seedV1: number | undefined;
         seal = {
           version: definition.schemaVersion,
-          seed: crc32(fingerprint),
+          seed: fingerprint('v2'),
+          seedV1: () => {
+            seedV1 ??= fingerprint('v1');
+            return seedV1;
+          },
           // A schema that may change its input (trim, defaults, stripping) still qualifies for the
           // events it leaves unchanged: checked once, on append, on the text as stored.
           fixedPoint: schemaKeepsValidInput(definition.schema)
@@ -243,8 +266,10 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
     verified: (type, version, metadataText, dataText, checksum) => {
       if (checksum === null) return false;
       const seal = sealFor(type);
+      if (seal === null || seal.version !== version) return false;
       return (
-        seal !== null && seal.version === version && compute(seal.seed, metadataText, dataText) === checksum
+        compute(seal.seed, metadataText, dataText) === checksum ||
+        compute(seal.seedV1(), metadataText, dataText) === checksum
       );
     },
   };

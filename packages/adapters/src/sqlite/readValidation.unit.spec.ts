@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { ClubSessionHeld, createEventRegistry, defineEvent, eventMetadataSchema } from '@lantern/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonExact, primitivesPlain } from './readValidation.js';
+import { createReadValidation, describeSchema, jsonExact, primitivesPlain } from './readValidation.js';
 
 /** The reference: JSON's own answer, by parsing the text back and comparing deeply. */
 const sameAsJson = (a: unknown, b: unknown): boolean => {
@@ -87,5 +90,72 @@ describe('checksums on append: values trusted without parsing their text back', 
       delete proto.toJSON;
     }
     expect(trusted({ value: 'text' })).toBe(true);
+  });
+});
+
+describe('checksums on read', () => {
+  const Lit = defineEvent({
+    type: 'LampLit',
+    schema: ClubSessionHeld.schema.refine((session) => session.clubId !== 'x', 'not x'),
+  });
+  const registry = createEventRegistry([Lit]);
+  const metadataText = JSON.stringify({
+    occurredAt: '2020-06-01T19:00:00+07:00',
+    recordedBy: 'st_00000000000000a1',
+    schemaVersion: 1,
+  });
+  const dataText = JSON.stringify({
+    clubId: 'riverfront-1',
+    heldOn: '2019-03-02',
+    activity: 'healing-arts',
+    attendance: [{ sex: 'female', ageBand: '5-11', count: 7 }],
+  });
+  /** A checksum as files written before fingerprints left function text out carry it. */
+  const v1Checksum = (): number => {
+    const fingerprint = createHash('sha256')
+      .update('lantern-read-checksum-v1\u0000LampLit\u00001\u0000')
+      .update(describeSchema(eventMetadataSchema, true))
+      .update('\u0000')
+      .update(describeSchema(Lit.schema, true))
+      .digest('hex');
+    return crc32(`${metadataText}\u0000${dataText}`, crc32(fingerprint));
+  };
+
+  it('verify rows checksummed now, and rows of files written under v1 fingerprints', () => {
+    const validation = createReadValidation(registry, true);
+    const now = validation.checksumFor(
+      'LampLit',
+      1,
+      metadataText,
+      dataText,
+      JSON.parse(metadataText),
+      JSON.parse(dataText),
+    );
+    expect(now).not.toBeNull();
+    expect(validation.verified('LampLit', 1, metadataText, dataText, now)).toBe(true);
+    expect(validation.verified('LampLit', 1, metadataText, dataText, v1Checksum())).toBe(true);
+  });
+
+  it('refuse a checksum of other text, another version, or none', () => {
+    const validation = createReadValidation(registry, true);
+    const checksum = v1Checksum();
+    expect(
+      validation.verified('LampLit', 1, metadataText, dataText.replace('riverfront', 'hillside'), checksum),
+    ).toBe(false);
+    expect(validation.verified('LampLit', 2, metadataText, dataText, checksum)).toBe(false);
+    expect(validation.verified('LampLit', 1, metadataText, dataText, null)).toBe(false);
+    expect(validation.verified('LampLit', 1, metadataText, dataText, (checksum + 1) >>> 0)).toBe(false);
+  });
+
+  it('describe a schema by its shape and checks, without the source text of its functions', () => {
+    const base = ClubSessionHeld.schema;
+    const a = base.refine((s) => s.attendance.length > 0, 'attended');
+    const b = base.refine((session) => session.attendance.length > 0, 'attended');
+    const c = a.refine((s) => s.attendance.length < 1000, 'not too many');
+    const d = base;
+    expect(describeSchema(a, false)).toBe(describeSchema(b, false));
+    expect(describeSchema(a, false)).not.toBe(describeSchema(c, false));
+    expect(describeSchema(a, false)).not.toBe(describeSchema(d, false));
+    expect(describeSchema(a, true)).not.toBe(describeSchema(b, true));
   });
 });

@@ -637,6 +637,37 @@ describe('createSqliteEventStore', () => {
       expect((error as Error).message).toContain('position 1');
     });
 
+    it('trusts checksums written by a build that prints the same refinement differently', async () => {
+      // A bundler renames what a function refers to: the same rule, printed two ways.
+      const atMost = 99;
+      let readerChecks = 0;
+      const writer = createEventRegistry([
+        defineEvent({
+          type: 'ClubSessionHeld',
+          schema: ClubSessionHeld.schema.refine(
+            (data) => data.attendance.every((cell) => cell.count <= atMost),
+            'at most 99 children per cell',
+          ),
+        }),
+      ]);
+      const reader = createEventRegistry([
+        defineEvent({
+          type: 'ClubSessionHeld',
+          schema: ClubSessionHeld.schema.refine((d) => {
+            readerChecks += 1;
+            return d.attendance.every((c) => c.count <= 99);
+          }, 'at most 99 children per cell'),
+        }),
+      ]);
+      await open({ registry: writer }).append('club-a', [session(7)]);
+      const read = await collect(open({ registry: reader }).readStream('club-a'));
+      expect(read[0]?.data).toMatchObject({ attendance: [{ count: 7 }] });
+      expect(readerChecks).toBe(0);
+      // Validating every row runs the reader's rule.
+      await collect(open({ registry: reader, readValidation: 'full' }).readStream('club-a'));
+      expect(readerChecks).toBe(1);
+    });
+
     it('reads the same events whether it checks checksums or runs every schema', async () => {
       const store = open();
       await store.append('club-a', [established('a', '  Riverfront kids club  '), session(3)]);
