@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { defaultEventRegistry } from '@lantern/core';
+import { readCommandLine } from './cli.js';
 import { describeMachine } from './machine.js';
 import { type BenchRun, type Results, renderReport, type SubjectResults } from './report.js';
 import { fileOf, runInWorker, type Settings, scenarioLabels, scenariosOf } from './scenarios.js';
@@ -49,65 +49,27 @@ const defaults: Record<Exclude<NumberOption, 'streams'>, number> = {
   seed: 20190201,
 };
 
-const envName = (option: string): string => `BENCH_${option.toUpperCase().replaceAll('-', '_')}`;
-
 const parseCommandLine = () => {
-  // pnpm may pass a literal `--` ahead of the options.
-  const args = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...Object.fromEntries(numberOptions.map((option) => [option, { type: 'string' as const }])),
-      subjects: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  const text = (option: string): string | undefined =>
-    (values as Record<string, string | undefined>)[option] ?? process.env[envName(option)];
-  const count = (option: NumberOption, fallback: number): number => {
-    const given = text(option);
-    if (given === undefined) return fallback;
-    const value = Number(given.replaceAll('_', ''));
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new Error(`--${option} must be a whole number of 1 or more; got "${given}".`);
-    }
-    return value;
-  };
-
-  const events = count('events', defaults.events);
+  const line = readCommandLine('bench', numberOptions, 'subjects');
+  const events = line.count('events', defaults.events);
   const settings: Settings = {
     events,
-    streams: count('streams', Math.max(1, Math.floor(events / 100))),
-    batchSize: count('batch-size', defaults['batch-size']),
-    singleEvents: count('single-events', defaults['single-events']),
-    callers: count('callers', defaults.callers),
-    runs: count('runs', defaults.runs),
-    seed: count('seed', defaults.seed),
+    streams: line.count('streams', Math.max(1, Math.floor(events / 100))),
+    batchSize: line.count('batch-size', defaults['batch-size']),
+    singleEvents: line.count('single-events', defaults['single-events']),
+    callers: line.count('callers', defaults.callers),
+    runs: line.count('runs', defaults.runs),
+    seed: line.count('seed', defaults.seed),
   };
   if (settings.streams > settings.events) {
     throw new Error(`--streams (${settings.streams}) cannot exceed --events (${settings.events}).`);
   }
-  const chosen = (text('subjects')?.split(',') ?? [...subjectIds]).map((name) => name.trim());
-  const unknown = chosen.filter((name) => !(subjectIds as readonly string[]).includes(name));
-  if (unknown.length > 0) {
-    throw new Error(`Unknown subject ${unknown.join(', ')}; choose from ${subjectIds.join(', ')}.`);
-  }
-  // pnpm runs the script in bench/: a relative --out means where the command was typed (INIT_CWD,
-  // which npm and pnpm set for scripts).
-  const out = text('out');
   return {
-    help: values.help === true,
+    help: line.help,
     settings,
-    subjects: subjectIds.filter((id) => chosen.includes(id)),
-    out: out === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), out),
-    command: [
-      ...Object.entries(process.env)
-        .filter(([name]) => name.startsWith('BENCH_'))
-        .map(([name, value]) => `${name}=${value}`),
-      'npx -y pnpm@10 bench',
-      ...args,
-    ].join(' '),
+    subjects: line.chosen('subjects', subjectIds, 'subject'),
+    out: line.out,
+    command: line.command,
   };
 };
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { readCommandLine } from '../cli.js';
 import { describeMachine } from '../machine.js';
 import { reasonOf } from '../subjects/index.js';
 import { writeEmmettLog, writeLanternLog } from './prepare.js';
@@ -38,7 +38,8 @@ Options (or environment variables, e.g. BENCH_EVENTS=20000):
   --rss-events N      events of the peak-RSS rebuild; 0 leaves it out     (default 0)
   --rss-runs N        runs of each peak-RSS rebuild                       (default 1)
   --scenarios LIST    comma-separated, of ${scenarioIds.join(', ')} (default all)
-  --out FILE          where to write the report   (default bench/results/<date>-projections.md)
+  --out FILE          where to write the report, relative to where the command was typed
+                      (default bench/results/<date>-projections.md)
   --help              this text
 `;
 
@@ -68,32 +69,10 @@ const defaults: Record<Exclude<NumberOption, 'batch-size'>, number> = {
   'rss-runs': 1,
 };
 
-const envName = (option: string): string => `BENCH_${option.toUpperCase().replaceAll('-', '_')}`;
-
 const parseCommandLine = () => {
-  // pnpm may pass a literal `--` ahead of the options.
-  const args = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--'));
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...Object.fromEntries(numberOptions.map((option) => [option, { type: 'string' as const }])),
-      scenarios: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  const text = (option: string): string | undefined =>
-    (values as Record<string, string | undefined>)[option] ?? process.env[envName(option)];
-  const count = (option: NumberOption, fallback: number, least = 1): number => {
-    const given = text(option);
-    if (given === undefined) return fallback;
-    const value = Number(given.replaceAll('_', ''));
-    if (!Number.isSafeInteger(value) || value < least) {
-      throw new Error(`--${option} must be a whole number of ${least} or more; got "${given}".`);
-    }
-    return value;
-  };
-  const batchSize = text('batch-size') === undefined ? undefined : count('batch-size', 1000);
+  const line = readCommandLine('bench:projections', numberOptions, 'scenarios');
+  const { count } = line;
+  const batchSize = line.text('batch-size') === undefined ? undefined : count('batch-size', 1000);
   const settings: ProjectionsSettings = {
     events: count('events', defaults.events),
     runs: count('runs', defaults.runs),
@@ -106,23 +85,12 @@ const parseCommandLine = () => {
     rssEvents: count('rss-events', defaults['rss-events'], 0),
     rssRuns: count('rss-runs', defaults['rss-runs']),
   };
-  const chosen = (text('scenarios')?.split(',') ?? [...scenarioIds]).map((name) => name.trim());
-  const unknown = chosen.filter((name) => !(scenarioIds as readonly string[]).includes(name));
-  if (unknown.length > 0) {
-    throw new Error(`Unknown scenario ${unknown.join(', ')}; choose from ${scenarioIds.join(', ')}.`);
-  }
   return {
-    help: values.help === true,
+    help: line.help,
     settings,
-    scenarios: scenarioIds.filter((id) => chosen.includes(id)),
-    out: text('out'),
-    command: [
-      ...Object.entries(process.env)
-        .filter(([name]) => name.startsWith('BENCH_'))
-        .map(([name, value]) => `${name}=${value}`),
-      'npx -y pnpm@10 bench:projections',
-      ...args,
-    ].join(' '),
+    scenarios: line.chosen('scenarios', scenarioIds, 'scenario'),
+    out: line.out,
+    command: line.command,
   };
 };
 
@@ -264,9 +232,10 @@ const main = async (): Promise<void> => {
       skipped,
     };
     const markdown = renderReport(report);
+    // Shown first: a report that cannot be written is not lost.
+    process.stdout.write(`${markdown}\n`);
     const file = cli.out ?? resultFile(date, settings);
     writeFileSync(file, markdown);
-    process.stdout.write(`${markdown}\n`);
     log(`Written to ${file}`);
   } finally {
     removeScratch();
