@@ -34,7 +34,6 @@ export const isConnectionError = (error: unknown): boolean => {
  * never the password); `doing` says what the store was doing (`committing projection "x"`).
  */
 export const translateError = (error: unknown, server: string, doing: string): Error => {
-  // Not isLanternError: it takes any Error with a string code, and Node's and pg's errors have one.
   if (isLeaseLostError(error) || isStoreError(error) || error instanceof TypeError) return error;
   const { code, address, port, message } = fieldsOf(error);
   const detail = typeof message === 'string' ? message : String(error);

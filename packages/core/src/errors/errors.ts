@@ -156,11 +156,27 @@ export class KeyStoreError extends LanternError {
 const hasCode = (error: unknown, code: string): boolean =>
   typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 
+/** The codes of Lantern's own errors: matched by code, so a second copy of the package still matches. */
+const lanternCodes: ReadonlySet<string> = new Set([
+  'CONCURRENCY',
+  'VALIDATION',
+  'RULE_VIOLATION',
+  'STREAM_NOT_FOUND',
+  'IDEMPOTENCY',
+  'ACCESS_DENIED',
+  'DISCLOSURE',
+  'STORE',
+  'LEASE_LOST',
+  'KEY_STORE',
+]);
+
+/**
+ * True for Lantern's own errors (and an application's subclasses of LanternError): never for a
+ * driver's or Node's error, although those carry a string `code` too (ECONNREFUSED, SQLITE_BUSY…).
+ */
 export const isLanternError = (error: unknown): error is LanternError =>
-  typeof error === 'object' &&
-  error !== null &&
-  typeof (error as { code?: unknown }).code === 'string' &&
-  error instanceof Error;
+  error instanceof LanternError ||
+  (error instanceof Error && lanternCodes.has((error as { code?: unknown }).code as string));
 export const isConcurrencyError = (error: unknown): error is ConcurrencyError =>
   hasCode(error, 'CONCURRENCY');
 export const isValidationError = (error: unknown): error is ValidationError => hasCode(error, 'VALIDATION');
