@@ -14,8 +14,8 @@ import { eventMetadataSchema, schemaKeepsValidInput } from '@lantern/core';
  * refinement that now tests something else needs a new schema version: see `describeSchema`).
  * Any other row — changed by hand, damaged on disk, written by another program (no checksum),
  * written under a different schema, or at an older version that needs upcasting — goes through
- * `registry.readRecorded` in full. A checksum (CRC-32) is an integrity check, not a signature: a writer who forges one on
- * purpose is trusted, as anyone who can write the file already is.
+ * `registry.readRecorded` in full. A checksum (CRC-32) is an integrity check, not a signature: a
+ * writer who forges one on purpose is trusted, as anyone who can write the file already is.
  *
  * A checksum is written only when skipping the schema returns what `readRecorded` would: the text
  * parses back to the values validated, and the schema gives those values back unchanged. Schemas
@@ -41,11 +41,11 @@ const isZod = (value: unknown): value is ZodLike =>
 /**
  * A stable text of a schema's whole definition: types, keys, checks, patterns, enum values. A
  * function (a refinement's predicate, an error message, which zod keeps as a function) counts as
- * one, wherever it sits, but not its source text, which differs between builds of the same code (a bundler renames
- * what it refers to) — `v1` fingerprints included it, so every bundled deployment trusted no
- * checksum written by another. Changing what a refinement tests, like any change to what a type
- * accepts, takes a new schema version (and an upcaster); rows written before were valid when they
- * were written.
+ * one, wherever it sits, but not its source text, which differs between builds of the same code
+ * (a bundler renames what it refers to): `v1` fingerprints included it, so a bundled deployment
+ * trusted no checksum written by another build. Changing what a refinement tests, like any change
+ * to what a type accepts, takes a new schema version (and an upcaster); rows written before were
+ * valid when they were written.
  */
 export const describeSchema = (root: unknown, functionsAsText: boolean): string => {
   const seen = new Map<object, number>();
