@@ -4,16 +4,11 @@ import { join } from 'node:path';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
 import type { EventStore, ReadModelDocument, ReadModelStore } from '@lantern/core';
-import {
-  builtInIndicators,
-  createCaseFunnelProjection,
-  createIndicatorProjection,
-  createProjectionEngine,
-  fundingProjection,
-  type Projection,
-} from '@lantern/projections';
+import { createProjectionEngine, type Projection } from '@lantern/projections';
 import { afterEach, describe, expect, it } from 'vitest';
-// The projections bench's generator: a programme's days of events, deterministic from a seed.
+// The projections bench's built-in projections and its generator: a programme's days of events,
+// deterministic from a seed.
+import { builtInProjections as builtIns } from '../../bench/src/projections/lantern.js';
 import { programmeEvents } from '../../bench/src/projections/programmeWorkload.js';
 import { streamRuns } from '../../bench/src/projections/timing.js';
 
@@ -22,13 +17,6 @@ import { streamRuns } from '../../bench/src/projections/timing.js';
  * projections with a cache of five documents give the read models they give with every document
  * held, after a rebuild, a restart and poison events.
  */
-
-const timeZone = 'Asia/Phnom_Penh';
-const builtIns = (): Projection[] => [
-  createIndicatorProjection({ indicators: builtInIndicators, timeZone }),
-  fundingProjection,
-  createCaseFunnelProjection({ timeZone }),
-];
 
 /** The bench's programme workload: a few thousand events touch a few thousand documents. */
 const workload = (events: number) => [...streamRuns(programmeEvents({ events, seed: 7 }))];
