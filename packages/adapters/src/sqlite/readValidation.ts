@@ -138,7 +138,8 @@ const storedExactly = (text: string, value: unknown): boolean =>
   (primitivesPlain() && jsonExact(value)) || roundTrips(text, value) !== undefined;
 
 const metadataDescription = describeSchema(eventMetadataSchema, false);
-const metadataDescriptionV1 = describeSchema(eventMetadataSchema, true);
+/** Only files written before v2 fingerprints need it: described when first asked for. */
+let metadataDescriptionV1: string | undefined;
 const metadataReturnedUnchanged = schemaKeepsValidInput(eventMetadataSchema);
 
 /** What a store needs to write and check checksums with one registry. */
@@ -205,7 +206,11 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
           (crc32 as (data: string, value?: number) => number)(
             createHash('sha256')
               .update(`lantern-read-checksum-${version}\u0000${type}\u0000${definition.schemaVersion}\u0000`)
-              .update(version === 'v1' ? metadataDescriptionV1 : metadataDescription)
+              .update(
+                version === 'v1'
+                  ? (metadataDescriptionV1 ??= describeSchema(eventMetadataSchema, true))
+                  : metadataDescription,
+              )
               .update('\u0000')
               .update(describeSchema(definition.schema, version === 'v1'))
               .digest('hex'),
