@@ -140,6 +140,11 @@ const storedExactly = (text: string, value: unknown): boolean =>
 const metadataDescription = describeSchema(eventMetadataSchema, false);
 /** Only files written before v2 fingerprints need it: described when first asked for. */
 let metadataDescriptionV1: string | undefined;
+const metadataDescriptionOf = (version: 'v1' | 'v2'): string => {
+  if (version === 'v2') return metadataDescription;
+  metadataDescriptionV1 ??= describeSchema(eventMetadataSchema, true);
+  return metadataDescriptionV1;
+};
 const metadataReturnedUnchanged = schemaKeepsValidInput(eventMetadataSchema);
 
 /** What a store needs to write and check checksums with one registry. */
@@ -206,11 +211,7 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
           (crc32 as (data: string, value?: number) => number)(
             createHash('sha256')
               .update(`lantern-read-checksum-${version}\u0000${type}\u0000${definition.schemaVersion}\u0000`)
-              .update(
-                version === 'v1'
-                  ? (metadataDescriptionV1 ??= describeSchema(eventMetadataSchema, true))
-                  : metadataDescription,
-              )
+              .update(metadataDescriptionOf(version))
               .update('\u0000')
               .update(describeSchema(definition.schema, version === 'v1'))
               .digest('hex'),
