@@ -404,3 +404,41 @@ export const internalTable = (
     ...(meta.note === undefined ? {} : { note: meta.note }),
   };
 };
+
+/** One cell of a distinct indicator, with the values it counts once. */
+export interface DistinctCell {
+  readonly period: Period;
+  readonly dims: Readonly<Record<string, string>>;
+  /** What the cell counts once (households, staff…): its value is their number. */
+  readonly refs: ReadonlySet<string>;
+}
+
+/**
+ * The cells of a distinct indicator by period and breakdown, unchecked like `internalTable`, with
+ * what each counts once, so that any total over cells can be counted as a union rather than a sum:
+ * a household given aid in two districts is one household of their province. `mergeDims` (area
+ * coarsening) maps each cell's breakdown first; cells that then share one are merged the same way.
+ */
+export const distinctCells = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: Omit<IndicatorRequest, 'principal'>,
+  mergeDims: (dims: Readonly<Record<string, string>>) => Record<string, string> = (dims) => ({ ...dims }),
+): DistinctCell[] => {
+  const { indicator, granularity, by, from, to } = checkRequest(projection, request);
+  if (indicator.kind !== 'distinct') {
+    throw new TypeError(
+      `distinctCells needs a distinct indicator; "${indicator.indicator.id}" is ${indicator.kind}.`,
+    );
+  }
+  const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+  const merged = new Map<string, { period: Period; dims: Record<string, string>; refs: Set<string> }>();
+  for (const cell of valuesOf(indicator, data, granularity, by, range).values()) {
+    const dims = mergeDims(cell.dims);
+    const key = cellKey(cell.period.label, dims, by);
+    const known = merged.get(key);
+    if (!known) merged.set(key, { period: cell.period, dims, refs: new Set(cell.refs) });
+    else for (const ref of cell.refs ?? []) known.refs.add(ref);
+  }
+  return [...merged.values()];
+};

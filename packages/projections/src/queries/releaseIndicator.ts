@@ -17,7 +17,13 @@ import {
   type SuppressionSummary,
 } from '../disclosure/index.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import { checkRequest, type IndicatorData, type IndicatorRequest, internalTable } from './indicatorValues.js';
+import {
+  checkRequest,
+  distinctCells,
+  type IndicatorData,
+  type IndicatorRequest,
+  internalTable,
+} from './indicatorValues.js';
 import type { Granularity } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
 
@@ -194,20 +200,24 @@ export const releaseIndicator = (
           : row.dims,
       value: row.actual ?? 0,
     }));
-
-  if (meta.protect === false) {
-    // Quantities of things: released exactly, with areas coarsened and periods checked.
-    checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
+  /** `rowsOf`, with the rows that coarsening gave one breakdown added together. */
+  const summedRowsOf = (audience: Audience) => {
     const merged = new Map<string, { period: string; dims: Record<string, string>; value: number }>();
-    for (const row of rowsOf(request.audience)) {
+    for (const row of rowsOf(audience)) {
       const id = JSON.stringify([row.period, ...by.map((d) => row.dims[d])]);
       const known = merged.get(id);
       if (known) known.value += row.value;
       else merged.set(id, { ...row, dims: { ...row.dims } });
     }
+    return [...merged.values()];
+  };
+
+  if (meta.protect === false) {
+    // Quantities of things: released exactly, with areas coarsened and periods checked.
+    checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
     return {
       ...base,
-      rows: [...merged.values()].map((row) =>
+      rows: summedRowsOf(request.audience).map((row) =>
         withTarget({ period: row.period, dims: row.dims, actual: { value: row.value } }),
       ),
       totals: [],
@@ -219,39 +229,80 @@ export const releaseIndicator = (
   if (indicator.kind === 'distinct' || indicator.kind === 'active') {
     // Not additive over time (a child counted in March and in April is one child in the quarter;
     // clubs open at two month-ends are not twice as many): each period is released on its own.
+    // A stock adds up over its breakdown. What a distinct indicator counts once may sit in two
+    // cells (a household given aid in two districts), so its coarsened cells and its totals are
+    // counted as unions, never as sums.
     checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
+    const coarsened = (dims: Readonly<Record<string, string>>): Record<string, string> =>
+      by.includes(areaDimension) && request.audience !== 'internal'
+        ? { ...dims, [areaDimension]: coarsenArea(dims[areaDimension] ?? '', policy.areaLevel) }
+        : { ...dims };
+    const cells: {
+      period: string;
+      dims: Record<string, string>;
+      value: number;
+      refs?: ReadonlySet<string>;
+    }[] =
+      indicator.kind === 'distinct'
+        ? distinctCells(projection, data, request, coarsened).map((cell) => ({
+            period: cell.period.label,
+            dims: { ...cell.dims },
+            value: cell.refs.size,
+            refs: cell.refs,
+          }))
+        : summedRowsOf(request.audience);
+    /**
+     * A total of a distinct indicator: what the cells under it count, each once. The table was
+     * protected as if its totals were sums; a union is at most that sum and at least its largest
+     * cell, so it tells no more about a hidden cell than the sum would have. A union that is small
+     * is shown as small, even where the sum was hidden as not small.
+     */
+    const recounted = (entry: ReleasedEntry, under: typeof cells): ReleasedEntry => {
+      const union = new Set<string>();
+      for (const cell of under) {
+        if (Object.entries(entry.key).every(([d, v]) => cell.dims[d] === v)) {
+          for (const ref of cell.refs ?? []) union.add(ref);
+        }
+      }
+      const released: ReleasedEntry = {
+        key: entry.key,
+        ...protectCount(union.size, request.audience, policy),
+      };
+      if (!('suppressed' in entry)) return released;
+      return entry.suppressed === 'secondary' && 'suppressed' in released ? released : entry;
+    };
     const rows: ReleasedIndicatorRow[] = [];
     const totals: ReleasedIndicatorRow[] = [];
-    let primary = 0;
-    let secondary = 0;
     for (const period of periods) {
-      const own = rowsOf(request.audience).filter((row) => row.period === period);
+      const own = cells.filter((cell) => cell.period === period);
       if (by.length === 0) {
         const released = protectCount(own[0]?.value ?? 0, request.audience, policy);
-        if ('suppressed' in released) primary += 1;
         rows.push(withTarget({ period, dims: {}, actual: releasedOf({ key: {}, ...released }) }));
         continue;
       }
       const released = protectTable(
         {
           dimensions: by,
-          cells: own.map((row) => ({ key: row.dims, value: row.value })),
+          cells: own.map((cell) => ({ key: cell.dims, value: cell.value })),
           ...(by.includes(areaDimension) ? { areaDimension } : {}),
         },
         request.audience,
         policy,
       );
-      const summary = summaryOf(describeSuppression(released));
-      primary += summary.primary;
-      secondary += summary.secondary;
       for (const entry of released.cells) rows.push({ ...rowOf(entry, by), period });
-      for (const entry of released.margins) totals.push({ ...rowOf(entry, by), period });
+      for (const entry of released.margins) {
+        const margin = indicator.kind === 'distinct' ? recounted(entry, own) : entry;
+        totals.push({ ...rowOf(margin, by), period });
+      }
     }
+    const hidden = (why: 'primary' | 'secondary') =>
+      [...rows, ...totals].filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why)
+        .length;
     return {
       ...base,
       rows,
       totals,
-      suppression: { primary, secondary },
+      suppression: { primary: hidden('primary'), secondary: hidden('secondary') },
     };
   }
 

@@ -1,0 +1,288 @@
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import { isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
+import fc from 'fast-check';
+import { v7 as uuidv7 } from 'uuid';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { coarsenArea } from '../disclosure/index.js';
+import { createProjectionEngine } from '../engine/projectionEngine.js';
+import { builtInIndicators } from '../indicators/builtInIndicators.js';
+import type { Indicator } from '../indicators/compileIndicator.js';
+import { createIndicatorProjection, type IndicatorProjection } from '../indicators/indicatorProjection.js';
+import { type IndicatorData, loadIndicatorData } from './indicatorValues.js';
+import { type ReleasedIndicator, type ReleasedIndicatorRow, releaseIndicator } from './releaseIndicator.js';
+
+/**
+ * A distinct indicator counts each household (or member of staff) once per period, so its totals
+ * over a breakdown, and its cells once areas are coarsened, are unions of what the cells count,
+ * not sums: a household given aid in two districts is one household of their province.
+ */
+const staff = 'st_00000000000000a1';
+const analyst: Principal = { id: 'st_00000000000000e1', role: 'analyst', scope: { kind: 'programme' } };
+const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
+const household = (n: number): string => `hh_${String(n).padStart(16, '0')}`;
+
+interface Aid {
+  readonly household: number;
+  readonly area: string;
+  readonly context?: 'covid-relief' | 'club' | 'emergency';
+  /** Default 2020-03-10. */
+  readonly on?: string;
+}
+
+const aidEvent = (aid: Aid, n: number): NewEvent => ({
+  id: uuidv7(),
+  type: 'AidDistributed',
+  data: {
+    programmeId: 'pp',
+    distributionId: `aid-${n}`,
+    area: aid.area,
+    householdRef: household(aid.household),
+    items: [{ item: 'rice', quantity: 5, unit: 'kg' }],
+    context: aid.context ?? 'covid-relief',
+  },
+  metadata: { occurredAt: `${aid.on ?? '2020-03-10'}T10:00:00+07:00`, recordedBy: staff, schemaVersion: 1 },
+});
+
+const loadAid = async (projection: IndicatorProjection, aid: readonly Aid[]): Promise<IndicatorData> => {
+  const store = createMemoryEventStore();
+  let last = 0n;
+  for (const [n, one] of aid.entries()) last = (await store.append(`aid-${n}`, [aidEvent(one, n)])).position;
+  const readModels = createMemoryReadModelStore();
+  const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+  await engine.start();
+  await engine.waitFor(last);
+  await engine.stop();
+  return loadIndicatorData(readModels, projection);
+};
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** What a row shows, for comparing. */
+const shown = (row: ReleasedIndicatorRow) => [row.period, row.dims['data.area'] ?? 'all', row.actual];
+
+describe('totals and coarsened cells of a distinct indicator', () => {
+  const projection = createIndicatorProjection({
+    indicators: builtInIndicators,
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  let data: IndicatorData;
+
+  // March 2020: households 1–6 in district KH-12-06, 4–9 in KH-12-09 (4, 5 and 6 in both), and
+  // 1, 10, 11, 12 in commune KH-03-01-01. Twelve households in all: the districts' cells add up
+  // to 16. April 2020: household 1 again, in KH-12-06.
+  beforeAll(async () => {
+    data = await loadAid(projection, [
+      ...range(1, 6).map((n) => ({ household: n, area: 'KH-12-06' })),
+      ...range(4, 9).map((n) => ({ household: n, area: 'KH-12-09' })),
+      ...[1, 10, 11, 12].map((n) => ({ household: n, area: 'KH-03-01-01' })),
+      { household: 1, area: 'KH-12-06', on: '2020-04-02' },
+    ]);
+  });
+
+  it('gives the programme each household once in a total over areas', () => {
+    const released = releaseIndicator(projection, data, {
+      indicator: 'households-food-aid',
+      period: 'month',
+      by: ['data.area'],
+      audience: 'internal',
+      principal: analyst,
+    });
+    expect(released.rows.map(shown)).toEqual([
+      ['2020-03', 'KH-03-01-01', { value: 4 }],
+      ['2020-03', 'KH-12-06', { value: 6 }],
+      ['2020-03', 'KH-12-09', { value: 6 }],
+      ['2020-04', 'KH-12-06', { value: 1 }],
+    ]);
+    expect(released.totals.map(shown)).toEqual([
+      ['2020-03', 'all', { value: 12 }],
+      ['2020-04', 'all', { value: 1 }],
+    ]);
+  });
+
+  it('merges districts into their province for a donor as a union, and hides what is small', () => {
+    const released = releaseIndicator(projection, data, {
+      indicator: 'households-food-aid',
+      period: 'quarter',
+      by: ['data.area'],
+      audience: 'donor',
+      principal: donor,
+    });
+    // In the quarter: KH-12 gave aid to households 1–9, KH-03 to 1, 10, 11 and 12; 12 in all.
+    const truth: Record<string, number> = { 'KH-12': 9, 'KH-03': 4, all: 12 };
+    const entries = [...released.rows, ...released.totals].filter((row) => row.period === '2020-Q1');
+    expect(entries.map((row) => row.dims['data.area'] ?? 'all').sort()).toEqual(['KH-03', 'KH-12', 'all']);
+    for (const row of entries) {
+      const value = truth[row.dims['data.area'] ?? 'all'] as number;
+      if ('suppressed' in row.actual) expect(row.actual.suppressed === 'primary').toBe(value < 5);
+      else expect(row.actual.value).toBe(value);
+    }
+    expect(released.rows.find((row) => row.dims['data.area'] === 'KH-03')?.actual).toEqual({
+      value: '<5',
+      suppressed: 'primary',
+    });
+    // Nine and twelve would give the four away as a difference: one of them is hidden too.
+    const hidden = entries.map((row) => ('suppressed' in row.actual ? row.actual.suppressed : 'released'));
+    expect(hidden.sort()).toEqual(['primary', 'released', 'secondary']);
+    // April's one household, in the second quarter, is small as well (its cell and its total).
+    expect(released.suppression).toEqual({ primary: 3, secondary: 1 });
+  });
+
+  it('counts a household once in a quarter, over months and areas', () => {
+    const released = releaseIndicator(projection, data, {
+      indicator: 'households-food-aid',
+      period: 'quarter',
+      audience: 'donor',
+      principal: donor,
+    });
+    expect(released.rows.map(shown)).toEqual([
+      ['2020-Q1', 'all', { value: 12 }],
+      ['2020-Q2', 'all', { value: '<5', suppressed: 'primary' }],
+    ]);
+  });
+});
+
+describe('released distinct tables, for any households in any areas (property)', () => {
+  // Households given aid by area and context: two provinces of two districts each.
+  const byAreaAndContext: Indicator = {
+    id: 'households-by-context',
+    title: 'Households receiving aid, by context',
+    unit: 'households',
+    measure: 'unit',
+    ascending: true,
+    definition: {
+      filter: { eventTypes: ['AidDistributed'] },
+      value: { kind: 'distinct', field: 'data.householdRef' },
+      dimensions: ['data.area', 'data.context'],
+    },
+  };
+  const projection = createIndicatorProjection({
+    indicators: [byAreaAndContext],
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  const areas = ['KH-12-06', 'KH-12-09', 'KH-03-01', 'KH-03-02'] as const;
+  const contexts = ['covid-relief', 'club', 'emergency'] as const;
+  const aid = fc.array(
+    fc.record({
+      household: fc.integer({ min: 1, max: 14 }),
+      area: fc.constantFrom(...areas),
+      context: fc.constantFrom(...contexts),
+    }),
+    { minLength: 1, maxLength: 40 },
+  );
+
+  it('releases every figure as the number of households it covers, each once, and none of 1–4 to a donor', async () => {
+    let donorTables = 0;
+    await fc.assert(
+      fc.asyncProperty(aid, async (given) => {
+        const data = await loadAid(projection, given);
+        for (const audience of ['internal', 'donor'] as const) {
+          const areaOf = (area: string) => (audience === 'internal' ? area : coarsenArea(area, 1));
+          let released: ReleasedIndicator;
+          try {
+            released = releaseIndicator(projection, data, {
+              indicator: 'households-by-context',
+              period: 'month',
+              by: ['data.area', 'data.context'],
+              audience,
+              principal: audience === 'internal' ? analyst : donor,
+            });
+          } catch (error) {
+            // A table whose "<5" labels would give the counts away is refused whole: nothing leaves.
+            if (audience === 'donor' && isDisclosureError(error)) continue;
+            throw error;
+          }
+          if (audience === 'donor') donorTables += 1;
+          const truthOf = (dims: Readonly<Record<string, string>>): number =>
+            new Set(
+              given
+                .filter(
+                  (one) =>
+                    (dims['data.area'] === undefined || areaOf(one.area) === dims['data.area']) &&
+                    (dims['data.context'] === undefined || one.context === dims['data.context']),
+                )
+                .map((one) => one.household),
+            ).size;
+          for (const row of [...released.rows, ...released.totals]) {
+            const truth = truthOf(row.dims);
+            if (!('suppressed' in row.actual)) expect(row.actual.value).toBe(truth);
+            else if (row.actual.suppressed === 'primary') expect(truth >= 1 && truth < 5).toBe(true);
+            else expect(truth === 0 || truth >= 5).toBe(true);
+            if (audience === 'internal') expect('suppressed' in row.actual).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+    // Most tables can be released: the property is about them, not about refusals.
+    expect(donorTables).toBeGreaterThan(20);
+  });
+});
+
+describe('a protected stock (active) by area, for a donor', () => {
+  const clubsByArea: Indicator = {
+    id: 'clubs-by-area',
+    title: 'Clubs open, by area',
+    unit: 'clubs',
+    measure: 'unit',
+    ascending: true,
+    definition: {
+      filter: { eventTypes: ['ClubEstablished'] },
+      value: {
+        kind: 'active',
+        by: 'data.clubId',
+        opens: { eventType: 'ClubEstablished', dateField: 'data.establishedOn' },
+        closes: [],
+      },
+      dimensions: ['data.area'],
+    },
+  };
+
+  it('adds the districts of a province together: a club is in one place', async () => {
+    const projection = createIndicatorProjection({ indicators: [clubsByArea], timeZone: 'Asia/Phnom_Penh' });
+    const store = createMemoryEventStore();
+    let last = 0n;
+    for (const [n, area] of [
+      'KH-12-06',
+      'KH-12-06',
+      'KH-12-06',
+      'KH-12-09',
+      'KH-12-09',
+      'KH-12-09',
+      'KH-12-09',
+    ].entries()) {
+      const clubId = `club-${n}`;
+      last = (
+        await store.append(`club-${clubId}`, [
+          {
+            id: uuidv7(),
+            type: 'ClubEstablished',
+            data: {
+              programmeId: 'pp',
+              clubId,
+              name: `Club ${n}`,
+              area,
+              kind: 'kids-club',
+              establishedOn: '2020-03-02',
+            },
+            metadata: { occurredAt: '2020-03-02T10:00:00+07:00', recordedBy: staff, schemaVersion: 1 },
+          },
+        ])
+      ).position;
+    }
+    const readModels = createMemoryReadModelStore();
+    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+    await engine.start();
+    await engine.waitFor(last);
+    await engine.stop();
+    const data = await loadIndicatorData(readModels, projection);
+    const released = releaseIndicator(projection, data, {
+      indicator: 'clubs-by-area',
+      period: 'month',
+      by: ['data.area'],
+      audience: 'donor',
+      principal: donor,
+    });
+    expect(released.rows.map(shown)).toEqual([['2020-03', 'KH-12', { value: 7 }]]);
+  });
+});
