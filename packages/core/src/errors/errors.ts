@@ -44,13 +44,20 @@ export class ValidationError extends LanternError {
   readonly path: string;
   readonly rule: string;
 
-  constructor(eventType: string, path: string, rule: string, detail?: string) {
+  /**
+   * `next` says what to do and what was left alone; by default, for an event that was sent to be
+   * stored. An indicator definition or a query says its own (nothing was stored, because nothing
+   * was to be).
+   */
+  constructor(
+    eventType: string,
+    path: string,
+    rule: string,
+    detail?: string,
+    next = 'Fix the value and send the event again; nothing of this batch was stored.',
+  ) {
     const where = path === '' ? 'the event' : `field "${path}"`;
-    super(
-      'VALIDATION',
-      `${eventType}: ${where} is invalid (${rule})${detail ? `: ${detail}` : ''}. ` +
-        'Fix the value and send the event again; nothing of this batch was stored.',
-    );
+    super('VALIDATION', `${eventType}: ${where} is invalid (${rule})${detail ? `: ${detail}` : ''}. ${next}`);
     this.eventType = eventType;
     this.path = path;
     this.rule = rule;

@@ -6,6 +6,7 @@ import {
   type RecordedEvent,
   ValidationError,
 } from '@lantern/core';
+import { fixDefinition } from '../advice.js';
 
 /**
  * What a projection reads and writes while it applies one event: its own documents, held in
@@ -68,6 +69,7 @@ export const defineProjection = <TProjection extends Projection>(
         'eventTypes',
         `projection "${projection.name}" names an unknown event type`,
         'use a type from the event catalog, or pass the registry that defines it',
+        fixDefinition,
       );
     }
   }

@@ -8,6 +8,7 @@ import {
   slugId,
   ValidationError,
 } from '@lantern/core';
+import { fixDefinition } from '../advice.js';
 import {
   checkArrayPath,
   checkPath,
@@ -150,6 +151,7 @@ export const compileIndicators = (
         'id',
         `"${indicator.id}" is not a slug`,
         'use lowercase letters, digits and hyphens',
+        fixDefinition,
       );
     }
     if (compiled.has(indicator.id)) {
@@ -165,6 +167,7 @@ export const compileIndicators = (
         `${indicator.id}.${issue?.path.join('.') ?? ''}`,
         issue?.message ?? 'is not a valid indicator definition',
         'see IndicatorDefinition in @lantern/core for the shape',
+        fixDefinition,
       );
     }
     compiled.set(indicator.id, compileOne(indicator, registry));
@@ -179,6 +182,7 @@ export const compileIndicators = (
           `${indicator.indicator.id}.value`,
           `the ratio names indicator "${part}", which is not defined`,
           'define it in the same set, or fix the name',
+          fixDefinition,
         );
       }
       if (other.kind === 'ratio' || other.kind === 'medianDays') {
@@ -186,6 +190,8 @@ export const compileIndicators = (
           '(indicator)',
           `${indicator.indicator.id}.value`,
           `a ratio's parts must be counts, not a ${other.kind} ("${part}")`,
+          'make each part a count, sum, distinct, linked, change or active indicator',
+          fixDefinition,
         );
       }
     }
@@ -249,6 +255,7 @@ const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndi
         `${id}.filter.eventTypes`,
         `indicator "${id}" names an unknown event type`,
         'use a type from the event catalog, or pass the registry that defines it',
+        fixDefinition,
       );
     }
   }
@@ -299,6 +306,7 @@ const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndi
         `${id}.value.${role}`,
         `indicator "${id}": its ${role} stage reads ${stage.eventType}, which filter.eventTypes does not list`,
         'add the type to filter.eventTypes',
+        fixDefinition,
       );
     }
     const context = { indicator: id, registry, eventType: stage.eventType };

@@ -37,6 +37,9 @@ describe('indicator definitions are checked before any event is read', () => {
     const error = refusal([indicator({ filter: { eventTypes: ['ClubOpened'] }, value: { kind: 'count' } })]);
     expect(isValidationError(error)).toBe(true);
     expect(error.message).toMatch(/ClubOpened.*unknown event type/);
+    // It speaks of the definition, not of an event sent to be stored.
+    expect(error.message).toMatch(/Fix the definition and build the projection again; no event was read\.$/);
+    expect(error.message).not.toMatch(/send the event again/);
   });
 
   it('refuses a field the event type does not have, in a condition, a dimension, a sum or a date', () => {

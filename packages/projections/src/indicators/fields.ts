@@ -1,5 +1,6 @@
 import type { EventRegistry, RecordedEvent } from '@lantern/core';
 import { ValidationError } from '@lantern/core';
+import { fixDefinition } from '../advice.js';
 
 /**
  * Field paths in indicator definitions: `data.area`, `metadata.occurredAt`, and, when the
@@ -141,6 +142,7 @@ export const refuseProtectedField = (
     path,
     `indicator "${context.indicator}": its ${role} names "${field}", a protected field of ${context.eventType}`,
     'a protected field (free text about a child, sealed with the child’s key) may never be counted, broken down or filtered on; remove it from the definition',
+    fixDefinition,
   );
 };
 
@@ -158,6 +160,7 @@ export const checkPath = (context: PathContext, path: string, role: string): voi
       path,
       `indicator "${context.indicator}": its ${role} ${why}`,
       'name a field of the event type as data.<field> (or metadata.occurredAt, or item.<field> of the unnested array)',
+      fixDefinition,
     );
   };
   const definition = context.registry.get(context.eventType);
@@ -202,6 +205,7 @@ export const checkArrayPath = (context: PathContext, path: string): void => {
       path,
       `indicator "${context.indicator}": unnest must name an array field of ${context.eventType}`,
       'use a data.<field> that holds a list, such as data.contacts or data.items',
+      fixDefinition,
     );
   }
 };

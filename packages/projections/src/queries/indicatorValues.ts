@@ -5,6 +5,7 @@ import {
   type ReadModelStore,
   ValidationError,
 } from '@lantern/core';
+import { fixRequest } from '../advice.js';
 import type { CompiledIndicator } from '../indicators/compileIndicator.js';
 import type {
   FlowObservation,
@@ -113,6 +114,7 @@ export const checkRequest = (
       'indicator',
       `there is no indicator "${request.indicator}"`,
       `use one of: ${[...projection.indicators.keys()].join(', ')}`,
+      fixRequest,
     );
   }
   const granularity = checkGranularity(request.period ?? 'life');
@@ -125,6 +127,7 @@ export const checkRequest = (
         'by',
         `indicator "${request.indicator}" cannot be broken down by "${dimension}"`,
         known.length > 0 ? `use one of: ${known.join(', ')}` : 'it has no dimensions; ask for totals',
+        fixRequest,
       );
     }
   }
@@ -136,6 +139,7 @@ export const checkRequest = (
       'from',
       `"${request.from}" is after "${request.to}"`,
       'give from before to',
+      fixRequest,
     );
   }
   return {

@@ -1,4 +1,5 @@
 import { ValidationError } from '@lantern/core';
+import { fixRequest } from '../advice.js';
 
 /**
  * Reporting periods. Observations are kept by month, so a month is the finest period there is:
@@ -25,6 +26,7 @@ export const checkGranularity = (granularity: unknown): Granularity => {
       'period',
       `"${String(granularity)}" is not a reporting period`,
       `use one of ${granularities.join(', ')} (a month is the finest period)`,
+      fixRequest,
     );
   }
   return granularity as Granularity;
@@ -47,6 +49,7 @@ export const parseMonthBound = (value: string, name: 'from' | 'to'): string => {
     name,
     `"${value}" does not parse as a month or a date`,
     'write YYYY-MM or YYYY-MM-DD, e.g. 2020-03',
+    fixRequest,
   );
 };
 

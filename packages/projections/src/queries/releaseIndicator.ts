@@ -1,4 +1,5 @@
-import { type Audience, auditExport, type ExportAudit, type Principal } from '@lantern/core';
+import { type Audience, auditExport, type ExportAudit, type Principal, ValidationError } from '@lantern/core';
+import { fixRequest } from '../advice.js';
 import {
   type CountTable,
   checkPeriodGranularity,
@@ -107,6 +108,23 @@ export const releaseIndicator = (
   requireFiguresFor(request.principal, { query: 'releaseIndicator', audience: request.audience });
   const policy = resolvePolicy(request.audience, request.policy);
   const { indicator, granularity, by } = checkRequest(projection, request);
+  // Numerators and denominators add up over areas and periods, unless a part counts each
+  // household once: then each period stands alone, and a breakdown would have totals that count
+  // a household in two cells twice.
+  const countsOnce =
+    indicator.kind === 'ratio' &&
+    [indicator.numerator, indicator.denominator].some(
+      (part) => projection.indicators.get(part)?.kind === 'distinct',
+    );
+  if (countsOnce && by.length > 0) {
+    throw new ValidationError(
+      '(query)',
+      'by',
+      `indicator "${indicator.indicator.id}" is a ratio of distinct counts, whose totals over a breakdown do not add up`,
+      'ask for it without a breakdown, or release its parts by breakdown',
+      fixRequest,
+    );
+  }
   const table = internalTable(projection, data, request);
   const meta = indicator.indicator;
   const dimensions = [periodDimension, ...by];
@@ -149,25 +167,54 @@ export const releaseIndicator = (
     ...(meta.note === undefined ? {} : { note: meta.note }),
   };
 
+  /** A breakdown as the audience may see it: areas coarsened to the policy's level outside the programme. */
+  const coarsened = (dims: Readonly<Record<string, string>>): Record<string, string> =>
+    by.includes(areaDimension) && request.audience !== 'internal'
+      ? { ...dims, [areaDimension]: coarsenArea(dims[areaDimension] ?? '', policy.areaLevel) }
+      : { ...dims };
+
+  if (table.rows.length === 0) {
+    // Nothing in range (a quarter with no disclosure, a programme just launched): nothing to hide.
+    checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
+    return { ...base, rows: [], totals: [], suppression: { primary: 0, secondary: 0 } };
+  }
+
   if (indicator.kind === 'ratio') {
-    const released = protectRatioTable(
-      {
-        ...shape,
-        cells: table.rows.map((row) => ({
-          key: keyOf(row.period.label, row.dims),
-          numerator: row.numerator ?? 0,
-          denominator: row.denominator ?? 0,
-        })),
-      },
-      request.audience,
-      policy,
+    const merged = new Map<string, { key: Record<string, string>; numerator: number; denominator: number }>();
+    for (const row of table.rows) {
+      const key = keyOf(row.period.label, by.includes(areaDimension) ? coarsened(row.dims) : row.dims);
+      const id = JSON.stringify(dimensions.map((d) => key[d]));
+      const known = merged.get(id) ?? { key, numerator: 0, denominator: 0 };
+      known.numerator += row.numerator ?? 0;
+      known.denominator += row.denominator ?? 0;
+      merged.set(id, known);
+    }
+    const ratioCells = [...merged.values()];
+    const releases = (countsOnce ? periods.map((period) => [period]) : [periods]).map((own) =>
+      protectRatioTable(
+        {
+          ...shape,
+          categories: { [periodDimension]: own },
+          cells: ratioCells.filter((cell) => own.includes(cell.key[periodDimension] as string)),
+        },
+        request.audience,
+        policy,
+      ),
     );
     const isCell = (entry: ReleasedRatioEntry) => dimensions.every((d) => entry.key[d] !== undefined);
+    const summaries = releases.map((released) => summaryOf(describeSuppression(released)));
     return {
       ...base,
-      rows: released.cells.map((entry) => withTarget(rowOf(entry, by))),
-      totals: released.margins.filter((entry) => !isCell(entry)).map((entry) => rowOf(entry, by)),
-      suppression: summaryOf(describeSuppression(released)),
+      rows: releases.flatMap((released) => released.cells.map((entry) => withTarget(rowOf(entry, by)))),
+      totals: countsOnce
+        ? []
+        : releases.flatMap((released) =>
+            released.margins.filter((entry) => !isCell(entry)).map((entry) => rowOf(entry, by)),
+          ),
+      suppression: {
+        primary: summaries.reduce((n, summary) => n + summary.primary, 0),
+        secondary: summaries.reduce((n, summary) => n + summary.secondary, 0),
+      },
     };
   }
 
@@ -233,10 +280,6 @@ export const releaseIndicator = (
     // cells (a household given aid in two districts), so its coarsened cells and its totals are
     // counted as unions, never as sums.
     checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
-    const coarsened = (dims: Readonly<Record<string, string>>): Record<string, string> =>
-      by.includes(areaDimension) && request.audience !== 'internal'
-        ? { ...dims, [areaDimension]: coarsenArea(dims[areaDimension] ?? '', policy.areaLevel) }
-        : { ...dims };
     const cells: {
       period: string;
       dims: Record<string, string>;

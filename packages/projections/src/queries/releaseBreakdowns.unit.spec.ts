@@ -286,3 +286,141 @@ describe('a protected stock (active) by area, for a donor', () => {
     expect(released.rows.map(shown)).toEqual([['2020-03', 'KH-12', { value: 7 }]]);
   });
 });
+
+describe('a ratio by area, and a release with nothing in range', () => {
+  // Percentages of cases followed up within 7 days, by area; and of households given aid twice.
+  const followedUpByArea: Indicator = {
+    id: 'pct-followed-up-by-area',
+    title: '% of cases followed up within 7 days, by area',
+    unit: '%',
+    measure: 'percentage',
+    ascending: true,
+    definition: {
+      filter: { eventTypes: ['CaseDisclosed'] },
+      value: {
+        kind: 'ratio',
+        numerator: 'cases-followed-up-within-7-days',
+        denominator: 'cases-disclosed',
+        scale: 100,
+      },
+      dimensions: ['data.area'],
+    },
+  };
+  const ofHouseholds: Indicator = {
+    id: 'pct-households-by-area',
+    title: 'Households given aid, per household counted',
+    unit: '%',
+    measure: 'percentage',
+    ascending: true,
+    definition: {
+      filter: { eventTypes: ['AidDistributed'] },
+      value: {
+        kind: 'ratio',
+        numerator: 'households-food-aid',
+        denominator: 'households-food-aid',
+        scale: 100,
+      },
+      dimensions: ['data.area'],
+    },
+  };
+  const projection = createIndicatorProjection({
+    indicators: [...builtInIndicators, followedUpByArea, ofHouseholds],
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  let data: IndicatorData;
+
+  // March 2020: 10 cases in district KH-12-06 and 10 in KH-12-09, every child registered with
+  // consent to report; 6 of the first district's and 9 of the second's followed up within 7 days.
+  beforeAll(async () => {
+    const store = createMemoryEventStore();
+    const metadata = (on: string) => ({
+      occurredAt: `${on}T10:00:00+07:00`,
+      recordedBy: staff,
+      schemaVersion: 1,
+    });
+    let last = 0n;
+    for (let n = 0; n < 20; n += 1) {
+      const area = n < 10 ? 'KH-12-06' : 'KH-12-09';
+      const childRef = `ch_${String(n).padStart(16, '0')}`;
+      const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
+      const child = { programmeId: 'pp', childRef, sex: 'female', ageBand: '12-17', area };
+      await store.append(`child-${childRef}`, [
+        {
+          id: uuidv7(),
+          type: 'ChildRegistered',
+          data: {
+            ...child,
+            identifiedVia: 'outreach',
+            consent: { services: true, reporting: true, tracing: false, sharing: [] },
+            consentGivenBy: 'caregiver',
+            legalBasis: 'consent',
+          },
+          metadata: metadata('2020-03-01'),
+        },
+      ]);
+      const followedUp = n < 6 || n >= 11;
+      last = (
+        await store.append(`case-${caseId}`, [
+          {
+            id: uuidv7(),
+            type: 'CaseDisclosed',
+            data: { ...child, caseId, concerns: ['neglect'], disclosedVia: 'outreach' },
+            metadata: metadata('2020-03-02'),
+          },
+          ...(followedUp
+            ? [
+                {
+                  id: uuidv7(),
+                  type: 'CaseFollowedUp',
+                  data: { caseId, followedUpOn: '2020-03-05', kind: 'home-visit' },
+                  metadata: metadata('2020-03-05'),
+                },
+              ]
+            : []),
+        ])
+      ).position;
+    }
+    const readModels = createMemoryReadModelStore();
+    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+    await engine.start();
+    await engine.waitFor(last);
+    await engine.stop();
+    data = await loadIndicatorData(readModels, projection);
+  });
+
+  it('adds numerators and denominators of districts into their province for a donor', () => {
+    const released = releaseIndicator(projection, data, {
+      indicator: 'pct-followed-up-by-area',
+      period: 'month',
+      by: ['data.area'],
+      audience: 'donor',
+      principal: donor,
+    });
+    expect(released.rows.map(shown)).toEqual([['2020-03', 'KH-12', { value: 75 }]]);
+  });
+
+  it('refuses a breakdown of a ratio of distinct counts, before any figure is computed', () => {
+    expect(() =>
+      releaseIndicator(projection, data, {
+        indicator: 'pct-households-by-area',
+        by: ['data.area'],
+        audience: 'internal',
+        principal: analyst,
+      }),
+    ).toThrow(/ratio of distinct counts.*ask for it without a breakdown.*Fix the request and ask again/);
+  });
+
+  it('releases an empty table for a period with nothing in it', () => {
+    const released = releaseIndicator(projection, data, {
+      indicator: 'cases-disclosed',
+      period: 'month',
+      by: ['data.area'],
+      from: '2021-01',
+      to: '2021-03',
+      audience: 'donor',
+      principal: donor,
+    });
+    expect(released.rows).toEqual([]);
+    expect(released.totals).toEqual([]);
+  });
+});
