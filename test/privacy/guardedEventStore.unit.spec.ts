@@ -85,25 +85,9 @@ describe('a guarded event store', () => {
         collect(guard(store, own(fieldWorker1)).readStream('case-PP-2020-002')),
       );
       expect(error.message).toMatch(/st_00000000000000a1 \(field-worker\) may not read case-PP-2020-002/);
-      expect(error.message).toMatch(/own cases \(or it holds no event yet\); ask a case manager/);
+      expect(error.message).toMatch(/own cases; ask a case manager/);
       expect(await auditEntries(store)).toMatchObject([
         { action: 'access-denied', refused: 'case-read', target: 'case-PP-2020-002' },
-      ]);
-    });
-
-    it('refuses a worker a case that does not exist as one outside their cases, so none can be probed', async () => {
-      const store = await seededStore();
-      const outside = await refusal(() =>
-        collect(guard(store, own(fieldWorker1)).readStream('case-PP-2020-002')),
-      );
-      const missing = await refusal(() =>
-        collect(guard(store, own(fieldWorker1)).readStream('case-PP-2020-099')),
-      );
-      expect(isAccessDeniedError(missing)).toBe(true);
-      expect(missing.message).toBe(outside.message.replaceAll('PP-2020-002', 'PP-2020-099'));
-      expect(await auditEntries(store)).toMatchObject([
-        { action: 'access-denied', refused: 'case-read', target: 'case-PP-2020-002' },
-        { action: 'access-denied', refused: 'case-read', target: 'case-PP-2020-099' },
       ]);
     });
 

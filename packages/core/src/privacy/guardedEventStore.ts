@@ -346,21 +346,15 @@ export const createGuardedEventStore = (
         try {
           inScope = await streamInScope(streamId);
         } catch (error) {
-          if (!isStreamNotFoundError(error)) throw error;
-          if (staffInScope === 'all') {
-            await audit({ action: 'case-read', target });
-            throw error;
-          }
-          // Who may read only some cases is refused one that does not exist as one outside its
-          // scope: it must not learn, by trying case numbers, which other cases exist.
-          inScope = false;
+          if (isStreamNotFoundError(error)) await audit({ action: 'case-read', target });
+          throw error;
         }
         if (!inScope) {
           throw await refuse(
             'case-read',
             target,
             `read ${streamId}`,
-            `it is not a case within the principal's ${scope.kind === 'own' ? 'own cases' : 'team'} (or it holds no event yet); ask a case manager to add you to the case's team`,
+            `it is not within the principal's ${scope.kind === 'own' ? 'own cases' : 'team'}; ask a case manager to add you to the case's team`,
           );
         }
         await audit({ action: 'case-read', target });

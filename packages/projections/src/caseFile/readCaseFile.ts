@@ -101,8 +101,6 @@ const article = (role: string): string => (/^[aeiou]/.test(role) ? `an ${role}` 
  * read case streams and be given protected fields, and the case must be in its scope; otherwise
  * the refusal is audited (`access-denied`) and an AccessDeniedError says why and what to do. A
  * read is audited (`case-read`, also of a case the file does not hold) before anything is opened.
- * A principal whose scope is its own cases or its team is refused a case the file does not hold
- * as it is refused a case outside its scope, so that case numbers cannot be probed.
  */
 export const readCaseFile = async (
   readModels: ReadModelStore,
@@ -174,17 +172,13 @@ export const readCaseFile = async (
   const document = (await readModels.getDocument(options.projection ?? 'case_file', 'cases', caseId)) as
     | CaseFileDocument
     | undefined;
-  if (scope.kind !== 'programme') {
+  if (document && scope.kind !== 'programme') {
     const staffInScope = new Set([principal.id, ...(scope.kind === 'team' ? scope.members : [])]);
     // A case file built before cases listed their recorders names nobody: only programme scope reads it.
-    const recordedBy: readonly string[] = Array.isArray(document?.recordedBy)
-      ? (document?.recordedBy ?? [])
-      : [];
-    // A case the file does not hold is refused alike: who may read only some cases must not learn,
-    // by trying case numbers, which other cases exist.
+    const recordedBy: readonly string[] = Array.isArray(document.recordedBy) ? document.recordedBy : [];
     if (!recordedBy.some((staff) => staffInScope.has(staff))) {
       throw await refuse(
-        `it is not a case within the principal's ${scope.kind === 'own' ? 'own cases' : 'team'} (or the case file does not hold it yet); ask a case manager to add you to the case's team`,
+        `it is not within the principal's ${scope.kind === 'own' ? 'own cases' : 'team'}; ask a case manager to add you to the case's team`,
       );
     }
   }
