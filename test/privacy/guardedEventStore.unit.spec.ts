@@ -4,6 +4,7 @@ import {
   type AuditSink,
   auditStreamOf,
   auditTo,
+  caseDecider,
   createEventRegistry,
   createGuardedEventStore,
   defaultAccessPolicy,
@@ -11,6 +12,7 @@ import {
   type EventDefinition,
   type EventStore,
   eventCatalog,
+  handleCommand,
   isAccessDeniedError,
   isStreamNotFoundError,
   type Principal,
@@ -131,6 +133,32 @@ describe('a guarded event store', () => {
       };
       expect(await collect(guard(store, lead).readStream('case-PP-2020-002'))).toHaveLength(1);
       await refusal(() => collect(guard(store, lead).readStream('case-PP-2020-001')));
+    });
+
+    it('lets a field worker with own scope record a new case through the command handler', async () => {
+      // The handler reads the new case's stream first and takes StreamNotFoundError for "new".
+      const store = await seededStore();
+      const decider = caseDecider({
+        programmeId,
+        plannedStart: '2019-01-01',
+        plannedEnd: '2021-12-31',
+        timeZone: 'Asia/Phnom_Penh',
+        currency: 'USD',
+      });
+      const result = await handleCommand({
+        store: guard(store, own(fieldWorker1)),
+        decider,
+        streamId: 'case-PP-2020-050',
+        command: {
+          type: 'DiscloseCase',
+          data: disclosure('PP-2020-050', child1),
+          metadata: { occurredAt: '2020-03-02T10:00:00+07:00', recordedBy: fieldWorker1 },
+        },
+      });
+      expect(result.written).toBe(true);
+      expect((await collect(store.readStream('case-PP-2020-050'))).map((e) => e.type)).toEqual([
+        'CaseDisclosed',
+      ]);
     });
 
     it('audits a read of a case that does not exist, and says so', async () => {
