@@ -1,5 +1,5 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
+import { type EventStore, isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
 import fc from 'fast-check';
 import { v7 as uuidv7 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -43,16 +43,25 @@ const aidEvent = (aid: Aid, n: number): NewEvent => ({
   metadata: { occurredAt: `${aid.on ?? '2020-03-10'}T10:00:00+07:00`, recordedBy: staff, schemaVersion: 1 },
 });
 
-const loadAid = async (projection: IndicatorProjection, aid: readonly Aid[]): Promise<IndicatorData> => {
-  const store = createMemoryEventStore();
-  let last = 0n;
-  for (const [n, one] of aid.entries()) last = (await store.append(`aid-${n}`, [aidEvent(one, n)])).position;
+/** The projection rebuilt from `store` up to `last`, and what its queries read. */
+const rebuilt = async (
+  projection: IndicatorProjection,
+  store: EventStore,
+  last: bigint,
+): Promise<IndicatorData> => {
   const readModels = createMemoryReadModelStore();
   const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
   await engine.start();
   await engine.waitFor(last);
   await engine.stop();
   return loadIndicatorData(readModels, projection);
+};
+
+const loadAid = async (projection: IndicatorProjection, aid: readonly Aid[]): Promise<IndicatorData> => {
+  const store = createMemoryEventStore();
+  let last = 0n;
+  for (const [n, one] of aid.entries()) last = (await store.append(`aid-${n}`, [aidEvent(one, n)])).position;
+  return rebuilt(projection, store, last);
 };
 
 const range = (from: number, to: number): number[] =>
@@ -270,12 +279,7 @@ describe('a protected stock (active) by area, for a donor', () => {
         ])
       ).position;
     }
-    const readModels = createMemoryReadModelStore();
-    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
-    await engine.start();
-    await engine.waitFor(last);
-    await engine.stop();
-    const data = await loadIndicatorData(readModels, projection);
+    const data = await rebuilt(projection, store, last);
     const released = releaseIndicator(projection, data, {
       indicator: 'clubs-by-area',
       period: 'month',
@@ -288,7 +292,7 @@ describe('a protected stock (active) by area, for a donor', () => {
 });
 
 describe('a ratio by area, and a release with nothing in range', () => {
-  // Percentages of cases followed up within 7 days, by area; and of households given aid twice.
+  // Percentages of cases followed up within 7 days, by area; and a ratio of two distinct counts.
   const followedUpByArea: Indicator = {
     id: 'pct-followed-up-by-area',
     title: '% of cases followed up within 7 days, by area',
@@ -380,12 +384,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
         ])
       ).position;
     }
-    const readModels = createMemoryReadModelStore();
-    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
-    await engine.start();
-    await engine.waitFor(last);
-    await engine.stop();
-    data = await loadIndicatorData(readModels, projection);
+    data = await rebuilt(projection, store, last);
   });
 
   it('adds numerators and denominators of districts into their province for a donor', () => {
