@@ -182,7 +182,7 @@ export const releaseIndicator = (
   if (indicator.kind === 'ratio') {
     const merged = new Map<string, { key: Record<string, string>; numerator: number; denominator: number }>();
     for (const row of table.rows) {
-      const key = keyOf(row.period.label, by.includes(areaDimension) ? coarsened(row.dims) : row.dims);
+      const key = keyOf(row.period.label, coarsened(row.dims));
       const id = JSON.stringify(dimensions.map((d) => key[d]));
       const known = merged.get(id) ?? { key, numerator: 0, denominator: 0 };
       known.numerator += row.numerator ?? 0;
@@ -238,23 +238,15 @@ export const releaseIndicator = (
     };
   }
 
-  const rowsOf = (audience: Audience) =>
-    table.rows.map((row) => ({
-      period: row.period.label,
-      dims:
-        by.includes(areaDimension) && audience !== 'internal'
-          ? { ...row.dims, [areaDimension]: coarsenArea(row.dims[areaDimension] ?? '', policy.areaLevel) }
-          : row.dims,
-      value: row.actual ?? 0,
-    }));
-  /** `rowsOf`, with the rows that coarsening gave one breakdown added together. */
-  const summedRowsOf = (audience: Audience) => {
+  /** The table's rows as the audience may see them, those that coarsening gave one breakdown added together. */
+  const summedRows = () => {
     const merged = new Map<string, { period: string; dims: Record<string, string>; value: number }>();
-    for (const row of rowsOf(audience)) {
-      const id = JSON.stringify([row.period, ...by.map((d) => row.dims[d])]);
+    for (const row of table.rows) {
+      const dims = coarsened(row.dims);
+      const id = JSON.stringify([row.period.label, ...by.map((d) => dims[d])]);
       const known = merged.get(id);
-      if (known) known.value += row.value;
-      else merged.set(id, { ...row, dims: { ...row.dims } });
+      if (known) known.value += row.actual ?? 0;
+      else merged.set(id, { period: row.period.label, dims, value: row.actual ?? 0 });
     }
     return [...merged.values()];
   };
@@ -264,7 +256,7 @@ export const releaseIndicator = (
     checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
     return {
       ...base,
-      rows: summedRowsOf(request.audience).map((row) =>
+      rows: summedRows().map((row) =>
         withTarget({ period: row.period, dims: row.dims, actual: { value: row.value } }),
       ),
       totals: [],
@@ -293,7 +285,7 @@ export const releaseIndicator = (
             value: cell.refs.size,
             refs: cell.refs,
           }))
-        : summedRowsOf(request.audience);
+        : summedRows();
     /**
      * A total of a distinct indicator: what the cells under it count, each once. The table was
      * protected as if its totals were sums; a union is at most that sum and at least its largest
