@@ -6,6 +6,7 @@ import type { EventStore, NewEvent, RecordedEvent } from '@lantern/core';
 import {
   ClubSessionHeld,
   createEventRegistry,
+  defaultEventRegistry,
   defineEvent,
   isStoreError,
   isValidationError,
@@ -597,6 +598,27 @@ describe('createSqliteEventStore', () => {
       change(`UPDATE events SET data = json_set(data, '$.attendance[0].count', 99) WHERE position = 3`);
       const events = await collect(open().readAll());
       expect(events[2]?.data).toMatchObject({ attendance: [{ count: 99 }] });
+    });
+
+    it('passes over a row of a foreign type when the filter names every registered type', async () => {
+      await seed();
+      change(`UPDATE events SET type = 'ClubDemolished' WHERE position = 3`);
+      const store = open();
+      const filter = { eventTypes: [...defaultEventRegistry.types].reverse() };
+      const positions = (events: RecordedEvent[]): bigint[] => events.map((event) => event.position);
+      expect(positions(await collect(store.readAll({ filter })))).toEqual([1n, 2n, 4n, 5n]);
+      expect(positions(await collect(store.readAll({ filter, maxCount: 3 })))).toEqual([1n, 2n, 4n]);
+      expect(positions(await collect(store.readAll({ filter, after: 2n, maxCount: 1 })))).toEqual([4n]);
+      const seen: RecordedEvent[] = [];
+      const subscription = store.subscribe({ filter }).subscribe((event) => seen.push(event));
+      try {
+        await waitFor(() => seen.length === 4, 'the four registered events arrived');
+        expect(positions(seen)).toEqual([1n, 2n, 4n, 5n]);
+      } finally {
+        subscription.unsubscribe();
+      }
+      // Without the filter the foreign row is met, and named.
+      await expect(collect(store.readAll())).rejects.toThrow(/unknown event type/);
     });
 
     it('reads a valid row written by another program, with no checksum, through its schema', async () => {
