@@ -188,6 +188,13 @@ describe('the sqlite read-model store', () => {
       expect(await readModels.documents('attendance', 'clubs')).toEqual([]);
     });
 
+    it('refuses a durableCommits that is not true or false before touching the file', () => {
+      expect(() => createSqliteReadModelStore({ path, durableCommits: 'yes' as unknown as boolean })).toThrow(
+        /durableCommits must be true or false; got yes/,
+      );
+      expect(existsSync(path)).toBe(false);
+    });
+
     it('says it is closed, and how to open it again', async () => {
       const readModels = open();
       await readModels.close();

@@ -31,6 +31,16 @@ export interface SqliteReadModelStoreOptions {
   busyTimeoutMs?: number;
   /** The clock for checkpoints' `updatedAt` and for lease expiry. Default: the system clock. */
   now?: () => Date;
+  /**
+   * Sync every commit to disk before it returns (`synchronous=FULL`), as the event store does
+   * for every append. Default `false` (`synchronous=NORMAL` on this store's own connection):
+   * each commit is still atomic and survives the process being killed, with its checkpoint, but
+   * the last few may be lost if the machine itself loses power. Read models are derived from the
+   * log, so nothing is lost then either: the projection goes back to the checkpoint its documents
+   * were committed with and applies the events after it again. The event store's connection to
+   * the same file keeps syncing every append.
+   */
+  durableCommits?: boolean;
 }
 
 /**
@@ -153,6 +163,11 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
   const busyTimeoutMs = busyTimeoutOf(options.busyTimeoutMs);
   const now = options.now ?? (() => new Date());
 
+  const durableCommits = options.durableCommits ?? false;
+  if (typeof durableCommits !== 'boolean') {
+    throw new TypeError(`durableCommits must be true or false; got ${String(durableCommits)}.`);
+  }
+
   const { db, readonly, readonlyReason } = openDatabase({ path: file, readonly: false, busyTimeoutMs });
   if (readonly) {
     db.close();
@@ -161,6 +176,8 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
         'its tables and checkpoints. Make the file and its directory writable by this user, or give another path.',
     );
   }
+  // Per connection: the event store's own connection to the same file keeps syncing every append.
+  db.pragma(durableCommits ? 'synchronous = FULL' : 'synchronous = NORMAL');
 
   const fail = (doing: string, error: unknown): never => {
     throw translateSqliteError(file, doing, error, busyTimeoutMs);
