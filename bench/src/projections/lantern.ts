@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
-import type { EventStore, ReadModelStore } from '@lantern/core';
+import type { EventStore, ReadModelDocument, ReadModelStore, RecordedEvent } from '@lantern/core';
 import {
   builtInIndicators,
   createCaseFunnelProjection,
@@ -11,6 +11,7 @@ import {
   fundingProjection,
   type Projection,
   type ProjectionEngine,
+  type ProjectionView,
 } from '@lantern/projections';
 import type { Tally } from '../workload.js';
 import { checkBuiltIns, checkBuiltInsWithSql, checkTally } from './checks.js';
@@ -121,6 +122,74 @@ export const rebuildBuiltIns = async (job: Job, where: 'memory' | 'sqlite', batc
     return measured(job.summary.events, timing, joinProblems(problem, checked.problem), checked.digest);
   } finally {
     await closeAll(stores);
+  }
+};
+
+/** A view over plain maps, one per collection: what `apply` needs and nothing else. */
+const mapView = (collections: readonly string[]) => {
+  const maps = new Map(collections.map((collection) => [collection, new Map<string, ReadModelDocument>()]));
+  const mapOf = (collection: string): Map<string, ReadModelDocument> => {
+    const map = maps.get(collection);
+    if (!map) throw new TypeError(`No collection "${collection}".`);
+    return map;
+  };
+  const view: ProjectionView = {
+    get: (collection, key) => mapOf(collection).get(key),
+    put: (collection, key, document) => {
+      mapOf(collection).set(key, document);
+    },
+    delete: (collection, key) => {
+      mapOf(collection).delete(key);
+    },
+    keys: (collection) => mapOf(collection).keys(),
+  };
+  return { view, maps };
+};
+
+/**
+ * (a'): every built-in projection's `apply` alone, over events already read into an array and
+ * documents in plain maps: no engine, no store, no commit. What evaluating the indicators costs
+ * by itself, so the ceiling any engine could reach with them. The documents are then committed,
+ * untimed, to a memory read-model store and checked like a rebuild's.
+ */
+export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
+  const { eventStore, last } = await memoryStores(job);
+  const events: RecordedEvent[] = [];
+  for await (const event of eventStore.readAll()) events.push(event);
+  const projections = builtInProjections();
+  const runs = projections.map((projection) => ({
+    projection,
+    handles: new Set(projection.eventTypes),
+    ...mapView(projection.collections),
+  }));
+  const timing = await time(async () => {
+    for (const event of events) {
+      for (const run of runs) if (run.handles.has(event.type)) run.projection.apply(event, run.view);
+    }
+  });
+  const readModels = createMemoryReadModelStore();
+  try {
+    for (const { projection, maps } of runs) {
+      await readModels.prepare(projection.name, projection.collections);
+      await readModels.reset(projection.name, projection.version, projection.collections);
+      await readModels.commit([
+        {
+          projection: projection.name,
+          version: projection.version,
+          after: 0n,
+          position: last,
+          changes: [...maps].flatMap(([collection, map]) =>
+            [...map].map(([key, document]) => ({ collection, key, document })),
+          ),
+          deadLetters: [],
+        },
+      ]);
+    }
+    const checked = await checkBuiltIns(readModels, projections, job.summary);
+    return measured(job.summary.events, timing, checked.problem, checked.digest);
+  } finally {
+    await readModels.close();
+    await eventStore.close();
   }
 };
 

@@ -252,6 +252,11 @@ const contextTable = (run: ProjectionsRun): string =>
         ],
         ['Lantern engine fold (memory) ÷ raw SQLite ceiling', 'foldLanternMemory', 'foldRawSqlite'],
         ['Every built-in projection ÷ the fold, memory', 'lanternMemory', 'foldLanternMemory'],
+        [
+          'Every built-in projection through the engine, memory ÷ their apply alone (what the engine and stores leave)',
+          'lanternMemory',
+          'applyBuiltIns',
+        ],
         ['Every built-in projection ÷ the fold, SQLite', 'lanternSqlite', 'foldLanternSqlite'],
         [
           `SQLite rebuild, batchSize ${whole(run.settings.bigBatchSize)} ÷ default`,
@@ -331,15 +336,16 @@ const notes = (run: ProjectionsRun): string[] => {
     lines.push(`- ${labelOf(scenario as ScenarioId, run.settings)}: ${why}`);
   }
   const digests = new Set(
-    (['lanternMemory', 'lanternSqlite', 'lanternSqliteBigBatch'] as const).flatMap((scenario) =>
-      (run.replies[scenario] ?? []).flatMap((reply) =>
-        reply.ok && reply.measurement.digest ? [reply.measurement.digest] : [],
-      ),
+    (['lanternMemory', 'lanternSqlite', 'lanternSqliteBigBatch', 'applyBuiltIns'] as const).flatMap(
+      (scenario) =>
+        (run.replies[scenario] ?? []).flatMap((reply) =>
+          reply.ok && reply.measurement.digest ? [reply.measurement.digest] : [],
+        ),
     ),
   );
   if (digests.size === 1) {
     lines.push(
-      `- Every rebuild of every built-in projection, from memory and from SQLite, at either batch size, gave the same documents (digest ${[...digests][0]}).`,
+      `- Every rebuild of every built-in projection, from memory and from SQLite, at either batch size, and their apply alone, gave the same documents (digest ${[...digests][0]}).`,
     );
   } else if (digests.size > 1) {
     lines.push(`- ⚠ The built-in rebuilds gave different documents: digests ${[...digests].join(', ')}.`);

@@ -29,6 +29,7 @@ export const rebuildScenarioIds = [
   'lanternMemory',
   'lanternSqlite',
   'lanternSqliteBigBatch',
+  'applyBuiltIns',
   'foldLanternMemory',
   'foldEmmettMemory',
   'foldLanternSqlite',
@@ -43,6 +44,8 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   lanternMemory: 'Lantern: every built-in projection, memory event store → memory read models',
   lanternSqlite: 'Lantern: every built-in projection, SQLite event store → SQLite read models (one file)',
   lanternSqliteBigBatch: 'Lantern: every built-in projection, SQLite → SQLite, batchSize {big}',
+  applyBuiltIns:
+    "Every built-in projection's apply alone: events from an array, documents in plain maps, no engine or store",
   foldLanternMemory: 'Lantern engine, simple fold as a projection, memory → memory',
   foldEmmettMemory: 'Emmett in-memory store, aggregateStream of every stream with the fold',
   foldLanternSqlite: 'Lantern engine, simple fold as a projection, SQLite → SQLite (one file)',

@@ -1,5 +1,5 @@
 import { reasonOf } from '../subjects/index.js';
-import { liveLag, rebuildBuiltIns, rebuildFold, rebuildForRss } from './lantern.js';
+import { applyBuiltIns, liveLag, rebuildBuiltIns, rebuildFold, rebuildForRss } from './lantern.js';
 import { emmettMemoryFold, emmettSqliteFold, rawSqliteFold } from './peers.js';
 import type { Job, Measurement, ScenarioId, WorkerReply } from './scenarios.js';
 
@@ -11,6 +11,7 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   lanternMemory: (job) => rebuildBuiltIns(job, 'memory'),
   lanternSqlite: (job) => rebuildBuiltIns(job, 'sqlite'),
   lanternSqliteBigBatch: (job) => rebuildBuiltIns(job, 'sqlite', job.settings.bigBatchSize),
+  applyBuiltIns,
   foldLanternMemory: (job) => rebuildFold(job, 'memory'),
   foldEmmettMemory: emmettMemoryFold,
   foldLanternSqlite: (job) => rebuildFold(job, 'sqlite'),
