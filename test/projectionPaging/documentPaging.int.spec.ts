@@ -169,3 +169,40 @@ describe.each([
     expect(poisonAt.size).toBeGreaterThan(10);
   });
 });
+
+describe('keys the engine does not hold', () => {
+  /** A memory store that counts the documents the engine asks it for, and says whether misses are cheap. */
+  const counting = (missesAreCheap: boolean) => {
+    const store = createMemoryReadModelStore();
+    cleanups.push(() => store.close());
+    let asked = 0;
+    const readModels: ReadModelStore = {
+      ...store,
+      missesAreCheap,
+      getDocumentNow: (projection, collection, key) => {
+        asked += 1;
+        return store.getDocumentNow?.(projection, collection, key);
+      },
+    };
+    return { readModels, asked: () => asked };
+  };
+
+  it('are asked of a store whose misses are cheap, and ruled out by a filter for any other', async () => {
+    const eventStore = createMemoryEventStore();
+    cleanups.push(() => eventStore.close());
+    const last = await append(eventStore, workload(3000));
+    const cheap = counting(true);
+    const filtered = counting(false);
+    // Room for every document: the only documents asked for are those not stored yet.
+    await project(eventStore, cheap.readModels, builtIns(), 1_000_000, last);
+    await project(eventStore, filtered.readModels, builtIns(), 1_000_000, last);
+    const documents = documentCount(await everything(cheap.readModels, builtIns()));
+    expect(documents).toBeGreaterThan(500);
+    expect(cheap.asked()).toBeGreaterThan(documents / 2);
+    // The filter's false positives only: about 1% of the keys it rules on.
+    expect(filtered.asked()).toBeLessThan(documents / 20);
+    expect(await everything(filtered.readModels, builtIns())).toEqual(
+      await everything(cheap.readModels, builtIns()),
+    );
+  });
+});

@@ -72,6 +72,8 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
 
   return {
     kind: 'memory',
+    // A key it does not hold costs one Map lookup, no more than the engine's filter would.
+    missesAreCheap: true,
 
     prepare: async (projection, collections) => {
       ensureOpen();

@@ -104,6 +104,13 @@ export interface ReadModelStore {
    * together with `getDocumentNow`. Read lazily: consume it before the next commit.
    */
   keysNow?(projection: string, collection: string): Iterable<string>;
+  /**
+   * True when `getDocumentNow` answers a key it does not hold as cheaply as a lookup in memory
+   * (the memory store). The engine then asks it about every key it does not hold; otherwise
+   * (SQLite) it keeps a Bloom filter of the stored keys and asks only about keys that may be
+   * stored, so that a rebuild's new keys cost no query.
+   */
+  readonly missesAreCheap?: boolean;
   deadLetters(projection: string): Promise<DeadLetter[]>;
   /** Takes the lease if it is free or expired (or already ours); undefined when another owner holds it. */
   acquireLease(projection: string, owner: string, ttlMs: number): Promise<Lease | undefined>;

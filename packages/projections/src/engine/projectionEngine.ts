@@ -177,6 +177,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       ? {
           getDocumentNow: getDocumentNow.bind(readModels),
           keysNow: keysNow.bind(readModels),
+          /** Whether to keep a filter of the stored keys, or ask the store about every key not held. */
+          filtered: readModels.missesAreCheap !== true,
         }
       : undefined;
   const now = options.now ?? (() => new Date());
@@ -230,7 +232,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       const held = state.documents.get(key);
       if (held !== undefined || !paging) return held;
       // Written in this batch are in memory; deleted in it (null) must not be read back.
-      if (state.dirty.has(key) || !state.stored?.mayHave(key)) return undefined;
+      if (state.dirty.has(key)) return undefined;
+      if (paging.filtered && !state.stored?.mayHave(key)) return undefined;
       const document = paging.getDocumentNow(name, state.name, key);
       if (document !== undefined) state.documents.set(key, document);
       return document;
@@ -270,7 +273,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
 
   /** Builds the collection's key filter afresh from the keys committed, with room for as many again. */
   const fillKeyFilter = (projection: string, state: CollectionState): void => {
-    if (!paging) return;
+    if (!paging?.filtered) return;
     let count = 0;
     for (const _ of paging.keysNow(projection, state.name)) count += 1;
     const stored = createKeyFilter(count * 2);
@@ -285,8 +288,10 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
    */
   const afterCommit = (runner: Runner, committed: readonly DocumentChange[]): void => {
     if (!paging) return;
-    for (const change of committed) {
-      if (change.document !== null) collectionOf(runner, change.collection).stored?.add(change.key);
+    if (paging.filtered) {
+      for (const change of committed) {
+        if (change.document !== null) collectionOf(runner, change.collection).stored?.add(change.key);
+      }
     }
     const share = Math.max(1, Math.floor(documentsInMemory / runner.collections.size));
     for (const state of runner.collections.values()) {
