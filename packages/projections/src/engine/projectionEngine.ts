@@ -135,6 +135,8 @@ const defaultDocumentsInMemory = 100_000;
 const defaultLeaseTtlMs = 10_000;
 /** Live events waiting beyond this many batches send the engine back to reading in batches. */
 const liveHighWaterBatches = 10;
+/** How many times the keys it is built with a key filter has room for (see fillKeyFilter). */
+const keyFilterGrowth = 4;
 const retryDelayMs = 200;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -271,13 +273,25 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     return runner;
   };
 
-  /** Builds the collection's key filter afresh from the keys committed, with room for as many again. */
+  /**
+   * Builds the collection's key filter afresh from the keys committed, with room for
+   * `keyFilterGrowth` times as many: each rebuild lists every key from the store, so a filter
+   * growing with a rebuild's read model is rebuilt a few times, not once per doubling. A full
+   * filter's own count of the keys it took in sizes the next one; at load they are counted.
+   */
   const fillKeyFilter = (projection: string, state: CollectionState): void => {
     if (!paging?.filtered) return;
-    let count = 0;
-    for (const _ of paging.keysNow(projection, state.name)) count += 1;
-    const stored = createKeyFilter(count * 2);
-    if (count > 0) for (const key of paging.keysNow(projection, state.name)) stored.add(key);
+    let count = state.stored?.added;
+    if (count === undefined) {
+      count = 0;
+      for (const _ of paging.keysNow(projection, state.name)) count += 1;
+      if (count === 0) {
+        state.stored = createKeyFilter(0);
+        return;
+      }
+    }
+    const stored = createKeyFilter(count * keyFilterGrowth);
+    for (const key of paging.keysNow(projection, state.name)) stored.add(key);
     state.stored = stored;
   };
 
