@@ -77,6 +77,14 @@ const bookkeepingSchema = `
   );
 `;
 
+/**
+ * Pages the write-ahead log may hold before this store's commit copies them into the file
+ * (SQLite's default is 1,000). Measured on a rebuild of every built-in projection from 200,000
+ * events: commits took about 20% less time, and closing the store, which copies what is left,
+ * about 50 ms instead of 10.
+ */
+const walPagesPerCheckpoint = 4000;
+
 /** A read-model table: one JSON document per key, which SQLite's JSON functions can read. */
 const collectionSchema = (table: string): string =>
   `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)))`;
@@ -178,6 +186,9 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
   }
   // Per connection: the event store's own connection to the same file keeps syncing every append.
   db.pragma(durableCommits ? 'synchronous = FULL' : 'synchronous = NORMAL');
+  // A rebuild rewrites the same pages commit after commit: copied into the file once per
+  // checkpoint, they are copied less often when more commits share one.
+  db.pragma(`wal_autocheckpoint = ${walPagesPerCheckpoint}`);
 
   const fail = (doing: string, error: unknown): never => {
     throw translateSqliteError(file, doing, error, busyTimeoutMs);
