@@ -293,22 +293,14 @@ describe('a protected stock (active) by area, for a donor', () => {
 
 describe('a ratio by area, and a release with nothing in range', () => {
   // Percentages of cases followed up within 7 days, by area; and a ratio of two distinct counts.
+  // The built-in percentage, broken down by area.
+  const followedUp = builtInIndicators.find((i) => i.id === 'pct-cases-followed-up-within-7-days');
+  if (!followedUp) throw new Error('The built-in pct-cases-followed-up-within-7-days is missing.');
   const followedUpByArea: Indicator = {
+    ...followedUp,
     id: 'pct-followed-up-by-area',
     title: '% of cases followed up within 7 days, by area',
-    unit: '%',
-    measure: 'percentage',
-    ascending: true,
-    definition: {
-      filter: { eventTypes: ['CaseDisclosed'] },
-      value: {
-        kind: 'ratio',
-        numerator: 'cases-followed-up-within-7-days',
-        denominator: 'cases-disclosed',
-        scale: 100,
-      },
-      dimensions: ['data.area'],
-    },
+    definition: { ...followedUp.definition, dimensions: ['data.area'] },
   };
   const ofHouseholds: Indicator = {
     id: 'pct-households-by-area',
