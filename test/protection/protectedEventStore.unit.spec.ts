@@ -44,6 +44,12 @@ const copyInto = async (
   }
 };
 
+/** The store's own pages: the protecting store offers them over a memory store. */
+const pagesOfStore = (store: EventStore): AsyncIterable<readonly RecordedEvent[]> => {
+  if (!store.readAllPages) throw new Error('The protecting store over a memory store has no readAllPages.');
+  return store.readAllPages();
+};
+
 const flip = (value: string): string => {
   const bytes = Buffer.from(value, 'base64url');
   bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0x80;
@@ -95,6 +101,12 @@ describe('the protecting event store', () => {
       placementAddress: 'Street 271, house 14',
     });
     expect(dataOf((await collect(store.readAll()))[0]).narrative).toBe(narrative);
+    // Read in pages (as the projection engine reads), the same events come out opened.
+    const pages = await collect(pagesOfStore(store));
+    expect(pages.flat().map((e) => dataOf(e))).toEqual(
+      (await collect(store.readAll())).map((e) => dataOf(e)),
+    );
+    expect(dataOf(pages.flat()[1]).caregiverContact).toBe('+855 12 345 678');
     const live = await firstValueFrom(store.subscribe().pipe(take(2), toArray()));
     expect(dataOf(live[1]).caregiverContact).toBe('+855 12 345 678');
     // Events without protected fields pass through untouched.
@@ -235,6 +247,12 @@ describe('the protecting event store', () => {
     expect(dataOf(seen[0]).narrative).toEqual({ redacted: 'no-key' });
     expect(notices[0]).toMatchObject({ reason: 'no-key', field: 'narrative' });
     expect(String(notices[0]?.error)).toMatch(/ECONNREFUSED/);
+    const pages = await collect(pagesOfStore(store));
+    expect(pages.flat().map((e) => dataOf(e).narrative)).toEqual([
+      { redacted: 'no-key' },
+      undefined,
+      undefined,
+    ]);
     keyStore.down = false;
     expect(dataOf((await collect(store.readAll()))[0]).narrative).toBe(narrative);
   });

@@ -85,6 +85,15 @@ export const attendanceProjection = (
     },
   });
 
+/** The store as one that reads only event by event: every method but readAllPages. */
+const withoutPages = (store: EventStore): EventStore => ({
+  append: (streamId, events, options) => store.append(streamId, events, options),
+  readStream: (streamId, options) => store.readStream(streamId, options),
+  readAll: (options) => store.readAll(options),
+  subscribe: (options) => store.subscribe(options),
+  close: () => store.close(),
+});
+
 const documentsOf = async (
   readModels: ReadModelStore,
   projection: string,
@@ -547,7 +556,7 @@ export const runReadModelContract = (
         });
       });
 
-      it('gives the same read model whatever the batch size and however appends interleave with the engine', async () => {
+      it('gives the same read model whatever the batch size, however appends interleave with the engine, and whether the log is read in pages or event by event', async () => {
         await fc.assert(
           fc.asyncProperty(
             fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 9 })), {
@@ -556,11 +565,13 @@ export const runReadModelContract = (
             }),
             fc.integer({ min: 1, max: 8 }),
             fc.integer({ min: 0, max: 30 }),
-            async (sessions, batchSize, startAfter) => {
+            fc.boolean(),
+            async (sessions, batchSize, startAfter, paged) => {
               const projection = projectionName('law');
               const store = createMemoryEventStore();
               const engine = createProjectionEngine({
-                eventStore: store,
+                // Without readAllPages the engine reads with readAll, as from a store that has none.
+                eventStore: paged ? store : withoutPages(store),
                 readModels,
                 projections: [attendanceProjection(projection)],
                 batchSize,

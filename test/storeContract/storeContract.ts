@@ -1,10 +1,18 @@
-import type { EventFilter, EventStore, ExpectedRevision, NewEvent, RecordedEvent } from '@lantern/core';
+import type {
+  EventFilter,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  RecordedEvent,
+} from '@lantern/core';
 import {
   isConcurrencyError,
   isIdempotencyError,
   isStoreError,
   isStreamNotFoundError,
   isValidationError,
+  pagesOf,
 } from '@lantern/core';
 import fc from 'fast-check';
 import type { Observable, Subscription } from 'rxjs';
@@ -567,6 +575,57 @@ export const runStoreContract = (name: string, factory: StoreFactory): void => {
         expect(placements(page)).toEqual(
           placements(all.slice(3).filter((event) => event.type === 'ClubSessionHeld')).slice(0, 2),
         );
+      });
+    });
+
+    describe('readAllPages', () => {
+      /**
+       * The store's pages, or — for a store that does not offer them — the pages a reader makes
+       * with pagesOf over readAll, as the projection engine does: either way they must be readAll's.
+       */
+      const readPages = (options: ReadAllOptions): AsyncIterable<readonly RecordedEvent[]> =>
+        store.readAllPages ? store.readAllPages(options) : pagesOf(store.readAll(options));
+
+      /** More events than a store's page holds, over two streams. */
+      const fillMany = async (): Promise<void> => {
+        for (let i = 0; i < 7; i += 1) {
+          await store.append(
+            s.club(i % 2),
+            Array.from({ length: 100 }, () => clubSessionHeld()),
+          );
+          await store.append(s.outreach(), [outreachConducted()]);
+        }
+      };
+
+      it('hands out the very events readAll gives, in pages that are never empty', async () => {
+        await fillMany();
+        const all = await readMine();
+        expect(all).toHaveLength(707);
+        const cases: ReadAllOptions[] = [
+          { filter: { streamPrefixes: s.prefixes } },
+          { filter: { streamPrefixes: s.prefixes, eventTypes: ['OutreachConducted'] } },
+          { after: all[250]?.position ?? 0n, filter: { streamPrefixes: s.prefixes } },
+          { after: all[10]?.position ?? 0n, filter: { streamPrefixes: s.prefixes }, maxCount: 600 },
+          { filter: { streamPrefixes: s.prefixes }, maxCount: 0 },
+        ];
+        for (const options of cases) {
+          const pages = await collect(readPages(options));
+          expect(pages.every((page) => page.length > 0)).toBe(true);
+          expect(placements(pages.flat())).toEqual(placements(await collect(store.readAll(options))));
+        }
+      });
+
+      it('lets a reader stop after a page, and reads again from where it stopped', async () => {
+        await fillMany();
+        const options: ReadAllOptions = { filter: { streamPrefixes: s.prefixes } };
+        let first: readonly RecordedEvent[] = [];
+        for await (const page of readPages(options)) {
+          first = page;
+          break;
+        }
+        expect(first.length).toBeGreaterThan(0);
+        const rest = await collect(readPages({ ...options, after: first.at(-1)?.position ?? 0n }));
+        expect(placements([...first, ...rest.flat()])).toEqual(placements(await readMine()));
       });
     });
 

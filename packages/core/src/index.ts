@@ -206,7 +206,7 @@ export type {
   ReadStreamOptions,
   SubscribeOptions,
 } from './store/eventStore.js';
-export { matchesFilter, streamCategory, streamName } from './store/eventStore.js';
+export { matchesFilter, pagesOf, streamCategory, streamName } from './store/eventStore.js';
 export type { StoredPlace } from './store/expectedRevision.js';
 // The store port
 export {

@@ -27,6 +27,7 @@ import {
   ConcurrencyError,
   defaultEventRegistry,
   expectedRevisionFits,
+  pagesOf,
   parseExpectedRevision,
   parseMaxCount,
   parseStreamId,
@@ -568,5 +569,9 @@ export const createEventStoreDBEventStore = (
     if (owned) await client.dispose();
   };
 
-  return { append, readStream, readAll, subscribe, close };
+  /** Events come off the wire one at a time: grouped into pages for readers that take batches. */
+  const readAllPages = (readOptions: ReadAllOptions = {}): AsyncIterable<readonly RecordedEvent[]> =>
+    pagesOf(readAll(readOptions));
+
+  return { append, readStream, readAll, readAllPages, subscribe, close };
 };

@@ -267,11 +267,12 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     return after >= BigInt(log.length) ? log.length : Number(after);
   };
 
-  const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
+  /** What readAll and readAllPages read: a cursor over the log, made when reading starts. */
+  const logCursor = (readOptions: ReadAllOptions): (() => Cursor) => {
     ensureOpen();
     const maxCount = parseMaxCount(readOptions.maxCount);
     const matches = compileFilter(readOptions.filter);
-    return iterableOf(() => {
+    return () => {
       // Reading stops at the end the log had when the read began.
       const end = log.length;
       let index = startIndexAfter(readOptions.after);
@@ -294,7 +295,39 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
         }
         return undefined;
       };
-    });
+    };
+  };
+
+  const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> =>
+    iterableOf(logCursor(readOptions));
+
+  /** The events readAll hands out, each run between two pauses as one page. */
+  const readAllPages = (readOptions: ReadAllOptions = {}): AsyncIterable<readonly RecordedEvent[]> => {
+    const begin = logCursor(readOptions);
+    return {
+      async *[Symbol.asyncIterator]() {
+        ensureOpen();
+        const cursor = begin();
+        for (;;) {
+          const page: RecordedEvent[] = [];
+          let found = cursor();
+          try {
+            while (found !== undefined && found !== pause) {
+              page.push(present(found));
+              found = cursor();
+            }
+          } catch (error) {
+            // An event that does not read back: the ones before it first, then its error.
+            if (page.length > 0) yield page;
+            throw error;
+          }
+          if (page.length > 0) yield page;
+          if (found === undefined) return;
+          await yieldToEventLoop();
+          ensureOpen();
+        }
+      },
+    };
   };
 
   const subscribe = (subscribeOptions: SubscribeOptions = {}): Observable<RecordedEvent> => {
@@ -385,5 +418,5 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
     listeners.clear();
   };
 
-  return { append, readStream, readAll, subscribe, close };
+  return { append, readStream, readAll, readAllPages, subscribe, close };
 };

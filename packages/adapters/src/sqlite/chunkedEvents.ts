@@ -98,3 +98,39 @@ export const chunkedEvents = (
     };
   },
 });
+
+/**
+ * The same chunks as pages: each chunk's rows read into events as one array. A row that does not
+ * read back ends the pages with its error, after a page of the events before it in its chunk.
+ */
+export const chunkedPages = (
+  chunks: () => AsyncIterator<Chunk, void>,
+  readRow: (row: EventRow) => RecordedEvent,
+  check: () => void,
+): AsyncIterable<readonly RecordedEvent[]> => ({
+  async *[Symbol.asyncIterator]() {
+    const source = chunks();
+    try {
+      for (;;) {
+        const chunk = await source.next();
+        if (chunk.done) return;
+        check();
+        if ('events' in chunk.value) {
+          if (chunk.value.events.length > 0) yield chunk.value.events;
+          continue;
+        }
+        const page: RecordedEvent[] = [];
+        try {
+          for (const row of chunk.value.rows) page.push(readRow(row));
+        } catch (error) {
+          if (page.length > 0) yield page;
+          throw error;
+        }
+        if (page.length > 0) yield page;
+      }
+    } finally {
+      // Stopped early (or failed): the chunk source stops reading too.
+      await source.return?.();
+    }
+  },
+});

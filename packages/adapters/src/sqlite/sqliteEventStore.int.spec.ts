@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventStore, NewEvent, RecordedEvent } from '@lantern/core';
+import type { EventStore, NewEvent, ReadAllOptions, RecordedEvent } from '@lantern/core';
 import {
   ClubSessionHeld,
   createEventRegistry,
@@ -74,6 +74,12 @@ const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
 };
 
 /** The error a call fails with, whether it throws, rejects, or fails while being iterated. */
+/** The store's pages: the SQLite store always reads in pages. */
+const pagesFrom = (store: EventStore, options?: ReadAllOptions): AsyncIterable<readonly RecordedEvent[]> => {
+  if (!store.readAllPages) throw new Error('The SQLite event store has no readAllPages.');
+  return store.readAllPages(options);
+};
+
 const failureOf = async (action: () => unknown): Promise<unknown> => {
   try {
     const result = action();
@@ -572,6 +578,13 @@ describe('createSqliteEventStore', () => {
         expect(message).toContain(`event ${ids[2]} at position 3 in stream "club-a" of ${path}`);
         expect(message).toMatch(/left the stored row as it is/);
 
+        const pages: (readonly RecordedEvent[])[] = [];
+        const pageError = await failureOf(async () => {
+          for await (const page of pagesFrom(store)) pages.push(page);
+        });
+        expect(pages.flat().map((event) => event.id)).toEqual(ids.slice(0, 2));
+        expect((pageError as Error).message).toBe(message);
+
         expect(isValidationError(await failureOf(() => store.readStream('club-a')))).toBe(true);
         const backwards = await failureOf(() => store.readStream('club-a', { direction: 'backwards' }));
         expect((backwards as Error).message).toContain('position 3');
@@ -609,6 +622,8 @@ describe('createSqliteEventStore', () => {
       expect(positions(await collect(store.readAll({ filter })))).toEqual([1n, 2n, 4n, 5n]);
       expect(positions(await collect(store.readAll({ filter, maxCount: 3 })))).toEqual([1n, 2n, 4n]);
       expect(positions(await collect(store.readAll({ filter, after: 2n, maxCount: 1 })))).toEqual([4n]);
+      const pages = await collect(pagesFrom(store, { filter, maxCount: 3 }));
+      expect(positions(pages.flat())).toEqual([1n, 2n, 4n]);
       const seen: RecordedEvent[] = [];
       const subscription = store.subscribe({ filter }).subscribe((event) => seen.push(event));
       try {

@@ -28,7 +28,7 @@ import {
 } from '@lantern/core';
 import type Database from 'better-sqlite3';
 import { Observable } from 'rxjs';
-import { type Chunk, chunkedEvents } from './chunkedEvents.js';
+import { type Chunk, chunkedEvents, chunkedPages } from './chunkedEvents.js';
 import { openDatabase, storeFileOf } from './database.js';
 import { createReadValidation } from './readValidation.js';
 import { closedError, readOnlyError, sqliteCode, translateSqliteError } from './sqliteErrors.js';
@@ -782,12 +782,13 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     return chunkedEvents(chunks, readRow, ensureOpen);
   };
 
-  const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> => {
+  /** What readAll and readAllPages read: the log's rows a query at a time, from when reading starts. */
+  const logChunks = (readOptions: ReadAllOptions): (() => AsyncGenerator<Chunk, void>) => {
     ensureOpen();
     const maxCount = parseMaxCount(readOptions.maxCount);
     const { after, filter } = readOptions;
     const checkedInJs = namesEveryType(filter?.eventTypes);
-    async function* chunks(): AsyncGenerator<Chunk, void> {
+    return async function* chunks(): AsyncGenerator<Chunk, void> {
       ensureOpen();
       // Reading stops at the end the log had when the read began.
       const end = maxPosition();
@@ -810,9 +811,14 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
           ensureOpen();
         }
       }
-    }
-    return chunkedEvents(chunks, readRow, ensureOpen);
+    };
   };
+
+  const readAll = (readOptions: ReadAllOptions = {}): AsyncIterable<RecordedEvent> =>
+    chunkedEvents(logChunks(readOptions), readRow, ensureOpen);
+
+  const readAllPages = (readOptions: ReadAllOptions = {}): AsyncIterable<readonly RecordedEvent[]> =>
+    chunkedPages(logChunks(readOptions), readRow, ensureOpen);
 
   // ---- Subscriptions ------------------------------------------------------------------------
 
@@ -1037,5 +1043,5 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     db.close();
   };
 
-  return { append, readStream, readAll, subscribe, close };
+  return { append, readStream, readAll, readAllPages, subscribe, close };
 };

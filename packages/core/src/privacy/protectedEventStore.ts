@@ -6,7 +6,7 @@ import type { EventDefinition } from '../events/defineEvent.js';
 import { validationErrorFrom } from '../events/defineEvent.js';
 import { eventId as eventIdSchema, type NewEvent, type RecordedEvent } from '../events/envelope.js';
 import type { EventRegistry } from '../events/registry.js';
-import type { EventStore } from '../store/eventStore.js';
+import type { EventStore, ReadAllOptions } from '../store/eventStore.js';
 import type { DataKeyLookup, KeyStore } from './keyStore.js';
 import {
   checkPlaintext,
@@ -310,6 +310,24 @@ export const createProtectedEventStore = (
   const openSafely = (event: RecordedEvent): Promise<RecordedEvent> =>
     open(event).catch(() => redactProtectedFields(event, 'no-key', registry));
 
+  /** The inner store's pages, each event with protected fields opened; the others pass as they are. */
+  const pagesOpened =
+    (readPages: NonNullable<EventStore['readAllPages']>) =>
+    (readOptions?: ReadAllOptions): AsyncIterable<readonly RecordedEvent[]> => {
+      const inner = readPages(readOptions);
+      return {
+        async *[Symbol.asyncIterator]() {
+          for await (const page of inner) {
+            const opened: RecordedEvent[] = [];
+            for (const event of page) {
+              opened.push(protectionOf(registry, event.type) ? await openSafely(event) : event);
+            }
+            yield opened;
+          }
+        },
+      };
+    };
+
   return {
     append: async (streamId, events, appendOptions) =>
       eventStore.append(streamId, await sealBatch(events), appendOptions),
@@ -329,6 +347,9 @@ export const createProtectedEventStore = (
         },
       };
     },
+    ...(eventStore.readAllPages
+      ? { readAllPages: pagesOpened(eventStore.readAllPages.bind(eventStore)) }
+      : {}),
     subscribe: (subscribeOptions): Observable<RecordedEvent> =>
       eventStore.subscribe(subscribeOptions).pipe(concatMap((event) => openSafely(event))),
     close: () => eventStore.close(),

@@ -70,10 +70,48 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   /** Reads every stream in global order. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /**
+   * Optional: the very events `readAll(options)` gives, a page at a time (an array, never
+   * empty, of a size the store picks), so a reader that takes events in batches (the projection
+   * engine) pays for one promise per page instead of one per event. An event that does not read
+   * back ends the read with its error, after a page holding every event before it.
+   */
+  readAllPages?(options?: ReadAllOptions): AsyncIterable<readonly RecordedEvent[]>;
   /** Catch-up then live, with no gap and no duplicate at the switch. */
   subscribe(options?: SubscribeOptions): Observable<RecordedEvent>;
   /** Releases the store's resources; live subscriptions complete. */
   close(): Promise<void>;
+}
+
+/** How many events `pagesOf` puts in a page unless told otherwise. */
+const defaultPageSize = 512;
+
+/**
+ * An event iterable in pages of at most `size` events: `readAllPages` for a store that reads one
+ * event at a time anyway (over a network). When the source fails, the events read before the
+ * failure come out as a last page, then the error.
+ */
+export async function* pagesOf(
+  events: AsyncIterable<RecordedEvent>,
+  size = defaultPageSize,
+): AsyncGenerator<RecordedEvent[], void> {
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new TypeError(`A page holds 1 or more events, a whole number; got ${String(size)}.`);
+  }
+  let page: RecordedEvent[] = [];
+  try {
+    for await (const event of events) {
+      page.push(event);
+      if (page.length === size) {
+        yield page;
+        page = [];
+      }
+    }
+  } catch (error) {
+    if (page.length > 0) yield page;
+    throw error;
+  }
+  if (page.length > 0) yield page;
 }
 
 /** True when the event passes the filter. */
