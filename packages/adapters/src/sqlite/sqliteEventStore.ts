@@ -84,6 +84,8 @@ export interface SqliteEventStoreOptions {
   /**
    * How many events of recently read streams to keep in memory, validated, so that reading a
    * stream again (as a command handler does before every command) reads only its new events.
+   * A stream is cached from its second read, when that read comes before the cache has turned
+   * over (so reading many streams round after round does not cache each only to evict it).
    * Streams longer than this are never cached; `0` turns the cache off. Default: `10000`.
    */
   streamCacheEvents?: number;

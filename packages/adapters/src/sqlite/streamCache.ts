@@ -5,16 +5,20 @@ import type { RecordedEvent } from '@lantern/core';
  * each command (as command handlers do) reads only what was appended since. Stored rows are never
  * rewritten, so an event once read stays right; the store still checks on each read that the
  * stream's last cached event is the one stored at its revision, and drops the stream if not.
- * A stream is cached from its second read on: a stream read once (a projection's one pass, an
- * export) costs nothing extra. Least recently read streams go first when the cache holds more than
- * its limit of events.
+ * A stream is cached from its second read on, and only when that read comes soon enough to have
+ * found it still cached: a stream read once (a projection's one pass, an export) costs nothing
+ * extra, and neither does a stream read again only after the cache has turned over (reading more
+ * streams in a round than the cache holds, round after round, would otherwise freeze and cache
+ * every stream only to evict it before it is read again). Least recently read streams go first
+ * when the cache holds more than its limit of events.
  */
 export interface StreamCache {
   /** The cached events of a stream, revision i at index i; marks the stream as just read. */
   get(streamId: string): RecordedEvent[] | undefined;
   /**
-   * Starts caching a stream (with no events yet) when it fits and was read before; undefined when
-   * it does not fit or this is its first read.
+   * Starts caching a stream (with no events yet) when it fits and was read lately; undefined when
+   * it does not fit, this is its first read, or the cache has evicted as many events as it holds
+   * since the stream's last read (cached then, it would have been evicted by now).
    */
   start(streamId: string, length: number): RecordedEvent[] | undefined;
   /** Counts events added to a cached stream's array, evicting other streams to stay under the limit. */
@@ -27,9 +31,14 @@ export const createStreamCache = (maxEvents: number): StreamCache => {
   /** In least-recently-read-first order: a Map keeps insertion order, and a read re-inserts. */
   const streams = new Map<string, RecordedEvent[]>();
   let total = 0;
-  /** Streams read once and not cached, most recent last; bounded so it cannot grow without end. */
-  const readOnce = new Set<string>();
-  const readOnceLimit = 4096;
+  /** Events evicted to make room, ever: the cache's clock of turnover. */
+  let evicted = 0;
+  /**
+   * Streams read lately and not cached, most recent last, each with the `evicted` count at that
+   * read; bounded so it cannot grow without end.
+   */
+  const readUncached = new Map<string, number>();
+  const readUncachedLimit = 4096;
 
   const drop = (streamId: string): void => {
     const events = streams.get(streamId);
@@ -39,9 +48,21 @@ export const createStreamCache = (maxEvents: number): StreamCache => {
   };
 
   const evictFor = (keep: string): void => {
-    for (const streamId of streams.keys()) {
+    for (const [streamId, events] of streams) {
       if (total <= maxEvents) return;
-      if (streamId !== keep) drop(streamId);
+      if (streamId === keep) continue;
+      evicted += events.length;
+      drop(streamId);
+    }
+  };
+
+  const rememberUncached = (streamId: string): void => {
+    readUncached.set(streamId, evicted);
+    if (readUncached.size > readUncachedLimit) {
+      for (const oldest of readUncached.keys()) {
+        readUncached.delete(oldest);
+        break;
+      }
     }
   };
 
@@ -56,14 +77,10 @@ export const createStreamCache = (maxEvents: number): StreamCache => {
     },
     start: (streamId, length) => {
       if (length > maxEvents) return undefined;
-      if (!readOnce.delete(streamId)) {
-        readOnce.add(streamId);
-        if (readOnce.size > readOnceLimit) {
-          for (const oldest of readOnce) {
-            readOnce.delete(oldest);
-            break;
-          }
-        }
+      const readAt = readUncached.get(streamId);
+      readUncached.delete(streamId);
+      if (readAt === undefined || evicted - readAt >= maxEvents) {
+        rememberUncached(streamId);
         return undefined;
       }
       const events: RecordedEvent[] = [];
@@ -75,12 +92,15 @@ export const createStreamCache = (maxEvents: number): StreamCache => {
       if (streams.get(streamId) !== events) return;
       total += added;
       evictFor(streamId);
-      if (total > maxEvents) drop(streamId);
+      if (total > maxEvents) {
+        evicted += events.length;
+        drop(streamId);
+      }
     },
     drop,
     clear: () => {
       streams.clear();
-      readOnce.clear();
+      readUncached.clear();
       total = 0;
     },
   };
