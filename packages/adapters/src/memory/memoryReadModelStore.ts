@@ -49,8 +49,10 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
   };
 
   const collectionOf = (data: ProjectionData, projection: string, collection: string) => {
-    const documents = data.collections.get(checkReadModelName('collection', collection));
+    // A collection held was named rightly when it was prepared: only a miss checks the name.
+    const documents = data.collections.get(collection);
     if (!documents) {
+      checkReadModelName('collection', collection);
       throw new StoreError(
         `Projection "${projection}" has no collection "${collection}"; list it in the projection's collections.`,
       );

@@ -287,8 +287,23 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
   /** Prepared statements per table; a table dropped by a reset drops its entry. */
   const tables = new Map<string, CollectionStatements>();
 
-  const collectionOf = (projection: string, collection: string): CollectionStatements => {
+  /** Table names by projection and collection, each pair's names checked once (not per document). */
+  const tableNames = new Map<string, Map<string, string>>();
+  const tableNameOf = (projection: string, collection: string): string => {
+    let names = tableNames.get(projection);
+    const known = names?.get(collection);
+    if (known !== undefined) return known;
     const table = readModelTableName(projection, collection);
+    if (!names) {
+      names = new Map();
+      tableNames.set(projection, names);
+    }
+    names.set(collection, table);
+    return table;
+  };
+
+  const collectionOf = (projection: string, collection: string): CollectionStatements => {
+    const table = tableNameOf(projection, collection);
     let found = tables.get(table);
     if (!found) {
       try {
@@ -327,7 +342,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
       return use(collectionOf(projection, collection));
     } catch (error) {
       if (!isMissingTable(error)) throw error;
-      tables.delete(readModelTableName(projection, collection));
+      tables.delete(tableNameOf(projection, collection));
       throw missingCollection(projection, collection);
     }
   };

@@ -136,49 +136,72 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     return dims;
   };
 
-  const observeFlow = (indicator: CompiledFlow, event: RecordedEvent, view: ProjectionView): void => {
-    const eventSource = sourceOf(event);
-    const items = indicator.unnest ? indicator.unnest(eventSource) : undefined;
-    const sources = Array.isArray(items)
-      ? items.map((item) => sourceOf(event, item))
-      : indicator.unnest
-        ? []
-        : [eventSource];
-    for (const source of sources) {
-      if (!indicator.matches(source)) continue;
-      const date = dateOf(indicator.date(source));
-      if (date === undefined) continue;
-      let value = 1;
-      let ref: string | undefined;
-      if (indicator.kind === 'sum') {
-        const amount = indicator.field?.(source);
-        if (typeof amount !== 'number' || !Number.isFinite(amount)) continue;
-        value = amount;
-      } else if (indicator.kind === 'distinct') {
-        const counted = indicator.field?.(source);
-        if (counted === undefined || counted === null) continue;
-        ref = text(counted);
-      }
-      const dims = dimsOf(indicator, source);
-      const child = childOf(indicator, source, view);
-      const month = date.slice(0, 7);
-      const key = `f|${indicator.indicator.id}|${month}|${JSON.stringify(Object.values(dims))}|${child ?? '-'}|${ref ?? '-'}`;
-      const before = view.get('observations', key) as FlowObservation | undefined;
-      if (before) {
-        if (indicator.kind !== 'distinct')
-          view.put('observations', key, { ...before, value: before.value + value });
-        continue;
-      }
-      const observation: FlowObservation = {
-        indicator: indicator.indicator.id,
-        month,
-        dims,
-        ...(child === undefined ? {} : { child }),
-        ...(ref === undefined ? {} : { ref }),
-        value,
-      };
-      view.put('observations', key, observation);
+  /**
+   * Each indicator's dimensions, each path once: their values, in this order, are what
+   * `Object.values(dimsOf(...))` gives (a path names a field, never an array index, so no key
+   * of the object is ordered ahead of the others).
+   */
+  const distinctDimensions = new Map<CompiledIndicator, CompiledIndicator['dimensions']>();
+  for (const indicator of compiled.values()) {
+    const seen = new Set<string>();
+    distinctDimensions.set(
+      indicator,
+      indicator.dimensions.filter((dimension) => !seen.has(dimension.path) && seen.add(dimension.path)),
+    );
+  }
+
+  /** One element (or the event itself) of a flow indicator: its observation, added or grown. */
+  const observeFlowSource = (indicator: CompiledFlow, source: FieldSource, view: ProjectionView): void => {
+    if (!indicator.matches(source)) return;
+    const date = dateOf(indicator.date(source));
+    if (date === undefined) return;
+    let value = 1;
+    let ref: string | undefined;
+    if (indicator.kind === 'sum') {
+      const amount = indicator.field?.(source);
+      if (typeof amount !== 'number' || !Number.isFinite(amount)) return;
+      value = amount;
+    } else if (indicator.kind === 'distinct') {
+      const counted = indicator.field?.(source);
+      if (counted === undefined || counted === null) return;
+      ref = text(counted);
     }
+    const dimensions = distinctDimensions.get(indicator) ?? indicator.dimensions;
+    const values: string[] = [];
+    for (const dimension of dimensions) values.push(text(dimension.get(source)));
+    const child = childOf(indicator, source, view);
+    const month = date.slice(0, 7);
+    const key = `f|${indicator.indicator.id}|${month}|${JSON.stringify(values)}|${child ?? '-'}|${ref ?? '-'}`;
+    const before = view.get('observations', key) as FlowObservation | undefined;
+    if (before) {
+      if (indicator.kind !== 'distinct')
+        view.put('observations', key, { ...before, value: before.value + value });
+      return;
+    }
+    // Only a new observation needs its dimensions as an object.
+    const dims: Record<string, string> = {};
+    dimensions.forEach((dimension, i) => {
+      dims[dimension.path] = values[i] as string;
+    });
+    const observation: FlowObservation = {
+      indicator: indicator.indicator.id,
+      month,
+      dims,
+      ...(child === undefined ? {} : { child }),
+      ...(ref === undefined ? {} : { ref }),
+      value,
+    };
+    view.put('observations', key, observation);
+  };
+
+  const observeFlow = (indicator: CompiledFlow, event: RecordedEvent, view: ProjectionView): void => {
+    if (!indicator.unnest) {
+      observeFlowSource(indicator, sourceOf(event), view);
+      return;
+    }
+    const items = indicator.unnest(sourceOf(event));
+    if (!Array.isArray(items)) return;
+    for (const item of items) observeFlowSource(indicator, sourceOf(event, item), view);
   };
 
   const observeKeyed = (indicator: CompiledKeyed, event: RecordedEvent, view: ProjectionView): void => {
