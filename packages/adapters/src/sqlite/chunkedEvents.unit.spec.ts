@@ -4,7 +4,7 @@ import { type Chunk, chunkedEvents } from './chunkedEvents.js';
 import type { EventRow } from './storedEvents.js';
 
 const rowAt = (position: number): EventRow =>
-  [position, 's-1', position - 1, `id-${position}`, 'T', 1, '{}', '{}', '', null] as const;
+  [position, 's-1', position - 1, `id-${position}`, 'T', 1, '{}\u0000{}', '', null] as const;
 
 const eventOf = (row: EventRow): RecordedEvent =>
   ({ id: row[3], position: BigInt(row[0]) }) as unknown as RecordedEvent;

@@ -166,15 +166,20 @@ export interface ReadValidation {
     data: unknown,
     builtAsJson?: boolean,
   ): number | null;
-  /** True when a stored row's checksum proves it holds text the reader's current schema accepted. */
-  verified(
-    type: string,
-    version: number,
-    metadataText: string,
-    dataText: string,
-    checksum: number | null,
-  ): boolean;
+  /**
+   * True when a stored row's checksum proves it holds text the reader's current schema accepted.
+   * `texts`: the row's metadata and data text as the checksum covers them (`joinTexts`).
+   */
+  verified(type: string, version: number, texts: string, checksum: number | null): boolean;
 }
+
+/**
+ * A row's metadata and data text as its checksum covers them: joined by NUL, which cannot occur
+ * unescaped in JSON text, so it separates the two unambiguously. The store reads the pair joined
+ * in SQL (`metadata || char(0) || data`), one string per row instead of two.
+ */
+export const joinTexts = (metadataText: string, dataText: string): string =>
+  `${metadataText}\u0000${dataText}`;
 
 /** How one event type's rows are checksummed by this registry. */
 interface TypeSeal {
@@ -244,16 +249,15 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
     return seal;
   };
 
-  // NUL cannot occur unescaped in JSON text, so it separates the two texts unambiguously.
-  const compute = (seed: number, metadataText: string, dataText: string): number =>
-    (crc32 as (data: string, value?: number) => number)(`${metadataText}\u0000${dataText}`, seed);
+  const compute = (seed: number, texts: string): number =>
+    (crc32 as (data: string, value?: number) => number)(texts, seed);
   return {
     checksumFor: (type, version, metadataText, dataText, metadata, data, builtAsJson = false) => {
       const seal = sealFor(type);
       if (!seal || seal.version !== version) return null;
       // A schema that keeps valid input as it is needs no further check of values built as JSON.
       if (builtAsJson && !seal.fixedPoint && primitivesPlain()) {
-        return compute(seal.seed, metadataText, dataText);
+        return compute(seal.seed, joinTexts(metadataText, dataText));
       }
       try {
         if (!storedExactly(metadataText, metadata)) return null;
@@ -267,16 +271,13 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
       } catch {
         return null;
       }
-      return compute(seal.seed, metadataText, dataText);
+      return compute(seal.seed, joinTexts(metadataText, dataText));
     },
-    verified: (type, version, metadataText, dataText, checksum) => {
+    verified: (type, version, texts, checksum) => {
       if (checksum === null) return false;
       const seal = sealFor(type);
       if (seal === null || seal.version !== version) return false;
-      return (
-        compute(seal.seed, metadataText, dataText) === checksum ||
-        compute(seal.seedV1(), metadataText, dataText) === checksum
-      );
+      return compute(seal.seed, texts) === checksum || compute(seal.seedV1(), texts) === checksum;
     },
   };
 };

@@ -3,7 +3,13 @@ import { crc32 } from 'node:zlib';
 import { ClubSessionHeld, createEventRegistry, defineEvent, eventMetadataSchema } from '@lantern/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createReadValidation, describeSchema, jsonExact, primitivesPlain } from './readValidation.js';
+import {
+  createReadValidation,
+  describeSchema,
+  joinTexts,
+  jsonExact,
+  primitivesPlain,
+} from './readValidation.js';
 
 /** The reference: JSON's own answer, by parsing the text back and comparing deeply. */
 const sameAsJson = (a: unknown, b: unknown): boolean => {
@@ -132,19 +138,26 @@ describe('checksums on read', () => {
       JSON.parse(dataText),
     );
     expect(now).not.toBeNull();
-    expect(validation.verified('LampLit', 1, metadataText, dataText, now)).toBe(true);
-    expect(validation.verified('LampLit', 1, metadataText, dataText, v1Checksum())).toBe(true);
+    expect(validation.verified('LampLit', 1, joinTexts(metadataText, dataText), now)).toBe(true);
+    expect(validation.verified('LampLit', 1, joinTexts(metadataText, dataText), v1Checksum())).toBe(true);
   });
 
   it('refuse a checksum of other text, another version, or none', () => {
     const validation = createReadValidation(registry, true);
     const checksum = v1Checksum();
     expect(
-      validation.verified('LampLit', 1, metadataText, dataText.replace('riverfront', 'hillside'), checksum),
+      validation.verified(
+        'LampLit',
+        1,
+        joinTexts(metadataText, dataText.replace('riverfront', 'hillside')),
+        checksum,
+      ),
     ).toBe(false);
-    expect(validation.verified('LampLit', 2, metadataText, dataText, checksum)).toBe(false);
-    expect(validation.verified('LampLit', 1, metadataText, dataText, null)).toBe(false);
-    expect(validation.verified('LampLit', 1, metadataText, dataText, (checksum + 1) >>> 0)).toBe(false);
+    expect(validation.verified('LampLit', 2, joinTexts(metadataText, dataText), checksum)).toBe(false);
+    expect(validation.verified('LampLit', 1, joinTexts(metadataText, dataText), null)).toBe(false);
+    expect(validation.verified('LampLit', 1, joinTexts(metadataText, dataText), (checksum + 1) >>> 0)).toBe(
+      false,
+    );
   });
 
   it('describe a schema by its shape and checks, without the source text of its functions', () => {

@@ -543,6 +543,23 @@ describe('createSqliteEventStore', () => {
         `UPDATE events SET data = '{"clubId": "riverf' WHERE position = 3`,
         /not valid JSON/,
       ],
+      // Metadata and data are read joined by a NUL: one that holds a NUL of its own is still named.
+      [
+        'metadata holding a NUL character',
+        `UPDATE events SET metadata = '{}' || char(0) || metadata WHERE position = 3`,
+        /field "metadata" is invalid \(not valid JSON/,
+      ],
+      [
+        'data holding a NUL character',
+        `UPDATE events SET data = data || char(0) WHERE position = 3`,
+        /field "data" is invalid \(not valid JSON/,
+      ],
+      // A row is read as one string, its columns joined by NUL: a column with a NUL of its own is read apart.
+      [
+        'a type holding a NUL character',
+        `UPDATE events SET type = type || char(0) WHERE position = 3`,
+        /unknown event type/,
+      ],
       [
         'an unknown type',
         `UPDATE events SET type = 'ClubDemolished' WHERE position = 3`,
@@ -605,6 +622,21 @@ describe('createSqliteEventStore', () => {
         expect(rows()).toEqual(before);
       });
     }
+
+    it('reads a row whose text columns hold NUL characters column by column, as stored', async () => {
+      const ids = await seed();
+      change(`UPDATE events SET recorded_at = recorded_at || char(0) || 'x' WHERE position = 3`);
+      const store = open();
+      const expected = (rows() as { recorded_at: string }[]).map((row) => row.recorded_at);
+      expect(expected[2]?.endsWith('\u0000x')).toBe(true);
+      const fromAll = await collect(store.readAll());
+      expect(fromAll.map((event) => event.recordedAt)).toEqual(expected);
+      expect(fromAll.map((event) => event.id)).toEqual(ids);
+      const fromStream = await collect(store.readStream('club-a'));
+      expect(fromStream.map((event) => event.recordedAt)).toEqual(expected);
+      expect(fromStream.map((event) => event.position)).toEqual([1n, 2n, 3n, 4n, 5n]);
+      expect(fromStream[2]?.data).toEqual(fromAll[2]?.data);
+    });
 
     it('validates a row changed on disk again instead of trusting its old checksum', async () => {
       await seed();

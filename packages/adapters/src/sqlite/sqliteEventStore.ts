@@ -30,17 +30,22 @@ import type Database from 'better-sqlite3';
 import { Observable } from 'rxjs';
 import { type Chunk, chunkedEvents, chunkedPages } from './chunkedEvents.js';
 import { openDatabase, storeFileOf } from './database.js';
-import { createReadValidation } from './readValidation.js';
+import { createReadValidation, joinTexts } from './readValidation.js';
 import { closedError, readOnlyError, sqliteCode, translateSqliteError } from './sqliteErrors.js';
 import {
   createRowReader,
   type EventRow,
-  eventColumns,
+  logColumns,
+  plainColumns,
+  type RowAt,
   rowMatches,
   rowPosition,
   rowRevision,
   rowStreamId,
   rowType,
+  streamColumns,
+  type TextsAt,
+  unpackRow,
 } from './storedEvents.js';
 import { createStreamCache } from './streamCache.js';
 
@@ -157,7 +162,10 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   const busyTimeoutMs = checkAmount('busyTimeoutMs', 'milliseconds', options.busyTimeoutMs, 5000);
   const cacheEvents = checkAmount('streamCacheEvents', 'events', options.streamCacheEvents, 10_000);
   const validation = createReadValidation(registry, (options.readValidation ?? 'checksum') === 'checksum');
-  const readRow = createRowReader(file, registry, validation);
+  // Statements are prepared below, once the file is open; a row is read only after that.
+  const textsAt: TextsAt = (position) => statements.textsAt.get(position) as ReturnType<TextsAt>;
+  const rowAt: RowAt = (position) => statements.rowAt.get(position) as ReturnType<RowAt>;
+  const readRow = createRowReader(file, registry, validation, textsAt);
   const cache = cacheEvents > 0 ? createStreamCache(cacheEvents) : undefined;
 
   const { db, readonly, readonlyReason } = openDatabase({
@@ -194,11 +202,13 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     idAt: prepare('SELECT position, id FROM events WHERE stream_id = ? AND revision = ?').raw(),
     byId: prepare('SELECT position, stream_id, revision FROM events WHERE id = ?').raw(),
     streamForwards: prepare(
-      `SELECT ${eventColumns} FROM events WHERE stream_id = ? AND revision >= ? AND revision <= ? ORDER BY revision LIMIT ?`,
-    ).raw(),
+      `SELECT ${streamColumns} FROM events WHERE stream_id = ? AND revision >= ? AND revision <= ? ORDER BY revision LIMIT ?`,
+    ).pluck(),
     streamBackwards: prepare(
-      `SELECT ${eventColumns} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
-    ).raw(),
+      `SELECT ${streamColumns} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+    ).pluck(),
+    rowAt: prepare(`SELECT ${plainColumns} FROM events WHERE position = ?`).raw(),
+    textsAt: prepare('SELECT metadata, data FROM events WHERE position = ?'),
   }));
 
   /** Statements only a writer needs; none are prepared on a read-only file. */
@@ -251,8 +261,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
         );
       }
       statement = prepare(
-        `SELECT ${eventColumns} FROM events WHERE ${clauses.join(' AND ')} ORDER BY position LIMIT ?`,
-      ).raw();
+        `SELECT ${logColumns} FROM events WHERE ${clauses.join(' AND ')} ORDER BY position LIMIT ?`,
+      ).pluck();
       logQueries.set(key, statement);
     }
     return { statement, params: [...(types ?? []), ...(prefixes ?? []).flatMap((p) => [p, p])] };
@@ -267,7 +277,9 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   ): EventRow[] => {
     const { statement, params } = logQuery(filter);
     try {
-      return statement.all(after, end, ...params, limit) as EventRow[];
+      return (statement.all(after, end, ...params, limit) as string[]).map((text) =>
+        unpackRow(text, undefined, rowAt),
+      );
     } catch (error) {
       return fail('reading the log', error);
     }
@@ -425,10 +437,19 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     write.lastPosition = positions.at(-1) as number;
     if (rows) {
       positions.forEach((position, i) => {
+        const at = i * columnsPerRow;
+        // The insert's columns: stream_id, revision, id, type, schema_version, data, metadata, recorded_at, checksum.
         rows.push([
           position,
-          ...values.slice(i * columnsPerRow, (i + 1) * columnsPerRow),
-        ] as unknown as EventRow);
+          values[at],
+          values[at + 1],
+          values[at + 2],
+          values[at + 3],
+          values[at + 4],
+          joinTexts(values[at + 6] as string, values[at + 5] as string),
+          values[at + 7],
+          values[at + 8],
+        ] as EventRow);
       });
     }
     let row = -1;
@@ -681,10 +702,10 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   ): EventRow[] => {
     try {
       return (
-        backwards
+        (backwards
           ? statements.streamBackwards.all(streamId, from, limit)
-          : statements.streamForwards.all(streamId, from, end, limit)
-      ) as EventRow[];
+          : statements.streamForwards.all(streamId, from, end, limit)) as string[]
+      ).map((text) => unpackRow(text, streamId, rowAt));
     } catch (error) {
       return fail('reading a stream', error);
     }
