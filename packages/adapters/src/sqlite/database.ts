@@ -79,6 +79,26 @@ const canWrite = (path: string): boolean => {
 const number = (value: unknown): number => Number(value);
 
 /**
+ * The oldest SQLite the store runs on: 3.44 brought `concat_ws`, which every read uses (see
+ * storedEvents.ts). better-sqlite3 bundles a newer one; only a build against another SQLite can
+ * be older.
+ */
+export const oldestSqlite = '3.44.0';
+
+/** True when a SQLite version (`sqlite_version()`, "3.53.2") is older than `oldestSqlite`. */
+export const sqliteTooOld = (version: string): boolean => {
+  const given = version.split('.').map(Number);
+  const oldest = oldestSqlite.split('.').map(Number);
+  for (let i = 0; i < oldest.length; i++) {
+    const a = given[i] ?? 0;
+    const b = oldest[i] ?? 0;
+    if (Number.isNaN(a)) return true;
+    if (a !== b) return a < b;
+  }
+  return false;
+};
+
+/**
  * Opens the store's file, creating and marking it when it is new. A file that is not a SQLite
  * database, or a SQLite database that is not Lantern's, is refused without being changed: the
  * header is read before anything is written, and the journal mode is set only afterwards.
@@ -148,6 +168,15 @@ export const openDatabase = ({
       return fail('reading its header', error);
     }
 
+    // Once the header reads (a file that is not a database is named as such first); before any write.
+    const sqliteVersion = String(db.prepare('SELECT sqlite_version()').pluck().get());
+    if (sqliteTooOld(sqliteVersion)) {
+      throw new StoreError(
+        `Cannot open ${path}: Lantern's SQLite store needs SQLite ${oldestSqlite} or later, and better-sqlite3 ` +
+          `here was built with SQLite ${sqliteVersion}. Reinstall better-sqlite3 without a --sqlite3 build ` +
+          'option, so that it builds the SQLite it bundles. The file was not changed.',
+      );
+    }
     if (applicationId !== lanternApplicationId) {
       if (pageCount > 0 || applicationId !== 0) {
         throw foreignDatabaseError(path, `its header's application_id is ${applicationId}, not Lantern's`);
