@@ -175,8 +175,8 @@ export interface ReadValidation {
 
 /**
  * A row's metadata and data text as its checksum covers them: joined by NUL, which cannot occur
- * unescaped in JSON text, so it separates the two unambiguously. The store reads the pair joined
- * in SQL (`metadata || char(0) || data`), one string per row instead of two.
+ * unescaped in JSON text, so it separates the two unambiguously. The store reads them so joined,
+ * as the tail of each row's text (see storedEvents.ts), and checks that text as it is.
  */
 export const joinTexts = (metadataText: string, dataText: string): string =>
   `${metadataText}\u0000${dataText}`;

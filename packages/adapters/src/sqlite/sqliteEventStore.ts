@@ -163,8 +163,11 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
   const cacheEvents = checkAmount('streamCacheEvents', 'events', options.streamCacheEvents, 10_000);
   const validation = createReadValidation(registry, (options.readValidation ?? 'checksum') === 'checksum');
   // Statements are prepared below, once the file is open; a row is read only after that.
-  const textsAt: TextsAt = (position) => statements.textsAt.get(position) as ReturnType<TextsAt>;
   const rowAt: RowAt = (position) => statements.rowAt.get(position) as ReturnType<RowAt>;
+  const textsAt: TextsAt = (position) => {
+    const columns = rowAt(position);
+    return columns && { metadata: columns[6], data: columns[7] };
+  };
   const readRow = createRowReader(file, registry, validation, textsAt);
   const cache = cacheEvents > 0 ? createStreamCache(cacheEvents) : undefined;
 
@@ -208,7 +211,6 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
       `SELECT ${streamColumns} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
     ).pluck(),
     rowAt: prepare(`SELECT ${plainColumns} FROM events WHERE position = ?`).raw(),
-    textsAt: prepare('SELECT metadata, data FROM events WHERE position = ?'),
   }));
 
   /** Statements only a writer needs; none are prepared on a read-only file. */
