@@ -93,6 +93,25 @@ describe('createMemoryEventStore', () => {
     }).toThrow(TypeError);
   });
 
+  it('keeps its own copy, read back as a store on disk would give it', async () => {
+    const store = createMemoryEventStore();
+    const sent = session(5);
+    const data = sent.data as { attendance: { count: number }[]; attendeeRefs?: string[] | undefined };
+    data.attendeeRefs = undefined;
+    await store.append('club-riverfront-1', [sent]);
+    // The caller's objects stay the caller's: changing them later changes nothing stored.
+    (data.attendance[0] as { count: number }).count = 99;
+    const [event] = await collect(store.readStream('club-riverfront-1'));
+    expect(event?.data).toEqual({
+      clubId: 'riverfront-1',
+      heldOn: '2019-03-02',
+      activity: 'play',
+      attendance: [{ sex: 'female', ageBand: '5-11', count: 5 }],
+    });
+    // As in JSON text: a field left undefined is not there at all.
+    expect(Object.keys(event?.data as object)).not.toContain('attendeeRefs');
+  });
+
   it('treats an event id in capitals as the same id', async () => {
     const store = createMemoryEventStore();
     const event = established();
