@@ -684,6 +684,30 @@ describe('createSqliteEventStore', () => {
     });
   });
 
+  describe('data JSON would not give back', () => {
+    it('is refused before anything is stored, naming the field', async () => {
+      // A programme's own schema that lets fields it does not name through as they are sent.
+      const loose = createEventRegistry([
+        defineEvent({
+          type: 'ClubSessionHeld',
+          schema: (ClubSessionHeld.schema as unknown as { loose(): typeof ClubSessionHeld.schema }).loose(),
+        }),
+      ]);
+      const store = open({ registry: loose });
+      const plain = session();
+      await store.append('club-a', [{ ...plain, data: { ...(plain.data as object), note: { by: 'a' } } }]);
+      const sent = session();
+      const error = await failureOf(() =>
+        store.append('club-a', [{ ...sent, data: { ...(sent.data as object), note: { at: new Date(0) } } }]),
+      );
+      expect(isValidationError(error) && error.path).toBe('data.note.at');
+      expect((error as Error).message).toMatch(/toISOString\(\).*nothing of this batch was stored/);
+      const stored = await collect(open({ registry: loose }).readStream('club-a'));
+      expect(stored.map((event) => event.id)).toEqual([plain.id]);
+      expect(stored[0]?.data).toMatchObject({ note: { by: 'a' } });
+    });
+  });
+
   describe('validation on read', () => {
     it('does not trust a checksum written under another schema of the same version', async () => {
       // Two builds that both call it version 1 of ClubSessionHeld, one stricter than the other.

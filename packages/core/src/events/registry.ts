@@ -9,6 +9,7 @@ import {
   type RecordedEvent,
 } from './envelope.js';
 import { isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
+import { jsonProblem } from './plainJson.js';
 import { schemaOutputsJson } from './schemaKeepsInput.js';
 
 /**
@@ -19,7 +20,8 @@ export interface EventRegistry {
   readonly types: readonly string[];
   get(type: string): EventDefinition | undefined;
   /**
-   * Validates a batch for appending; throws the first ValidationError found. Returns the events
+   * Validates a batch for appending; throws the first ValidationError found, including for data
+   * that would be stored as sent and that JSON would not give back as it is. Returns the events
    * with their ids in lowercase: ids are uuids, which compare without regard to case, so every
    * store keeps, compares and returns one spelling of each (as EventStoreDB does). Two ids of one
    * batch that differ only in case are the same id, given twice.
@@ -137,6 +139,18 @@ export const createEventRegistry = (
         const built = metadata.schemaVersion === definition.schemaVersion && outputsJsonOf(definition);
         // The fast metadata check builds a fresh object of strings and a number: plain JSON too.
         if (builtAsJson) builtAsJson.push(built && fastMetadata !== undefined);
+        if (!built) {
+          // Stored as sent: refused unless its JSON, which is what a store keeps, gives it back.
+          const found = jsonProblem(event.data);
+          if (found) {
+            throw new ValidationError(
+              event.type,
+              found.path === '' ? 'data' : `data.${found.path}`,
+              found.rule,
+              `a store keeps an event as JSON; ${found.fix}`,
+            );
+          }
+        }
         return { id, type: event.type, data: built ? upcast : event.data, metadata };
       });
     },

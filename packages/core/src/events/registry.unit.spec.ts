@@ -142,7 +142,7 @@ describe('values built as JSON (validateBatch flags)', () => {
     const Trimmed = defineEvent({ type: 'LampNamed', schema: z.strictObject({ name: z.string().trim() }) });
     const mixed = createEventRegistry([Loose, Trimmed]);
     const flags: boolean[] = [];
-    const loose = { note: new Date(0) };
+    const loose = { note: { seen: ['2020-06-01'], by: null } };
     const trimmed = { name: ' a ' };
     const valid = mixed.validateBatch(
       [
@@ -154,6 +154,31 @@ describe('values built as JSON (validateBatch flags)', () => {
     expect(flags).toEqual([false, false]);
     expect(valid.map((v) => v.data)).toEqual([loose, trimmed]);
     expect(valid[0]?.data).toBe(loose);
+  });
+
+  it('refuses data stored as sent that its JSON would not give back, naming the field', () => {
+    const Loose = defineEvent({ type: 'LampNoted', schema: z.strictObject({ note: z.unknown() }) });
+    const loose = createEventRegistry([Loose]);
+    const noted = (note: unknown) => ({ ...event(idA), type: 'LampNoted', data: { note } });
+    const refusal = (note: unknown): ValidationError => {
+      try {
+        loose.validateBatch([noted(note)]);
+      } catch (error) {
+        if (error instanceof ValidationError) return error;
+        throw error;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal(new Date(0)).path).toBe('data.note');
+    expect(refusal(new Date(0)).message).toMatch(/Date.*toISOString\(\).*nothing of this batch was stored/);
+    expect(refusal(10n).message).toMatch(/BigInt, which JSON cannot hold.*as a number or as text/);
+    expect(refusal({ when: [1, Number.NaN] }).path).toBe('data.note.when.1');
+    expect(refusal(new Map()).message).toMatch(/Map, which JSON keeps as \{\}/);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(refusal(cycle).path).toBe('data.note.self');
+    // An absent field and an undefined one read the same: JSON leaves it out, and that is allowed.
+    expect(loose.validateBatch([noted(undefined)])).toHaveLength(1);
   });
 
   it('flags false for metadata only zod could check', () => {

@@ -1,0 +1,114 @@
+/**
+ * What a store keeps of an event is its JSON: a value JSON cannot hold would be stored as
+ * something else (a Date as text, NaN as null, a Map as `{}`) or not at all (a BigInt, a cycle).
+ * Before anything is stored, every value the registry did not build itself is checked here, so an
+ * event is either kept as it was sent or refused with the field and what to send instead.
+ */
+
+/** The first value JSON would not keep as it is: where it is, what it is and what to send. */
+export interface JsonProblem {
+  /** Dotted path from the checked value, e.g. `extra.0.when`; empty for the value itself. */
+  readonly path: string;
+  readonly rule: string;
+  readonly fix: string;
+}
+
+const join = (path: string, key: string | number): string => (path === '' ? String(key) : `${path}.${key}`);
+
+const problem = (path: string, rule: string, fix: string): JsonProblem => ({ path, rule, fix });
+
+/** What is wrong with a value that is neither a primitive JSON keeps nor a plain array or object. */
+const notPlain = (value: object, path: string): JsonProblem | undefined => {
+  if (value instanceof Date) {
+    return problem(
+      path,
+      'is a Date, which JSON keeps only as text',
+      'send it as ISO text: date.toISOString()',
+    );
+  }
+  if (value instanceof Map || value instanceof Set) {
+    return problem(
+      path,
+      `is a ${value instanceof Map ? 'Map' : 'Set'}, which JSON keeps as {}`,
+      'send a plain object or an array',
+    );
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return problem(
+      path,
+      'has a toJSON method, so JSON would keep something else',
+      'send what toJSON returns',
+    );
+  }
+  return undefined;
+};
+
+/**
+ * The first place in `value` where `JSON.parse(JSON.stringify(value))` would not give back the
+ * same value; undefined when it would. An object property that is undefined is allowed: JSON
+ * leaves it out, and an absent field reads the same.
+ */
+export const jsonProblem = (value: unknown): JsonProblem | undefined => {
+  const ancestors: object[] = [];
+  const visit = (current: unknown, path: string): JsonProblem | undefined => {
+    switch (typeof current) {
+      case 'string':
+      case 'boolean':
+        return undefined;
+      case 'number':
+        return Number.isFinite(current)
+          ? undefined
+          : problem(path, `is ${String(current)}, which JSON keeps as null`, 'send a finite number, or null');
+      case 'bigint':
+        return problem(path, 'is a BigInt, which JSON cannot hold', 'send it as a number or as text');
+      case 'undefined':
+        return problem(path, 'is undefined, which JSON keeps as null here', 'send null, or leave it out');
+      case 'function':
+      case 'symbol':
+        return problem(path, `is a ${typeof current}, which JSON leaves out`, 'send data only');
+    }
+    if (current === null) return undefined;
+    const object = current as object;
+    if (ancestors.includes(object)) {
+      return problem(path, 'refers back to an object that holds it', 'send a tree of values without cycles');
+    }
+    ancestors.push(object);
+    try {
+      if (Array.isArray(object)) {
+        for (let i = 0; i < object.length; i += 1) {
+          if (!(i in object)) {
+            return problem(join(path, i), 'is a hole in the array, which JSON keeps as null', 'send null');
+          }
+          const found = visit(object[i], join(path, i));
+          if (found) return found;
+        }
+        return undefined;
+      }
+      const prototype = Object.getPrototypeOf(object);
+      if (prototype !== Object.prototype && prototype !== null) {
+        return (
+          notPlain(object, path) ??
+          problem(
+            path,
+            typeof prototype?.constructor === 'function' && prototype.constructor !== Object
+              ? `is an instance of ${prototype.constructor.name || 'a class'}, not a plain object`
+              : 'inherits fields from another object, which JSON leaves out',
+            'send a plain object of its own fields',
+          )
+        );
+      }
+      const odd = notPlain(object, path);
+      if (odd) return odd;
+      for (const key of Object.keys(object)) {
+        const field = (object as Record<string, unknown>)[key];
+        if (field === undefined) continue;
+        const found = visit(field, join(path, key));
+        if (found) return found;
+      }
+      return undefined;
+    } finally {
+      ancestors.pop();
+    }
+  };
+  return visit(value, '');
+};

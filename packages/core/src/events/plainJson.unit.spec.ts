@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { jsonProblem } from './plainJson.js';
+
+/** Deep equality that, like any reader of a number, takes -0 for 0 (JSON writes both as 0). */
+const same = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  return (
+    keys.length === Object.keys(b).length &&
+    keys.every(
+      (key) =>
+        Object.hasOwn(b, key) &&
+        same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
+    )
+  );
+};
+
+describe('jsonProblem', () => {
+  it('finds nothing in values JSON keeps as they are, and they do read back the same', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(jsonProblem(value)).toBeUndefined();
+        expect(same(JSON.parse(JSON.stringify(value)), value)).toBe(true);
+      }),
+    );
+  });
+
+  it('names the first value JSON would change or drop, with where it is', () => {
+    class Point {
+      x = 1;
+    }
+    const cases: [unknown, string, RegExp][] = [
+      [{ a: [1, 2n] }, 'a.1', /BigInt/],
+      [{ at: new Date(0) }, 'at', /Date/],
+      [[Number.POSITIVE_INFINITY], '0', /Infinity, which JSON keeps as null/],
+      [{ f: () => 1 }, 'f', /function/],
+      [{ s: new Set([1]) }, 's', /Set/],
+      [{ p: new Point() }, 'p', /instance of Point/],
+      [{ o: Object.create({ inherited: 1 }) }, 'o', /inherits/],
+      [{ j: { toJSON: () => 'x' } }, 'j', /toJSON/],
+      [[1, undefined], '1', /undefined/],
+      // biome-ignore lint/suspicious/noSparseArray: the hole is what is checked
+      [[1, , 3], '1', /hole/],
+      [Symbol('s'), '', /symbol/],
+    ];
+    for (const [value, path, rule] of cases) {
+      const found = jsonProblem(value);
+      expect(found?.path).toBe(path);
+      expect(found?.rule).toMatch(rule);
+      expect(found?.fix.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('tells a cycle from the same object met twice side by side', () => {
+    const shared = { n: 1 };
+    expect(jsonProblem({ a: shared, b: shared })).toBeUndefined();
+    const cycle: { self?: unknown; list: unknown[] } = { list: [] };
+    cycle.list.push(cycle);
+    const found = jsonProblem(cycle);
+    expect(found?.path).toBe('list.0');
+    expect(found?.rule).toMatch(/refers back/);
+  });
+
+  it('allows an object property that is undefined, which JSON leaves out', () => {
+    expect(jsonProblem({ a: 1, note: undefined })).toBeUndefined();
+  });
+});
