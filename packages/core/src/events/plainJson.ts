@@ -43,12 +43,57 @@ const notPlain = (value: object, path: string): JsonProblem | undefined => {
   return undefined;
 };
 
+/** Deeper than this, the fast check leaves the value to the walk that finds cycles. */
+const fastDepth = 32;
+
+/**
+ * True when `value` is surely plain JSON: the common case, checked without allocating (it runs
+ * on every document a projection puts). False when it is not, or is nested deeper than
+ * `fastDepth`: `findProblem` then looks, and names what it finds.
+ */
+const isPlainJson = (value: unknown, depth: number): boolean => {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth > fastDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      // undefined, or a hole: JSON writes null.
+      const item: unknown = value[i];
+      if (item === undefined || !isPlainJson(item, depth + 1)) return false;
+    }
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  const object = value as Record<string, unknown>;
+  if (typeof object.toJSON === 'function') return false;
+  // A plain object: for-in lists its own enumerable keys (Object.prototype adds none).
+  for (const key in object) {
+    const field = object[key];
+    if (field !== undefined && !isPlainJson(field, depth + 1)) return false;
+  }
+  return true;
+};
+
 /**
  * The first place in `value` where `JSON.parse(JSON.stringify(value))` would not give back the
  * same value; undefined when it would. An object property that is undefined is allowed: JSON
  * leaves it out, and an absent field reads the same.
  */
-export const jsonProblem = (value: unknown): JsonProblem | undefined => {
+export const jsonProblem = (value: unknown): JsonProblem | undefined =>
+  isPlainJson(value, 0) ? undefined : findProblem(value);
+
+const findProblem = (value: unknown): JsonProblem | undefined => {
   const ancestors: object[] = [];
   const visit = (current: unknown, path: string): JsonProblem | undefined => {
     switch (typeof current) {
