@@ -530,6 +530,28 @@ export const runReadModelContract = (
         expect(await readModels.deadLetters(projection)).toHaveLength(2);
       });
 
+      it('dead-letters the event that put a document JSON would not keep as it is, naming the field', async () => {
+        const projection = projectionName('not_json');
+        await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 2, '2019-03-09')]);
+        const lastHeld = defineProjection({
+          name: projection,
+          version: 1,
+          eventTypes: ['ClubSessionHeld'],
+          collections: ['clubs'],
+          apply: (event, view) => {
+            const { clubId, heldOn } = event.data as { clubId: string; heldOn: string };
+            // Held in memory, a Date stays a Date; stored, it would come back as text.
+            view.put('clubs', clubId, { lastHeld: heldOn === '2019-03-09' ? new Date(heldOn) : heldOn });
+          },
+        });
+        const engine = engineOf({ projections: [lastHeld] });
+        await engine.start();
+        await engine.waitFor(2n);
+        expect(engine.status()[0]).toMatchObject({ state: 'failed', position: 1n, deadLettered: 1 });
+        expect(engine.status()[0]?.error).toMatch(/clubs\/a.*"lastHeld" is a Date.*toISOString\(\)/);
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { lastHeld: '2019-03-02' } });
+      });
+
       it('hands a projection over to a standby instance when its owner stops renewing', async () => {
         const projection = projectionName('handover');
         for (let i = 0; i < 6; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);

@@ -15,6 +15,11 @@ import { fixDefinition } from '../advice.js';
  */
 export interface ProjectionView {
   get(collection: string, key: string): ReadModelDocument | undefined;
+  /**
+   * Keeps `document` as the collection's document at `key`. It must be a plain object of JSON
+   * values, as stores keep it: a Date, NaN, a Map, a BigInt… throws, naming the field, so the
+   * event that put it is dead-lettered rather than read back differently after a reload.
+   */
   put(collection: string, key: string, document: ReadModelDocument): void;
   delete(collection: string, key: string): void;
   /** Every key of a collection, e.g. to purge what a projection holds about one child. */

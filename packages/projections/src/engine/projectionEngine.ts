@@ -3,6 +3,7 @@ import {
   type DocumentChange,
   type EventStore,
   isLeaseLostError,
+  jsonProblem,
   type Lease,
   type ProjectionBatch,
   type ReadModelDocument,
@@ -206,6 +207,25 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     state.dirty.set(key, document);
   };
 
+  /**
+   * Stores keep documents as JSON, while the engine holds the object put: one JSON would not give
+   * back as it is (a Date, NaN, a Map…) would read differently once reloaded. Refused at `put`, so
+   * the event that put it is dead-lettered with the reason.
+   */
+  const refuseNonJson = (projection: string, collection: string, key: string, document: unknown): void => {
+    const at = `Projection "${projection}" put a document at ${collection}/${key}`;
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      throw new TypeError(`${at} that is not an object; put plain objects.`);
+    }
+    const found = jsonProblem(document);
+    if (found) {
+      const where = found.path === '' ? 'it' : `its field "${found.path}"`;
+      throw new TypeError(
+        `${at}, and ${where} ${found.rule}; ${found.fix} (read models keep documents as JSON).`,
+      );
+    }
+  };
+
   const collectionOf = (runner: Runner, collection: string): CollectionState => {
     const state = runner.collections.get(collection);
     if (!state) {
@@ -244,6 +264,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       get: (collection, key) => get(collectionOf(runner, collection), key),
       put: (collection, key, document) => {
         const state = collectionOf(runner, collection);
+        refuseNonJson(name, collection, key, document);
         state.documents.set(key, document);
         markDirty(runner, state, key, document);
       },
