@@ -1,11 +1,12 @@
 /**
- * What a store keeps of an event is its JSON: a value JSON cannot hold would be stored as
- * something else (a Date as text, NaN as null, a Map as `{}`) or not at all (a BigInt, a cycle).
- * Before anything is stored, every value the registry did not build itself is checked here, so an
- * event is either kept as it was sent or refused with the field and what to send instead.
+ * What a store keeps of an event or a read-model document is its JSON: a value JSON cannot hold
+ * would be kept as something else (a Date as text, NaN as null, a Map as `{}`) or not at all (a
+ * BigInt, a cycle). Event data the registry did not build itself, and every document a projection
+ * puts, is checked here first, so it is either kept as it is or refused with the field and what to
+ * use instead.
  */
 
-/** The first value JSON would not keep as it is: where it is, what it is and what to send. */
+/** The first value JSON would not keep as it is: where it is, what it is and what to use instead. */
 export interface JsonProblem {
   /** Dotted path from the checked value, e.g. `extra.0.when`; empty for the value itself. */
   readonly path: string;
@@ -23,22 +24,18 @@ const notPlain = (value: object, path: string): JsonProblem | undefined => {
     return problem(
       path,
       'is a Date, which JSON keeps only as text',
-      'send it as ISO text: date.toISOString()',
+      'use ISO text instead: date.toISOString()',
     );
   }
   if (value instanceof Map || value instanceof Set) {
     return problem(
       path,
       `is a ${value instanceof Map ? 'Map' : 'Set'}, which JSON keeps as {}`,
-      'send a plain object or an array',
+      'use a plain object or an array',
     );
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return problem(
-      path,
-      'has a toJSON method, so JSON would keep something else',
-      'send what toJSON returns',
-    );
+    return problem(path, 'has a toJSON method, so JSON would keep something else', 'use what toJSON returns');
   }
   return undefined;
 };
@@ -103,26 +100,30 @@ const findProblem = (value: unknown): JsonProblem | undefined => {
       case 'number':
         return Number.isFinite(current)
           ? undefined
-          : problem(path, `is ${String(current)}, which JSON keeps as null`, 'send a finite number, or null');
+          : problem(path, `is ${String(current)}, which JSON keeps as null`, 'use a finite number, or null');
       case 'bigint':
-        return problem(path, 'is a BigInt, which JSON cannot hold', 'send it as a number or as text');
+        return problem(path, 'is a BigInt, which JSON cannot hold', 'use a number or text instead');
       case 'undefined':
-        return problem(path, 'is undefined, which JSON keeps as null here', 'send null, or leave it out');
+        return problem(path, 'is undefined, which JSON keeps as null here', 'use null, or leave it out');
       case 'function':
       case 'symbol':
-        return problem(path, `is a ${typeof current}, which JSON leaves out`, 'send data only');
+        return problem(
+          path,
+          `is a ${typeof current}, which JSON leaves out`,
+          'leave it out: only data is kept',
+        );
     }
     if (current === null) return undefined;
     const object = current as object;
     if (ancestors.includes(object)) {
-      return problem(path, 'refers back to an object that holds it', 'send a tree of values without cycles');
+      return problem(path, 'refers back to an object that holds it', 'use a tree of values without cycles');
     }
     ancestors.push(object);
     try {
       if (Array.isArray(object)) {
         for (let i = 0; i < object.length; i += 1) {
           if (!(i in object)) {
-            return problem(join(path, i), 'is a hole in the array, which JSON keeps as null', 'send null');
+            return problem(join(path, i), 'is a hole in the array, which JSON keeps as null', 'use null');
           }
           const found = visit(object[i], join(path, i));
           if (found) return found;
@@ -138,7 +139,7 @@ const findProblem = (value: unknown): JsonProblem | undefined => {
             typeof prototype?.constructor === 'function' && prototype.constructor !== Object
               ? `is an instance of ${prototype.constructor.name || 'a class'}, not a plain object`
               : 'inherits fields from another object, which JSON leaves out',
-            'send a plain object of its own fields',
+            'use a plain object of its own fields',
           )
         );
       }

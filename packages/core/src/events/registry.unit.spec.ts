@@ -171,7 +171,7 @@ describe('values built as JSON (validateBatch flags)', () => {
     };
     expect(refusal(new Date(0)).path).toBe('data.note');
     expect(refusal(new Date(0)).message).toMatch(/Date.*toISOString\(\).*nothing of this batch was stored/);
-    expect(refusal(10n).message).toMatch(/BigInt, which JSON cannot hold.*as a number or as text/);
+    expect(refusal(10n).message).toMatch(/BigInt, which JSON cannot hold.*use a number or text/);
     expect(refusal({ when: [1, Number.NaN] }).path).toBe('data.note.when.1');
     expect(refusal(new Map()).message).toMatch(/Map, which JSON keeps as \{\}/);
     const cycle: Record<string, unknown> = {};
