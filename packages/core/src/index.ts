@@ -128,7 +128,7 @@ export {
   indicatorFilter,
   indicatorValue,
 } from './events/indicatorDefinition.js';
-export { type JsonProblem, jsonProblem } from './events/plainJson.js';
+export { isPlainJson, type JsonProblem, jsonProblem } from './events/plainJson.js';
 export type { EventRegistry } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
 export { schemaKeepsValidInput, schemaOutputsJson } from './events/schemaKeepsInput.js';

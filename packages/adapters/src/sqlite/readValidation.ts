@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import type { EventRegistry } from '@lantern/core';
-import { eventMetadataSchema, schemaKeepsValidInput } from '@lantern/core';
+import { eventMetadataSchema, isPlainJson, schemaKeepsValidInput } from '@lantern/core';
 
 /**
  * Reading without running zod on every event, soundly.
@@ -93,37 +93,6 @@ const roundTrips = (text: string, value: unknown): unknown => {
   return sameJson(parsed, value) ? parsed : undefined;
 };
 
-/**
- * True when `JSON.stringify(value)` is sure to parse back to a value `sameJson` equals, judged from
- * the value alone: strings, booleans, null, finite numbers, and plain arrays (no holes, no
- * undefined) and plain objects of them (undefined-valued keys, which JSON drops, allowed), with no
- * `toJSON` anywhere. False means "cannot tell": the caller then parses the text and compares.
- */
-export const jsonExact = (value: unknown): boolean => {
-  if (typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (typeof value !== 'object') return false;
-  if (value === null) return true;
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Array.prototype) {
-    if (!Array.isArray(value) || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
-    for (let i = 0; i < value.length; i++) {
-      // A hole reads as undefined too.
-      const item: unknown = value[i];
-      if (item === undefined || !jsonExact(item)) return false;
-    }
-    return true;
-  }
-  if (proto !== Object.prototype && proto !== null) return false;
-  if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
-  // for…in walks every own enumerable key JSON writes (and any inherited one, checked as well).
-  for (const key in value) {
-    const item = (value as Record<string, unknown>)[key];
-    if (item !== undefined && !jsonExact(item)) return false;
-  }
-  return true;
-};
-
 /** No `toJSON` on the primitives' prototypes, which JSON.stringify would call on every string or number. */
 export const primitivesPlain = (): boolean =>
   (String.prototype as { toJSON?: unknown }).toJSON === undefined &&
@@ -135,7 +104,7 @@ export const primitivesPlain = (): boolean =>
  * decided from the value when it can be, else by parsing the text.
  */
 const storedExactly = (text: string, value: unknown): boolean =>
-  (primitivesPlain() && jsonExact(value)) || roundTrips(text, value) !== undefined;
+  (primitivesPlain() && isPlainJson(value)) || roundTrips(text, value) !== undefined;
 
 const metadataDescription = describeSchema(eventMetadataSchema, false);
 /** Only files written before v2 fingerprints need it: described when first asked for. */

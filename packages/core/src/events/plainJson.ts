@@ -40,47 +40,44 @@ const notPlain = (value: object, path: string): JsonProblem | undefined => {
   return undefined;
 };
 
-/** Deeper than this, the fast check leaves the value to the walk that finds cycles. */
+/** Deeper than this, the fast check cannot tell, and leaves the value to the walk that finds cycles. */
 const fastDepth = 32;
 
-/**
- * True when `value` is surely plain JSON: the common case, checked without allocating (it runs
- * on every document a projection puts). False when it is not, or is nested deeper than
- * `fastDepth`: `findProblem` then looks, and names what it finds.
- */
-const isPlainJson = (value: unknown, depth: number): boolean => {
+const plainAt = (value: unknown, depth: number): boolean => {
+  if (typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object') return false;
   if (value === null) return true;
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
   if (depth > fastDepth) return false;
-  if (Array.isArray(value)) {
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype === Array.prototype) {
+    if (!Array.isArray(value) || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
     for (let i = 0; i < value.length; i += 1) {
-      // undefined, or a hole: JSON writes null.
+      // A hole reads as undefined too: JSON writes null for both.
       const item: unknown = value[i];
-      if (item === undefined || !isPlainJson(item, depth + 1)) return false;
+      if (item === undefined || !plainAt(item, depth + 1)) return false;
     }
     return true;
   }
-  const prototype = Object.getPrototypeOf(value);
   if (prototype !== Object.prototype && prototype !== null) return false;
-  const object = value as Record<string, unknown>;
-  if (typeof object.toJSON === 'function') return false;
-  // A plain object: for-in lists its own enumerable keys (Object.prototype adds none).
-  for (const key in object) {
-    const field = object[key];
-    if (field !== undefined && !isPlainJson(field, depth + 1)) return false;
+  if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+  // for…in walks every own enumerable key JSON writes (and any inherited one, checked as well).
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined && !plainAt(item, depth + 1)) return false;
   }
   return true;
 };
+
+/**
+ * True when `JSON.parse(JSON.stringify(value))` is sure to give back what `value` holds, judged
+ * from the value alone and without allocating: strings, booleans, null, finite numbers, and plain
+ * arrays (no holes, no undefined) and plain objects of them (undefined-valued keys, which JSON
+ * drops, allowed), with no `toJSON` anywhere. False means "cannot tell" (it is also false for
+ * values nested deeper than 32): `jsonProblem` then says whether, and where, something is wrong.
+ * It assumes no `toJSON` on the primitives' prototypes.
+ */
+export const isPlainJson = (value: unknown): boolean => plainAt(value, 0);
 
 /**
  * The first place in `value` where `JSON.parse(JSON.stringify(value))` would not give back the
@@ -88,7 +85,7 @@ const isPlainJson = (value: unknown, depth: number): boolean => {
  * leaves it out, and an absent field reads the same.
  */
 export const jsonProblem = (value: unknown): JsonProblem | undefined =>
-  isPlainJson(value, 0) ? undefined : findProblem(value);
+  isPlainJson(value) ? undefined : findProblem(value);
 
 const findProblem = (value: unknown): JsonProblem | undefined => {
   const ancestors: object[] = [];
@@ -121,6 +118,8 @@ const findProblem = (value: unknown): JsonProblem | undefined => {
     ancestors.push(object);
     try {
       if (Array.isArray(object)) {
+        const odd = notPlain(object, path);
+        if (odd) return odd;
         for (let i = 0; i < object.length; i += 1) {
           if (!(i in object)) {
             return problem(join(path, i), 'is a hole in the array, which JSON keeps as null', 'use null');
