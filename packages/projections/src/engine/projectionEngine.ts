@@ -213,15 +213,18 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
    * the event that put it is dead-lettered with the reason.
    */
   const refuseNonJson = (projection: string, collection: string, key: string, document: unknown): void => {
-    const at = `Projection "${projection}" put a document at ${collection}/${key}`;
+    // Runs on every put: only a refusal builds a message.
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-      throw new TypeError(`${at} that is not an object; put plain objects.`);
+      throw new TypeError(
+        `Projection "${projection}" put a document at ${collection}/${key} that is not an object; put plain objects.`,
+      );
     }
     const found = jsonProblem(document);
     if (found) {
       const where = found.path === '' ? 'it' : `its field "${found.path}"`;
       throw new TypeError(
-        `${at}, and ${where} ${found.rule}; ${found.fix} (read models keep documents as JSON).`,
+        `Projection "${projection}" put a document at ${collection}/${key}, and ${where} ${found.rule}; ` +
+          `${found.fix} (read models keep documents as JSON).`,
       );
     }
   };
