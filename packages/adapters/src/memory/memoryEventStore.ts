@@ -33,6 +33,12 @@ export interface MemoryEventStoreOptions {
   registry?: EventRegistry;
   /** The clock that stamps `recordedAt`. Default: `() => new Date()`. */
   now?: () => Date;
+  /**
+   * How long, in milliseconds, reading may keep the event loop before it lets it run: a long read
+   * or a subscriber catching up pauses once this much time has gone by since the store's last
+   * pause (looked at every 256 events). `0` pauses every 256 events. Default: `2`.
+   */
+  turnMs?: number;
 }
 
 /** One stored event: frozen, in its stored schema version, plus its current (upcast) form. */
@@ -47,7 +53,10 @@ const pause = Symbol('pause');
 /** A read in progress: the next event it hands out, `pause`, or undefined once it is done. */
 type Cursor = () => StoredEvent | typeof pause | undefined;
 
-/** How many events a reader or a catching-up subscriber handles before letting the event loop run. */
+/**
+ * How many events a reader or a catching-up subscriber handles between two looks at the clock
+ * (see `turnMs`): each pause costs a turn of the event loop, far more than reading 256 events.
+ */
 const chunkSize = 256;
 
 /**
@@ -57,19 +66,27 @@ const chunkSize = 256;
  */
 const jsonCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** Event ids are uuids: compare them without regard to case, as EventStoreDB does. */
 const idKey = (id: string): string => id.toLowerCase();
 
 const closedError = (): StoreError =>
   new StoreError('This memory event store is closed. Create a new store with createMemoryEventStore().');
 
-/** A filter compiled once per read: a Set of event types instead of a scan of the list per event. */
-const compileFilter = (filter: EventFilter | undefined): ((event: RecordedEvent) => boolean) | undefined => {
+/**
+ * A filter compiled once per read: a Set of event types instead of a scan of the list per event.
+ * Undefined when it lets every stored event through: no prefixes, and types naming every type of
+ * the registry, which every stored event was validated against (a projection over everything).
+ */
+const compileFilter = (
+  filter: EventFilter | undefined,
+  registered: readonly string[],
+): ((event: RecordedEvent) => boolean) | undefined => {
   if (!filter) return undefined;
   const types = filter.eventTypes ? new Set(filter.eventTypes) : undefined;
   const prefixes = filter.streamPrefixes;
+  if (prefixes === undefined && (types === undefined || registered.every((type) => types.has(type)))) {
+    return undefined;
+  }
   return (event) =>
     (types === undefined || types.has(event.type)) &&
     (prefixes === undefined || prefixes.some((prefix) => event.streamId.startsWith(prefix)));
@@ -85,6 +102,22 @@ const metadataKeptAsValidated = schemaKeepsValidInput(eventMetadataSchema);
 export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): EventStore => {
   const registry = options.registry ?? defaultEventRegistry;
   const now = options.now ?? (() => new Date());
+  const turnMs = options.turnMs ?? 2;
+  if (typeof turnMs !== 'number' || !Number.isFinite(turnMs) || turnMs < 0) {
+    throw new TypeError(`turnMs must be a number of milliseconds, 0 or more; got ${String(options.turnMs)}.`);
+  }
+
+  /** When the event loop last ran after a pause of this store's (or when the store was made). */
+  let lastTurnAt = performance.now();
+  /** True when reading has kept the event loop long enough to let it run. */
+  const turnIsDue = (): boolean => turnMs === 0 || performance.now() - lastTurnAt >= turnMs;
+  const yieldToEventLoop = (): Promise<void> =>
+    new Promise((resolve) =>
+      setImmediate(() => {
+        lastTurnAt = performance.now();
+        resolve();
+      }),
+    );
 
   /** The global log: the event at index i has position i + 1. */
   const log: StoredEvent[] = [];
@@ -258,7 +291,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
         if (count >= maxCount || index < 0 || index >= end) return undefined;
         if (sincePause === chunkSize) {
           sincePause = 0;
-          return pause;
+          if (turnIsDue()) return pause;
         }
         const stored = stream[index];
         index += step;
@@ -278,7 +311,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
   const logCursor = (readOptions: ReadAllOptions): (() => Cursor) => {
     ensureOpen();
     const maxCount = parseMaxCount(readOptions.maxCount);
-    const matches = compileFilter(readOptions.filter);
+    const matches = compileFilter(readOptions.filter, registry.types);
     return () => {
       // Reading stops at the end the log had when the read began.
       const end = log.length;
@@ -290,7 +323,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
         while (index < end && count < maxCount) {
           if (sincePause === chunkSize) {
             sincePause = 0;
-            return pause;
+            if (turnIsDue()) return pause;
           }
           const stored = log[index] as StoredEvent;
           index += 1;
@@ -406,7 +439,7 @@ export const createMemoryEventStore = (options: MemoryEventStoreOptions = {}): E
             listeners.add(listener);
             return;
           }
-          await yieldToEventLoop();
+          if (turnIsDue()) await yieldToEventLoop();
         }
       };
       catchUp().catch((error: unknown) => {

@@ -133,7 +133,8 @@ describe('createMemoryEventStore', () => {
   });
 
   it('lets the event loop run while a subscriber catches up on a long log', async () => {
-    const store = createMemoryEventStore();
+    // turnMs 0: a pause every 256 events, however fast they go.
+    const store = createMemoryEventStore({ turnMs: 0 });
     await store.append(
       'club-riverfront-1',
       Array.from({ length: 3000 }, (_, i) => session(i % 30)),
@@ -156,7 +157,7 @@ describe('createMemoryEventStore', () => {
   });
 
   it('lets the event loop run while a reader goes through a long log', async () => {
-    const store = createMemoryEventStore();
+    const store = createMemoryEventStore({ turnMs: 0 });
     await store.append(
       'club-riverfront-1',
       Array.from({ length: 3000 }, (_, i) => session(i % 30)),
@@ -170,6 +171,57 @@ describe('createMemoryEventStore', () => {
     expect(read).toBe(3000);
     expect(readWhenLoopRan).toBeGreaterThanOrEqual(0);
     expect(readWhenLoopRan).toBeLessThan(3000);
+  });
+
+  describe('turnMs', () => {
+    const busyFor = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const longLog = async (turnMs?: number) => {
+      const store = createMemoryEventStore(turnMs === undefined ? {} : { turnMs });
+      await store.append(
+        'club-riverfront-1',
+        Array.from({ length: 3000 }, (_, i) => session(i % 30)),
+      );
+      return store;
+    };
+
+    it('pauses a reader once it has kept the event loop for turnMs (2 by default)', async () => {
+      const store = await longLog();
+      let read = 0;
+      let readWhenLoopRan = -1;
+      setImmediate(() => {
+        readWhenLoopRan = read;
+      });
+      // 0.05 ms per event: 256 events (when the clock is looked at) take about 13 ms, past 2 ms.
+      for await (const _event of store.readAll()) {
+        read += 1;
+        busyFor(0.05);
+      }
+      expect(read).toBe(3000);
+      expect(readWhenLoopRan).toBe(256);
+    });
+
+    it('does not pause a reader before turnMs has gone by', async () => {
+      const store = await longLog(60_000);
+      let read = 0;
+      let readWhenLoopRan = -1;
+      setImmediate(() => {
+        readWhenLoopRan = read;
+      });
+      for await (const _event of store.readAll()) read += 1;
+      expect(read).toBe(3000);
+      // The loop ran only once the read was over.
+      expect(readWhenLoopRan).toBe(-1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readWhenLoopRan).toBe(3000);
+    });
+
+    it('refuses a turnMs that is not a number of milliseconds', () => {
+      expect(() => createMemoryEventStore({ turnMs: -1 })).toThrow(/turnMs must be a number of milliseconds/);
+      expect(() => createMemoryEventStore({ turnMs: Number.NaN })).toThrow(TypeError);
+    });
   });
 
   it('keeps delivery in order when a subscriber appends from its handler', async () => {
