@@ -409,6 +409,35 @@ export const runReadModelContract = (
         expect(await readModels.checkpoint(projection)).toMatchObject({ position: appended.position });
       });
 
+      it('waits for a position past the last event a projection handles, while catching up and once live', async () => {
+        const projection = projectionName('closures');
+        const closures = defineProjection({
+          name: projection,
+          version: 1,
+          eventTypes: ['ClubClosed'],
+          collections: ['clubs'],
+          apply: (event, view) => {
+            view.put('clubs', (event.data as { clubId: string }).clubId, { closed: true });
+          },
+        });
+        await eventStore.append('club-a', [clubClosed('a')]);
+        for (let i = 0; i < 30; i += 1) await eventStore.append('club-b', [sessionHeld('b', 1)]);
+        const engine = engineOf({ projections: [closures], batchSize: 10 });
+        await engine.start();
+        // Nothing it handles lies after position 1: waiting for 31 must not wait for a commit.
+        await engine.waitFor(31n);
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { closed: true } });
+        await expect.poll(() => engine.status()[0]?.state).toBe('live');
+        const later = await eventStore.append('club-b', [sessionHeld('b', 2)]);
+        await engine.waitFor(later.position);
+        const closed = await eventStore.append('club-c', [clubClosed('c')]);
+        await engine.waitFor(closed.position);
+        expect(await documentsOf(readModels, projection)).toEqual({
+          a: { closed: true },
+          c: { closed: true },
+        });
+      });
+
       it('resumes from its checkpoint after a restart without counting anything twice', async () => {
         const projection = projectionName('resume');
         for (let i = 0; i < 12; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);

@@ -119,6 +119,8 @@ interface Runner {
   /** Position applied in memory (committed, or further within the batch in hand). */
   applied: bigint;
   collections: Map<string, CollectionState>;
+  /** The collection `collectionOf` found last; forgotten whenever `collections` is replaced. */
+  lastCollection?: CollectionState | undefined;
   /** Collections changed since the last commit, in the order they were first changed. */
   changed: CollectionState[];
   view: ProjectionView;
@@ -195,7 +197,11 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   }
 
   const changes = new Subject<ReadModelChanges>();
+  /** Told after every commit, when projections go live, and on stop (see `waitFor`). */
   const commitListeners = new Set<() => void>();
+  const tellListeners = (): void => {
+    for (const listener of commitListeners) listener();
+  };
 
   const markDirty = (
     runner: Runner,
@@ -230,12 +236,16 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   };
 
   const collectionOf = (runner: Runner, collection: string): CollectionState => {
+    // Most projections write one collection, or several in turn: the last one asked for first.
+    const last = runner.lastCollection;
+    if (last !== undefined && last.name === collection) return last;
     const state = runner.collections.get(collection);
     if (!state) {
       throw new TypeError(
         `Projection "${runner.projection.name}" has no collection "${collection}"; add it to its collections.`,
       );
     }
+    runner.lastCollection = state;
     return state;
   };
 
@@ -247,6 +257,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       committed: 0n,
       applied: 0n,
       collections: new Map(),
+      lastCollection: undefined,
       changed: [],
       deadLetters: [],
       deadLettered: 0,
@@ -370,6 +381,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       checkpoint = await readModels.checkpoint(name);
     }
     runner.collections = new Map();
+    runner.lastCollection = undefined;
     for (const collection of collections) {
       if (paging) {
         // Keys only: documents are read when an event needs them.
@@ -600,7 +612,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         changes.next({ projection: batch.projection, position: batch.position, changes: batch.changes });
       }
     }
-    for (const listener of commitListeners) listener();
+    tellListeners();
   };
 
   // ---- The loop -------------------------------------------------------------------------------
@@ -638,6 +650,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   /** Applies events as they are appended, in batches of whatever arrived meanwhile. */
   const live = async (active: readonly Runner[]): Promise<void> => {
     for (const runner of active) runner.state = 'live';
+    // Caught up: whoever waits for a position may now look whether anything is left to apply.
+    tellListeners();
     const queue: RecordedEvent[] = [];
     let failure: unknown;
     let subscription: Subscription | undefined;
@@ -743,7 +757,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         }
         runner.state = 'stopped';
       }
-      for (const listener of commitListeners) listener();
+      tellListeners();
     },
 
     status: () =>
@@ -777,18 +791,21 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
           };
           commitListeners.add(listener);
         });
-        // Nothing any of them handles lies between their checkpoints and `position`: done.
-        let more = false;
-        for await (const event of eventStore.readAll({
-          after: lowest(pending),
-          filter: filterOf(pending),
-          maxCount: 1,
-        })) {
-          more = event.position <= position;
-        }
-        if (!more) {
-          commitListeners.delete(listener);
-          return;
+        // While any of them catches up, the next commit or going live will tell: no need to look.
+        if (!pending.some((runner) => runner.state === 'catching-up')) {
+          // Nothing any of them handles lies between their checkpoints and `position`: done.
+          let more = false;
+          for await (const event of eventStore.readAll({
+            after: lowest(pending),
+            filter: filterOf(pending),
+            maxCount: 1,
+          })) {
+            more = event.position <= position;
+          }
+          if (!more) {
+            commitListeners.delete(listener);
+            return;
+          }
         }
         await committed;
       }
