@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import sqlite3 from 'sqlite3';
@@ -12,6 +13,8 @@ export interface Machine {
   memory: string;
   drivers: string;
   commit: string;
+  /** What the checkout held when the run began (see `confirmCode`); not printed. */
+  codeFingerprint: string;
 }
 
 const installedVersion = (name: string): string => {
@@ -35,6 +38,31 @@ const commitOf = (): string => {
   }
 };
 
+/**
+ * HEAD, the status of every file and a hash of every change to tracked files: workers load the
+ * code when each one starts, so an edit during a run would mix versions under one commit.
+ */
+const codeFingerprint = (): string => {
+  try {
+    const diff = createHash('sha256').update(git('diff', 'HEAD')).digest('hex');
+    return [git('rev-parse', 'HEAD'), git('status', '--porcelain'), diff].join('\n');
+  } catch {
+    return 'unknown';
+  }
+};
+
+/**
+ * The machine as the report should name it: its commit line says so when the checkout changed
+ * while the run went on (a commit, an edit), since workers started later ran other code.
+ */
+export const confirmCode = (machine: Machine): Machine =>
+  codeFingerprint() === machine.codeFingerprint
+    ? machine
+    : {
+        ...machine,
+        commit: `${machine.commit}, but the code changed during the run: workers started after the change ran it, so these figures may mix versions`,
+      };
+
 export const describeMachine = (): Machine => {
   const cpus = os.cpus();
   return {
@@ -48,5 +76,6 @@ export const describeMachine = (): Machine => {
       `@event-driven-io/emmett-sqlite ${installedVersion('@event-driven-io/emmett-sqlite')}`,
     ].join(', '),
     commit: commitOf(),
+    codeFingerprint: codeFingerprint(),
   };
 };

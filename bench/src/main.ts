@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultEventRegistry } from '@lantern/core';
 import { readCommandLine } from './cli.js';
-import { describeMachine } from './machine.js';
+import { confirmCode, describeMachine } from './machine.js';
 import { type BenchRun, type Results, renderReport, type SubjectResults } from './report.js';
 import { fileOf, runInWorker, type Settings, scenarioLabels, scenariosOf } from './scenarios.js';
 import { type Probe, reasonOf, type SubjectId, subjectIds, subjects } from './subjects/index.js';
@@ -153,7 +153,13 @@ const main = async (): Promise<void> => {
       }
     }
 
-    const report: BenchRun = { command: cli.command, date, settings, machine, results };
+    const report: BenchRun = {
+      command: cli.command,
+      date,
+      settings,
+      machine: confirmCode(machine),
+      results,
+    };
     const markdown = renderReport(report);
     // Printed first: a report that cannot be written (a wrong --out) is not lost with the run.
     process.stdout.write(`${markdown}\n`);

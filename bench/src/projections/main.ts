@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCommandLine } from '../cli.js';
-import { describeMachine } from '../machine.js';
+import { confirmCode, describeMachine } from '../machine.js';
 import { reasonOf } from '../subjects/index.js';
 import { writeEmmettLog, writeLanternLog } from './prepare.js';
 import { labelOf, type Preparation, type ProjectionsRun, renderReport } from './report.js';
@@ -225,7 +225,7 @@ const main = async (): Promise<void> => {
       command: cli.command,
       date,
       settings,
-      machine,
+      machine: confirmCode(machine),
       summary: written.summary,
       preparation,
       replies,
