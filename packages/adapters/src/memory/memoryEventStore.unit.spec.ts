@@ -38,6 +38,16 @@ const session = (count = 5): NewEvent =>
     meta,
   );
 
+/** A store holding 3,000 events of one club. */
+const longLog = async (turnMs?: number) => {
+  const store = createMemoryEventStore(turnMs === undefined ? {} : { turnMs });
+  await store.append(
+    'club-riverfront-1',
+    Array.from({ length: 3000 }, (_, i) => session(i % 30)),
+  );
+  return store;
+};
+
 const collect = async <T>(iterable: AsyncIterable<T>): Promise<T[]> => {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
@@ -134,11 +144,7 @@ describe('createMemoryEventStore', () => {
 
   it('lets the event loop run while a subscriber catches up on a long log', async () => {
     // turnMs 0: a pause every 256 events, however fast they go.
-    const store = createMemoryEventStore({ turnMs: 0 });
-    await store.append(
-      'club-riverfront-1',
-      Array.from({ length: 3000 }, (_, i) => session(i % 30)),
-    );
+    const store = await longLog(0);
     let delivered = 0;
     let deliveredWhenLoopRan = -1;
     const subscription = store.subscribe().subscribe(() => {
@@ -157,11 +163,7 @@ describe('createMemoryEventStore', () => {
   });
 
   it('lets the event loop run while a reader goes through a long log', async () => {
-    const store = createMemoryEventStore({ turnMs: 0 });
-    await store.append(
-      'club-riverfront-1',
-      Array.from({ length: 3000 }, (_, i) => session(i % 30)),
-    );
+    const store = await longLog(0);
     let read = 0;
     let readWhenLoopRan = -1;
     setImmediate(() => {
@@ -177,14 +179,6 @@ describe('createMemoryEventStore', () => {
     const busyFor = (ms: number): void => {
       const until = performance.now() + ms;
       while (performance.now() < until);
-    };
-    const longLog = async (turnMs?: number) => {
-      const store = createMemoryEventStore(turnMs === undefined ? {} : { turnMs });
-      await store.append(
-        'club-riverfront-1',
-        Array.from({ length: 3000 }, (_, i) => session(i % 30)),
-      );
-      return store;
     };
 
     it('pauses a reader once it has kept the event loop for turnMs (2 by default)', async () => {
