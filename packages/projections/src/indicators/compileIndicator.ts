@@ -124,7 +124,11 @@ const compileCondition = (condition: IndicatorCondition): Predicate => {
 const allOf = (conditions: readonly IndicatorCondition[] | undefined): Predicate => {
   const predicates = (conditions ?? []).map(compileCondition);
   if (predicates.length === 0) return () => true;
-  return (source) => predicates.every((p) => p(source));
+  if (predicates.length === 1) return predicates[0] as Predicate;
+  return (source) => {
+    for (const predicate of predicates) if (!predicate(source)) return false;
+    return true;
+  };
 };
 
 export interface CompileOptions {

@@ -29,7 +29,7 @@ import { keepReportingConsent } from './reportingConsent.js';
 export const indicatorCollections = ['observations', 'targets', 'children', 'cases'] as const;
 
 /** Code version of this fold; the projection's version also changes whenever the definitions do. */
-const foldVersion = 1;
+const foldVersion = 2;
 
 /** A month, a dimension combination and a child, for a count, sum or distinct indicator. */
 export interface FlowObservation extends ReadModelDocument {
@@ -96,6 +96,59 @@ const fingerprint = (indicators: readonly Indicator[], timeZone: string): number
   return digest.readUInt32BE(0) % 1_000_000;
 };
 
+/** Whether a field path reads the unnested element rather than the event. */
+const readsItem = (path: string | undefined): boolean =>
+  path !== undefined && (path === 'item' || path.startsWith('item.'));
+
+/** How a flow indicator's observations are found: see `planFlow`. */
+interface FlowPlan {
+  readonly indicator: CompiledFlow;
+  /** `f|<indicator id>|`: every key of the indicator starts with it. */
+  readonly prefix: string;
+  /** The dimensions, each path once, in the order the definition names them. */
+  readonly dimensions: CompiledFlow['dimensions'];
+  /** Whether the date, a dimension or the child is read from the element (else from the event). */
+  readonly itemDate: boolean;
+  readonly itemDims: boolean;
+  readonly itemChild: boolean;
+  /** A distinct indicator counting the very child it is about: the ref is the child, keyed once. */
+  readonly refIsChild: boolean;
+}
+
+const planFlow = (indicator: CompiledFlow): FlowPlan => {
+  const { definition } = indicator.indicator;
+  const seen = new Set<string>();
+  const dimensions = indicator.dimensions.filter(
+    (dimension) => !seen.has(dimension.path) && seen.add(dimension.path),
+  );
+  const about = definition.about;
+  const childPath = about && 'child' in about ? about.child : undefined;
+  const counted = definition.value.kind === 'distinct' ? definition.value.field : undefined;
+  return {
+    indicator,
+    prefix: `f|${indicator.indicator.id}|`,
+    dimensions,
+    itemDate: readsItem(definition.dateField),
+    itemDims: dimensions.some((dimension) => readsItem(dimension.path)),
+    itemChild: readsItem(about ? ('child' in about ? about.child : about.case) : undefined),
+    refIsChild: counted !== undefined && counted === childPath,
+  };
+};
+
+/**
+ * A text as part of an observation's key. Parts are joined with `|`, and an indicator's keys
+ * always have the same number of parts, so escaping `|` (and `\`) keeps keys apart.
+ */
+export const escapeKeyPart = (part: string): string =>
+  part.includes('|') || part.includes('\\') ? part.replace(/[\\|]/g, '\\$&') : part;
+
+/** The dimension values of a key: each escaped, joined with `|`. */
+export const keyPartOf = (values: readonly string[]): string => {
+  if (values.length === 0) return '';
+  if (values.length === 1) return escapeKeyPart(values[0] as string);
+  return values.map(escapeKeyPart).join('|');
+};
+
 export interface IndicatorProjection extends Projection {
   /** The compiled indicators, by id, for queries. */
   readonly indicators: ReadonlyMap<string, CompiledIndicator>;
@@ -115,7 +168,13 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
         : new Set<string>();
     for (const type of types) byType.set(type, [...(byType.get(type) ?? []), indicator]);
   }
-  const bookkeeping = ['TargetSet', 'TargetRevised', 'ChildRegistered', 'ConsentChanged', 'CaseDisclosed'];
+  const bookkeeping = new Set([
+    'TargetSet',
+    'TargetRevised',
+    'ChildRegistered',
+    'ConsentChanged',
+    'CaseDisclosed',
+  ]);
 
   const childOf = (
     indicator: CompiledIndicator,
@@ -137,50 +196,86 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
   };
 
   /**
-   * Each indicator's dimensions, each path once: their values, in this order, are what
-   * `Object.values(dimsOf(...))` gives (a path names a field, never an array index, so no key
-   * of the object is ordered ahead of the others).
+   * What a flow indicator's observations are keyed and described by, worked out once. An unnested
+   * indicator reads some parts from the element and the rest from the event: those are read once
+   * per event, not once per element.
    */
-  const distinctDimensions = new Map<CompiledIndicator, CompiledIndicator['dimensions']>();
+  const flowPlans = new Map<CompiledFlow, FlowPlan>();
   for (const indicator of compiled.values()) {
-    const seen = new Set<string>();
-    distinctDimensions.set(
-      indicator,
-      indicator.dimensions.filter((dimension) => !seen.has(dimension.path) && seen.add(dimension.path)),
-    );
+    if (isFlow(indicator)) flowPlans.set(indicator, planFlow(indicator));
   }
 
-  /** One element (or the event itself) of a flow indicator: its observation, added or grown. */
-  const observeFlowSource = (indicator: CompiledFlow, source: FieldSource, view: ProjectionView): void => {
-    if (!indicator.matches(source)) return;
-    const date = dateOf(indicator.date(source));
-    if (date === undefined) return;
+  const monthOf = (plan: FlowPlan, source: FieldSource): string | undefined =>
+    dateOf(plan.indicator.date(source))?.slice(0, 7);
+
+  const valuesOf = (plan: FlowPlan, source: FieldSource): string[] => {
+    const values: string[] = [];
+    for (const dimension of plan.dimensions) values.push(text(dimension.get(source)));
+    return values;
+  };
+
+  /** The parts of an observation read from the event: left out (undefined, []) where the element decides. */
+  interface EventParts {
+    readonly month: string | undefined;
+    readonly values: string[];
+    readonly dimsKey: string;
+    readonly child: string | undefined;
+  }
+
+  const eventPartsOf = (plan: FlowPlan, source: FieldSource, view: ProjectionView): EventParts => {
+    const values = plan.itemDims ? [] : valuesOf(plan, source);
+    return {
+      month: plan.itemDate ? undefined : monthOf(plan, source),
+      values,
+      dimsKey: plan.itemDims ? '' : keyPartOf(values),
+      child: plan.itemChild ? undefined : childOf(plan.indicator, source, view),
+    };
+  };
+
+  /**
+   * One element (or the event itself) of a flow indicator: its observation, added or grown. Gives
+   * back the event's parts, read at the first element that matched, for the elements after it.
+   */
+  const observeFlowSource = (
+    plan: FlowPlan,
+    source: FieldSource,
+    known: EventParts | undefined,
+    view: ProjectionView,
+  ): EventParts | undefined => {
+    const { indicator } = plan;
+    if (!indicator.matches(source)) return known;
+    const parts = known ?? eventPartsOf(plan, source, view);
+    const month = plan.itemDate ? monthOf(plan, source) : parts.month;
+    if (month === undefined) return parts;
     let value = 1;
     let ref: string | undefined;
     if (indicator.kind === 'sum') {
       const amount = indicator.field?.(source);
-      if (typeof amount !== 'number' || !Number.isFinite(amount)) return;
+      if (typeof amount !== 'number' || !Number.isFinite(amount)) return parts;
       value = amount;
     } else if (indicator.kind === 'distinct') {
       const counted = indicator.field?.(source);
-      if (counted === undefined || counted === null) return;
+      if (counted === undefined || counted === null) return parts;
       ref = text(counted);
     }
-    const dimensions = distinctDimensions.get(indicator) ?? indicator.dimensions;
-    const values: string[] = [];
-    for (const dimension of dimensions) values.push(text(dimension.get(source)));
-    const child = childOf(indicator, source, view);
-    const month = date.slice(0, 7);
-    const key = `f|${indicator.indicator.id}|${month}|${JSON.stringify(values)}|${child ?? '-'}|${ref ?? '-'}`;
+    const values = plan.itemDims ? valuesOf(plan, source) : parts.values;
+    const dimsKey = plan.itemDims ? keyPartOf(values) : parts.dimsKey;
+    const child = plan.itemChild ? childOf(indicator, source, view) : parts.child;
+    let key = `${plan.prefix}${month}|${dimsKey}`;
+    if (child !== undefined) key += `|${escapeKeyPart(child)}`;
+    if (ref !== undefined && !plan.refIsChild) key += `|${escapeKeyPart(ref)}`;
     const before = view.get('observations', key) as FlowObservation | undefined;
     if (before) {
-      if (indicator.kind !== 'distinct')
-        view.put('observations', key, { ...before, value: before.value + value });
-      return;
+      if (indicator.kind === 'distinct') return parts;
+      // A copy, then the one field set: cheaper than a spread with the field beside it.
+      const grown = { ...before } as { -readonly [K in keyof FlowObservation]: FlowObservation[K] };
+      grown.value = before.value + value;
+      view.put('observations', key, grown);
+      return parts;
     }
     // Only a new observation needs its dimensions as an object.
     const dims: Record<string, string> = {};
-    dimensions.forEach((dimension, i) => {
+    plan.dimensions.forEach((dimension, i) => {
       dims[dimension.path] = values[i] as string;
     });
     const observation: FlowObservation = {
@@ -192,16 +287,19 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       value,
     };
     view.put('observations', key, observation);
+    return parts;
   };
 
   const observeFlow = (indicator: CompiledFlow, event: RecordedEvent, view: ProjectionView): void => {
+    const plan = flowPlans.get(indicator) as FlowPlan;
     if (!indicator.unnest) {
-      observeFlowSource(indicator, sourceOf(event), view);
+      observeFlowSource(plan, sourceOf(event), undefined, view);
       return;
     }
     const items = indicator.unnest(sourceOf(event));
     if (!Array.isArray(items)) return;
-    for (const item of items) observeFlowSource(indicator, sourceOf(event, item), view);
+    let parts: EventParts | undefined;
+    for (const item of items) parts = observeFlowSource(plan, sourceOf(event, item), parts, view);
   };
 
   const observeKeyed = (indicator: CompiledKeyed, event: RecordedEvent, view: ProjectionView): void => {
@@ -291,7 +389,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       collections: [...indicatorCollections],
       apply: (event, view) => {
         // Cases first: an indicator about a case looks its child up.
-        if (bookkeeping.includes(event.type)) keepBookkeeping(event, view);
+        if (bookkeeping.has(event.type)) keepBookkeeping(event, view);
         for (const indicator of byType.get(event.type) ?? []) {
           if (isFlow(indicator)) observeFlow(indicator, event, view);
           else if (isKeyed(indicator)) observeKeyed(indicator, event, view);
