@@ -16,34 +16,24 @@ export interface FieldSource {
 
 export type FieldGetter = (source: FieldSource) => unknown;
 
-/** The object a path starts from. */
-const rootGetter = (root: string | undefined): FieldGetter =>
-  root === 'data'
-    ? (source) => source.data
-    : root === 'metadata'
-      ? (source) => source.metadata
-      : root === 'item'
-        ? (source) => source.item
-        : () => undefined;
-
-/** A field of what `get` gives, or undefined when that is not an object. */
-const fieldOf =
-  (get: FieldGetter, key: string): FieldGetter =>
-  (source) => {
-    const value = get(source);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  };
-
-/**
- * Compiles a dotted path into a getter; undefined wherever the path leads nowhere. Getters run
- * for every event an indicator reads, so each is built as a chain of small closures, one per
- * step of the path, rather than a loop over its keys.
- */
+/** Compiles a dotted path into a getter; undefined wherever the path leads nowhere. */
 export const fieldGetter = (path: string): FieldGetter => {
   const [root, ...rest] = path.split('.');
-  let get = rootGetter(root);
-  for (const key of rest) get = fieldOf(get, key);
-  return get;
+  return (source) => {
+    let value: unknown =
+      root === 'data'
+        ? source.data
+        : root === 'metadata'
+          ? source.metadata
+          : root === 'item'
+            ? source.item
+            : undefined;
+    for (const key of rest) {
+      if (typeof value !== 'object' || value === null) return undefined;
+      value = (value as Record<string, unknown>)[key];
+    }
+    return value;
+  };
 };
 
 export const sourceOf = (event: RecordedEvent, item?: unknown): FieldSource =>
