@@ -159,15 +159,6 @@ export interface IndicatorProjection extends Projection {
 export const createIndicatorProjection = (options: IndicatorProjectionOptions): IndicatorProjection => {
   const compiled = compileIndicators(options.indicators, options);
   const dateOf = createLocalDater(options.timeZone);
-  const byType = new Map<string, CompiledIndicator[]>();
-  for (const indicator of compiled.values()) {
-    const types = isFlow(indicator)
-      ? indicator.eventTypes
-      : isKeyed(indicator)
-        ? new Set([indicator.from.eventType, ...indicator.to.map((stage) => stage.eventType)])
-        : new Set<string>();
-    for (const type of types) byType.set(type, [...(byType.get(type) ?? []), indicator]);
-  }
   const bookkeeping = new Set([
     'TargetSet',
     'TargetRevised',
@@ -194,16 +185,6 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     for (const dimension of indicator.dimensions) dims[dimension.path] = text(dimension.get(source));
     return dims;
   };
-
-  /**
-   * What a flow indicator's observations are keyed and described by, worked out once. An unnested
-   * indicator reads some parts from the element and the rest from the event: those are read once
-   * per event, not once per element.
-   */
-  const flowPlans = new Map<CompiledFlow, FlowPlan>();
-  for (const indicator of compiled.values()) {
-    if (isFlow(indicator)) flowPlans.set(indicator, planFlow(indicator));
-  }
 
   const monthOf = (plan: FlowPlan, source: FieldSource): string | undefined =>
     dateOf(plan.indicator.date(source))?.slice(0, 7);
@@ -290,8 +271,8 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     return parts;
   };
 
-  const observeFlow = (indicator: CompiledFlow, event: RecordedEvent, view: ProjectionView): void => {
-    const plan = flowPlans.get(indicator) as FlowPlan;
+  const observeFlow = (plan: FlowPlan, event: RecordedEvent, view: ProjectionView): void => {
+    const { indicator } = plan;
     if (!indicator.unnest) {
       observeFlowSource(plan, sourceOf(event), undefined, view);
       return;
@@ -381,6 +362,27 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
   };
 
+  /**
+   * What each event type is observed by. A flow indicator's plan (how its observations are keyed
+   * and which parts the element decides) is worked out here, once.
+   */
+  const byType = new Map<string, ((event: RecordedEvent, view: ProjectionView) => void)[]>();
+  const observeOn = (
+    types: Iterable<string>,
+    observe: (event: RecordedEvent, view: ProjectionView) => void,
+  ) => {
+    for (const type of types) byType.set(type, [...(byType.get(type) ?? []), observe]);
+  };
+  for (const indicator of compiled.values()) {
+    if (isFlow(indicator)) {
+      const plan = planFlow(indicator);
+      observeOn(indicator.eventTypes, (event, view) => observeFlow(plan, event, view));
+    } else if (isKeyed(indicator)) {
+      const types = new Set([indicator.from.eventType, ...indicator.to.map((stage) => stage.eventType)]);
+      observeOn(types, (event, view) => observeKeyed(indicator, event, view));
+    }
+  }
+
   const projection = defineProjection(
     {
       name: options.name ?? 'indicators',
@@ -390,10 +392,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       apply: (event, view) => {
         // Cases first: an indicator about a case looks its child up.
         if (bookkeeping.has(event.type)) keepBookkeeping(event, view);
-        for (const indicator of byType.get(event.type) ?? []) {
-          if (isFlow(indicator)) observeFlow(indicator, event, view);
-          else if (isKeyed(indicator)) observeKeyed(indicator, event, view);
-        }
+        for (const observe of byType.get(event.type) ?? []) observe(event, view);
       },
     },
     options.registry ? { registry: options.registry } : {},
