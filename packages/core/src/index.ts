@@ -129,7 +129,7 @@ export {
   indicatorValue,
 } from './events/indicatorDefinition.js';
 export { isPlainJson, type JsonProblem, jsonProblem } from './events/plainJson.js';
-export type { EventRegistry } from './events/registry.js';
+export type { EventRegistry, EventTexts } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
 export { schemaKeepsValidInput, schemaOutputsJson } from './events/schemaKeepsInput.js';
 // Access

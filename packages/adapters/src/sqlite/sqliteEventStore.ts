@@ -4,6 +4,7 @@ import type {
   EventFilter,
   EventRegistry,
   EventStore,
+  EventTexts,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
@@ -643,9 +644,11 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     if (!Array.isArray(events)) throw new TypeError('append needs an array of at least one event.');
     if (readonly) throw readOnlyError(file, readonlyReason ?? 'the store was opened read-only');
     const builtAsJson: boolean[] = [];
-    const prepared = registry.validateBatch(events, builtAsJson).map((event, i): PreparedEvent => {
-      const data = JSON.stringify(event.data);
-      const metadata = JSON.stringify(event.metadata);
+    const texts: EventTexts = { metadata: [], data: [] };
+    const prepared = registry.validateBatch(events, builtAsJson, texts).map((event, i): PreparedEvent => {
+      // A registry that does not fill the texts (one of the programme's own) leaves them to us.
+      const data = texts.data[i] ?? JSON.stringify(event.data);
+      const metadata = texts.metadata[i] ?? JSON.stringify(event.metadata);
       const { type } = event;
       const version = event.metadata.schemaVersion;
       return {

@@ -30,6 +30,14 @@ const recordedByPattern = patternOf(shape.recordedBy);
 const correlationIdPattern = patternOf(innerOf(shape.correlationId));
 const causationIdPattern = patternOf(innerOf(shape.causationId));
 const knownKeys = new Set(Object.keys(shape));
+/** The patterns the fast check applies, for tests. */
+export const fastEnvelopePatterns = {
+  uuid: uuidPattern,
+  occurredAt: occurredAtPattern,
+  recordedBy: recordedByPattern,
+  correlationId: correlationIdPattern,
+  causationId: causationIdPattern,
+};
 /** Off when the schemas are not the shapes this check was written for: zod alone then decides. */
 const enabled =
   uuidPattern !== undefined &&
@@ -70,4 +78,19 @@ export const parseMetadataFast = (metadata: unknown): EventMetadata | undefined 
   if ('causationId' in m) parsed.causationId = causationId;
   parsed.schemaVersion = schemaVersion;
   return parsed as unknown as EventMetadata;
+};
+
+/**
+ * The JSON text of metadata `parseMetadataFast` gave back, exactly as `JSON.stringify` writes it,
+ * at about a third of its cost (a store writes it for every event). Its strings matched the
+ * envelope's patterns — digits, ASCII letters, `-`, `:`, `.`, `+`, `T`, `Z` and `_` — none of
+ * which JSON escapes, so they are written as they are; a property test holds every pattern to
+ * that. Never pass metadata that did not come from `parseMetadataFast`.
+ */
+export const fastMetadataText = (parsed: EventMetadata): string => {
+  const { occurredAt, recordedBy, correlationId, causationId, schemaVersion } = parsed;
+  let text = `{"occurredAt":"${occurredAt}","recordedBy":"${recordedBy}"`;
+  if (correlationId !== undefined) text += `,"correlationId":"${correlationId}"`;
+  if (causationId !== undefined) text += `,"causationId":"${causationId}"`;
+  return `${text},"schemaVersion":${schemaVersion}}`;
 };

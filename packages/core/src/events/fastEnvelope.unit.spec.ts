@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventId, eventMetadataSchema } from './envelope.js';
-import { isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
+import { fastEnvelopePatterns, fastMetadataText, isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
 
 const hex = (min: number, max: number) =>
   fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: min, maxLength: max });
@@ -128,12 +128,46 @@ describe('the fast envelope check', () => {
           expect(fast).toStrictEqual(slow.data);
           expect(Object.keys(fast)).toEqual(Object.keys(slow.data));
           expect(JSON.stringify(fast)).toBe(JSON.stringify(slow.data));
+          expect(fastMetadataText(fast)).toBe(JSON.stringify(slow.data));
         }
       }),
       { numRuns: 5000 },
     );
     // The generators reach both sides.
     expect(passed).toBeGreaterThan(100);
+  });
+
+  it('applies patterns that admit no character JSON escapes, so metadata text is written without escaping', () => {
+    for (const [name, pattern] of Object.entries(fastEnvelopePatterns)) {
+      expect(pattern, name).toBeInstanceOf(RegExp);
+      fc.assert(
+        fc.property(fc.stringMatching(pattern as RegExp), (matched) => {
+          expect(JSON.stringify(matched)).toBe(`"${matched}"`);
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
+  it('writes the metadata text of every optional key present or absent, as JSON.stringify does', () => {
+    const base = {
+      occurredAt: '2020-06-01T19:00:00.125+07:00',
+      recordedBy: 'st_00000000000000a1',
+      schemaVersion: 3,
+    };
+    const id = '0190c2a3-1b2c-7d4e-8f90-a1b2c3d4e5f6';
+    for (const extra of [
+      {},
+      { correlationId: id },
+      { causationId: id },
+      { correlationId: id, causationId: id },
+    ]) {
+      const parsed = parseMetadataFast({ ...base, ...extra });
+      expect(parsed).toBeDefined();
+      const text = fastMetadataText(parsed as NonNullable<typeof parsed>);
+      expect(text).toBe(JSON.stringify(parsed));
+      expect(JSON.parse(text)).toStrictEqual({ ...base, ...extra });
+    }
   });
 
   it('leaves metadata that is not a plain object to zod', () => {

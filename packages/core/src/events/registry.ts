@@ -8,7 +8,8 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from './envelope.js';
-import { isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
+import { fastMetadataText, isEventIdFast, parseMetadataFast } from './fastEnvelope.js';
+import { compileJsonWriter } from './jsonWriter.js';
 import { jsonProblem } from './plainJson.js';
 import { schemaOutputsJson } from './schemaKeepsInput.js';
 
@@ -30,10 +31,20 @@ export interface EventRegistry {
    * data and metadata are fresh objects the registry built from plain JSON only (strings, finite
    * numbers, booleans, null, plain arrays and objects), so `JSON.stringify` of them reads back as
    * the same values; false when it cannot tell. A store uses it to skip checking that itself.
+   *
+   * `texts`, when given, is filled with each returned event's metadata and data as JSON text,
+   * exactly as `JSON.stringify` writes them: a store that keeps text stores these, which the
+   * registry writes for less than `JSON.stringify` costs where its own checks allow.
    */
-  validateBatch(events: readonly NewEvent[], builtAsJson?: boolean[]): NewEvent[];
+  validateBatch(events: readonly NewEvent[], builtAsJson?: boolean[], texts?: EventTexts): NewEvent[];
   /** Validates a stored event and upcasts its data to the current schema version. */
   readRecorded(event: RecordedEvent): RecordedEvent;
+}
+
+/** The JSON text of a batch's events, one entry per event, filled by `validateBatch`. */
+export interface EventTexts {
+  readonly metadata: string[];
+  readonly data: string[];
 }
 
 type AnyDefinition = EventDefinition<string, unknown>;
@@ -73,6 +84,13 @@ export const createEventRegistry = (
     return known;
   };
 
+  /** Per type: a writer of its schema's output as JSON text, or undefined; compiled once. */
+  const writers = new Map<string, ((value: unknown) => string) | undefined>();
+  const writerOf = (definition: AnyDefinition): ((value: unknown) => string) | undefined => {
+    if (!writers.has(definition.type)) writers.set(definition.type, compileJsonWriter(definition.schema));
+    return writers.get(definition.type);
+  };
+
   /** Metadata checked by zod, when the fast check said no (or could not tell): zod names the error. */
   const parseMetadata = (type: string, metadata: unknown): EventMetadata => {
     const result = eventMetadataSchema.safeParse(metadata);
@@ -98,7 +116,7 @@ export const createEventRegistry = (
   return {
     types: [...byType.keys()],
     get: (type) => byType.get(type),
-    validateBatch: (events, builtAsJson) => {
+    validateBatch: (events, builtAsJson, texts) => {
       if (events.length === 0) {
         throw new ValidationError(
           '(batch)',
@@ -139,6 +157,11 @@ export const createEventRegistry = (
         const built = metadata.schemaVersion === definition.schemaVersion && outputsJsonOf(definition);
         // The fast metadata check builds a fresh object of strings and a number: plain JSON too.
         if (builtAsJson) builtAsJson.push(built && fastMetadata !== undefined);
+        if (texts) {
+          texts.metadata.push(fastMetadata ? fastMetadataText(fastMetadata) : JSON.stringify(metadata));
+          const write = built ? writerOf(definition) : undefined;
+          texts.data.push(write ? write(upcast) : JSON.stringify(event.data));
+        }
         if (!built) {
           // Stored as sent: refused unless its JSON, which is what a store keeps, gives it back.
           const found = jsonProblem(event.data);

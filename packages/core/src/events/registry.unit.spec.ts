@@ -21,6 +21,23 @@ describe('event registry', () => {
     expect(registry.validateBatch([event(idA), event(idB)])).toHaveLength(2);
   });
 
+  it("gives each event's metadata and data as JSON.stringify writes them, by its own writers or by zod", () => {
+    class Meta {
+      occurredAt = metadata.occurredAt;
+      recordedBy = metadata.recordedBy;
+      schemaVersion = 1;
+    }
+    const texts = { metadata: [] as string[], data: [] as string[] };
+    const valid = registry.validateBatch(
+      [event(idA, { lampId: 'say "hi"\\' }), { ...event(idB), metadata: new Meta() }],
+      undefined,
+      texts,
+    );
+    expect(texts.metadata).toEqual(valid.map((each) => JSON.stringify(each.metadata)));
+    expect(texts.metadata[1]).toBe(JSON.stringify(metadata));
+    expect(texts.data).toEqual(['{"lampId":"say \\"hi\\"\\\\"}', '{"lampId":"a"}']);
+  });
+
   it('refuses an unknown type, naming it', () => {
     expect(() => registry.validateBatch([{ ...event(idA), type: 'LampSmashed' }])).toThrow(
       /LampSmashed.*unknown event type/,
