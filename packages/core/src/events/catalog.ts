@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { principalIdProblem, roles } from '../privacy/access.js';
 import { protectedText } from '../privacy/protectedFields.js';
-import { addYears } from '../time/time.js';
+import { addYears, instantIsAfter } from '../time/time.js';
 import {
   ageBand,
   agencyRef,
@@ -228,7 +228,7 @@ const outreachV2 = z
     newChildRefs: uniqueList(childRef),
     leafletsDistributed: nonNegativeCount,
   })
-  .refine((o) => Date.parse(o.shiftEnd) > Date.parse(o.shiftStart), {
+  .refine((o) => instantIsAfter(o.shiftEnd, o.shiftStart), {
     path: ['shiftEnd'],
     message: 'must be after shiftStart',
   });

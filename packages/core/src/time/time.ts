@@ -71,3 +71,56 @@ export const addYears = (date: string, years: number): string => {
   d.setUTCFullYear(d.getUTCFullYear() + years);
   return d.toISOString().slice(0, 10);
 };
+
+/** Two decimal digits at `at` as a number, or -1 when either is not a digit. */
+const twoDigitsAt = (text: string, at: number): number => {
+  const tens = text.charCodeAt(at) - 48;
+  const units = text.charCodeAt(at + 1) - 48;
+  return tens >= 0 && tens <= 9 && units >= 0 && units <= 9 ? tens * 10 + units : -1;
+};
+
+const inRange = (value: number, least: number, most: number): boolean => value >= least && value <= most;
+
+/**
+ * The length of an instant's zone (1 for `Z`, 6 for `+07:00`) when it is written
+ * `YYYY-MM-DDTHH:MM:SS`, then at most three fraction digits, then its zone, on a day from the
+ * 1st to the 28th (a date valid in every month); 0 for any other string, valid or not.
+ */
+const simpleInstantZone = (text: string): number => {
+  const length = text.length;
+  if (length < 20 || length > 29) return 0;
+  if (twoDigitsAt(text, 0) < 0 || twoDigitsAt(text, 2) < 0) return 0;
+  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':')
+    return 0;
+  if (!inRange(twoDigitsAt(text, 5), 1, 12) || !inRange(twoDigitsAt(text, 8), 1, 28)) return 0;
+  if (!inRange(twoDigitsAt(text, 11), 0, 23)) return 0;
+  if (!inRange(twoDigitsAt(text, 14), 0, 59) || !inRange(twoDigitsAt(text, 17), 0, 59)) return 0;
+  let at = 19;
+  if (text[at] === '.') {
+    const from = ++at;
+    while (at < length && inRange(text.charCodeAt(at), 48, 57)) at++;
+    if (at === from || at - from > 3) return 0;
+  }
+  const zone = length - at;
+  if (zone === 1) return text[at] === 'Z' ? 1 : 0;
+  if (zone !== 6 || (text[at] !== '+' && text[at] !== '-') || text[at + 3] !== ':') return 0;
+  return inRange(twoDigitsAt(text, at + 1), 0, 23) && inRange(twoDigitsAt(text, at + 4), 0, 59) ? 6 : 0;
+};
+
+/**
+ * Whether instant `later` is after instant `earlier`, exactly as `Date.parse` orders them. Two
+ * instants written alike — one zone, one length, at most milliseconds — compare as text, for a
+ * tenth of the cost of parsing both (a night shift's end is checked against its start on every
+ * append); any other pair is parsed.
+ */
+export const instantIsAfter = (later: string, earlier: string): boolean => {
+  const zone = simpleInstantZone(later);
+  if (zone > 0 && later.length === earlier.length && simpleInstantZone(earlier) === zone) {
+    let sameZone = true;
+    for (let at = later.length - zone; at < later.length; at++) {
+      if (later.charCodeAt(at) !== earlier.charCodeAt(at)) sameZone = false;
+    }
+    if (sameZone) return later > earlier;
+  }
+  return Date.parse(later) > Date.parse(earlier);
+};
