@@ -157,11 +157,6 @@ export const createEventRegistry = (
         const built = metadata.schemaVersion === definition.schemaVersion && outputsJsonOf(definition);
         // The fast metadata check builds a fresh object of strings and a number: plain JSON too.
         if (builtAsJson) builtAsJson.push(built && fastMetadata !== undefined);
-        if (texts) {
-          texts.metadata.push(fastMetadata ? fastMetadataText(fastMetadata) : JSON.stringify(metadata));
-          const write = built ? writerOf(definition) : undefined;
-          texts.data.push(write ? write(upcast) : JSON.stringify(event.data));
-        }
         if (!built) {
           // Stored as sent: refused unless its JSON, which is what a store keeps, gives it back.
           const found = jsonProblem(event.data);
@@ -173,6 +168,12 @@ export const createEventRegistry = (
               `a store keeps an event as JSON; ${found.fix}`,
             );
           }
+        }
+        // Written once the data is known to be JSON that reads back, so JSON.stringify cannot throw.
+        if (texts) {
+          texts.metadata.push(fastMetadata ? fastMetadataText(fastMetadata) : JSON.stringify(metadata));
+          const write = built ? writerOf(definition) : undefined;
+          texts.data.push(write ? write(upcast) : JSON.stringify(event.data));
         }
         return { id, type: event.type, data: built ? upcast : event.data, metadata };
       });

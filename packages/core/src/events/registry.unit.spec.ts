@@ -179,7 +179,8 @@ describe('values built as JSON (validateBatch flags)', () => {
     const noted = (note: unknown) => ({ ...event(idA), type: 'LampNoted', data: { note } });
     const refusal = (note: unknown): ValidationError => {
       try {
-        loose.validateBatch([noted(note)]);
+        // With texts asked for too, as a store asks: the refusal comes before any text is written.
+        loose.validateBatch([noted(note)], [], { metadata: [], data: [] });
       } catch (error) {
         if (error instanceof ValidationError) return error;
         throw error;
