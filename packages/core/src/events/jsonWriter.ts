@@ -1,6 +1,8 @@
+import { isZod } from './schemaKeepsInput.js';
+
 /**
  * JSON text written from a zod schema: a store writes every event's data as text, and on the
- * schema's own output a writer that knows the shape costs about a third of `JSON.stringify`.
+ * schema's own output a writer that knows the shape costs about half of what `JSON.stringify` does.
  * Strings the schema confines to an enum, or to a pattern that admits no character JSON
  * escapes, are written between quotes as they are; every other string, and every part of the
  * schema the compiler does not know, goes through `JSON.stringify`, so the text is right
@@ -8,16 +10,6 @@
  *
  * The compiler reads zod's definition tree (`schema._zod.def`), as `schemaOutputsJson` does.
  */
-
-interface ZodNode {
-  readonly _zod: { readonly def: Readonly<Record<string, unknown>> };
-}
-
-const isZod = (value: unknown): value is ZodNode =>
-  typeof value === 'object' &&
-  value !== null &&
-  '_zod' in value &&
-  typeof (value as { _zod?: { def?: unknown } })._zod?.def === 'object';
 
 /** True when JSON writes the string between quotes as it is: no quote, backslash, control character or lone surrogate. */
 export const isPlainJsonString = (text: string): boolean => JSON.stringify(text) === `"${text}"`;
@@ -29,7 +21,7 @@ const plainInClass = /[A-Za-z0-9_:.+-]/;
 /** Escapes that stand for plain characters only. */
 const plainEscapes = new Set(['d', '.', '-', '+', ':', '_']);
 
-/** The last plain range end, so `a-z` is allowed only within digits, lowercase or uppercase letters. */
+/** True when a class range from `from` to `to` stays within digits, lowercase or uppercase letters. */
 const sameRun = (from: string, to: string): boolean =>
   from <= to && ((from >= '0' && to <= '9') || (from >= 'a' && to <= 'z') || (from >= 'A' && to <= 'Z'));
 

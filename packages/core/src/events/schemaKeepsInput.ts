@@ -6,11 +6,11 @@
  * are always validated again.
  */
 
-interface ZodNode {
+export interface ZodNode {
   readonly _zod: { readonly def: Readonly<Record<string, unknown>> };
 }
 
-const isZod = (value: unknown): value is ZodNode =>
+export const isZod = (value: unknown): value is ZodNode =>
   typeof value === 'object' &&
   value !== null &&
   '_zod' in value &&
