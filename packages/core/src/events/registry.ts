@@ -73,22 +73,23 @@ export const createEventRegistry = (
     return definition;
   };
 
-  /** Per type: whether its schema outputs plain JSON only (see `schemaOutputsJson`), decided once. */
-  const outputsJson = new Map<string, boolean>();
-  const outputsJsonOf = (definition: AnyDefinition): boolean => {
-    let known = outputsJson.get(definition.type);
-    if (known === undefined) {
-      known = schemaOutputsJson(definition.schema);
-      outputsJson.set(definition.type, known);
+  /**
+   * Per type, decided once: whether its schema outputs plain JSON only (see `schemaOutputsJson`),
+   * and then the writer of that output as JSON text (undefined when it cannot be compiled).
+   */
+  interface OutputFacts {
+    json: boolean;
+    write: ((value: unknown) => string) | undefined;
+  }
+  const outputs = new Map<string, OutputFacts>();
+  const outputOf = (definition: AnyDefinition): OutputFacts => {
+    let facts = outputs.get(definition.type);
+    if (facts === undefined) {
+      const json = schemaOutputsJson(definition.schema);
+      facts = { json, write: json ? compileJsonWriter(definition.schema) : undefined };
+      outputs.set(definition.type, facts);
     }
-    return known;
-  };
-
-  /** Per type: a writer of its schema's output as JSON text, or undefined; compiled once. */
-  const writers = new Map<string, ((value: unknown) => string) | undefined>();
-  const writerOf = (definition: AnyDefinition): ((value: unknown) => string) | undefined => {
-    if (!writers.has(definition.type)) writers.set(definition.type, compileJsonWriter(definition.schema));
-    return writers.get(definition.type);
+    return facts;
   };
 
   /** Metadata checked by zod, when the fast check said no (or could not tell): zod names the error. */
@@ -154,7 +155,8 @@ export const createEventRegistry = (
         const upcast = definition.upcast(event.data, metadata.schemaVersion);
         // At the current version, a schema that keeps valid input as it is and outputs plain JSON
         // only gives back a fresh copy equal to the input: that copy is returned.
-        const built = metadata.schemaVersion === definition.schemaVersion && outputsJsonOf(definition);
+        const output = outputOf(definition);
+        const built = metadata.schemaVersion === definition.schemaVersion && output.json;
         // The fast metadata check builds a fresh object of strings and a number: plain JSON too.
         if (builtAsJson) builtAsJson.push(built && fastMetadata !== undefined);
         if (!built) {
@@ -172,7 +174,7 @@ export const createEventRegistry = (
         // Written once the data is known to be JSON that reads back, so JSON.stringify cannot throw.
         if (texts) {
           texts.metadata.push(fastMetadata ? fastMetadataText(fastMetadata) : JSON.stringify(metadata));
-          const write = built ? writerOf(definition) : undefined;
+          const write = built ? output.write : undefined;
           texts.data.push(write ? write(upcast) : JSON.stringify(event.data));
         }
         return { id, type: event.type, data: built ? upcast : event.data, metadata };
