@@ -22,6 +22,9 @@ Options (or environment variables, e.g. BENCH_EVENTS=20000):
   --single-events N  events in the single-event and concurrent scenarios (default 5000)
   --callers N        callers in the concurrent scenario          (default 16)
   --runs N           runs of every scenario; the median is shown (default 3)
+  --warm-up N        events each append scenario first appends untimed, the same way, to a
+                     throwaway file in its process, so the timing starts on warm code; 0 for
+                     none                                        (default 2000)
   --seed N           seed of the workload generator              (default 20190201)
   --subjects LIST    comma-separated, of ${subjectIds.join(', ')} (default all)
   --out FILE         where to write the report, relative to where the command was typed
@@ -36,6 +39,7 @@ const numberOptions = [
   'single-events',
   'callers',
   'runs',
+  'warm-up',
   'seed',
 ] as const;
 type NumberOption = (typeof numberOptions)[number];
@@ -46,6 +50,7 @@ const defaults: Record<Exclude<NumberOption, 'streams'>, number> = {
   'single-events': 5_000,
   callers: 16,
   runs: 3,
+  'warm-up': 2_000,
   seed: 20190201,
 };
 
@@ -59,6 +64,7 @@ const parseCommandLine = () => {
     singleEvents: line.count('single-events', defaults['single-events']),
     callers: line.count('callers', defaults.callers),
     runs: line.count('runs', defaults.runs),
+    warmUp: line.count('warm-up', defaults['warm-up'], 0),
     seed: line.count('seed', defaults.seed),
   };
   if (settings.streams > settings.events) {

@@ -309,6 +309,9 @@ export const renderReport = (run: BenchRun): string => {
     '',
     `- Workload: ${whole(settings.events)} catalog events (ClubSessionHeld, OutreachConducted) over ${whole(settings.streams)} streams, seed ${settings.seed}. Batched: ${settings.batchSize} events of one stream per append. Single-event and concurrent scenarios: the first ${whole(singles)} events, one per append (a subset, to keep synchronous=FULL runs short).`,
     `- Each figure: the median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}, each on fresh temp files, each scenario in a fresh Node process.`,
+    settings.warmUp > 0
+      ? `- Warm-up, untimed, for every subject alike: before an append scenario's timed part, its process appends the scenario's first ${whole(settings.warmUp)} events the same way to a throwaway file, so the timing starts on compiled code and filled caches, as in a process that has been appending for a while (\`--warm-up 0\` times from a cold start). Reads run long enough to warm up by themselves.`
+      : '- No warm-up (`--warm-up 0`): every timing starts in a cold process, so the short append scenarios include the time the JavaScript engine takes to compile the code they run.',
     `- Machine: ${machine.cpus}; ${machine.memory}; ${machine.os}; Node ${machine.node}.`,
     `- Drivers: ${machine.drivers}. Commit: ${machine.commit}.`,
     '- Checked, untimed: after each append scenario its file is read back and must hold exactly the events appended; each read must fold exactly the events and people the workload holds. A cell that failed either check is marked ⚠.',

@@ -20,6 +20,11 @@ export interface Settings extends WorkloadOptions {
   callers: number;
   /** Runs of every scenario; the report shows the median. */
   runs: number;
+  /**
+   * Events an append scenario first appends untimed, in the same way, to a throwaway file in the
+   * same process, so the timed part runs on warm code (0: none).
+   */
+  warmUp: number;
 }
 
 export const scenarioIds = ['single', 'batched', 'concurrent', 'readStreams', 'readAll'] as const;
@@ -108,7 +113,24 @@ export interface PreparedScenario {
   run(store: SubjectStore): Promise<Tally | undefined>;
   /** The fold of every event appended, or of the whole workload for a read. */
   expected: Tally;
+  /**
+   * An append scenario's untimed warm-up: its first appends, up to `events` events, made the same
+   * way to another store (a throwaway file). Reads have none: they run long enough to warm up.
+   */
+  warmUp?(store: SubjectStore, events: number): Promise<void>;
 }
+
+/** The first appends, up to `events` events in all (at least one append). */
+const firstAppends = (appends: readonly PlannedAppend[], events: number): PlannedAppend[] => {
+  const first: PlannedAppend[] = [];
+  let count = 0;
+  for (const planned of appends) {
+    if (count >= events) break;
+    first.push(planned);
+    count += planned.events.length;
+  }
+  return first;
+};
 
 const appending = (
   appends: readonly PlannedAppend[],
@@ -119,6 +141,7 @@ const appending = (
     return undefined;
   },
   expected: tallyOf(appends),
+  warmUp: (store, events) => append(store, firstAppends(appends, events)),
 });
 
 /** Builds the scenario's input, untimed. */

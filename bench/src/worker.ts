@@ -1,5 +1,13 @@
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { eventsIn, type Job, type Measurement, prepareScenario, type WorkerReply } from './scenarios.js';
+import {
+  eventsIn,
+  type Job,
+  type Measurement,
+  type PreparedScenario,
+  prepareScenario,
+  type WorkerReply,
+} from './scenarios.js';
 import { reasonOf, subjects } from './subjects/index.js';
 import { describeTally, sameTally } from './workload.js';
 
@@ -7,8 +15,26 @@ import { describeTally, sameTally } from './workload.js';
  * A worker process: runs one job (one scenario, one subject, one run) and sends its measurement
  * to the parent. Started by runInWorker, never by hand.
  */
+/**
+ * Runs the scenario's warm-up on a throwaway file beside the job's, then deletes it: the code the
+ * timed part runs is then compiled and its caches filled, as in a process that has been appending
+ * for a while, while the job's own file starts empty.
+ */
+const warmUp = async (job: Job, scenario: PreparedScenario): Promise<void> => {
+  if (!scenario.warmUp || job.settings.warmUp === 0) return;
+  const file = `${job.file}.warm-up`;
+  const store = await subjects[job.subject].open(file);
+  try {
+    await scenario.warmUp(store, job.settings.warmUp);
+  } finally {
+    await store.close();
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${file}${suffix}`, { force: true });
+  }
+};
+
 const runJob = async (job: Job): Promise<WorkerReply> => {
   const scenario = prepareScenario(job.scenario, job.settings);
+  await warmUp(job, scenario);
   const store = await subjects[job.subject].open(job.file);
   try {
     globalThis.gc?.();
