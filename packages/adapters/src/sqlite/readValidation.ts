@@ -150,6 +150,24 @@ export interface ReadValidation {
 export const joinTexts = (metadataText: string, dataText: string): string =>
   `${metadataText}\u0000${dataText}`;
 
+/** CRC-32's table for the reflected polynomial 0xEDB88320, as zlib uses. */
+const crcTable = Int32Array.from({ length: 256 }, (_, byte) => {
+  let c = byte;
+  for (let bit = 0; bit < 8; bit++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/**
+ * The CRC-32 of the text a checksum `crc` covered followed by one NUL byte, as
+ * `zlib.crc32('\u0000', crc)` gives it: the separator `joinTexts` puts between metadata and data,
+ * so a row's checksum is computed over the two texts in turn, without joining them into one string
+ * (which costs a copy of both).
+ */
+export const crc32AfterNul = (crc: number): number => {
+  const c = ~crc;
+  return ~((c >>> 8) ^ (crcTable[c & 0xff] as number)) >>> 0;
+};
+
 /** How one event type's rows are checksummed by this registry. */
 interface TypeSeal {
   version: number;
@@ -220,13 +238,18 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
 
   const compute = (seed: number, texts: string): number =>
     (crc32 as (data: string, value?: number) => number)(texts, seed);
+  /** `compute` of `joinTexts(metadataText, dataText)`, without building the joined string. */
+  const computeJoined = (seed: number, metadataText: string, dataText: string): number => {
+    const run = crc32 as (data: string, value?: number) => number;
+    return run(dataText, crc32AfterNul(run(metadataText, seed)));
+  };
   return {
     checksumFor: (type, version, metadataText, dataText, metadata, data, builtAsJson = false) => {
       const seal = sealFor(type);
       if (!seal || seal.version !== version) return null;
       // A schema that keeps valid input as it is needs no further check of values built as JSON.
       if (builtAsJson && !seal.fixedPoint && primitivesPlain()) {
-        return compute(seal.seed, joinTexts(metadataText, dataText));
+        return computeJoined(seal.seed, metadataText, dataText);
       }
       try {
         if (!storedExactly(metadataText, metadata)) return null;
@@ -240,7 +263,7 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
       } catch {
         return null;
       }
-      return compute(seal.seed, joinTexts(metadataText, dataText));
+      return computeJoined(seal.seed, metadataText, dataText);
     },
     verified: (type, version, texts, checksum) => {
       if (checksum === null) return false;

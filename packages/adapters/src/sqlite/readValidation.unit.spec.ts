@@ -9,7 +9,13 @@ import {
 } from '@lantern/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createReadValidation, describeSchema, joinTexts, primitivesPlain } from './readValidation.js';
+import {
+  crc32AfterNul,
+  createReadValidation,
+  describeSchema,
+  joinTexts,
+  primitivesPlain,
+} from './readValidation.js';
 
 /** The reference: JSON's own answer, by parsing the text back and comparing deeply. */
 const sameAsJson = (a: unknown, b: unknown): boolean => {
@@ -96,6 +102,31 @@ describe('checksums on append: values trusted without parsing their text back', 
       delete proto.toJSON;
     }
     expect(trusted({ value: 'text' })).toBe(true);
+  });
+});
+
+describe('checksums over metadata and data in turn', () => {
+  const uint32 = fc.integer({ min: 0, max: 0xffffffff });
+
+  it("step over the NUL between them as zlib's crc32 does", () => {
+    fc.assert(
+      fc.property(uint32, (crc) => crc32AfterNul(crc) === crc32('\u0000', crc)),
+      { numRuns: 20_000 },
+    );
+    for (const crc of [0, 1, 0x7fffffff, 0x80000000, 0xffffffff]) {
+      expect(crc32AfterNul(crc)).toBe(crc32('\u0000', crc));
+    }
+  });
+
+  it('give the checksum of the joined text, which reads verify', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.json());
+    fc.assert(
+      fc.property(text, text, uint32, (metadataText, dataText, seed) => {
+        const inTurn = crc32(dataText, crc32AfterNul(crc32(metadataText, seed)));
+        return inTurn === crc32(joinTexts(metadataText, dataText), seed);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
