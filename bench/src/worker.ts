@@ -12,10 +12,6 @@ import { reasonOf, subjects } from './subjects/index.js';
 import { describeTally, sameTally } from './workload.js';
 
 /**
- * A worker process: runs one job (one scenario, one subject, one run) and sends its measurement
- * to the parent. Started by runInWorker, never by hand.
- */
-/**
  * Runs the scenario's warm-up on a throwaway file beside the job's, then deletes it: the code the
  * timed part runs is then compiled and its caches filled, as in a process that has been appending
  * for a while, while the job's own file starts empty.
@@ -32,6 +28,10 @@ const warmUp = async (job: Job, scenario: PreparedScenario): Promise<void> => {
   }
 };
 
+/**
+ * A worker process: runs one job (one scenario, one subject, one run) and sends its measurement
+ * to the parent. Started by runInWorker, never by hand.
+ */
 const runJob = async (job: Job): Promise<WorkerReply> => {
   const scenario = prepareScenario(job.scenario, job.settings);
   await warmUp(job, scenario);
