@@ -239,10 +239,8 @@ export const createReadValidation = (registry: EventRegistry, enabled: boolean):
   const compute = (seed: number, texts: string): number =>
     (crc32 as (data: string, value?: number) => number)(texts, seed);
   /** `compute` of `joinTexts(metadataText, dataText)`, without building the joined string. */
-  const computeJoined = (seed: number, metadataText: string, dataText: string): number => {
-    const run = crc32 as (data: string, value?: number) => number;
-    return run(dataText, crc32AfterNul(run(metadataText, seed)));
-  };
+  const computeJoined = (seed: number, metadataText: string, dataText: string): number =>
+    compute(crc32AfterNul(compute(seed, metadataText)), dataText);
   return {
     checksumFor: (type, version, metadataText, dataText, metadata, data, builtAsJson = false) => {
       const seal = sealFor(type);
