@@ -14,18 +14,10 @@ const isPlainDate = (value: string): boolean => {
   return true;
 };
 
-/**
- * Turns what a date field holds into the programme's local calendar date: a `YYYY-MM-DD` stays
- * as it is; an instant is cut in the programme's time zone. The zone's offset is looked up once
- * per UTC day (and per quarter hour only on a day whose offset changes), so a rebuild does not
- * pay for Intl on every event.
- */
-export const createLocalDater = (timeZone: string): ((value: unknown) => string | undefined) => {
-  if (!isKnownTimeZone(timeZone)) {
-    throw new TypeError(
-      `"${timeZone}" is not an IANA time zone; give the programme's, e.g. Asia/Phnom_Penh.`,
-    );
-  }
+/** A zone's offset from UTC at any instant, looked up with Intl once per UTC day it is asked about. */
+type OffsetOf = (ms: number) => number;
+
+const zoneOffsetFinder = (timeZone: string): OffsetOf => {
   const format = new Intl.DateTimeFormat('en-CA', {
     timeZone,
     hourCycle: 'h23',
@@ -51,7 +43,7 @@ export const createLocalDater = (timeZone: string): ((value: unknown) => string 
   /** Per UTC day: its offset, or undefined when the offset changes during that day. */
   const days = new Map<number, number | undefined>();
   const buckets = new Map<number, number>();
-  const offsetFor = (ms: number): number => {
+  return (ms) => {
     const day = Math.floor(ms / dayMs);
     if (!days.has(day)) {
       const start = offsetAt(day * dayMs);
@@ -68,12 +60,44 @@ export const createLocalDater = (timeZone: string): ((value: unknown) => string 
     }
     return offset;
   };
+};
+
+/**
+ * Every zone's offsets, shared by all its daters: a projection built again (each rebuild, each
+ * test) would otherwise ask Intl about every day of the programme's history again. What it holds
+ * grows with the days asked about, a few hundred a year, and the zones in use.
+ */
+const zoneOffsets = new Map<string, OffsetOf>();
+
+const offsetsOf = (timeZone: string): OffsetOf => {
+  let found = zoneOffsets.get(timeZone);
+  if (found === undefined) {
+    found = zoneOffsetFinder(timeZone);
+    zoneOffsets.set(timeZone, found);
+  }
+  return found;
+};
+
+/**
+ * Turns what a date field holds into the programme's local calendar date: a `YYYY-MM-DD` stays
+ * as it is; an instant is cut in the programme's time zone. The zone's offset is looked up once
+ * per UTC day (and per quarter hour only on a day whose offset changes), and kept for every
+ * dater of the zone, so a rebuild does not pay for Intl on every event.
+ */
+export const createLocalDater = (timeZone: string): ((value: unknown) => string | undefined) => {
+  if (!isKnownTimeZone(timeZone)) {
+    throw new TypeError(
+      `"${timeZone}" is not an IANA time zone; give the programme's, e.g. Asia/Phnom_Penh.`,
+    );
+  }
+  const offsetFor = offsetsOf(timeZone);
   // Instants repeat (every element of an unnested list shares its event's date): remember recent ones.
   const recent = new Map<string, string | undefined>();
   return (value) => {
     if (typeof value !== 'string') return undefined;
     if (isPlainDate(value)) return value;
-    if (recent.has(value)) return recent.get(value);
+    const seen = recent.get(value);
+    if (seen !== undefined || recent.has(value)) return seen;
     const ms = Date.parse(value);
     const date = Number.isNaN(ms) ? undefined : new Date(ms + offsetFor(ms)).toISOString().slice(0, 10);
     if (recent.size >= 4096) recent.clear();

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLocalDater } from './dates.js';
 
 /** The local calendar date straight from Intl, for comparison: en-CA writes YYYY-MM-DD. */
@@ -55,6 +55,28 @@ describe('createLocalDater', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  it('asks Intl about a day once for every dater of the zone, and keeps zones apart', () => {
+    // A zone no other test here uses, so no earlier dater has asked about these days.
+    const zone = 'Pacific/Chatham';
+    const instants = ['2023-06-01T10:00:00Z', '2023-06-02T10:00:00Z', '2023-06-02T11:30:00Z'];
+    const asked = vi.spyOn(Intl.DateTimeFormat.prototype, 'formatToParts');
+    try {
+      const first = createLocalDater(zone);
+      const firstDates = instants.map((instant) => first(instant));
+      const byFirst = asked.mock.calls.length;
+      expect(byFirst).toBeGreaterThan(0);
+      const rebuilt = createLocalDater(zone);
+      expect(instants.map((instant) => rebuilt(instant))).toEqual(firstDates);
+      expect(asked.mock.calls.length).toBe(byFirst);
+      // Chatham is 12:45 ahead in June: the same instant is the next day there, not in Phnom Penh.
+      expect(firstDates[0]).toBe('2023-06-01');
+      expect(rebuilt('2023-06-01T11:15:00Z')).toBe('2023-06-02');
+      expect(createLocalDater('Asia/Phnom_Penh')('2023-06-01T11:15:00Z')).toBe('2023-06-01');
+    } finally {
+      asked.mockRestore();
+    }
   });
 
   it('refuses a time zone that is not an IANA name, saying which to give', () => {

@@ -36,10 +36,9 @@ export const fieldGetter = (path: string): FieldGetter => {
   };
 };
 
+/** What an event's fields are read from: the event itself (it has `data` and `metadata`), or with an element. */
 export const sourceOf = (event: RecordedEvent, item?: unknown): FieldSource =>
-  item === undefined
-    ? { data: event.data, metadata: event.metadata }
-    : { data: event.data, metadata: event.metadata, item };
+  item === undefined ? event : { data: event.data, metadata: event.metadata, item };
 
 interface ZodNode {
   readonly _zod: { readonly def: { readonly type: string; readonly [key: string]: unknown } };

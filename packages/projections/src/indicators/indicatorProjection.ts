@@ -280,7 +280,10 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     const items = indicator.unnest(sourceOf(event));
     if (!Array.isArray(items)) return;
     let parts: EventParts | undefined;
-    for (const item of items) parts = observeFlowSource(plan, sourceOf(event, item), parts, view);
+    // An index loop: events are frozen, and V8 iterates frozen arrays slower with for…of.
+    for (let i = 0; i < items.length; i++) {
+      parts = observeFlowSource(plan, sourceOf(event, items[i]), parts, view);
+    }
   };
 
   const observeKeyed = (indicator: CompiledKeyed, event: RecordedEvent, view: ProjectionView): void => {
