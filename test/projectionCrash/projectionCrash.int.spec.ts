@@ -13,8 +13,10 @@ import { type ClubTotals, clubTotals, foldClubTotals, sessionHeld } from './club
 // nothing lost. Events and read models share one SQLite file, as they do by default.
 
 const eventCount = 20_000;
-/** Events per read and per commit: small, so that a kill lands between many commits. */
+/** Events per read. */
 const batchSize = 100;
+/** Events per commit while catching up (three reads): small, so that a kill lands between many commits. */
+const eventsPerCommit = 300;
 /** Where the child is killed, as fractions of the log: each run resumes where the last one died. */
 const killPoints = [0.1, 0.3, 0.5];
 
@@ -65,7 +67,11 @@ describe('the projection engine on sqlite, killed while catching up', () => {
     let reached = 0n;
     for (const fraction of killPoints) {
       const killAt = BigInt(Math.floor(Number(last) * fraction));
-      const child = runChild('../projectionCrash/projectUntilKilled.ts', [path, String(batchSize)]);
+      const child = runChild('../projectionCrash/projectUntilKilled.ts', [
+        path,
+        String(batchSize),
+        String(eventsPerCommit),
+      ]);
       children.push(child);
       const committed = () =>
         child.lines.filter((line) => line.startsWith('committed ')).map((line) => BigInt(line.slice(10)));
@@ -103,6 +109,7 @@ describe('the projection engine on sqlite, killed while catching up', () => {
       readModels,
       projections: [clubTotals],
       batchSize,
+      eventsPerCommit,
     });
     try {
       await engine.start();

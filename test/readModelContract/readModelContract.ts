@@ -538,6 +538,28 @@ export const runReadModelContract = (
         ]);
       });
 
+      it('stops at a poison event several reads after its last commit, keeping every event before it', async () => {
+        const projection = projectionName('poison_reads');
+        for (let i = 0; i < 7; i += 1) await eventStore.append('club-a', [sessionHeld('a', 1)]);
+        await eventStore.append('club-bad', [sessionHeld('bad', 1)]);
+        await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 1)]);
+        // Reads of 2, one commit per 10: the poison event (8) comes in the fourth read, so what
+        // the first three applied is read back from the log after the reload.
+        const engine = engineOf({
+          projections: [attendanceProjection(projection, { poisonClub: 'bad' })],
+          batchSize: 2,
+          eventsPerCommit: 10,
+        });
+        await engine.start();
+        await engine.waitFor(10n);
+        expect(engine.status()[0]).toMatchObject({ state: 'failed', position: 7n, deadLettered: 1 });
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { sessions: 7, children: 7 } });
+        expect(await readModels.checkpoint(projection)).toMatchObject({ status: 'failed', position: 7n });
+        expect(await readModels.deadLetters(projection)).toMatchObject([
+          { position: 8n, streamId: 'club-bad' },
+        ]);
+      });
+
       it('dead-letters a poison event and goes on without it (policy skip)', async () => {
         const projection = projectionName('poison_skip');
         await eventStore.append('club-a', [sessionHeld('a', 1)]);
@@ -607,7 +629,7 @@ export const runReadModelContract = (
         });
       });
 
-      it('gives the same read model whatever the batch size, however appends interleave with the engine, and whether the log is read in pages or event by event', async () => {
+      it('gives the same read model whatever the batch size and commit size, however appends interleave with the engine, whether the log is read in pages or event by event, and with poison events skipped', async () => {
         await fc.assert(
           fc.asyncProperty(
             fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 9 })), {
@@ -615,24 +637,35 @@ export const runReadModelContract = (
               maxLength: 30,
             }),
             fc.integer({ min: 1, max: 8 }),
+            fc.integer({ min: 1, max: 20 }),
             fc.integer({ min: 0, max: 30 }),
             fc.boolean(),
-            async (sessions, batchSize, startAfter, paged) => {
+            fc.boolean(),
+            async (sessions, batchSize, eventsPerCommit, startAfter, paged, poison) => {
               const projection = projectionName('law');
               const store = createMemoryEventStore();
               const engine = createProjectionEngine({
                 // Without readAllPages the engine reads with readAll, as from a store that has none.
                 eventStore: paged ? store : withoutPages(store),
                 readModels,
-                projections: [attendanceProjection(projection)],
+                // With poison, every session of club 3 throws, half-way through its apply.
+                projections: [
+                  attendanceProjection(projection, poison ? { poisonClub: 'k3', onPoison: 'skip' } : {}),
+                ],
                 batchSize,
+                eventsPerCommit,
               });
               const expected: Record<string, { sessions: number; children: number }> = {};
+              let poisoned = 0;
               let last = 0n;
               try {
                 for (const [i, [club, count]] of sessions.entries()) {
                   if (i === startAfter) await engine.start();
                   last = (await store.append(`club-${club}`, [sessionHeld(`k${club}`, count)])).position;
+                  if (poison && club === 3) {
+                    poisoned += 1;
+                    continue;
+                  }
                   const doc = expected[`k${club}`] ?? { sessions: 0, children: 0 };
                   expected[`k${club}`] = { sessions: doc.sessions + 1, children: doc.children + count };
                 }
@@ -643,6 +676,7 @@ export const runReadModelContract = (
                 await store.close();
               }
               expect(await documentsOf(readModels, projection)).toEqual(expected);
+              expect(await readModels.deadLetters(projection)).toHaveLength(poisoned);
             },
           ),
           { numRuns: 15 },

@@ -52,8 +52,19 @@ export interface ProjectionEngineOptions {
   eventStore: EventStore;
   readModels: ReadModelStore;
   projections: readonly Projection[];
-  /** Events per read and per commit while catching up. Default 1000. */
+  /** Events per read of the log, and at most per commit once live. Default 1000. */
   batchSize?: number;
+  /**
+   * While catching up, how many events are applied, read after read, before their read-model
+   * changes and the checkpoints are committed together. A rebuild changes its busiest documents
+   * in nearly every read: fewer, bigger commits write each of them (and each page of a SQLite
+   * read model) once per commit rather than once per read, while each read stays `batchSize`
+   * events long, so no more events are held at once. A crash costs at most this many events'
+   * work, applied again from the checkpoint; nothing is counted twice. Live, each batch is
+   * committed as it comes. Default 10,000, or `batchSize` with a store whose commits are cheap
+   * (`commitsAreCheap`: memory); never fewer than `batchSize`.
+   */
+  eventsPerCommit?: number;
   /**
    * The most documents a projection keeps in memory between batches (shared evenly among its
    * collections); the others stay in the read-model store and are read back when an event needs
@@ -131,9 +142,12 @@ interface Runner {
   lease?: Lease;
   /** recordedAt of the newest committed event. */
   committedRecordedAt?: string;
+  /** recordedAt of the newest applied event, committed or not. */
+  appliedRecordedAt?: string;
 }
 
 const defaultBatchSize = 1000;
+const defaultEventsPerCommit = 10_000;
 const defaultDocumentsInMemory = 100_000;
 const defaultLeaseTtlMs = 10_000;
 /** Live events waiting beyond this many batches send the engine back to reading in batches. */
@@ -164,6 +178,14 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new TypeError(`batchSize must be a whole number of 1 or more; got ${String(options.batchSize)}.`);
   }
+  const eventsPerCommitAsked =
+    options.eventsPerCommit ?? (readModels.commitsAreCheap === true ? batchSize : defaultEventsPerCommit);
+  if (!Number.isSafeInteger(eventsPerCommitAsked) || eventsPerCommitAsked < 1) {
+    throw new TypeError(
+      `eventsPerCommit must be a whole number of 1 or more; got ${String(options.eventsPerCommit)}.`,
+    );
+  }
+  const eventsPerCommit = Math.max(batchSize, eventsPerCommitAsked);
   const documentsInMemory =
     options.documentsInMemory ??
     (readModels.getDocumentNow && readModels.keysNow ? defaultDocumentsInMemory : Number.POSITIVE_INFINITY);
@@ -400,6 +422,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     delete runner.failure;
     runner.committed = checkpoint?.position ?? 0n;
     runner.applied = runner.committed;
+    if (runner.committedRecordedAt === undefined) delete runner.appliedRecordedAt;
+    else runner.appliedRecordedAt = runner.committedRecordedAt;
     if (options.instance && !runner.lease) {
       runner.state = 'standby';
     } else if (checkpoint?.status === 'failed') {
@@ -494,51 +518,62 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   });
 
   /**
-   * Applies the batch's events to one runner. When apply throws, whatever it half-changed is
-   * thrown away (memory is reloaded from the last commit and the batch replayed up to the event),
-   * the event is dead-lettered, and the runner stops there or skips it.
+   * Applies again what the runner had applied since its last commit, up to `until`, read back
+   * from the log: after a reload, for what came in earlier reads than the one in hand.
+   */
+  const reapply = async (runner: Runner, until: bigint, skipped: ReadonlySet<bigint>): Promise<void> => {
+    if (until <= runner.committed) return;
+    const read = { after: runner.committed, filter: { eventTypes: runner.projection.eventTypes } };
+    for await (const event of eventStore.readAll(read)) {
+      if (event.position > until) break;
+      if (!skipped.has(event.position)) runner.projection.apply(event, runner.view);
+    }
+  };
+
+  /**
+   * Applies one read's events to one runner, after what it has applied already, and gives back
+   * the position it got to. When apply throws, whatever it half-changed is thrown away: memory is
+   * reloaded from the last commit and everything applied since is applied again, up to the event
+   * (events from earlier reads are read back from the log). The event is dead-lettered, and the
+   * runner stops there or skips it.
    */
   const applyBatch = async (runner: Runner, events: readonly RecordedEvent[]): Promise<bigint> => {
+    const from = runner.applied;
+    const first = firstAfter(events, from);
     let skipped: Set<bigint> | undefined;
-    let end = events.at(-1)?.position ?? runner.applied;
     const { handles } = runner;
-    for (let i = firstAfter(events, runner.applied); i < events.length; i += 1) {
+    for (let i = first; i < events.length; i += 1) {
       const event = events[i] as RecordedEvent;
-      if (handles.has(event.type) && !skipped?.has(event.position)) {
-        try {
-          runner.projection.apply(event, runner.view);
-        } catch (error) {
-          const letter = deadLetterOf(runner, event, error);
-          const deadLetters = [...runner.deadLetters, letter];
-          const state = runner.state;
-          await load(runner);
-          // Reloading is not a restart: a live projection stays live.
-          if (runner.state === 'catching-up') runner.state = state;
-          runner.deadLetters = deadLetters;
-          runner.deadLettered += 1;
-          skipped ??= new Set();
-          skipped.add(event.position);
-          if ((runner.projection.onPoison ?? 'stop') === 'stop') {
-            runner.failure = `event ${event.id} (${event.type}) at position ${event.position}: ${letter.error}`;
-            for (const earlier of events.slice(0, i)) {
-              if (
-                earlier.position > runner.applied &&
-                handles.has(earlier.type) &&
-                !skipped.has(earlier.position)
-              ) {
-                runner.projection.apply(earlier, runner.view);
-              }
+      if (!handles.has(event.type) || skipped?.has(event.position)) continue;
+      try {
+        runner.projection.apply(event, runner.view);
+      } catch (error) {
+        const letter = deadLetterOf(runner, event, error);
+        const deadLetters = [...runner.deadLetters, letter];
+        const state = runner.state;
+        await load(runner);
+        // Reloading is not a restart: a live projection stays live.
+        if (runner.state === 'catching-up') runner.state = state;
+        runner.deadLetters = deadLetters;
+        runner.deadLettered += 1;
+        // Every event dead-lettered since the last commit stays out of the replay.
+        skipped = new Set(deadLetters.map((dead) => dead.position));
+        await reapply(runner, from, skipped);
+        if ((runner.projection.onPoison ?? 'stop') === 'stop') {
+          runner.failure = `event ${event.id} (${event.type}) at position ${event.position}: ${letter.error}`;
+          for (let j = first; j < i; j += 1) {
+            const earlier = events[j] as RecordedEvent;
+            if (handles.has(earlier.type) && !skipped.has(earlier.position)) {
+              runner.projection.apply(earlier, runner.view);
             }
-            end = events[i - 1]?.position ?? runner.committed;
-            if (end < runner.committed) end = runner.committed;
-            return end;
           }
-          // Skip: replay from the batch's start without it.
-          i = firstAfter(events, runner.applied) - 1;
+          return i > first ? (events[i - 1] as RecordedEvent).position : from;
         }
+        // Skip: this read's events again from its start, without the dead-lettered ones.
+        i = first - 1;
       }
     }
-    return end;
+    return events.at(-1)?.position ?? from;
   };
 
   const drain = (runner: Runner): DocumentChange[] => {
@@ -552,23 +587,38 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     return out;
   };
 
-  /** Applies a batch to every running projection behind it and commits them all at once. */
-  const process = async (events: readonly RecordedEvent[], active: readonly Runner[]): Promise<void> => {
+  /** Applies a read's events to every running projection behind it; nothing is committed yet. */
+  const applyAll = async (events: readonly RecordedEvent[], active: readonly Runner[]): Promise<void> => {
     const last = events.at(-1);
     if (!last) return;
+    for (const runner of active) {
+      if (runner.applied >= last.position || runner.failure !== undefined) continue;
+      const position = await applyBatch(runner, events);
+      runner.applied = position;
+      const appliedEvent = events.findLast((e) => e.position <= position);
+      if (appliedEvent) runner.appliedRecordedAt = appliedEvent.recordedAt;
+    }
+  };
+
+  /** Commits what every projection applied since its last commit, all in one transaction. */
+  const commitApplied = async (active: readonly Runner[]): Promise<void> => {
     const batches: { runner: Runner; batch: ProjectionBatch }[] = [];
     for (const runner of active) {
-      if (runner.committed >= last.position) continue;
-      const position = await applyBatch(runner, events);
-      const changesOf = drain(runner);
+      if (
+        runner.applied <= runner.committed &&
+        runner.failure === undefined &&
+        runner.deadLetters.length === 0
+      ) {
+        continue;
+      }
       batches.push({
         runner,
         batch: {
           projection: runner.projection.name,
           version: runner.projection.version,
           after: runner.committed,
-          position,
-          changes: changesOf,
+          position: runner.applied,
+          changes: drain(runner),
           deadLetters: runner.deadLetters,
           ...(runner.failure === undefined ? {} : { failure: runner.failure }),
           ...(runner.lease ? { lease: runner.lease } : {}),
@@ -600,8 +650,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       runner.applied = batch.position;
       runner.deadLetters = [];
       afterCommit(runner, batch.changes);
-      const committedEvent = events.findLast((e) => e.position <= batch.position);
-      if (committedEvent) runner.committedRecordedAt = committedEvent.recordedAt;
+      if (runner.appliedRecordedAt !== undefined) runner.committedRecordedAt = runner.appliedRecordedAt;
       if (batch.failure !== undefined) {
         runner.state = 'failed';
         runner.error = batch.failure;
@@ -613,6 +662,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       }
     }
     tellListeners();
+  };
+
+  /** Applies a batch to every running projection behind it and commits them all at once. */
+  const process = async (events: readonly RecordedEvent[], active: readonly Runner[]): Promise<void> => {
+    await applyAll(events, active);
+    await commitApplied(active);
   };
 
   // ---- The loop -------------------------------------------------------------------------------
@@ -628,13 +683,24 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     return min;
   };
 
-  /** Reads and commits batches until a read comes back short: the log's end, for now. */
+  /** The lowest position applied among them, committed or not. */
+  const lowestApplied = (active: readonly Runner[]): bigint => {
+    let min = active[0]?.applied ?? 0n;
+    for (const runner of active) if (runner.applied < min) min = runner.applied;
+    return min;
+  };
+
+  /**
+   * Reads and applies batches until a read comes back short (the log's end, for now), committing
+   * every `eventsPerCommit` events, at the end, and whenever a projection stops at a poison event.
+   */
   const catchUp = async (active: readonly Runner[]): Promise<void> => {
     for (const runner of active) runner.state = 'catching-up';
     const filter = filterOf(active);
+    let uncommitted = 0;
     while (!stopping && !restartRequested) {
       const events: RecordedEvent[] = [];
-      const read = { after: lowest(active), filter, maxCount: batchSize };
+      const read = { after: lowestApplied(active), filter, maxCount: batchSize };
       if (eventStore.readAllPages) {
         // A page per promise rather than an event per promise: in a rebuild from memory, most of
         // what reading costs.
@@ -642,9 +708,18 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       } else {
         for await (const event of eventStore.readAll(read)) events.push(event);
       }
-      await process(events, active.filter(isRunning));
-      if (events.length < batchSize) return;
+      const running = active.filter(isRunning);
+      await applyAll(events, running);
+      uncommitted += events.length;
+      const atEnd = events.length < batchSize;
+      if (atEnd || uncommitted >= eventsPerCommit || running.some((r) => r.failure !== undefined)) {
+        await commitApplied(running);
+        uncommitted = 0;
+      }
+      if (atEnd) return;
     }
+    // Stopping between commits: keep what was applied rather than apply it again next time.
+    if (uncommitted > 0 && !restartRequested) await commitApplied(active.filter(isRunning));
   };
 
   /** Applies events as they are appended, in batches of whatever arrived meanwhile. */

@@ -1,0 +1,75 @@
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import type { NewEvent, ReadModelStore } from '@lantern/core';
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineProjection } from './projection.js';
+import { createProjectionEngine, type ProjectionEngine } from './projectionEngine.js';
+
+const closed = (clubId: string): NewEvent => ({
+  id: uuidv7(),
+  type: 'ClubClosed',
+  data: { clubId, reason: 'premises' },
+  metadata: { occurredAt: '2019-04-01T09:00:00+07:00', recordedBy: 'st_5a1c0b7e2d4a61f3', schemaVersion: 1 },
+});
+
+const closures = defineProjection({
+  name: 'closures',
+  version: 1,
+  eventTypes: ['ClubClosed'],
+  collections: ['clubs'],
+  apply: (event, view) => {
+    view.put('clubs', (event.data as { clubId: string }).clubId, { closed: true });
+  },
+});
+
+describe('createProjectionEngine', () => {
+  const eventStore = createMemoryEventStore();
+  const readModels = createMemoryReadModelStore();
+  const engines: ProjectionEngine[] = [];
+  afterEach(async () => {
+    for (const engine of engines.splice(0)) await engine.stop();
+  });
+
+  it('refuses a batch or commit size that is not a whole number of 1 or more, naming the option', () => {
+    const make = (options: { batchSize?: number; eventsPerCommit?: number; documentsInMemory?: number }) =>
+      createProjectionEngine({ eventStore, readModels, projections: [closures], ...options });
+    expect(() => make({ batchSize: 0 })).toThrow(/batchSize must be a whole number of 1 or more; got 0/);
+    expect(() => make({ eventsPerCommit: 2.5 })).toThrow(
+      /eventsPerCommit must be a whole number of 1 or more; got 2.5/,
+    );
+    expect(() => make({ eventsPerCommit: -1 })).toThrow(/eventsPerCommit/);
+    expect(() => make({ documentsInMemory: 0 })).toThrow(/documentsInMemory must be/);
+  });
+
+  it('commits every eventsPerCommit events while catching up, and never less than a read', async () => {
+    const store = createMemoryEventStore();
+    for (let i = 0; i < 25; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const commitsWith = async (
+      eventsPerCommit: number | undefined,
+      readModelStore: ReadModelStore = createMemoryReadModelStore(),
+    ): Promise<bigint[]> => {
+      const engine = createProjectionEngine({
+        eventStore: store,
+        readModels: readModelStore,
+        projections: [closures],
+        batchSize: 5,
+        ...(eventsPerCommit === undefined ? {} : { eventsPerCommit }),
+      });
+      engines.push(engine);
+      const positions: bigint[] = [];
+      engine.changes.subscribe(({ position }) => positions.push(position));
+      await engine.start();
+      await engine.waitFor(25n);
+      return positions;
+    };
+    // Reads of 5: two reads per commit, then the short read at the end commits the rest.
+    expect(await commitsWith(10)).toEqual([10n, 20n, 25n]);
+    // Fewer than a read: a commit per read.
+    expect(await commitsWith(2)).toEqual([5n, 10n, 15n, 20n, 25n]);
+    // By default, a commit per read with the memory store, whose commits are cheap…
+    expect(await commitsWith(undefined)).toEqual([5n, 10n, 15n, 20n, 25n]);
+    // …and every 10,000 events with any other: here, once at the end of the log.
+    const elsewhere = { ...createMemoryReadModelStore(), commitsAreCheap: false };
+    expect(await commitsWith(undefined, elsewhere)).toEqual([25n]);
+  });
+});
