@@ -110,7 +110,8 @@ interface CollectionState {
   readonly name: string;
   /**
    * Documents as committed or changed since: every one of them without paging; with paging, those
-   * read or written lately (committed ones are evicted oldest first after a commit).
+   * read or written lately (the oldest are forgotten after every read, except those changed
+   * since the last commit).
    */
   readonly documents: Map<string, ReadModelDocument>;
   /** Changed since the last commit: each key's document, or null when it was deleted. */
@@ -353,9 +354,27 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   };
 
   /**
-   * After a commit: the keys written go into the filter (a bigger one when it is full), and a
-   * collection holding more than its share of `documentsInMemory` forgets its oldest documents,
-   * down to half its share. Every document held is committed by then, so none is lost.
+   * A collection holding more than its share of `documentsInMemory` forgets its oldest documents,
+   * down to half its share, but never one changed since the last commit: that one is nowhere else.
+   */
+  const forgetOldest = (runner: Runner): void => {
+    if (!paging) return;
+    const share = Math.max(1, Math.floor(documentsInMemory / runner.collections.size));
+    for (const state of runner.collections.values()) {
+      if (state.documents.size <= share) continue;
+      let excess = state.documents.size - Math.floor(share / 2);
+      for (const key of state.documents.keys()) {
+        if (excess <= 0) break;
+        if (state.dirty.has(key)) continue;
+        state.documents.delete(key);
+        excess -= 1;
+      }
+    }
+  };
+
+  /**
+   * After a commit: the keys written go into the filter (a bigger one when it is full), and the
+   * oldest documents beyond each collection's share are forgotten (all of them committed by now).
    */
   const afterCommit = (runner: Runner, committed: readonly DocumentChange[]): void => {
     if (!paging) return;
@@ -364,19 +383,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         if (change.document !== null) collectionOf(runner, change.collection).stored?.add(change.key);
       }
     }
-    const share = Math.max(1, Math.floor(documentsInMemory / runner.collections.size));
     for (const state of runner.collections.values()) {
       if (state.stored && state.stored.added > state.stored.capacity) {
         fillKeyFilter(runner.projection.name, state);
       }
-      if (state.documents.size <= share) continue;
-      let excess = state.documents.size - Math.floor(share / 2);
-      for (const key of state.documents.keys()) {
-        if (excess <= 0) break;
-        state.documents.delete(key);
-        excess -= 1;
-      }
     }
+    forgetOldest(runner);
   };
 
   /** Replaces the runner's memory with what the read-model store holds. */
@@ -715,6 +727,9 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       if (atEnd || uncommitted >= eventsPerCommit || running.some((r) => r.failure !== undefined)) {
         await commitApplied(running);
         uncommitted = 0;
+      } else {
+        // Between commits too, so that documents read for these events do not pile up.
+        for (const runner of running) forgetOldest(runner);
       }
       if (atEnd) return;
     }
