@@ -142,11 +142,15 @@ const planFlow = (indicator: CompiledFlow): FlowPlan => {
 export const escapeKeyPart = (part: string): string =>
   part.includes('|') || part.includes('\\') ? part.replace(/[\\|]/g, '\\$&') : part;
 
+/** A key's dimension part with one more value: escaped, after a `|` unless it is the first. */
+const joinKeyPart = (joined: string, index: number, value: string): string =>
+  index === 0 ? escapeKeyPart(value) : `${joined}|${escapeKeyPart(value)}`;
+
 /** The dimension values of a key: each escaped, joined with `|`. */
 export const keyPartOf = (values: readonly string[]): string => {
-  if (values.length === 0) return '';
-  if (values.length === 1) return escapeKeyPart(values[0] as string);
-  return values.map(escapeKeyPart).join('|');
+  let joined = '';
+  for (let i = 0; i < values.length; i++) joined = joinKeyPart(joined, i, values[i] as string);
+  return joined;
 };
 
 export interface IndicatorProjection extends Projection {
@@ -189,76 +193,63 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
   const monthOf = (plan: FlowPlan, source: FieldSource): string | undefined =>
     dateOf(plan.indicator.date(source))?.slice(0, 7);
 
-  const valuesOf = (plan: FlowPlan, source: FieldSource): string[] => {
-    const values: string[] = [];
-    for (const dimension of plan.dimensions) values.push(text(dimension.get(source)));
-    return values;
+  /** The dimension values as the key holds them: what `keyPartOf` gives, without an array. */
+  const dimsKeyOf = (plan: FlowPlan, source: FieldSource): string => {
+    const { dimensions } = plan;
+    let joined = '';
+    for (let i = 0; i < dimensions.length; i++) {
+      joined = joinKeyPart(joined, i, text((dimensions[i] as FlowPlan['dimensions'][number]).get(source)));
+    }
+    return joined;
   };
 
-  /** The parts of an observation read from the event: left out (undefined, []) where the element decides. */
+  /** The parts of an observation read from the event, kept for the elements after the first. */
   interface EventParts {
     readonly month: string | undefined;
-    readonly values: string[];
     readonly dimsKey: string;
     readonly child: string | undefined;
   }
 
-  const eventPartsOf = (plan: FlowPlan, source: FieldSource, view: ProjectionView): EventParts => {
-    const values = plan.itemDims ? [] : valuesOf(plan, source);
-    return {
-      month: plan.itemDate ? undefined : monthOf(plan, source),
-      values,
-      dimsKey: plan.itemDims ? '' : keyPartOf(values),
-      child: plan.itemChild ? undefined : childOf(plan.indicator, source, view),
-    };
-  };
-
   /**
-   * One element (or the event itself) of a flow indicator: its observation, added or grown. Gives
-   * back the event's parts, read at the first element that matched, for the elements after it.
+   * One element (or the event itself) that an indicator counts, in the month, dimension values
+   * and child given: its observation, added or grown.
    */
-  const observeFlowSource = (
+  const observeCell = (
     plan: FlowPlan,
     source: FieldSource,
-    known: EventParts | undefined,
+    month: string,
+    dimsKey: string,
+    child: string | undefined,
     view: ProjectionView,
-  ): EventParts | undefined => {
+  ): void => {
     const { indicator } = plan;
-    if (!indicator.matches(source)) return known;
-    const parts = known ?? eventPartsOf(plan, source, view);
-    const month = plan.itemDate ? monthOf(plan, source) : parts.month;
-    if (month === undefined) return parts;
     let value = 1;
     let ref: string | undefined;
     if (indicator.kind === 'sum') {
       const amount = indicator.field?.(source);
-      if (typeof amount !== 'number' || !Number.isFinite(amount)) return parts;
+      if (typeof amount !== 'number' || !Number.isFinite(amount)) return;
       value = amount;
     } else if (indicator.kind === 'distinct') {
       const counted = indicator.field?.(source);
-      if (counted === undefined || counted === null) return parts;
+      if (counted === undefined || counted === null) return;
       ref = text(counted);
     }
-    const values = plan.itemDims ? valuesOf(plan, source) : parts.values;
-    const dimsKey = plan.itemDims ? keyPartOf(values) : parts.dimsKey;
-    const child = plan.itemChild ? childOf(indicator, source, view) : parts.child;
     let key = `${plan.prefix}${month}|${dimsKey}`;
     if (child !== undefined) key += `|${escapeKeyPart(child)}`;
     if (ref !== undefined && !plan.refIsChild) key += `|${escapeKeyPart(ref)}`;
     const before = view.get('observations', key) as FlowObservation | undefined;
     if (before) {
-      if (indicator.kind === 'distinct') return parts;
+      if (indicator.kind === 'distinct') return;
       // A copy, then the one field set: cheaper than a spread with the field beside it.
       const grown = { ...before } as { -readonly [K in keyof FlowObservation]: FlowObservation[K] };
       grown.value = before.value + value;
       view.put('observations', key, grown);
-      return parts;
+      return;
     }
-    // Only a new observation needs its dimensions as an object.
+    // Only a new observation needs its dimensions as an object. Read from this source, they are
+    // the values in the key: a path the element does not decide reads the event here too.
     const dims: Record<string, string> = {};
-    plan.dimensions.forEach((dimension, i) => {
-      dims[dimension.path] = values[i] as string;
-    });
+    for (const dimension of plan.dimensions) dims[dimension.path] = text(dimension.get(source));
     const observation: FlowObservation = {
       indicator: indicator.indicator.id,
       month,
@@ -268,13 +259,40 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       value,
     };
     view.put('observations', key, observation);
+  };
+
+  /**
+   * One element of an unnested event: the event's parts are read at the first element that
+   * matches and given back for the elements after it.
+   */
+  const observeElement = (
+    plan: FlowPlan,
+    source: FieldSource,
+    known: EventParts | undefined,
+    view: ProjectionView,
+  ): EventParts | undefined => {
+    if (!plan.indicator.matches(source)) return known;
+    const parts: EventParts = known ?? {
+      month: plan.itemDate ? undefined : monthOf(plan, source),
+      dimsKey: plan.itemDims ? '' : dimsKeyOf(plan, source),
+      child: plan.itemChild ? undefined : childOf(plan.indicator, source, view),
+    };
+    const month = plan.itemDate ? monthOf(plan, source) : parts.month;
+    if (month === undefined) return parts;
+    const dimsKey = plan.itemDims ? dimsKeyOf(plan, source) : parts.dimsKey;
+    const child = plan.itemChild ? childOf(plan.indicator, source, view) : parts.child;
+    observeCell(plan, source, month, dimsKey, child, view);
     return parts;
   };
 
   const observeFlow = (plan: FlowPlan, event: RecordedEvent, view: ProjectionView): void => {
     const { indicator } = plan;
     if (!indicator.unnest) {
-      observeFlowSource(plan, sourceOf(event), undefined, view);
+      // The event itself: nothing to keep between elements, so no parts object.
+      if (!indicator.matches(event)) return;
+      const month = monthOf(plan, event);
+      if (month === undefined) return;
+      observeCell(plan, event, month, dimsKeyOf(plan, event), childOf(indicator, event, view), view);
       return;
     }
     const items = indicator.unnest(sourceOf(event));
@@ -282,7 +300,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     let parts: EventParts | undefined;
     // An index loop: events are frozen, and V8 iterates frozen arrays slower with for…of.
     for (let i = 0; i < items.length; i++) {
-      parts = observeFlowSource(plan, sourceOf(event, items[i]), parts, view);
+      parts = observeElement(plan, sourceOf(event, items[i]), parts, view);
     }
   };
 
