@@ -36,7 +36,17 @@ export const rebuildScenarioIds = [
   'foldRawSqlite',
   'foldEmmettSqlite',
 ] as const;
-export const rssScenarioIds = ['rssBuiltIns', 'rssFold'] as const;
+export const rssScenarioIds = ['rssBuiltIns', 'rssBuiltInsCapped', 'rssFold'] as const;
+
+/**
+ * The old-space limit docs/projections.md advises for long rebuilds: with it V8 collects before
+ * garbage piles up to several times what the engine holds (see the README's "Peak RSS").
+ */
+export const cappedOldSpaceMb = 512;
+
+/** Node flags a scenario's worker starts with, besides this process's own. */
+const nodeFlagsOf = (scenario: ScenarioId): string[] =>
+  scenario === 'rssBuiltInsCapped' ? [`--max-old-space-size=${cappedOldSpaceMb}`] : [];
 export const scenarioIds = [...rebuildScenarioIds, 'liveLag', ...rssScenarioIds] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
 
@@ -53,6 +63,7 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   foldEmmettSqlite: 'Emmett SQLite consumer + processor with the fold, its first {emmett} events',
   liveLag: 'Lantern live: single appends to the memory store, every built-in projection + the fold',
   rssBuiltIns: 'Lantern: every built-in projection, SQLite → SQLite',
+  rssBuiltInsCapped: `Lantern: every built-in projection, SQLite → SQLite, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
   rssFold: 'Lantern engine, simple fold, SQLite → SQLite',
 };
 
@@ -128,14 +139,17 @@ export type WorkerReply = { ok: true; measurement: Measurement } | { ok: false; 
 const workerModule = new URL('./worker.ts', import.meta.url);
 
 /**
- * Runs a job in a fresh Node process (same flags as this one), so each measurement has its own
- * heap, JIT and peak RSS, and nothing one subject leaves behind slows the next.
+ * Runs a job in a fresh Node process (same flags as this one, plus the scenario's own), so each
+ * measurement has its own heap, JIT and peak RSS, and nothing one subject leaves behind slows the next.
  */
 export const runInWorker = (job: Job): Promise<WorkerReply> =>
   new Promise((resolve) => {
     let reply: WorkerReply | undefined;
     // The worker's stdout goes to stderr too: a library's logging must not end up in the report.
-    const worker = fork(workerModule, [JSON.stringify(job)], { stdio: ['ignore', 2, 2, 'ipc'] });
+    const worker = fork(workerModule, [JSON.stringify(job)], {
+      stdio: ['ignore', 2, 2, 'ipc'],
+      execArgv: [...process.execArgv, ...nodeFlagsOf(job.scenario)],
+    });
     worker.on('message', (message) => {
       reply = message as WorkerReply;
     });

@@ -19,6 +19,7 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   foldEmmettSqlite: emmettSqliteFold,
   liveLag,
   rssBuiltIns: (job) => rebuildForRss(job, 'builtIns'),
+  rssBuiltInsCapped: (job) => rebuildForRss(job, 'builtIns'),
   rssFold: (job) => rebuildForRss(job, 'fold'),
 };
 
