@@ -44,9 +44,6 @@ export const rssScenarioIds = ['rssBuiltIns', 'rssBuiltInsCapped', 'rssFold'] as
  */
 export const cappedOldSpaceMb = 512;
 
-/** Node flags a scenario's worker starts with, besides this process's own. */
-const nodeFlagsOf = (scenario: ScenarioId): string[] =>
-  scenario === 'rssBuiltInsCapped' ? [`--max-old-space-size=${cappedOldSpaceMb}`] : [];
 export const scenarioIds = [...rebuildScenarioIds, 'liveLag', ...rssScenarioIds] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
 
@@ -137,6 +134,10 @@ export interface Measurement {
 export type WorkerReply = { ok: true; measurement: Measurement } | { ok: false; error: string };
 
 const workerModule = new URL('./worker.ts', import.meta.url);
+
+/** Node flags a scenario's worker starts with, besides this process's own. */
+const nodeFlagsOf = (scenario: ScenarioId): string[] =>
+  scenario === 'rssBuiltInsCapped' ? [`--max-old-space-size=${cappedOldSpaceMb}`] : [];
 
 /**
  * Runs a job in a fresh Node process (same flags as this one, plus the scenario's own), so each
