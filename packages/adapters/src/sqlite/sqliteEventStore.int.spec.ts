@@ -9,6 +9,7 @@ import {
   defaultEventRegistry,
   defineEvent,
   isStoreError,
+  isStreamNotFoundError,
   isValidationError,
 } from '@lantern/core';
 import Database from 'better-sqlite3';
@@ -777,6 +778,53 @@ describe('createSqliteEventStore', () => {
       // The schema trims titles: the stored text keeps what was sent; every read returns it trimmed.
       expect(full[0]?.data).toMatchObject({ name: 'Riverfront kids club' });
       expect(full[2]?.metadata.schemaVersion).toBe(2);
+    });
+  });
+
+  describe('reading a stream', () => {
+    const revisions = (events: readonly RecordedEvent[]): number[] => events.map((e) => Number(e.revision));
+    const range = (from: number, to: number): number[] =>
+      Array.from({ length: to - from }, (_, i) => from + i);
+
+    it('reads a stream longer than one query to the end it had when the read began, cached or not', async () => {
+      const writer = open();
+      await writer.append('club-a', [
+        established('a'),
+        ...Array.from({ length: 599 }, (_, i) => session(i + 1)),
+      ]);
+      // A first read (not cached yet), a store without a cache, and a third read (cached by now).
+      const first = open();
+      const uncached = open({ streamCacheEvents: 0 });
+      const cached = open();
+      await collect(cached.readStream('club-a'));
+      await collect(cached.readStream('club-a'));
+      let stored = 600;
+      for (const store of [first, uncached, cached]) {
+        const reading = store.readStream('club-a')[Symbol.asyncIterator]();
+        const events: RecordedEvent[] = [];
+        const head = await reading.next();
+        if (!head.done) events.push(head.value);
+        // Appended once the read has begun: not part of it.
+        await writer.append('club-a', [session(stored)]);
+        stored += 1;
+        for (let next = await reading.next(); !next.done; next = await reading.next()) {
+          events.push(next.value);
+        }
+        expect(revisions(events)).toEqual(range(0, stored - 1));
+        const from = (fromRevision: bigint, maxCount?: number) =>
+          collect(
+            store.readStream(
+              'club-a',
+              maxCount === undefined ? { fromRevision } : { fromRevision, maxCount },
+            ),
+          );
+        expect(revisions(await from(500n, 50))).toEqual(range(500, 550));
+        expect(revisions(await from(10n, 600))).toEqual(range(10, Math.min(610, stored)));
+        expect(revisions(await from(590n))).toEqual(range(590, stored));
+        expect(await collect(store.readStream('club-a', { fromRevision: 5000n }))).toEqual([]);
+        expect(await collect(store.readStream('club-a', { maxCount: 0 }))).toEqual([]);
+        expect(isStreamNotFoundError(await failureOf(() => store.readStream('club-never')))).toBe(true);
+      }
     });
   });
 

@@ -769,8 +769,8 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
     parseStreamId(streamId);
     const maxCount = parseMaxCount(readOptions.maxCount);
     const backwards = readOptions.direction === 'backwards';
-    async function* chunks(): AsyncGenerator<Chunk, void> {
-      ensureOpen();
+    /** The stream's last revision, read now; a stream with no events is not found. */
+    const endNow = (): number => {
       let last: bigint | 'noStream';
       try {
         last = lastRevisionOf(streamId);
@@ -778,21 +778,46 @@ export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventS
         return fail('reading a stream', error);
       }
       if (last === 'noStream') throw new StreamNotFoundError(streamId);
-      // Reading stops at the end the stream had when the read began: one consistent snapshot.
-      const end = Number(last);
+      return Number(last);
+    };
+    async function* chunks(): AsyncGenerator<Chunk, void> {
+      ensureOpen();
       const from = readOptions.fromRevision;
+      // Reading stops at the end the stream had when the read began: one consistent snapshot.
+      let end: number;
       let next: number;
-      if (backwards) next = from === undefined || from >= last ? end : Number(from);
-      else next = from === undefined || from <= 0n ? 0 : from > last ? end + 1 : Number(from);
       let count = 0;
-
-      const cached = await cachedStream(streamId, end);
-      if (cached) {
-        const stop = backwards ? Math.max(-1, next - maxCount) : Math.min(end + 1, next + maxCount);
-        if (backwards ? stop < next : next < stop) {
-          yield { events: backwards ? cached.slice(stop + 1, next + 1).reverse() : cached.slice(next, stop) };
+      if (!backwards && !cache?.wouldCache(streamId)) {
+        // Forwards and not cached: the first query may hold the rest of the stream, and then its
+        // last row is the stream's end, with no query for the end before it.
+        next = from === undefined || from <= 0n ? 0 : Number(from);
+        const limit = Math.min(chunkSize, maxCount);
+        const rows = readStreamRows(streamId, next, Number.MAX_SAFE_INTEGER, false, limit);
+        const lastRow = rows.at(-1);
+        end = lastRow && rows.length < limit ? rowRevision(lastRow) : endNow();
+        // Only notes the read (the cache said it would not cache this one), so the next caches it.
+        cache?.start(streamId, end + 1);
+        if (rows.length > 0) yield { rows };
+        if (!lastRow || rows.length < limit) return;
+        count = rows.length;
+        next = rowRevision(lastRow) + 1;
+        await yieldToEventLoop();
+        ensureOpen();
+      } else {
+        end = endNow();
+        const last = BigInt(end);
+        if (backwards) next = from === undefined || from >= last ? end : Number(from);
+        else next = from === undefined || from <= 0n ? 0 : from > last ? end + 1 : Number(from);
+        const cached = await cachedStream(streamId, end);
+        if (cached) {
+          const stop = backwards ? Math.max(-1, next - maxCount) : Math.min(end + 1, next + maxCount);
+          if (backwards ? stop < next : next < stop) {
+            yield {
+              events: backwards ? cached.slice(stop + 1, next + 1).reverse() : cached.slice(next, stop),
+            };
+          }
+          return;
         }
-        return;
       }
 
       while (count < maxCount && next >= 0 && next <= end) {

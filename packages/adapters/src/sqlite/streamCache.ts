@@ -16,6 +16,11 @@ export interface StreamCache {
   /** The cached events of a stream, revision i at index i; marks the stream as just read. */
   get(streamId: string): RecordedEvent[] | undefined;
   /**
+   * Whether a read of the stream now would find it cached, or start caching it if it fits. When
+   * false, `start` gives undefined for it and only notes the read.
+   */
+  wouldCache(streamId: string): boolean;
+  /**
    * Starts caching a stream (with no events yet) when it fits and was read lately; undefined when
    * it does not fit, this is its first read, or the cache has evicted as many events as it holds
    * since the stream's last read (cached then, it would have been evicted by now).
@@ -66,7 +71,12 @@ export const createStreamCache = (maxEvents: number): StreamCache => {
     }
   };
 
+  /** Whether a stream read uncached at turnover `readAt` is read again soon enough to be cached. */
+  const readLately = (readAt: number | undefined): readAt is number =>
+    readAt !== undefined && evicted - readAt < maxEvents;
+
   return {
+    wouldCache: (streamId) => streams.has(streamId) || readLately(readUncached.get(streamId)),
     get: (streamId) => {
       const events = streams.get(streamId);
       if (events) {
@@ -79,7 +89,7 @@ export const createStreamCache = (maxEvents: number): StreamCache => {
       if (length > maxEvents) return undefined;
       const readAt = readUncached.get(streamId);
       readUncached.delete(streamId);
-      if (readAt === undefined || evicted - readAt >= maxEvents) {
+      if (!readLately(readAt)) {
         rememberUncached(streamId);
         return undefined;
       }

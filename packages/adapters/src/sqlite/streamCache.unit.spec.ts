@@ -56,4 +56,24 @@ describe('the stream cache', () => {
     expect(outcomes.slice(0, 3)).toEqual(['uncached', 'cached', 'hit']);
     expect(outcomes.filter((o) => o === 'hit').length).toBeGreaterThan(150);
   });
+
+  it('tells beforehand whether a read would use it, and start agrees', () => {
+    const cache = createStreamCache(1_000);
+    // Says false: start then only notes the read.
+    expect(cache.wouldCache('club-a')).toBe(false);
+    expect(read(cache, 'club-a', 10)).toBe('uncached');
+    expect(cache.wouldCache('club-a')).toBe(true);
+    expect(read(cache, 'club-a', 10)).toBe('cached');
+    expect(cache.wouldCache('club-a')).toBe(true);
+    expect(read(cache, 'club-a', 10)).toBe('hit');
+    // Read once, then the cache turns over (2,000 events evicted): too late to be cached.
+    expect(read(cache, 'club-b', 10)).toBe('uncached');
+    for (let i = 0; i < 30; i += 1) {
+      read(cache, `child-${i}`, 100);
+      read(cache, `child-${i}`, 100);
+    }
+    expect(cache.wouldCache('club-b')).toBe(false);
+    expect(read(cache, 'club-b', 10)).toBe('uncached');
+    expect(cache.wouldCache('club-b')).toBe(true);
+  });
 });
