@@ -688,17 +688,13 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   const filterOf = (active: readonly Runner[]) => ({
     eventTypes: [...new Set(active.flatMap((r) => r.projection.eventTypes))],
   });
-  /** The lowest checkpoint among them (bigints: Math.min does not apply). */
-  const lowest = (active: readonly Runner[]): bigint => {
-    let min = active[0]?.committed ?? 0n;
-    for (const runner of active) if (runner.committed < min) min = runner.committed;
-    return min;
-  };
-
-  /** The lowest position applied among them, committed or not. */
-  const lowestApplied = (active: readonly Runner[]): bigint => {
-    let min = active[0]?.applied ?? 0n;
-    for (const runner of active) if (runner.applied < min) min = runner.applied;
+  /**
+   * The lowest position among them: of their checkpoints (`committed`, the default), or of what
+   * they applied, committed or not (bigints: Math.min does not apply).
+   */
+  const lowest = (active: readonly Runner[], of: 'committed' | 'applied' = 'committed'): bigint => {
+    let min = active[0]?.[of] ?? 0n;
+    for (const runner of active) if (runner[of] < min) min = runner[of];
     return min;
   };
 
@@ -712,7 +708,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     let uncommitted = 0;
     while (!stopping && !restartRequested) {
       const events: RecordedEvent[] = [];
-      const read = { after: lowestApplied(active), filter, maxCount: batchSize };
+      const read = { after: lowest(active, 'applied'), filter, maxCount: batchSize };
       if (eventStore.readAllPages) {
         // A page per promise rather than an event per promise: in a rebuild from memory, most of
         // what reading costs.
