@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
-import type { EventStore, ReadModelDocument, ReadModelStore } from '@lantern/core';
+import {
+  defaultEventRegistry,
+  type EventStore,
+  type ReadModelDocument,
+  type ReadModelStore,
+} from '@lantern/core';
 import { createProjectionEngine, type Projection } from '@lantern/projections';
 import { afterEach, describe, expect, it } from 'vitest';
 // The projections bench's built-in projections and its generator: a programme's days of events,
@@ -204,5 +209,42 @@ describe('keys the engine does not hold', () => {
     expect(await everything(filtered.readModels, builtIns())).toEqual(
       await everything(cheap.readModels, builtIns()),
     );
+  });
+});
+
+describe('which documents stay in memory', () => {
+  it('a document used by every event is never read back, however many others pass through', async () => {
+    const eventStore = createMemoryEventStore();
+    cleanups.push(() => eventStore.close());
+    const last = await append(eventStore, workload(3000));
+    const store = createMemoryReadModelStore();
+    cleanups.push(() => store.close());
+    const asked = new Map<string, number>();
+    const readModels: ReadModelStore = {
+      ...store,
+      getDocumentNow: (projection, collection, key) => {
+        asked.set(key, (asked.get(key) ?? 0) + 1);
+        return store.getDocumentNow?.(projection, collection, key);
+      },
+    };
+    // One collection: a running count under one key, read and written by every event, beside a
+    // new document per event that is never read again. Room for 50 documents, so most must go.
+    const tally: Projection = {
+      name: 'tally',
+      version: 1,
+      eventTypes: defaultEventRegistry.types,
+      collections: ['events'],
+      apply: (event, view) => {
+        const before = view.get('events', 'count');
+        view.put('events', 'count', { n: Number(before?.n ?? 0) + 1 });
+        view.put('events', event.id, { type: event.type });
+      },
+    };
+    await project(eventStore, readModels, [tally], 50, last);
+    expect(await store.getDocument('tally', 'events', 'count')).toEqual({ n: 3000 });
+    expect((await store.documents('tally', 'events')).length).toBe(3001);
+    // Asked once, before it was first written; held ever since, while 3,000 others came and went.
+    expect(asked.get('count')).toBe(1);
+    expect(asked.size).toBe(1);
   });
 });

@@ -66,11 +66,12 @@ export interface ProjectionEngineOptions {
    */
   eventsPerCommit?: number;
   /**
-   * The most documents a projection keeps in memory between batches (shared evenly among its
-   * collections); the others stay in the read-model store and are read back when an event needs
-   * them. Works with stores that read synchronously (`getDocumentNow` and `keysNow`: memory,
-   * SQLite). Default: 100,000 with such a store; with any other (PostgreSQL), or when set to
-   * `Infinity`, every document is held in memory, loaded at start.
+   * About the most documents the engine keeps in memory between batches, for all its projections
+   * and collections together: those used lately stay, whichever collection they are in, and those
+   * changed since the last commit always do. The others stay in the read-model store and are read
+   * back when an event needs them. Works with stores that read synchronously (`getDocumentNow`
+   * and `keysNow`: memory, SQLite). Default: 75,000 with such a store; with any other
+   * (PostgreSQL), or when set to `Infinity`, every document is held in memory, loaded at start.
    */
   documentsInMemory?: number;
   /**
@@ -110,10 +111,15 @@ interface CollectionState {
   readonly name: string;
   /**
    * Documents as committed or changed since: every one of them without paging; with paging, those
-   * read or written lately (the oldest are forgotten after every read, except those changed
-   * since the last commit).
+   * read or written since memory was last trimmed, and every one changed since the last commit.
    */
-  readonly documents: Map<string, ReadModelDocument>;
+  documents: Map<string, ReadModelDocument>;
+  /**
+   * With paging: `documents` as they were at the last trim. One read again moves back into
+   * `documents`; the rest are forgotten at the next trim (see `forgetUnused`). Where a key is in
+   * both, `documents` holds its current document.
+   */
+  older?: Map<string, ReadModelDocument>;
   /** Changed since the last commit: each key's document, or null when it was deleted. */
   readonly dirty: Map<string, ReadModelDocument | null>;
   /** With paging: the keys the store may hold; a key it rules out is not looked up. */
@@ -149,7 +155,7 @@ interface Runner {
 
 const defaultBatchSize = 1000;
 const defaultEventsPerCommit = 10_000;
-const defaultDocumentsInMemory = 100_000;
+const defaultDocumentsInMemory = 75_000;
 const defaultLeaseTtlMs = 10_000;
 /** Live events waiting beyond this many batches send the engine back to reading in batches. */
 const liveHighWaterBatches = 10;
@@ -290,8 +296,13 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     const get = (state: CollectionState, key: string): ReadModelDocument | undefined => {
       const held = state.documents.get(key);
       if (held !== undefined || !paging) return held;
-      // Written in this batch are in memory; deleted in it (null) must not be read back.
+      // Written since the last commit are in `documents`; deleted (null) must not be read back.
       if (state.dirty.has(key)) return undefined;
+      const kept = state.older?.get(key);
+      if (kept !== undefined) {
+        state.documents.set(key, kept);
+        return kept;
+      }
       if (paging.filtered && !state.stored?.mayHave(key)) return undefined;
       const document = paging.getDocumentNow(name, state.name, key);
       if (document !== undefined) state.documents.set(key, document);
@@ -309,6 +320,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         const state = collectionOf(runner, collection);
         if (get(state, key) === undefined) return;
         state.documents.delete(key);
+        state.older?.delete(key);
         markDirty(runner, state, key, null);
       },
       keys: (collection) => {
@@ -354,28 +366,30 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   };
 
   /**
-   * A collection holding more than its share of `documentsInMemory` forgets its oldest documents,
-   * down to half its share, but never one changed since the last commit: that one is nowhere else.
+   * Trims memory once the documents used since the last trim pass half of `documentsInMemory`,
+   * counted over every projection and collection: those not used since the trim before are
+   * forgotten, and those used since become the ones kept for one more round. So a document in
+   * use stays whatever its collection, and the engine holds about `documentsInMemory` at most
+   * (two rounds' worth), plus those changed since the last commit: those are nowhere else, so
+   * they are always kept among the ones in use.
    */
-  const forgetOldest = (runner: Runner): void => {
+  const forgetUnused = (): void => {
     if (!paging) return;
-    const share = Math.max(1, Math.floor(documentsInMemory / runner.collections.size));
-    for (const state of runner.collections.values()) {
-      if (state.documents.size <= share) continue;
-      let excess = state.documents.size - Math.floor(share / 2);
-      for (const key of state.documents.keys()) {
-        if (excess <= 0) break;
-        if (state.dirty.has(key)) continue;
-        state.documents.delete(key);
-        excess -= 1;
+    let used = 0;
+    for (const runner of runners) {
+      for (const state of runner.collections.values()) used += state.documents.size;
+    }
+    if (used <= documentsInMemory / 2) return;
+    for (const runner of runners) {
+      for (const state of runner.collections.values()) {
+        state.older = state.documents;
+        state.documents = new Map();
+        for (const [key, document] of state.dirty) if (document !== null) state.documents.set(key, document);
       }
     }
   };
 
-  /**
-   * After a commit: the keys written go into the filter (a bigger one when it is full), and the
-   * oldest documents beyond each collection's share are forgotten (all of them committed by now).
-   */
+  /** After a commit: the keys written go into the filter (a bigger one when it is full). */
   const afterCommit = (runner: Runner, committed: readonly DocumentChange[]): void => {
     if (!paging) return;
     if (paging.filtered) {
@@ -388,7 +402,6 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         fillKeyFilter(runner.projection.name, state);
       }
     }
-    forgetOldest(runner);
   };
 
   /** Replaces the runner's memory with what the read-model store holds. */
@@ -673,6 +686,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         changes.next({ projection: batch.projection, position: batch.position, changes: batch.changes });
       }
     }
+    forgetUnused();
     tellListeners();
   };
 
@@ -725,7 +739,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         uncommitted = 0;
       } else {
         // Between commits too, so that documents read for these events do not pile up.
-        for (const runner of running) forgetOldest(runner);
+        forgetUnused();
       }
       if (atEnd) return;
     }
