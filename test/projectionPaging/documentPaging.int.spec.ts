@@ -247,4 +247,39 @@ describe('which documents stay in memory', () => {
     expect(asked.get('count')).toBe(1);
     expect(asked.size).toBe(1);
   });
+
+  it('a busy collection gets the room the quiet ones do not use', async () => {
+    const eventStore = createMemoryEventStore();
+    cleanups.push(() => eventStore.close());
+    const last = await append(eventStore, workload(3000));
+    const store = createMemoryReadModelStore();
+    cleanups.push(() => store.close());
+    let asked = 0;
+    const readModels: ReadModelStore = {
+      ...store,
+      getDocumentNow: (projection, collection, key) => {
+        asked += 1;
+        return store.getDocumentNow?.(projection, collection, key);
+      },
+    };
+    // 70 counters in turn in one collection of four, with room for 160 documents: more than a
+    // quarter of the room, less than all of it.
+    const counters: Projection = {
+      name: 'counters',
+      version: 1,
+      eventTypes: defaultEventRegistry.types,
+      collections: ['busy', 'quiet', 'quieter', 'quietest'],
+      apply: (event, view) => {
+        const key = `counter-${event.position % 70n}`;
+        const before = view.get('busy', key);
+        view.put('busy', key, { n: Number(before?.n ?? 0) + 1 });
+      },
+    };
+    await project(eventStore, readModels, [counters], 160, last);
+    const counts = (await store.documents('counters', 'busy')).map((row) => Number(row.document.n));
+    expect(counts).toHaveLength(70);
+    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(3000);
+    // Each counter asked for once, before it was first written.
+    expect(asked).toBe(70);
+  });
 });
