@@ -301,6 +301,89 @@ export const runReadModelContract = (
         await expect(readModels.prepare('clubs', ['a__b'])).rejects.toThrow(/single underscores/);
       });
 
+      it('reads only the documents whose key starts with a prefix, in key order', async () => {
+        const projection = projectionName('prefix');
+        await readModels.prepare(projection, ['clubs']);
+        const keys = [
+          'f|a|1',
+          'f|a|~',
+          'f|a}',
+          'f|ab|1',
+          'f|a',
+          'f|é|x',
+          'f|é}',
+          'k|a|1',
+          'z\u{10FFFF}a',
+          'z\u{10FFFF}',
+          '{',
+          '\u{10FFFF}b',
+        ];
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 1n,
+            changes: keys.map((key, n) => ({ collection: 'clubs', key, document: { n } })),
+          },
+        ]);
+        const keysWith = async (keyPrefix: string) =>
+          (await readModels.documents(projection, 'clubs', { keyPrefix })).map((row) => row.key);
+        expect(await keysWith('f|a|')).toEqual(['f|a|1', 'f|a|~']);
+        expect(await keysWith('f|é|')).toEqual(['f|é|x']);
+        expect(await keysWith('f|a')).toEqual(['f|a', 'f|ab|1', 'f|a|1', 'f|a|~', 'f|a}']);
+        // No code point comes after U+10FFFF: the bound raises the one before it ('z' to '{').
+        expect(await keysWith('z\u{10FFFF}')).toEqual(['z\u{10FFFF}', 'z\u{10FFFF}a']);
+        // …and a prefix of nothing but U+10FFFF has no bound above it at all.
+        expect(await keysWith('\u{10FFFF}')).toEqual(['\u{10FFFF}b']);
+        expect(await keysWith('q')).toEqual([]);
+        // An empty prefix is every document, as no query is.
+        expect(await keysWith('')).toEqual(
+          (await readModels.documents(projection, 'clubs')).map((row) => row.key),
+        );
+        expect(await readModels.documents(projection, 'clubs', { keyPrefix: 'k|' })).toEqual([
+          { key: 'k|a|1', document: { n: keys.indexOf('k|a|1') } },
+        ]);
+        await expect(
+          readModels.documents(projection, 'clubs', { keyPrefix: 7 as unknown as string }),
+        ).rejects.toThrow(/keyPrefix must be text/);
+      });
+
+      it('reads by prefix exactly the documents a scan of every key would keep', async () => {
+        // Keys near the edges of the bounds a prefix is read between: '|' and '}', U+D7FF and
+        // U+E000 (the surrogates lie between), U+FFFF and U+10000, U+10FFFF.
+        const alphabet = ['a', '|', '}', 'é', '\uD7FF', '\uE000', '\uFFFF', '\u{10000}', '\u{10FFFF}'];
+        const text = fc
+          .array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 4 })
+          .map((chars) => chars.join(''));
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(text, { minLength: 1, maxLength: 12 }),
+            fc.array(text, { maxLength: 4 }),
+            async (keys, prefixes) => {
+              const projection = projectionName('prefixes');
+              await readModels.prepare(projection, ['clubs']);
+              await readModels.commit([
+                {
+                  projection,
+                  version: 1,
+                  after: 0n,
+                  position: 1n,
+                  changes: keys.map((key) => ({ collection: 'clubs', key, document: { key } })),
+                },
+              ]);
+              const every = await readModels.documents(projection, 'clubs');
+              for (const keyPrefix of [...prefixes, ...keys.slice(0, 2)]) {
+                expect(await readModels.documents(projection, 'clubs', { keyPrefix })).toEqual(
+                  every.filter((row) => row.key.startsWith(keyPrefix)),
+                );
+              }
+            },
+          ),
+          { numRuns: 15 },
+        );
+      });
+
       it('reads committed documents and keys synchronously, when it can, as fresh copies', async () => {
         const { getDocumentNow, keysNow } = readModels;
         // Optional: a store that reads only asynchronously (PostgreSQL) gives neither.

@@ -191,13 +191,19 @@ export { createDataKey, dataKeyLength, openText, sealText } from './privacy/seal
 export type {
   DeadLetter,
   DocumentChange,
+  DocumentsQuery,
   Lease,
   ProjectionBatch,
   ProjectionCheckpoint,
   ReadModelDocument,
   ReadModelStore,
 } from './readModels/readModelStore.js';
-export { checkReadModelName, readModelTableName } from './readModels/readModelStore.js';
+export {
+  checkReadModelName,
+  keyPrefixBound,
+  keyPrefixOf,
+  readModelTableName,
+} from './readModels/readModelStore.js';
 export type {
   AppendOptions,
   AppendResult,

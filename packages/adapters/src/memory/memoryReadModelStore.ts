@@ -1,6 +1,7 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  keyPrefixOf,
   type Lease,
   LeaseLostError,
   type ProjectionBatch,
@@ -171,10 +172,12 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       return [...collectionOf(dataOf(projection), projection, collection).keys()];
     },
 
-    documents: async (projection, collection) => {
+    documents: async (projection, collection, query) => {
       ensureOpen();
+      const prefix = keyPrefixOf(query);
       const data = dataOf(projection);
-      return [...collectionOf(data, projection, collection)]
+      const entries = [...collectionOf(data, projection, collection)];
+      return (prefix === undefined ? entries : entries.filter(([key]) => key.startsWith(prefix)))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([key, text]) => ({ key, document: parsed(text) }));
     },

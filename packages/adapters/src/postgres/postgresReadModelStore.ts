@@ -1,6 +1,8 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  keyPrefixBound,
+  keyPrefixOf,
   type Lease,
   LeaseLostError,
   type ProjectionBatch,
@@ -552,13 +554,21 @@ export const createPostgresReadModelStore = (
       return row ? (row.doc as ReadModelDocument) : undefined;
     },
 
-    documents: async (projection, collection) => {
+    documents: async (projection, collection, query) => {
       ensureOpen();
+      const prefix = keyPrefixOf(query);
+      const bound = prefix === undefined ? undefined : keyPrefixBound(prefix);
+      // Keys are text COLLATE "C": compared as UTF-8 bytes, so a prefix is a range of the index.
       const rows = await readCollection(
         projection,
         collection,
-        (table) => `SELECT key, doc FROM ${table} ORDER BY key`,
-        [],
+        (table) =>
+          prefix === undefined
+            ? `SELECT key, doc FROM ${table} ORDER BY key`
+            : bound === undefined
+              ? `SELECT key, doc FROM ${table} WHERE key >= $1 AND starts_with(key, $1) ORDER BY key`
+              : `SELECT key, doc FROM ${table} WHERE key >= $1 AND key < $2 ORDER BY key`,
+        prefix === undefined ? [] : bound === undefined ? [prefix] : [prefix, bound],
       );
       return rows.map((row) => ({ key: String(row.key), document: row.doc as ReadModelDocument }));
     },

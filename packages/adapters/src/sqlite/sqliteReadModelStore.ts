@@ -1,6 +1,8 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  keyPrefixBound,
+  keyPrefixOf,
   type Lease,
   LeaseLostError,
   type ProjectionBatch,
@@ -115,6 +117,10 @@ interface CollectionStatements {
   clear: Database.Statement;
   get: Database.Statement;
   all: Database.Statement;
+  /** The documents whose keys lie in a range, `from` included and `below` not (a key prefix). */
+  between: Database.Statement;
+  /** The documents from a key on, for a prefix with no upper bound (see keyPrefixBound). */
+  from: Database.Statement;
   keys: Database.Statement;
 }
 
@@ -315,6 +321,8 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
           clear: db.prepare(`DELETE FROM "${table}"`),
           get: db.prepare(`SELECT doc FROM "${table}" WHERE key = ?`).pluck(),
           all: db.prepare(`SELECT key, doc FROM "${table}" ORDER BY key`).raw(),
+          between: db.prepare(`SELECT key, doc FROM "${table}" WHERE key >= ? AND key < ? ORDER BY key`).raw(),
+          from: db.prepare(`SELECT key, doc FROM "${table}" WHERE key >= ? ORDER BY key`).raw(),
           keys: db.prepare(`SELECT key FROM "${table}"`).pluck(),
         };
       } catch (error) {
@@ -566,10 +574,22 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
       };
     },
 
-    documents: async (projection, collection) => {
+    documents: async (projection, collection, query) => {
       ensureOpen();
+      const prefix = keyPrefixOf(query);
       const rows = attempt('reading documents', () =>
-        usingCollection(projection, collection, (table) => table.all.all() as [string, string][]),
+        usingCollection(projection, collection, (table) => {
+          if (prefix === undefined) return table.all.all() as [string, string][];
+          const bound = keyPrefixBound(prefix);
+          if (bound !== undefined) return table.between.all(prefix, bound) as [string, string][];
+          // Keys with the prefix come one after another in key order: stop at the first without.
+          const found: [string, string][] = [];
+          for (const row of table.from.iterate(prefix) as IterableIterator<[string, string]>) {
+            if (!row[0].startsWith(prefix)) break;
+            found.push(row);
+          }
+          return found;
+        }),
       );
       return rows.map(([key, doc]) => ({ key, document: JSON.parse(doc) as ReadModelDocument }));
     },

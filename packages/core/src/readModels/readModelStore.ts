@@ -71,6 +71,12 @@ export interface ProjectionBatch {
   readonly lease?: Lease;
 }
 
+/** Which documents of a collection `documents` reads: every one when nothing is given. */
+export interface DocumentsQuery {
+  /** Only the documents whose key starts with this text, e.g. `f|night-contacts|`. */
+  readonly keyPrefix?: string;
+}
+
 export interface ReadModelStore {
   /** `memory`, `sqlite` or `postgres`: where the read models live. */
   readonly kind: string;
@@ -89,8 +95,15 @@ export interface ReadModelStore {
    */
   reset(projection: string, version: number, collections: readonly string[], lease?: Lease): Promise<void>;
   getDocument(projection: string, collection: string, key: string): Promise<ReadModelDocument | undefined>;
-  /** Every document of a collection, in key order. */
-  documents(projection: string, collection: string): Promise<{ key: string; document: ReadModelDocument }[]>;
+  /**
+   * Every document of a collection, in key order; with `query.keyPrefix`, only those whose key
+   * starts with it (read through the key's index in SQL stores, not by reading the rest).
+   */
+  documents(
+    projection: string,
+    collection: string,
+    query?: DocumentsQuery,
+  ): Promise<{ key: string; document: ReadModelDocument }[]>;
   /**
    * Optional synchronous read of one committed document, for stores that can answer without
    * waiting (memory, SQLite): the projection engine then keeps only some documents in memory
@@ -144,3 +157,42 @@ export const checkReadModelName = (what: 'projection' | 'collection', name: stri
 /** The SQL table that holds a projection's collection. */
 export const readModelTableName = (projection: string, collection: string): string =>
   `${checkReadModelName('projection', projection)}__${checkReadModelName('collection', collection)}`;
+
+/**
+ * The key prefix a `documents` query asks for, checked: undefined when every document is wanted
+ * (no query, no prefix, or an empty one).
+ */
+export const keyPrefixOf = (query: DocumentsQuery | undefined): string | undefined => {
+  const prefix = query?.keyPrefix;
+  if (prefix === undefined) return undefined;
+  if (typeof prefix !== 'string') {
+    throw new TypeError(
+      `documents' keyPrefix must be text (the start of the keys wanted); got ${typeof prefix}. Leave it out to read every document.`,
+    );
+  }
+  return prefix === '' ? undefined : prefix;
+};
+
+/** The highest code point; the one after U+D7FF is U+E000 (code points between are surrogates). */
+const maxCodePoint = 0x10ffff;
+
+/**
+ * The smallest text above every key that starts with `prefix`, in code point order (how SQLite
+ * compares text by default and PostgreSQL under `COLLATE "C"`, both comparing UTF-8 bytes): the
+ * prefix with its last code point raised by one. So `key >= prefix AND key < bound` reads the
+ * keys with the prefix through the key's index. Undefined when there is no such text (the prefix
+ * is all U+10FFFF) or the prefix holds a lone surrogate, which UTF-8 cannot hold: read from
+ * `prefix` on and keep the keys that start with it.
+ */
+export const keyPrefixBound = (prefix: string): string | undefined => {
+  const points = Array.from(prefix, (char) => char.codePointAt(0) as number);
+  if (points.some((point) => point >= 0xd800 && point <= 0xdfff)) return undefined;
+  while (points.length > 0) {
+    const last = points.pop() as number;
+    if (last < maxCodePoint) {
+      points.push(last === 0xd7ff ? 0xe000 : last + 1);
+      return String.fromCodePoint(...points);
+    }
+  }
+  return undefined;
+};
