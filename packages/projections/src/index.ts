@@ -75,7 +75,11 @@ export type {
   KeyedObservation,
   TargetDocument,
 } from './indicators/indicatorProjection.js';
-export { createIndicatorProjection, indicatorCollections } from './indicators/indicatorProjection.js';
+export {
+  createIndicatorProjection,
+  indicatorCollections,
+  observationKeyPrefix,
+} from './indicators/indicatorProjection.js';
 export type {
   CaseDocument,
   CaseFunnelReleaseRequest,
@@ -104,6 +108,7 @@ export type {
   IndicatorRequest,
   IndicatorRow,
   IndicatorTable,
+  LoadIndicatorDataOptions,
 } from './queries/indicatorValues.js';
 export { indicatorTable, loadIndicatorData } from './queries/indicatorValues.js';
 // Queries

@@ -1,5 +1,5 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import type { EventStore, NewEvent, Principal } from '@lantern/core';
+import type { EventStore, NewEvent, Principal, ReadModelStore } from '@lantern/core';
 import { v7 as uuidv7 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
@@ -443,12 +443,13 @@ describe('built-in indicators on a hand-computed programme', () => {
   });
   let data: IndicatorData;
   let store: EventStore;
+  let readModels: ReadModelStore;
 
   beforeAll(async () => {
     store = createMemoryEventStore();
     let last = 0n;
     for (const [stream, events] of fixture) last = (await store.append(stream, events)).position;
-    const readModels = createMemoryReadModelStore();
+    readModels = createMemoryReadModelStore();
     const engine = createProjectionEngine({
       eventStore: store,
       readModels,
@@ -526,6 +527,37 @@ describe('built-in indicators on a hand-computed programme', () => {
       ['fish', 'can', 2],
       ['rice', 'kg', 20],
     ]);
+  });
+
+  it.each(Object.keys(expectedLife))(
+    '%s loaded alone, by its keys, gives the figures of a full load',
+    async (indicator) => {
+      const alone = await loadIndicatorData(readModels, projection, { indicators: [indicator] });
+      const compiled = projection.indicators.get(indicator);
+      const parts = compiled?.kind === 'ratio' ? [compiled.numerator, compiled.denominator] : [indicator];
+      expect(new Set(alone.observations.map((o) => o.indicator))).toEqual(
+        new Set(data.observations.filter((o) => parts.includes(String(o.indicator))).map((o) => o.indicator)),
+      );
+      const request = { principal: analyst, indicator, period: 'month' as const };
+      expect(indicatorTable(projection, alone, request)).toEqual(indicatorTable(projection, data, request));
+    },
+  );
+
+  it('refuses a query for an indicator the data was not loaded for, rather than read zero', async () => {
+    const homeVisits = await loadIndicatorData(readModels, projection, { indicators: ['home-visits'] });
+    expect(homeVisits.observations.length).toBeGreaterThan(0);
+    expect(homeVisits.observations.length).toBeLessThan(data.observations.length);
+    expect(() =>
+      indicatorTable(projection, homeVisits, { principal: analyst, indicator: 'staff-trained' }),
+    ).toThrow(
+      /loaded for "home-visits" only, not "staff-trained".*name "staff-trained" too in loadIndicatorData's indicators/,
+    );
+    await expect(
+      loadIndicatorData(readModels, projection, { indicators: ['no-such-thing'] }),
+    ).rejects.toThrow(/no indicator "no-such-thing"/);
+    await expect(
+      loadIndicatorData(readModels, projection, { indicators: 'home-visits' as unknown as string[] }),
+    ).rejects.toThrow(/indicators must be a list of indicator ids/);
   });
 
   it('refuses a breakdown the indicator does not have, and a period that does not parse, before reading', () => {

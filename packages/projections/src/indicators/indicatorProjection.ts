@@ -115,6 +115,13 @@ interface FlowPlan {
   readonly refIsChild: boolean;
 }
 
+/**
+ * The start of every key of an indicator's observations: `f|<id>|` for a flow indicator (count,
+ * sum, distinct), `k|<id>|` for a keyed one. A query reads one indicator's observations by it.
+ */
+export const observationKeyPrefix = (indicator: CompiledFlow | CompiledKeyed): string =>
+  `${isFlow(indicator) ? 'f' : 'k'}|${indicator.indicator.id}|`;
+
 const planFlow = (indicator: CompiledFlow): FlowPlan => {
   const { definition } = indicator.indicator;
   const seen = new Set<string>();
@@ -126,7 +133,7 @@ const planFlow = (indicator: CompiledFlow): FlowPlan => {
   const counted = definition.value.kind === 'distinct' ? definition.value.field : undefined;
   return {
     indicator,
-    prefix: `f|${indicator.indicator.id}|`,
+    prefix: observationKeyPrefix(indicator),
     dimensions,
     itemDate: readsItem(definition.dateField),
     itemDims: dimensions.some((dimension) => readsItem(dimension.path)),
@@ -304,11 +311,16 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
   };
 
-  const observeKeyed = (indicator: CompiledKeyed, event: RecordedEvent, view: ProjectionView): void => {
+  const observeKeyed = (
+    indicator: CompiledKeyed,
+    prefix: string,
+    event: RecordedEvent,
+    view: ProjectionView,
+  ): void => {
     const source = sourceOf(event);
     const byValue = indicator.by(source);
     if (byValue === undefined || byValue === null) return;
-    const key = `k|${indicator.indicator.id}|${text(byValue)}`;
+    const key = `${prefix}${text(byValue)}`;
     const before = view.get('observations', key) as KeyedObservation | undefined;
     const { from } = indicator;
     if (event.type === from.eventType && from.matches(source)) {
@@ -400,7 +412,8 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       observeOn(indicator.eventTypes, (event, view) => observeFlow(plan, event, view));
     } else if (isKeyed(indicator)) {
       const types = new Set([indicator.from.eventType, ...indicator.to.map((stage) => stage.eventType)]);
-      observeOn(types, (event, view) => observeKeyed(indicator, event, view));
+      const prefix = observationKeyPrefix(indicator);
+      observeOn(types, (event, view) => observeKeyed(indicator, prefix, event, view));
     }
   }
 

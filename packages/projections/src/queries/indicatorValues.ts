@@ -7,11 +7,12 @@ import {
 } from '@lantern/core';
 import { fixRequest } from '../advice.js';
 import type { CompiledIndicator } from '../indicators/compileIndicator.js';
-import type {
-  FlowObservation,
-  IndicatorProjection,
-  KeyedObservation,
-  TargetDocument,
+import {
+  type FlowObservation,
+  type IndicatorProjection,
+  type KeyedObservation,
+  observationKeyPrefix,
+  type TargetDocument,
 } from '../indicators/indicatorProjection.js';
 import { reportableChildren } from '../indicators/reportingConsent.js';
 import { medianOf } from './median.js';
@@ -84,22 +85,117 @@ export interface IndicatorData {
   readonly targets: readonly TargetDocument[];
   /** Children whose latest consent allows reporting. */
   readonly reportable: ReadonlySet<string>;
+  /** The indicators whose observations were loaded; every one when absent. */
+  readonly indicators?: ReadonlySet<string>;
 }
+
+export interface LoadIndicatorDataOptions {
+  /**
+   * Load the observations of these indicators only (and of the parts of any ratio among them):
+   * each is read by its keys' prefix, so one indicator costs what its own observations cost, not
+   * what every indicator's do. Default: every indicator, for a report of them all.
+   */
+  readonly indicators?: readonly string[];
+}
+
+/** The indicators a load covers: those named, each ratio's parts with them. */
+const indicatorsToLoad = (projection: IndicatorProjection, named: readonly string[]): CompiledIndicator[] => {
+  const found = new Map<string, CompiledIndicator>();
+  const add = (id: string): void => {
+    const indicator = projection.indicators.get(id);
+    if (!indicator) {
+      throw new ValidationError(
+        '(query)',
+        'indicators',
+        `there is no indicator "${id}"`,
+        `use some of: ${[...projection.indicators.keys()].join(', ')}`,
+        fixRequest,
+      );
+    }
+    if (found.has(id)) return;
+    found.set(id, indicator);
+    if (indicator.kind === 'ratio') {
+      add(indicator.numerator);
+      add(indicator.denominator);
+    }
+  };
+  for (const id of named) add(id);
+  return [...found.values()];
+};
 
 export const loadIndicatorData = async (
   readModels: ReadModelStore,
   projection: IndicatorProjection,
+  options: LoadIndicatorDataOptions = {},
 ): Promise<IndicatorData> => {
-  const [observations, targets, reportable] = await Promise.all([
-    readModels.documents(projection.name, 'observations'),
+  const named = options.indicators;
+  if (named !== undefined && (!Array.isArray(named) || named.some((id) => typeof id !== 'string'))) {
+    throw new TypeError(
+      "loadIndicatorData's indicators must be a list of indicator ids; leave it out to load every indicator.",
+    );
+  }
+  const chosen = named === undefined ? undefined : indicatorsToLoad(projection, named);
+  const observations = async (): Promise<ReadModelDocument[]> => {
+    if (chosen === undefined) {
+      return (await readModels.documents(projection.name, 'observations')).map((row) => row.document);
+    }
+    const loaded = await Promise.all(
+      chosen
+        // A ratio keeps no observations of its own: its parts are loaded for it.
+        .filter((indicator) => indicator.kind !== 'ratio')
+        .map((indicator) =>
+          readModels.documents(projection.name, 'observations', {
+            keyPrefix: observationKeyPrefix(indicator),
+          }),
+        ),
+    );
+    return loaded.flat().map((row) => row.document);
+  };
+  const [loaded, targets, reportable] = await Promise.all([
+    observations(),
     readModels.documents(projection.name, 'targets'),
     reportableChildren(readModels, projection.name),
   ]);
   return {
-    observations: observations.map((row) => row.document),
+    observations: loaded,
     targets: targets.map((row) => row.document as TargetDocument),
     reportable,
+    ...(chosen === undefined
+      ? {}
+      : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
   };
+};
+
+/** Each observations array's observations by indicator, worked out on first use. */
+const byIndicator = new WeakMap<readonly ReadModelDocument[], Map<string, ReadModelDocument[]>>();
+
+/**
+ * The observations of one indicator: grouped once per loaded data, so a table of every indicator
+ * reads the observations once rather than once per indicator. Refused when the data was loaded
+ * for other indicators only: its figures would read as zero.
+ */
+const observationsOf = (data: IndicatorData, id: string): readonly ReadModelDocument[] => {
+  if (data.indicators !== undefined && !data.indicators.has(id)) {
+    throw new ValidationError(
+      '(query)',
+      'indicator',
+      `the data was loaded for ${[...data.indicators].map((loaded) => `"${loaded}"`).join(', ')} only, not "${id}"`,
+      `name "${id}" too in loadIndicatorData's indicators, or leave them out to load every indicator`,
+      fixRequest,
+    );
+  }
+  let grouped = byIndicator.get(data.observations);
+  if (grouped === undefined) {
+    grouped = new Map();
+    for (const observation of data.observations) {
+      const indicator = String(observation.indicator);
+      const own = grouped.get(indicator);
+      if (own) own.push(observation);
+      else grouped.set(indicator, [observation]);
+    }
+    byIndicator.set(data.observations, grouped);
+  }
+  return grouped.get(id) ?? [];
 };
 
 /** Checks a request against the indicator set before any data is read. */
@@ -180,7 +276,7 @@ const valuesOf = (
   range: { from?: string; to?: string },
 ): Map<string, Cell> => {
   const id = indicator.indicator.id;
-  const own = data.observations.filter((o) => o.indicator === id);
+  const own = observationsOf(data, id);
   const counted = own.filter((o) => typeof o.child !== 'string' || data.reportable.has(o.child));
   const cells = new Map<string, Cell>();
   const monthsOf = (o: ReadModelDocument): string[] => {
