@@ -308,7 +308,7 @@ export const renderReport = (run: BenchRun): string => {
     `Command: \`${run.command}\``,
     '',
     `- Workload: ${whole(settings.events)} catalog events (ClubSessionHeld, OutreachConducted) over ${whole(settings.streams)} streams, seed ${settings.seed}. Batched: ${settings.batchSize} events of one stream per append. Single-event and concurrent scenarios: the first ${whole(singles)} events, one per append (a subset, to keep synchronous=FULL runs short).`,
-    `- Each figure: the median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}, each on fresh temp files, each scenario in a fresh Node process.`,
+    `- Each figure: the median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}, each on fresh temp files, each scenario in a fresh Node process running the worker compiled (no TypeScript loader).`,
     settings.warmUp > 0
       ? `- Warm-up, untimed, for every subject alike: before an append scenario's timed part, its process appends the scenario's first ${whole(settings.warmUp)} events the same way to a throwaway file, so the timing starts on compiled code and filled caches, as in a process that has been appending for a while (\`--warm-up 0\` times from a cold start). Reads run long enough to warm up by themselves.`
       : '- No warm-up (`--warm-up 0`): every timing starts in a cold process, so the short append scenarios include the time the JavaScript engine takes to compile the code they run.',

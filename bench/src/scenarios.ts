@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { compiledWorker } from './compiledWorker.js';
 import type { SubjectId, SubjectStore } from './subjects/index.js';
 import {
   addTallies,
@@ -164,24 +164,8 @@ export const prepareScenario = (scenario: ScenarioId, settings: Settings): Prepa
   }
 };
 
-const workerModule = new URL('./worker.ts', import.meta.url);
+const worker = compiledWorker(new URL('./worker.ts', import.meta.url), 'stores-worker');
 
-/**
- * Runs a job in a fresh Node process (same flags as this one), so each measurement has its own
- * heap, JIT and peak RSS, and nothing one subject leaves behind slows the next.
- */
+/** Runs a job in a fresh Node process, compiled (see compiledWorker.ts). */
 export const runInWorker = (job: Job): Promise<WorkerReply> =>
-  new Promise((resolve) => {
-    let reply: WorkerReply | undefined;
-    // The worker's stdout goes to stderr too: a library's logging must not end up in the report.
-    const worker = fork(workerModule, [JSON.stringify(job)], { stdio: ['ignore', 2, 2, 'ipc'] });
-    worker.on('message', (message) => {
-      reply = message as WorkerReply;
-    });
-    worker.on('error', (error) => {
-      reply ??= { ok: false, error: error.message };
-    });
-    worker.on('exit', (code, signal) => {
-      resolve(reply ?? { ok: false, error: `worker exited (${signal ?? `code ${code}`}) without a result` });
-    });
-  });
+  worker<WorkerReply>(JSON.stringify(job), [], (error) => ({ ok: false, error }));

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { compiledWorker } from '../compiledWorker.js';
 import type { Tally } from '../workload.js';
 import type { WorkloadSummary } from './programmeWorkload.js';
 
@@ -133,31 +133,12 @@ export interface Measurement {
 
 export type WorkerReply = { ok: true; measurement: Measurement } | { ok: false; error: string };
 
-const workerModule = new URL('./worker.ts', import.meta.url);
+const worker = compiledWorker(new URL('./worker.ts', import.meta.url), 'projections-worker');
 
 /** Node flags a scenario's worker starts with, besides this process's own. */
 const nodeFlagsOf = (scenario: ScenarioId): string[] =>
   scenario === 'rssBuiltInsCapped' ? [`--max-old-space-size=${cappedOldSpaceMb}`] : [];
 
-/**
- * Runs a job in a fresh Node process (same flags as this one, plus the scenario's own), so each
- * measurement has its own heap, JIT and peak RSS, and nothing one subject leaves behind slows the next.
- */
+/** Runs a job in a fresh Node process, compiled (see compiledWorker.ts), with the scenario's own flags. */
 export const runInWorker = (job: Job): Promise<WorkerReply> =>
-  new Promise((resolve) => {
-    let reply: WorkerReply | undefined;
-    // The worker's stdout goes to stderr too: a library's logging must not end up in the report.
-    const worker = fork(workerModule, [JSON.stringify(job)], {
-      stdio: ['ignore', 2, 2, 'ipc'],
-      execArgv: [...process.execArgv, ...nodeFlagsOf(job.scenario)],
-    });
-    worker.on('message', (message) => {
-      reply = message as WorkerReply;
-    });
-    worker.on('error', (error) => {
-      reply ??= { ok: false, error: error.message };
-    });
-    worker.on('exit', (code, signal) => {
-      resolve(reply ?? { ok: false, error: `worker exited (${signal ?? `code ${code}`}) without a result` });
-    });
-  });
+  worker<WorkerReply>(JSON.stringify(job), nodeFlagsOf(job.scenario), (error) => ({ ok: false, error }));
