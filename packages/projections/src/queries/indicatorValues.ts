@@ -247,8 +247,19 @@ export const checkRequest = (
   };
 };
 
-const cellKey = (period: string, dims: Record<string, string>, by: readonly string[]): string =>
-  JSON.stringify([period, ...by.map((d) => dims[d] ?? 'unknown')]);
+/**
+ * A cell's key: its period label and the values of the breakdown's dimensions, each after its
+ * length, so no two cells share one whatever the values hold. Built for every observation a
+ * table reads, so without an array or JSON.
+ */
+const cellKey = (period: string, dims: Readonly<Record<string, string>>, by: readonly string[]): string => {
+  let key = period;
+  for (const d of by) {
+    const value = dims[d] ?? 'unknown';
+    key += `|${value.length}:${value}`;
+  }
+  return key;
+};
 
 const pick = (dims: Readonly<Record<string, string>>, by: readonly string[]): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -303,13 +314,18 @@ const valuesOf = (
   const first = range.from ?? sortedMonths[0] ?? '';
   const last = range.to ?? sortedMonths.at(-1) ?? '';
   if (first === '' || last === '') return cells;
+  // A period per month, worked out once: a table reads many observations of few months.
+  const periods = new Map<string, Period>();
   const cellFor = (month: string, dims: Readonly<Record<string, string>>): Cell => {
-    const period = periodOf(month, granularity, first, last);
-    const picked = pick(dims, by);
-    const key = cellKey(period.label, picked, by);
+    let period = periods.get(month);
+    if (!period) {
+      period = periodOf(month, granularity, first, last);
+      periods.set(month, period);
+    }
+    const key = cellKey(period.label, dims, by);
     let cell = cells.get(key);
     if (!cell) {
-      cell = { period, dims: picked, sum: 0 };
+      cell = { period, dims: pick(dims, by), sum: 0 };
       cells.set(key, cell);
     }
     return cell;
