@@ -577,21 +577,26 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     documents: async (projection, collection, query) => {
       ensureOpen();
       const prefix = keyPrefixOf(query);
-      const rows = attempt('reading documents', () =>
+      return attempt('reading documents', () =>
         usingCollection(projection, collection, (table) => {
-          if (prefix === undefined) return table.all.all() as [string, string][];
-          const bound = keyPrefixBound(prefix);
-          if (bound !== undefined) return table.between.all(prefix, bound) as [string, string][];
-          // Keys with the prefix come one after another in key order: stop at the first without.
-          const found: [string, string][] = [];
-          for (const row of table.from.iterate(prefix) as IterableIterator<[string, string]>) {
-            if (!row[0].startsWith(prefix)) break;
-            found.push(row);
+          const bound = prefix === undefined ? undefined : keyPrefixBound(prefix);
+          const rows = (
+            prefix === undefined
+              ? table.all.iterate()
+              : bound === undefined
+                ? table.from.iterate(prefix)
+                : table.between.iterate(prefix, bound)
+          ) as IterableIterator<[string, string]>;
+          // Each row parsed as it is read: its text is garbage at once, not held with every other.
+          const found: { key: string; document: ReadModelDocument }[] = [];
+          for (const [key, doc] of rows) {
+            // Keys with the prefix come one after another in key order: stop at the first without.
+            if (prefix !== undefined && !key.startsWith(prefix)) break;
+            found.push({ key, document: JSON.parse(doc) as ReadModelDocument });
           }
           return found;
         }),
       );
-      return rows.map(([key, doc]) => ({ key, document: JSON.parse(doc) as ReadModelDocument }));
     },
 
     deadLetters: async (projection) => {
