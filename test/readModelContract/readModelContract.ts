@@ -125,6 +125,25 @@ export const runReadModelContract = (
       return engine;
     };
 
+    /** A new projection whose one collection, `clubs`, holds these documents, committed at position 1. */
+    const projectionHolding = async (
+      base: string,
+      documents: readonly (readonly [string, ReadModelDocument])[],
+    ): Promise<string> => {
+      const projection = projectionName(base);
+      await readModels.prepare(projection, ['clubs']);
+      await readModels.commit([
+        {
+          projection,
+          version: 1,
+          after: 0n,
+          position: 1n,
+          changes: documents.map(([key, document]) => ({ collection: 'clubs', key, document })),
+        },
+      ]);
+      return projection;
+    };
+
     beforeEach(async () => {
       subject = await factory();
       readModels = subject.readModels;
@@ -302,8 +321,6 @@ export const runReadModelContract = (
       });
 
       it('reads only the documents whose key starts with a prefix, in key order', async () => {
-        const projection = projectionName('prefix');
-        await readModels.prepare(projection, ['clubs']);
         const keys = [
           'f|a|1',
           'f|a|~',
@@ -318,15 +335,10 @@ export const runReadModelContract = (
           '{',
           '\u{10FFFF}b',
         ];
-        await readModels.commit([
-          {
-            projection,
-            version: 1,
-            after: 0n,
-            position: 1n,
-            changes: keys.map((key, n) => ({ collection: 'clubs', key, document: { n } })),
-          },
-        ]);
+        const projection = await projectionHolding(
+          'prefix',
+          keys.map((key, n) => [key, { n }]),
+        );
         const keysWith = async (keyPrefix: string) =>
           (await readModels.documents(projection, 'clubs', { keyPrefix })).map((row) => row.key);
         expect(await keysWith('f|a|')).toEqual(['f|a|1', 'f|a|~']);
@@ -361,17 +373,10 @@ export const runReadModelContract = (
             fc.uniqueArray(text, { minLength: 1, maxLength: 12 }),
             fc.array(text, { maxLength: 4 }),
             async (keys, prefixes) => {
-              const projection = projectionName('prefixes');
-              await readModels.prepare(projection, ['clubs']);
-              await readModels.commit([
-                {
-                  projection,
-                  version: 1,
-                  after: 0n,
-                  position: 1n,
-                  changes: keys.map((key) => ({ collection: 'clubs', key, document: { key } })),
-                },
-              ]);
+              const projection = await projectionHolding(
+                'prefixes',
+                keys.map((key) => [key, { key }]),
+              );
               const every = await readModels.documents(projection, 'clubs');
               for (const keyPrefix of [...prefixes, ...keys.slice(0, 2)]) {
                 expect(await readModels.documents(projection, 'clubs', { keyPrefix })).toEqual(
