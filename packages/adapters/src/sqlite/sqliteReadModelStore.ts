@@ -321,7 +321,9 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
           clear: db.prepare(`DELETE FROM "${table}"`),
           get: db.prepare(`SELECT doc FROM "${table}" WHERE key = ?`).pluck(),
           all: db.prepare(`SELECT key, doc FROM "${table}" ORDER BY key`).raw(),
-          between: db.prepare(`SELECT key, doc FROM "${table}" WHERE key >= ? AND key < ? ORDER BY key`).raw(),
+          between: db
+            .prepare(`SELECT key, doc FROM "${table}" WHERE key >= ? AND key < ? ORDER BY key`)
+            .raw(),
           from: db.prepare(`SELECT key, doc FROM "${table}" WHERE key >= ? ORDER BY key`).raw(),
           keys: db.prepare(`SELECT key FROM "${table}"`).pluck(),
         };
