@@ -98,20 +98,26 @@ export interface LoadIndicatorDataOptions {
   readonly indicators?: readonly string[];
 }
 
+/** The compiled indicator with this id; a request naming none is refused, listing the ids there are. */
+const indicatorNamed = (projection: IndicatorProjection, id: string, field: string): CompiledIndicator => {
+  const indicator = projection.indicators.get(id);
+  if (!indicator) {
+    throw new ValidationError(
+      '(query)',
+      field,
+      `there is no indicator "${id}"`,
+      `use one of: ${[...projection.indicators.keys()].join(', ')}`,
+      fixRequest,
+    );
+  }
+  return indicator;
+};
+
 /** The indicators a load covers: those named, each ratio's parts with them. */
 const indicatorsToLoad = (projection: IndicatorProjection, named: readonly string[]): CompiledIndicator[] => {
   const found = new Map<string, CompiledIndicator>();
   const add = (id: string): void => {
-    const indicator = projection.indicators.get(id);
-    if (!indicator) {
-      throw new ValidationError(
-        '(query)',
-        'indicators',
-        `there is no indicator "${id}"`,
-        `use some of: ${[...projection.indicators.keys()].join(', ')}`,
-        fixRequest,
-      );
-    }
+    const indicator = indicatorNamed(projection, id, 'indicators');
     if (found.has(id)) return;
     found.set(id, indicator);
     if (indicator.kind === 'ratio') {
@@ -203,16 +209,7 @@ export const checkRequest = (
   projection: IndicatorProjection,
   request: Omit<IndicatorRequest, 'principal'>,
 ): { indicator: CompiledIndicator; granularity: Granularity; by: string[]; from?: string; to?: string } => {
-  const indicator = projection.indicators.get(request.indicator);
-  if (!indicator) {
-    throw new ValidationError(
-      '(query)',
-      'indicator',
-      `there is no indicator "${request.indicator}"`,
-      `use one of: ${[...projection.indicators.keys()].join(', ')}`,
-      fixRequest,
-    );
-  }
+  const indicator = indicatorNamed(projection, request.indicator, 'indicator');
   const granularity = checkGranularity(request.period ?? 'life');
   const by = [...(request.by ?? [])];
   const known = indicator.dimensions.map((d) => d.path);
