@@ -543,6 +543,47 @@ describe('built-in indicators on a hand-computed programme', () => {
     },
   );
 
+  it("reads the children's consent only for indicators about a child or a case", async () => {
+    const read: string[] = [];
+    const counting = new Proxy(readModels, {
+      get: (target, property, receiver) =>
+        property === 'documents'
+          ? (...args: Parameters<ReadModelStore['documents']>) => {
+              read.push(args[1]);
+              return target.documents(...args);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const aboutNoChild = [...projection.indicators.values()]
+      .filter((indicator) => indicator.kind !== 'ratio' && indicator.about === undefined)
+      .map((indicator) => indicator.indicator.id);
+    expect(aboutNoChild).toContain('home-visits');
+    const homeVisits = await loadIndicatorData(counting, projection, { indicators: aboutNoChild });
+    expect(read).not.toContain('children');
+    expect(homeVisits.reportable).toBeUndefined();
+    for (const indicator of aboutNoChild) {
+      const request = { principal: analyst, indicator, period: 'month' as const };
+      expect(indicatorTable(projection, homeVisits, request)).toEqual(
+        indicatorTable(projection, data, request),
+      );
+    }
+
+    read.length = 0;
+    const inClubs = await loadIndicatorData(counting, projection, { indicators: ['children-in-clubs'] });
+    expect(read).toContain('children');
+    expect(inClubs.reportable).toEqual(data.reportable);
+  });
+
+  it('counts no child when the data holds no consent for them: when unsure, protect the child', async () => {
+    const withConsent = await loadIndicatorData(readModels, projection, {
+      indicators: ['children-in-clubs'],
+    });
+    const { reportable: _consent, ...withoutConsent } = withConsent;
+    const request = { principal: analyst, indicator: 'children-in-clubs' };
+    expect(indicatorTable(projection, withConsent, request).rows[0]?.actual).toBeGreaterThan(0);
+    expect(indicatorTable(projection, withoutConsent, request).rows[0]?.actual ?? 0).toBe(0);
+  });
+
   it('refuses a query for an indicator the data was not loaded for, rather than read zero', async () => {
     const homeVisits = await loadIndicatorData(readModels, projection, { indicators: ['home-visits'] });
     expect(homeVisits.observations.length).toBeGreaterThan(0);

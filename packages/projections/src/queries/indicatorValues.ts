@@ -83,8 +83,12 @@ export interface IndicatorTable {
 export interface IndicatorData {
   readonly observations: readonly ReadModelDocument[];
   readonly targets: readonly TargetDocument[];
-  /** Children whose latest consent allows reporting. */
-  readonly reportable: ReadonlySet<string>;
+  /**
+   * Children whose latest consent allows reporting. Absent when the data was loaded for
+   * indicators none of which is about a child or a case: their observations name no child, so
+   * the consent is not read. An observation that names a child counts only when this holds it.
+   */
+  readonly reportable?: ReadonlySet<string>;
   /** The indicators whose observations were loaded; every one when absent. */
   readonly indicators?: ReadonlySet<string>;
 }
@@ -141,6 +145,10 @@ export const loadIndicatorData = async (
     );
   }
   const chosen = named === undefined ? undefined : indicatorsToLoad(projection, named);
+  // A ratio's own `about` decides nothing: its parts' observations are what is counted.
+  const aboutChildren =
+    chosen === undefined ||
+    chosen.some((indicator) => indicator.kind !== 'ratio' && indicator.about !== undefined);
   const observations = async (): Promise<ReadModelDocument[]> => {
     if (chosen === undefined) {
       return (await readModels.documents(projection.name, 'observations')).map((row) => row.document);
@@ -160,12 +168,12 @@ export const loadIndicatorData = async (
   const [loaded, targets, reportable] = await Promise.all([
     observations(),
     readModels.documents(projection.name, 'targets'),
-    reportableChildren(readModels, projection.name),
+    aboutChildren ? reportableChildren(readModels, projection.name) : undefined,
   ]);
   return {
     observations: loaded,
     targets: targets.map((row) => row.document as TargetDocument),
-    reportable,
+    ...(reportable === undefined ? {} : { reportable }),
     ...(chosen === undefined
       ? {}
       : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
@@ -285,7 +293,8 @@ const valuesOf = (
 ): Map<string, Cell> => {
   const id = indicator.indicator.id;
   const own = observationsOf(data, id);
-  const counted = own.filter((o) => typeof o.child !== 'string' || data.reportable.has(o.child));
+  // Without the consent read, a child is not counted: when unsure, protect the child.
+  const counted = own.filter((o) => typeof o.child !== 'string' || data.reportable?.has(o.child) === true);
   const cells = new Map<string, Cell>();
   const monthsOf = (o: ReadModelDocument): string[] => {
     if ('month' in o) return [String(o.month)];
