@@ -79,6 +79,14 @@ export const updateReadModels = async (
   }
 };
 
+/**
+ * Indicators whose total would add different units together (kilograms of rice to bottles of
+ * oil): shown by item and unit instead, as their note says to read them.
+ */
+const shownBy: Readonly<Record<string, readonly [item: string, unit: string]>> = {
+  'food-aid-quantity': ['item.item', 'item.unit'],
+};
+
 const formatNumber = (value: number | null | undefined): string =>
   value === null || value === undefined ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
@@ -95,9 +103,25 @@ export const formatIndicators = async (
   const data = await loadIndicatorData(readModels, projections.indicators);
   const lines = ['Indicators, life of programme (internal)', ''];
   for (const indicator of programmeIndicators) {
+    const breakdown = shownBy[indicator.id];
+    if (breakdown) {
+      // No total: it would add kilograms to bottles. A line per item and unit instead.
+      lines.push(`  ${indicator.title}`);
+      const table = indicatorTable(projections.indicators, data, {
+        principal,
+        indicator: indicator.id,
+        by: breakdown,
+      });
+      for (const row of table.rows) {
+        const [item, unit] = breakdown.map((dimension) => row.dims[dimension] ?? '');
+        lines.push(`    ${(item ?? '').padEnd(70)} ${formatNumber(row.actual).padStart(8)} ${unit}`);
+      }
+      continue;
+    }
     const row = indicatorTable(projections.indicators, data, { principal, indicator: indicator.id }).rows[0];
     const percent = indicator.measure === 'percentage' && typeof row?.actual === 'number' ? '%' : '';
-    const actual = `${formatNumber(row?.actual)}${percent}`;
+    const actual =
+      row?.actual === null || row === undefined ? 'not recorded' : `${formatNumber(row.actual)}${percent}`;
     const target =
       row?.target === undefined
         ? ''

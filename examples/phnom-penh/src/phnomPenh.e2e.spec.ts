@@ -201,6 +201,10 @@ describe('the Phnom Penh example', () => {
       );
       expect(first).toMatch(/Kids' clubs established\s+65/);
       expect(first).toMatch(/Active kids' clubs\s+65\s+target 65 \(100%\)/);
+      // Food aid by item and unit, never one total adding kilograms to bottles.
+      expect(first).toMatch(/Food aid handed out, by item\n(?: {4}\S+ +[\d,.]+ \S+\n)+/);
+      expect(first).toMatch(/\n {4}rice +1,980 kg\n/);
+      expect(first).toMatch(/Unique children attending clubs +not recorded/);
       expect(first).toMatch(/2019-12-01 – 2020-11-30: budget \$38,000, .* gap \$19,800/);
       expect(first).toMatch(/3 weeks after home visits restarted \(2020-06-01\)\s+14/);
       expect(first).toMatch(/Year 2 still needed.*\$19,800\s+\$19,800/);
