@@ -9,6 +9,8 @@ import {
   builtInIndicators,
   createIndicatorProjection,
   createProjectionEngine,
+  fundingProjection,
+  fundingStatus,
   type IndicatorData,
   indicatorTable,
   loadIndicatorData,
@@ -32,6 +34,7 @@ const docs = fileURLToPath(new URL('../../docs/projections.md', import.meta.url)
 
 interface DocumentedQuery {
   readonly sql: string;
+  /** The indicator it reads, or `funding` for the funding status. */
   readonly indicator: string;
   /** Where it runs: PostgreSQL when it names the store's default schema (`lantern.`). */
   readonly database: 'sqlite' | 'postgres';
@@ -48,8 +51,10 @@ const documentedQueries = (): DocumentedQuery[] => {
     .filter((sql) => sql !== '')
     .map((sql) => {
       // SQLite's json_extract(doc, '$.indicator') or PostgreSQL's doc->>'indicator'.
-      const named = /(?:'\$\.indicator'\)|->>'indicator') = '([a-z0-9-]+)'/.exec(sql)?.[1];
-      if (!named) throw new Error(`A documented query names no indicator: ${sql}`);
+      const named = sql.includes('funding__budgets')
+        ? 'funding'
+        : /(?:'\$\.indicator'\)|->>'indicator') = '([a-z0-9-]+)'/.exec(sql)?.[1];
+      if (!named) throw new Error(`A documented query names no indicator and reads no funding: ${sql}`);
       const database = sql.includes('lantern.') ? 'postgres' : 'sqlite';
       return { sql, indicator: named, database };
     });
@@ -164,6 +169,45 @@ const programme = (): [stream: string, events: NewEvent[]][] => [
     ];
   }),
   [
+    'funding-pp',
+    [
+      ...(
+        [
+          ['2019-01-01', '2019-12-31', 4_500_000],
+          ['2020-01-01', '2020-12-31', 3_800_000],
+        ] as const
+      ).map(([periodStart, periodEnd, amount]) =>
+        event(
+          'BudgetApproved',
+          { programmeId, periodStart, periodEnd, amount: { amount, currency: 'USD' }, status: 'committed' },
+          at(periodStart),
+        ),
+      ),
+      ...(
+        [
+          ['2019-02-01', 2_000_000, 'funds'],
+          ['2019-07-01', 2_800_000, 'funds'],
+          ['2020-02-01', 1_000_000, 'funds'],
+          ['2020-03-01', 820_000, 'commitment'],
+          ['2020-04-01', 500_000, 'pledge'],
+          ['2020-05-01', 300_000, 'funds'],
+        ] as const
+      ).map(([receivedOn, amount, kind]) =>
+        event(
+          'FundsReceived',
+          {
+            programmeId,
+            amount: { amount, currency: 'USD' },
+            receivedOn,
+            donorRef: 'dn_00000000000000d1',
+            kind,
+          },
+          at(receivedOn),
+        ),
+      ),
+    ],
+  ],
+  [
     'outreach-pp',
     months.map((month, m) =>
       event(
@@ -198,6 +242,7 @@ describe("the analysts' SQL in docs/projections.md", () => {
   // The documented queries name the PostgreSQL store's default schema; this file's own stands in.
   const { schema } = usePostgresSchema('analyst_sql');
   let data: IndicatorData;
+  let funding: Awaited<ReturnType<typeof fundingStatus>>;
 
   beforeAll(async () => {
     const eventStore = createSqliteEventStore({ path });
@@ -207,12 +252,17 @@ describe("the analysts' SQL in docs/projections.md", () => {
       let last = 0n;
       for (const [stream, events] of programme()) last = (await eventStore.append(stream, events)).position;
       for (const store of [readModels, postgres]) {
-        const engine = createProjectionEngine({ eventStore, readModels: store, projections: [projection] });
+        const engine = createProjectionEngine({
+          eventStore,
+          readModels: store,
+          projections: [projection, fundingProjection],
+        });
         await engine.start();
         await engine.waitFor(last);
         await engine.stop();
       }
       data = await loadIndicatorData(readModels, projection);
+      funding = await fundingStatus(readModels, { principal: analyst });
     } finally {
       await postgres.close();
       await readModels.close();
@@ -236,16 +286,18 @@ describe("the analysts' SQL in docs/projections.md", () => {
 
   const queries = documentedQueries();
 
+  const indicatorQueries = queries.filter((query) => query.indicator !== 'funding');
+
   it('documents, in SQLite and in PostgreSQL, queries for indicators about no child and about children', () => {
     const about = (id: string) => projection.indicators.get(id)?.about;
     for (const database of ['sqlite', 'postgres']) {
-      const its = queries.filter((query) => query.database === database);
+      const its = indicatorQueries.filter((query) => query.database === database);
       expect(its.some((query) => about(query.indicator) === undefined)).toBe(true);
       expect(its.some((query) => about(query.indicator) !== undefined)).toBe(true);
     }
   });
 
-  it.each(queries.map((query) => [query.database, query.indicator, query] as const))(
+  it.each(indicatorQueries.map((query) => [query.database, query.indicator, query] as const))(
     '%s, %s: the documented query gives what indicatorTable gives, month by month',
     async (_database, indicator, query) => {
       const expected = Object.fromEntries(
@@ -270,6 +322,38 @@ describe("the analysts' SQL in docs/projections.md", () => {
         );
         expect(withheld.length).toBeGreaterThan(0);
       }
+    },
+  );
+
+  it.each(
+    queries.filter((query) => query.indicator === 'funding').map((query) => [query.database, query] as const),
+  )(
+    '%s: the documented funding query gives what fundingStatus gives, period by period',
+    async (_database, query) => {
+      // Money is in minor units; PostgreSQL gives a bigint as text.
+      const given = (await run(query)).map((row) => ({
+        periodStart: row.periodStart,
+        periodEnd: row.periodEnd,
+        budget: Number(row.budget),
+        fundsReceived: Number(row.fundsReceived),
+        commitments: Number(row.commitments),
+        gap: Number(row.gap),
+      }));
+      expect(funding.length).toBe(2);
+      // A period short of money, with a commitment and a pledge; and one given more than its budget.
+      const short = funding.find((period) => period.commitments > 0 && period.pledges > 0 && period.gap > 0);
+      const over = funding.find((period) => period.fundsReceived > period.budget && period.gap === 0);
+      expect([short !== undefined, over !== undefined]).toEqual([true, true]);
+      expect(given).toEqual(
+        funding.map(({ periodStart, periodEnd, budget, fundsReceived, commitments, gap }) => ({
+          periodStart,
+          periodEnd,
+          budget,
+          fundsReceived,
+          commitments,
+          gap,
+        })),
+      );
     },
   );
 });
