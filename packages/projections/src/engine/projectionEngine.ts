@@ -122,6 +122,8 @@ interface CollectionState {
   older?: Map<string, ReadModelDocument>;
   /** Changed since the last commit: each key's document, or null when it was deleted. */
   readonly dirty: Map<string, ReadModelDocument | null>;
+  /** Deletes among `dirty` (or more, when a deleted key was put again): none, most of the time. */
+  deletes: number;
   /** With paging: the keys the store may hold; a key it rules out is not looked up. */
   stored?: KeyFilter;
 }
@@ -239,6 +241,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     document: ReadModelDocument | null,
   ) => {
     if (state.dirty.size === 0) runner.changed.push(state);
+    if (document === null) state.deletes += 1;
     state.dirty.set(key, document);
   };
 
@@ -297,7 +300,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       const held = state.documents.get(key);
       if (held !== undefined || !paging) return held;
       // Written since the last commit are in `documents`; deleted (null) must not be read back.
-      if (state.dirty.has(key)) return undefined;
+      if (state.deletes > 0 && state.dirty.has(key)) return undefined;
       const kept = state.older?.get(key);
       if (kept !== undefined) {
         state.documents.set(key, kept);
@@ -432,7 +435,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     for (const collection of collections) {
       if (paging) {
         // Keys only: documents are read when an event needs them.
-        const state: CollectionState = { name: collection, documents: new Map(), dirty: new Map() };
+        const state: CollectionState = {
+          name: collection,
+          documents: new Map(),
+          dirty: new Map(),
+          deletes: 0,
+        };
         fillKeyFilter(name, state);
         runner.collections.set(collection, state);
         continue;
@@ -440,7 +448,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       const rows = await readModels.documents(name, collection);
       // Copies: stores may hand out frozen documents, and apply may change what it gets.
       const documents = new Map(rows.map((row) => [row.key, structuredClone(row.document)]));
-      runner.collections.set(collection, { name: collection, documents, dirty: new Map() });
+      runner.collections.set(collection, { name: collection, documents, dirty: new Map(), deletes: 0 });
     }
     runner.changed = [];
     runner.deadLetters = [];
@@ -607,6 +615,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       const collection = state.name;
       for (const [key, document] of state.dirty) out.push({ collection, key, document });
       state.dirty.clear();
+      state.deletes = 0;
     }
     runner.changed = [];
     return out;

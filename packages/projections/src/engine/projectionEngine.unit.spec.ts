@@ -72,4 +72,42 @@ describe('createProjectionEngine', () => {
     const elsewhere = { ...createMemoryReadModelStore(), commitsAreCheap: false };
     expect(await commitsWith(undefined, elsewhere)).toEqual([25n]);
   });
+
+  it('reads nothing back for a document deleted since the last commit, even one the store still holds', async () => {
+    const store = createMemoryEventStore();
+    // A first read puts c1 and c2 and commits them; the next deletes c1 and asks for it again.
+    await store.append('club-1', [closed('c1')]);
+    await store.append('club-2', [closed('c2')]);
+    await store.append('club-1b', [closed('c1')]);
+    const reopened = defineProjection({
+      name: 'reopened',
+      version: 1,
+      eventTypes: ['ClubClosed'],
+      collections: ['clubs', 'seen'],
+      apply: (event, view) => {
+        const { clubId } = event.data as { clubId: string };
+        if (view.get('clubs', clubId) === undefined) {
+          view.put('clubs', clubId, { closed: true });
+          return;
+        }
+        view.delete('clubs', clubId);
+        view.put('seen', clubId, { afterDelete: view.get('clubs', clubId) ?? null });
+      },
+    });
+    const readModelStore = createMemoryReadModelStore();
+    // One document in memory: the first commit's documents are forgotten, and read back from the store.
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: readModelStore,
+      projections: [reopened],
+      batchSize: 2,
+      documentsInMemory: 1,
+    });
+    engines.push(engine);
+    await engine.start();
+    await engine.waitFor(3n);
+    expect(await readModelStore.getDocument('reopened', 'seen', 'c1')).toEqual({ afterDelete: null });
+    expect(await readModelStore.getDocument('reopened', 'clubs', 'c1')).toBeUndefined();
+    expect(await readModelStore.getDocument('reopened', 'clubs', 'c2')).toEqual({ closed: true });
+  });
 });
