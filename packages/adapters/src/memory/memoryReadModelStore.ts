@@ -40,9 +40,10 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
   };
 
   const dataOf = (projection: string): ProjectionData => {
-    checkReadModelName('projection', projection);
     let data = projections.get(projection);
     if (!data) {
+      // Only a new name is checked: one held was checked when it was added.
+      checkReadModelName('projection', projection);
       data = { collections: new Map(), deadLetters: [], tokens: 0 };
       projections.set(projection, data);
     }
