@@ -257,14 +257,17 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     // the values in the key: a path the element does not decide reads the event here too.
     const dims: Record<string, string> = {};
     for (const dimension of plan.dimensions) dims[dimension.path] = text(dimension.get(source));
-    const observation: FlowObservation = {
-      indicator: indicator.indicator.id,
-      month,
-      dims,
-      ...(child === undefined ? {} : { child }),
-      ...(ref === undefined ? {} : { ref }),
-      value,
-    };
+    // One literal per combination rather than spreads of optional parts, each of which builds an
+    // object only to copy it. The fields keep the same order either way.
+    const id = indicator.indicator.id;
+    const observation: FlowObservation =
+      child === undefined
+        ? ref === undefined
+          ? { indicator: id, month, dims, value }
+          : { indicator: id, month, dims, ref, value }
+        : ref === undefined
+          ? { indicator: id, month, dims, child, value }
+          : { indicator: id, month, dims, child, ref, value };
     view.put('observations', key, observation);
   };
 
