@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
 import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
 import type { NewEvent, Principal } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
 import {
   builtInIndicators,
   createIndicatorProjection,
@@ -16,7 +17,6 @@ import {
   loadIndicatorData,
 } from '@lantern/projections';
 import Database from 'better-sqlite3';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   postgresConnectionString,
@@ -66,12 +66,8 @@ const programmeId = 'pp';
 const children = Array.from({ length: 30 }, (_, i) => `ch_${String(i).padStart(16, '0')}`);
 const months = ['01', '02', '03', '04', '05', '06'];
 
-const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent => ({
-  id: uuidv7(),
-  type,
-  data,
-  metadata: { occurredAt, recordedBy: staff, schemaVersion: type === 'OutreachConducted' ? 2 : 1 },
-});
+const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent =>
+  catalogEvent(type, data, { occurredAt, recordedBy: staff });
 const at = (date: string, time = '10:00'): string => `${date}T${time}:00+07:00`;
 const consent = (reporting: boolean) => ({ services: true, reporting, tracing: false, sharing: [] });
 

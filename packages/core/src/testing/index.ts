@@ -1,1 +1,2 @@
+export { type CatalogEventMetadata, catalogEvent } from './catalogEvent.js';
 export { DeciderSpecification } from './deciderSpecification.js';

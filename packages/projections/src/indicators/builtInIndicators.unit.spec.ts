@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, NewEvent, Principal, ReadModelStore } from '@lantern/core';
-import { v7 as uuidv7 } from 'uuid';
+import { catalogEvent } from '@lantern/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { type IndicatorData, indicatorTable, loadIndicatorData } from '../queries/indicatorValues.js';
@@ -19,12 +19,8 @@ const B = 'ch_000000000000000b';
 const C = 'ch_000000000000000c';
 const programmeId = 'pp';
 
-const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent => ({
-  id: uuidv7(),
-  type,
-  data,
-  metadata: { occurredAt, recordedBy: staff, schemaVersion: type === 'OutreachConducted' ? 2 : 1 },
-});
+const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent =>
+  catalogEvent(type, data, { occurredAt, recordedBy: staff });
 const at = (date: string, time = '10:00'): string => `${date}T${time}:00+07:00`;
 
 const consent = (reporting: boolean) => ({ services: true, reporting, tracing: false, sharing: [] });

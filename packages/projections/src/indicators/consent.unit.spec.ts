@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent } from '@lantern/core';
-import { v7 as uuidv7 } from 'uuid';
+import { catalogEvent } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { indicatorTable, loadIndicatorData } from '../queries/indicatorValues.js';
@@ -9,12 +9,8 @@ import { createIndicatorProjection } from './indicatorProjection.js';
 
 const staff = 'st_00000000000000a1';
 const child = 'ch_00000000000000d1';
-const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent => ({
-  id: uuidv7(),
-  type,
-  data,
-  metadata: { occurredAt, recordedBy: staff, schemaVersion: 1 },
-});
+const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent =>
+  catalogEvent(type, data, { occurredAt, recordedBy: staff });
 const consent = (reporting: boolean) => ({ services: true, reporting, tracing: false, sharing: [] });
 
 describe('consent to reporting', () => {

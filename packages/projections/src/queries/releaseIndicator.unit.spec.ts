@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { isAccessDeniedError, isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
-import { v7 as uuidv7 } from 'uuid';
+import { catalogEvent } from '@lantern/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -17,12 +17,8 @@ const staff = 'st_00000000000000a1';
 const analyst: Principal = { id: 'st_00000000000000e1', role: 'analyst', scope: { kind: 'programme' } };
 const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
 const service: Principal = { id: 'svc-sync-server', role: 'service' };
-const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent => ({
-  id: uuidv7(),
-  type,
-  data,
-  metadata: { occurredAt, recordedBy: staff, schemaVersion: 1 },
-});
+const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent =>
+  catalogEvent(type, data, { occurredAt, recordedBy: staff });
 const cases: [month: string, sex: 'female' | 'male', area: string, count: number][] = [
   ['2020-01', 'female', 'KH-12-06-01', 6],
   ['2020-01', 'male', 'KH-12-06-02', 2],

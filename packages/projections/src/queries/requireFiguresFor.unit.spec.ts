@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { isAccessDeniedError, type NewEvent, type Principal, type ReadModelStore } from '@lantern/core';
-import { v7 as uuidv7 } from 'uuid';
+import { catalogEvent } from '@lantern/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -21,12 +21,8 @@ const donor: Principal = { id: 'dn_00000000000000d1', role: 'donor' };
 const service: Principal = { id: 'svc-sync-server', role: 'service' };
 const staff = [fieldWorker, caseManager, analyst];
 
-const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent => ({
-  id: uuidv7(),
-  type,
-  data,
-  metadata: { occurredAt, recordedBy: fieldWorker.id, schemaVersion: 1 },
-});
+const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent =>
+  catalogEvent(type, data, { occurredAt, recordedBy: fieldWorker.id });
 
 const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone: 'Asia/Phnom_Penh' });
 
