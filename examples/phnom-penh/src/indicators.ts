@@ -112,16 +112,18 @@ export const formatIndicators = async (
         indicator: indicator.id,
         by: breakdown,
       });
+      const [itemDimension, unitDimension] = breakdown;
       for (const row of table.rows) {
-        const [item, unit] = breakdown.map((dimension) => row.dims[dimension] ?? '');
-        lines.push(`    ${(item ?? '').padEnd(70)} ${formatNumber(row.actual).padStart(8)} ${unit}`);
+        const item = row.dims[itemDimension] ?? '';
+        const unit = row.dims[unitDimension] ?? '';
+        lines.push(`    ${item.padEnd(70)} ${formatNumber(row.actual).padStart(8)} ${unit}`);
       }
       continue;
     }
     const row = indicatorTable(projections.indicators, data, { principal, indicator: indicator.id }).rows[0];
     const percent = indicator.measure === 'percentage' && typeof row?.actual === 'number' ? '%' : '';
     const actual =
-      row?.actual === null || row === undefined ? 'not recorded' : `${formatNumber(row.actual)}${percent}`;
+      row === undefined || row.actual === null ? 'not recorded' : `${formatNumber(row.actual)}${percent}`;
     const target =
       row?.target === undefined
         ? ''
