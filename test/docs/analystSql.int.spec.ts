@@ -8,10 +8,13 @@ import type { NewEvent, Principal } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import {
   builtInIndicators,
+  caseFunnel,
+  createCaseFunnelProjection,
   createIndicatorProjection,
   createProjectionEngine,
   fundingProjection,
   fundingStatus,
+  funnelStages,
   type IndicatorData,
   indicatorTable,
   loadIndicatorData,
@@ -34,7 +37,7 @@ const docs = fileURLToPath(new URL('../../docs/projections.md', import.meta.url)
 
 interface DocumentedQuery {
   readonly sql: string;
-  /** The indicator it reads, or `funding` for the funding status. */
+  /** The indicator it reads; `caseFunnel` or `funding` for those. */
   readonly indicator: string;
   /** Where it runs: PostgreSQL when it names the store's default schema (`lantern.`). */
   readonly database: 'sqlite' | 'postgres';
@@ -53,8 +56,10 @@ const documentedQueries = (): DocumentedQuery[] => {
       // SQLite's json_extract(doc, '$.indicator') or PostgreSQL's doc->>'indicator'.
       const named = sql.includes('funding__budgets')
         ? 'funding'
-        : /(?:'\$\.indicator'\)|->>'indicator') = '([a-z0-9-]+)'/.exec(sql)?.[1];
-      if (!named) throw new Error(`A documented query names no indicator and reads no funding: ${sql}`);
+        : sql.includes('case_funnel__cases')
+          ? 'caseFunnel'
+          : /(?:'\$\.indicator'\)|->>'indicator') = '([a-z0-9-]+)'/.exec(sql)?.[1];
+      if (!named) throw new Error(`A documented query reads no indicator, case funnel or funding: ${sql}`);
       const database = sql.includes('lantern.') ? 'postgres' : 'sqlite';
       return { sql, indicator: named, database };
     });
@@ -142,8 +147,11 @@ const programme = (): [stream: string, events: NewEvent[]][] => [
       }),
     ],
   ]),
+  // Cases: every other one followed up, a third referred, a quarter placed, a fifth closed.
   ...children.map((childRef, i): [string, NewEvent[]] => {
-    const on = `2019-${months[i % months.length]}-15`;
+    const month = months[i % months.length] as string;
+    const on = `2019-${month}-15`;
+    const caseId = `PP-2019-${String(i).padStart(3, '0')}`;
     return [
       `case-${i}`,
       [
@@ -151,7 +159,7 @@ const programme = (): [stream: string, events: NewEvent[]][] => [
           'CaseDisclosed',
           {
             programmeId,
-            caseId: `PP-2019-${String(i).padStart(3, '0')}`,
+            caseId,
             childRef,
             sex: 'female',
             ageBand: '12-17',
@@ -161,6 +169,42 @@ const programme = (): [stream: string, events: NewEvent[]][] => [
           },
           at(on),
         ),
+        ...(i % 2 === 0
+          ? [
+              event(
+                'CaseFollowedUp',
+                { caseId, followedUpOn: `2019-${month}-17`, kind: 'home-visit' },
+                at(`2019-${month}-17`),
+              ),
+            ]
+          : []),
+        ...(i % 3 === 0
+          ? [
+              event(
+                'CaseReferred',
+                {
+                  caseId,
+                  referralId: `r${i}`,
+                  service: 'medical',
+                  toAgencyRef: 'ag_00000000000000a1',
+                  consentBasis: { kind: 'given' },
+                },
+                at(`2019-${month}-18`),
+              ),
+            ]
+          : []),
+        ...(i % 4 === 1
+          ? [
+              event(
+                'ChildPlacedSafely',
+                { caseId, childRef, placementType: 'parent', caregiverRelation: 'mother' },
+                at(`2019-${month}-20`),
+              ),
+            ]
+          : []),
+        ...(i % 5 === 0
+          ? [event('CaseClosed', { caseId, reason: 'goals-met' }, at(`2019-${month}-25`))]
+          : []),
       ],
     ];
   }),
@@ -229,16 +273,15 @@ const programme = (): [stream: string, events: NewEvent[]][] => [
 ];
 
 describe("the analysts' SQL in docs/projections.md", () => {
-  const projection = createIndicatorProjection({
-    indicators: builtInIndicators,
-    timeZone: 'Asia/Phnom_Penh',
-  });
+  const timeZone = 'Asia/Phnom_Penh';
+  const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone });
   const dir = mkdtempSync(join(tmpdir(), 'lantern-analyst-sql-'));
   const path = join(dir, 'lantern.db');
   // The documented queries name the PostgreSQL store's default schema; this file's own stands in.
   const { schema } = usePostgresSchema('analyst_sql');
   let data: IndicatorData;
   let funding: Awaited<ReturnType<typeof fundingStatus>>;
+  let funnel: Awaited<ReturnType<typeof caseFunnel>>;
 
   beforeAll(async () => {
     const eventStore = createSqliteEventStore({ path });
@@ -251,7 +294,7 @@ describe("the analysts' SQL in docs/projections.md", () => {
         const engine = createProjectionEngine({
           eventStore,
           readModels: store,
-          projections: [projection, fundingProjection],
+          projections: [projection, fundingProjection, createCaseFunnelProjection({ timeZone })],
         });
         await engine.start();
         await engine.waitFor(last);
@@ -259,6 +302,7 @@ describe("the analysts' SQL in docs/projections.md", () => {
       }
       data = await loadIndicatorData(readModels, projection);
       funding = await fundingStatus(readModels, { principal: analyst });
+      funnel = await caseFunnel(readModels, { principal: analyst, period: 'month' });
     } finally {
       await postgres.close();
       await readModels.close();
@@ -282,7 +326,7 @@ describe("the analysts' SQL in docs/projections.md", () => {
 
   const queries = documentedQueries();
 
-  const indicatorQueries = queries.filter((query) => query.indicator !== 'funding');
+  const indicatorQueries = queries.filter((query) => !['caseFunnel', 'funding'].includes(query.indicator));
 
   it('documents, in SQLite and in PostgreSQL, queries for indicators about no child and about children', () => {
     const about = (id: string) => projection.indicators.get(id)?.about;
@@ -350,6 +394,35 @@ describe("the analysts' SQL in docs/projections.md", () => {
           gap,
         })),
       );
+    },
+  );
+
+  it.each(
+    queries
+      .filter((query) => query.indicator === 'caseFunnel')
+      .map((query) => [query.database, query] as const),
+  )(
+    '%s: the documented case funnel query gives what caseFunnel gives, month by month',
+    async (_database, query) => {
+      const given = Object.fromEntries(
+        (await run(query)).map(({ month, ...stages }) => [
+          month,
+          Object.fromEntries(Object.entries(stages).map(([stage, cases]) => [stage, Number(cases)])),
+        ]),
+      );
+      const expected = Object.fromEntries(
+        funnel.map((row) => [
+          row.period,
+          Object.fromEntries(row.steps.map((step) => [step.stage, step.cases])),
+        ]),
+      );
+      // Every stage is reached by some case, and some cases are left out for their child's consent.
+      for (const stage of funnelStages)
+        expect(funnel.some((row) => row.steps.some((s) => s.stage === stage && s.cases > 0))).toBe(true);
+      const counted = funnel.reduce((sum, row) => sum + (row.steps[0]?.cases ?? 0), 0);
+      expect(counted).toBeGreaterThan(0);
+      expect(counted).toBeLessThan(children.length);
+      expect(given).toEqual(expected);
     },
   );
 });
