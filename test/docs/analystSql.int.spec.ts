@@ -29,8 +29,9 @@ import {
 
 /**
  * The SQL docs/projections.md gives analysts, run as written against read models built from a
- * generated programme: each query must give, month by month, what `indicatorTable` gives, so an
- * analyst in the sqlite3 shell counts exactly the children the library counts.
+ * generated programme: each query must give what the library's own query gives (`indicatorTable`,
+ * `caseFunnel` or `fundingStatus`), so an analyst in the sqlite3 shell or a BI tool counts
+ * exactly the children the library counts.
  */
 
 const docs = fileURLToPath(new URL('../../docs/projections.md', import.meta.url));
@@ -43,7 +44,7 @@ interface DocumentedQuery {
   readonly database: 'sqlite' | 'postgres';
 }
 
-/** Every SQL statement of the "Read-model stores" section, each with the indicator it names. */
+/** Every SQL statement of the "Read-model stores" section, each with what it reads. */
 const documentedQueries = (): DocumentedQuery[] => {
   const text = readFileSync(docs, 'utf8');
   const section = text.slice(text.indexOf('## Read-model stores'), text.indexOf('### Several instances'));
