@@ -145,23 +145,20 @@ export const loadIndicatorData = async (
     );
   }
   const chosen = named === undefined ? undefined : indicatorsToLoad(projection, named);
-  // A ratio's own `about` decides nothing: its parts' observations are what is counted.
-  const aboutChildren =
-    chosen === undefined ||
-    chosen.some((indicator) => indicator.kind !== 'ratio' && indicator.about !== undefined);
+  // A ratio keeps no observations of its own, and its own `about` decides nothing: its parts,
+  // loaded with it, are what is read and counted.
+  const observed = chosen?.filter((indicator) => indicator.kind !== 'ratio');
+  const aboutChildren = observed === undefined || observed.some((indicator) => indicator.about !== undefined);
   const observations = async (): Promise<ReadModelDocument[]> => {
-    if (chosen === undefined) {
+    if (observed === undefined) {
       return (await readModels.documents(projection.name, 'observations')).map((row) => row.document);
     }
     const loaded = await Promise.all(
-      chosen
-        // A ratio keeps no observations of its own: its parts are loaded for it.
-        .filter((indicator) => indicator.kind !== 'ratio')
-        .map((indicator) =>
-          readModels.documents(projection.name, 'observations', {
-            keyPrefix: observationKeyPrefix(indicator),
-          }),
-        ),
+      observed.map((indicator) =>
+        readModels.documents(projection.name, 'observations', {
+          keyPrefix: observationKeyPrefix(indicator),
+        }),
+      ),
     );
     return loaded.flat().map((row) => row.document);
   };
