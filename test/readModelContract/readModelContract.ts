@@ -389,6 +389,61 @@ export const runReadModelContract = (
         );
       });
 
+      it('reads a collection page by page, after the last key of the page before', async () => {
+        const alphabet = ['a', '|', '}', 'é', '\uE000', '\u{10000}', '\u{10FFFF}'];
+        const text = fc
+          .array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 3 })
+          .map((chars) => chars.join(''));
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(text, { minLength: 1, maxLength: 12 }),
+            fc.integer({ min: 1, max: 5 }),
+            fc.constantFrom('', 'a', '|', '\u{10FFFF}'),
+            async (keys, limit, keyPrefix) => {
+              const projection = await projectionHolding(
+                'pages',
+                keys.map((key) => [key, { key }]),
+              );
+              const every = await readModels.documents(projection, 'clubs', { keyPrefix });
+              const paged: typeof every = [];
+              let afterKey: string | undefined;
+              for (;;) {
+                const page = await readModels.documents(projection, 'clubs', {
+                  keyPrefix,
+                  limit,
+                  ...(afterKey === undefined ? {} : { afterKey }),
+                });
+                expect(page.length).toBeLessThanOrEqual(limit);
+                paged.push(...page);
+                if (page.length < limit) break;
+                afterKey = page.at(-1)?.key;
+              }
+              expect(paged).toEqual(every);
+            },
+          ),
+          { numRuns: 15 },
+        );
+        const projection = await projectionHolding('page', [
+          ['b', { n: 2 }],
+          ['a', { n: 1 }],
+          ['c', { n: 3 }],
+        ]);
+        expect(await readModels.documents(projection, 'clubs', { afterKey: 'a' })).toEqual([
+          { key: 'b', document: { n: 2 } },
+          { key: 'c', document: { n: 3 } },
+        ]);
+        expect(await readModels.documents(projection, 'clubs', { afterKey: 'c' })).toEqual([]);
+        expect(await readModels.documents(projection, 'clubs', { limit: 1 })).toEqual([
+          { key: 'a', document: { n: 1 } },
+        ]);
+        await expect(readModels.documents(projection, 'clubs', { limit: 0 })).rejects.toThrow(
+          /limit must be a whole number of 1 or more/,
+        );
+        await expect(
+          readModels.documents(projection, 'clubs', { afterKey: 3 as unknown as string }),
+        ).rejects.toThrow(/afterKey must be text/);
+      });
+
       it('reads committed documents and keys synchronously, when it can, as fresh copies', async () => {
         const { getDocumentNow, keysNow } = readModels;
         // Optional: a store that reads only asynchronously (PostgreSQL) gives neither.

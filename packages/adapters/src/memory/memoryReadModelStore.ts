@@ -1,6 +1,7 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  documentsPageOf,
   keyPrefixOf,
   type Lease,
   LeaseLostError,
@@ -176,10 +177,15 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
     documents: async (projection, collection, query) => {
       ensureOpen();
       const prefix = keyPrefixOf(query);
+      const { afterKey, limit } = documentsPageOf(query);
       const data = dataOf(projection);
-      const entries = [...collectionOf(data, projection, collection)];
-      return (prefix === undefined ? entries : entries.filter(([key]) => key.startsWith(prefix)))
+      const entries = [...collectionOf(data, projection, collection)].filter(
+        ([key]) =>
+          (prefix === undefined || key.startsWith(prefix)) && (afterKey === undefined || key > afterKey),
+      );
+      return entries
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .slice(0, limit)
         .map(([key, text]) => ({ key, document: parsed(text) }));
     },
 

@@ -1,6 +1,7 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
   type Lease,
@@ -557,18 +558,28 @@ export const createPostgresReadModelStore = (
     documents: async (projection, collection, query) => {
       ensureOpen();
       const prefix = keyPrefixOf(query);
+      const { afterKey, limit } = documentsPageOf(query);
       const bound = prefix === undefined ? undefined : keyPrefixBound(prefix);
       // Keys are text COLLATE "C": compared as UTF-8 bytes, so a prefix is a range of the index.
+      const conditions: string[] = [];
+      const values: (string | number)[] = [];
+      const value = (given: string | number): string => {
+        values.push(given);
+        return `$${values.length}`;
+      };
+      if (prefix !== undefined) {
+        const from = value(prefix);
+        conditions.push(`key >= ${from}`);
+        conditions.push(bound === undefined ? `starts_with(key, ${from})` : `key < ${value(bound)}`);
+      }
+      if (afterKey !== undefined) conditions.push(`key > ${value(afterKey)}`);
+      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+      const limited = limit === undefined ? '' : ` LIMIT ${value(limit)}`;
       const rows = await readCollection(
         projection,
         collection,
-        (table) =>
-          prefix === undefined
-            ? `SELECT key, doc FROM ${table} ORDER BY key`
-            : bound === undefined
-              ? `SELECT key, doc FROM ${table} WHERE key >= $1 AND starts_with(key, $1) ORDER BY key`
-              : `SELECT key, doc FROM ${table} WHERE key >= $1 AND key < $2 ORDER BY key`,
-        prefix === undefined ? [] : bound === undefined ? [prefix] : [prefix, bound],
+        (table) => `SELECT key, doc FROM ${table}${where} ORDER BY key${limited}`,
+        values,
       );
       return rows.map((row) => ({ key: String(row.key), document: row.doc as ReadModelDocument }));
     },

@@ -1,6 +1,7 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
   type Lease,
@@ -122,6 +123,9 @@ interface CollectionStatements {
   /** The documents from a key on, for a prefix with no upper bound (see keyPrefixBound). */
   from: Database.Statement;
   keys: Database.Statement;
+  /** Reads of a page (after a key, at most so many), prepared on first use per shape of query. */
+  pages: Map<string, Database.Statement>;
+  readonly table: string;
 }
 
 /** A batch checked and serialised before the transaction, so the write lock is held only to write. */
@@ -326,6 +330,8 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
             .raw(),
           from: db.prepare(`SELECT key, doc FROM "${table}" WHERE key >= ? ORDER BY key`).raw(),
           keys: db.prepare(`SELECT key FROM "${table}"`).pluck(),
+          pages: new Map(),
+          table,
         };
       } catch (error) {
         if (isMissingTable(error)) throw missingCollection(projection, collection);
@@ -343,6 +349,42 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
   };
 
   /** Statements of a table that may since have been dropped (by a reset in another process). */
+  /** A page of a collection: its rows after `afterKey` (and with `prefix`), at most `limit` of them. */
+  const pageOf = (
+    table: CollectionStatements,
+    prefix: string | undefined,
+    bound: string | undefined,
+    afterKey: string | undefined,
+    limit: number | undefined,
+  ): IterableIterator<unknown> => {
+    const conditions: string[] = [];
+    const values: (string | number)[] = [];
+    if (prefix !== undefined) {
+      conditions.push('key >= ?');
+      values.push(prefix);
+      if (bound !== undefined) {
+        conditions.push('key < ?');
+        values.push(bound);
+      }
+    }
+    if (afterKey !== undefined) {
+      conditions.push('key > ?');
+      values.push(afterKey);
+    }
+    if (limit !== undefined) values.push(limit);
+    const text =
+      `SELECT key, doc FROM "${table.table}"` +
+      (conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '') +
+      ' ORDER BY key' +
+      (limit === undefined ? '' : ' LIMIT ?');
+    let statement = table.pages.get(text);
+    if (statement === undefined) {
+      statement = db.prepare(text).raw();
+      table.pages.set(text, statement);
+    }
+    return statement.iterate(...values);
+  };
+
   const usingCollection = <T>(
     projection: string,
     collection: string,
@@ -579,15 +621,18 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     documents: async (projection, collection, query) => {
       ensureOpen();
       const prefix = keyPrefixOf(query);
+      const { afterKey, limit } = documentsPageOf(query);
       return attempt('reading documents', () =>
         usingCollection(projection, collection, (table) => {
           const bound = prefix === undefined ? undefined : keyPrefixBound(prefix);
           const rows = (
-            prefix === undefined
-              ? table.all.iterate()
-              : bound === undefined
-                ? table.from.iterate(prefix)
-                : table.between.iterate(prefix, bound)
+            afterKey !== undefined || limit !== undefined
+              ? pageOf(table, prefix, bound, afterKey, limit)
+              : prefix === undefined
+                ? table.all.iterate()
+                : bound === undefined
+                  ? table.from.iterate(prefix)
+                  : table.between.iterate(prefix, bound)
           ) as IterableIterator<[string, string]>;
           // Each row parsed as it is read: its text is garbage at once, not held with every other.
           const found: { key: string; document: ReadModelDocument }[] = [];

@@ -75,6 +75,13 @@ export interface ProjectionBatch {
 export interface DocumentsQuery {
   /** Only the documents whose key starts with this text, e.g. `f|night-contacts|`. */
   readonly keyPrefix?: string;
+  /**
+   * Only the documents whose key comes after this one in key order: with `limit`, a page after
+   * the last key of the page before, so a big collection is read without holding all of it.
+   */
+  readonly afterKey?: string;
+  /** At most this many documents, the first in key order (a whole number of 1 or more). */
+  readonly limit?: number;
 }
 
 export interface ReadModelStore {
@@ -171,6 +178,25 @@ export const keyPrefixOf = (query: DocumentsQuery | undefined): string | undefin
     );
   }
   return prefix === '' ? undefined : prefix;
+};
+
+/** A `documents` query's page, checked: the key to read after and the most documents, when given. */
+export const documentsPageOf = (
+  query: DocumentsQuery | undefined,
+): { afterKey: string | undefined; limit: number | undefined } => {
+  const afterKey = query?.afterKey;
+  const limit = query?.limit;
+  if (afterKey !== undefined && typeof afterKey !== 'string') {
+    throw new TypeError(
+      `documents' afterKey must be text (the last key of the page before); got ${typeof afterKey}. Leave it out to read from the first key.`,
+    );
+  }
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new TypeError(
+      `documents' limit must be a whole number of 1 or more; got ${String(limit)}. Leave it out to read every document.`,
+    );
+  }
+  return { afterKey, limit };
 };
 
 /** The highest code point; the one after U+D7FF is U+E000 (code points between are surrogates). */
