@@ -1,5 +1,6 @@
 import { createEventStoreDBEventStore } from '@lantern/adapters/eventstoredb';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
+import { withLocalCopy } from '@lantern/adapters/sqlite';
 import { isLeaseLostError, type ReadModelStore } from '@lantern/core';
 import { createProjectionEngine } from '@lantern/projections';
 import { clubTotals } from './clubTotals.js';
@@ -18,6 +19,8 @@ export interface EngineSettings {
   schema: string;
   leaseTtlMs: number;
   batchSize: number;
+  /** Pages documents through a local copy (`withLocalCopy`), with room for five in memory. */
+  localCopy: boolean;
 }
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as EngineSettings;
@@ -35,7 +38,7 @@ const store = createPostgresReadModelStore(
 );
 
 /** The store, telling the parent about every commit: which lease it was made under, from where to where. */
-const readModels: ReadModelStore = {
+const printing: ReadModelStore = {
   ...store,
   commit: async (batches) => {
     try {
@@ -57,11 +60,14 @@ const readModels: ReadModelStore = {
   },
 };
 
+const readModels = settings.localCopy ? withLocalCopy(printing) : printing;
+
 const engine = createProjectionEngine({
   eventStore,
   readModels,
   projections: [clubTotals],
   batchSize: settings.batchSize,
+  ...(settings.localCopy ? { documentsInMemory: 5 } : {}),
   instance: { owner: settings.owner, leaseTtlMs: settings.leaseTtlMs },
 });
 
@@ -78,7 +84,7 @@ process.on('SIGTERM', () => {
   clearInterval(watch);
   engine
     .stop()
-    .then(() => Promise.all([store.close(), eventStore.close()]))
+    .then(() => Promise.all([readModels.close(), eventStore.close()]))
     .then(
       () => process.exit(0),
       (error: unknown) => {

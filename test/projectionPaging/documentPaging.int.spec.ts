@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
+import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
+import { createSqliteEventStore, createSqliteReadModelStore, withLocalCopy } from '@lantern/adapters/sqlite';
 import {
   defaultEventRegistry,
   type EventStore,
@@ -16,11 +17,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { builtInProjections as builtIns } from '../../bench/src/projections/lantern.js';
 import { programmeEvents } from '../../bench/src/projections/programmeWorkload.js';
 import { streamRuns } from '../../bench/src/projections/timing.js';
+import { postgresConnectionString, sql, usePostgresSchema } from '../multiInstance/postgresServer.js';
 
 /**
  * Paging documents in and out of memory changes nothing a projection computes: the built-in
  * projections with a cache of five documents give the read models they give with every document
- * held, after a rebuild, a restart and poison events.
+ * held, after a rebuild, a restart and poison events. PostgreSQL read models are paged through a
+ * local copy (`withLocalCopy`); without one the engine holds every document.
  */
 
 /** The bench's programme workload: a few thousand events touch a few thousand documents. */
@@ -111,9 +114,34 @@ const sqliteStores = (): Stores => {
   };
 };
 
+const { schema } = usePostgresSchema('paging');
+let schemas = 0;
+
+/** PostgreSQL read models, each in a schema of its own, each through a local copy of its own. */
+const postgresStores = (): Stores => {
+  const eventStore = createMemoryEventStore();
+  cleanups.push(() => eventStore.close());
+  return {
+    eventStore,
+    readModels: () => {
+      schemas += 1;
+      const own = `${schema}_${schemas}`;
+      cleanups.push(async () => {
+        await sql(`DROP SCHEMA IF EXISTS "${own}" CASCADE`);
+      });
+      const readModels = withLocalCopy(
+        createPostgresReadModelStore({ connectionString: postgresConnectionString }, { schema: own }),
+      );
+      cleanups.push(() => readModels.close());
+      return readModels;
+    },
+  };
+};
+
 describe.each([
   ['memory', memoryStores],
   ['sqlite', sqliteStores],
+  ['postgres, through a local copy', postgresStores],
 ] as const)('documents paged in and out of memory (%s stores)', (_, storesOf) => {
   it('a rebuild with a tiny cache gives the read models of a rebuild with every document held', async () => {
     const { eventStore, readModels } = storesOf();

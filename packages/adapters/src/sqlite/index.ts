@@ -1,3 +1,5 @@
+export type { LocalCopyOptions } from './localCopy.js';
+export { withLocalCopy } from './localCopy.js';
 export type { SqliteEventStoreOptions } from './sqliteEventStore.js';
 export { createSqliteEventStore } from './sqliteEventStore.js';
 export type { SqliteKeyStoreOptions } from './sqliteKeyStore.js';
