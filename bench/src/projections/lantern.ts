@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { createSqliteEventStore, createSqliteReadModelStore } from '@lantern/adapters/sqlite';
+import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
+import { createSqliteEventStore, createSqliteReadModelStore, withLocalCopy } from '@lantern/adapters/sqlite';
 import type { EventStore, ReadModelDocument, ReadModelStore, RecordedEvent } from '@lantern/core';
 import {
   builtInIndicators,
@@ -13,10 +14,17 @@ import {
   type ProjectionEngine,
   type ProjectionView,
 } from '@lantern/projections';
+import pg from 'pg';
 import type { Tally } from '../workload.js';
 import { checkBuiltIns, checkBuiltInsWithSql, checkTally } from './checks.js';
 import { programmeEvents } from './programmeWorkload.js';
-import type { Job, LiveLag, Measurement, Percentiles } from './scenarios.js';
+import {
+  type Job,
+  type LiveLag,
+  type Measurement,
+  type Percentiles,
+  postgresConnectionString,
+} from './scenarios.js';
 import { foldCollection, foldKey, foldProjection } from './simpleFold.js';
 import { appendInOrder, copyDatabase, type Timing, time } from './timing.js';
 
@@ -236,6 +244,34 @@ export const rebuildForRss = async (job: Job, what: 'builtIns' | 'fold'): Promis
     return measured(job.summary.events, timing, joinProblems(problem, checked));
   } finally {
     await closeAll(stores);
+  }
+};
+
+/**
+ * (i): peak RSS of the same rebuild with the read models in PostgreSQL, in a schema of the run's
+ * own (dropped after): with every document held in memory, as the engine does with a store it
+ * cannot read synchronously, or paged through a local SQLite copy (`withLocalCopy`).
+ */
+export const rebuildIntoPostgres = async (job: Job, how: 'held' | 'localCopy'): Promise<Measurement> => {
+  const { rss } = job.files;
+  if (!rss) throw new Error('The peak-RSS workload was not prepared.');
+  const schema = `lantern_bench_${process.pid}`;
+  const postgres = createPostgresReadModelStore({ connectionString: postgresConnectionString }, { schema });
+  const stores: Stores = {
+    eventStore: createSqliteEventStore({ path: rss, readonly: true }),
+    readModels: how === 'held' ? postgres : withLocalCopy(postgres, { path: join(job.work, 'copy.db') }),
+    last: BigInt(job.files.rssLastPosition ?? job.summary.events),
+  };
+  try {
+    const projections = builtInProjections();
+    const { timing, problem } = await rebuild(stores, projections, job.settings.batchSize);
+    const checked = await checkBuiltIns(stores.readModels, projections, job.summary);
+    return measured(job.summary.events, timing, joinProblems(problem, checked.problem), checked.digest);
+  } finally {
+    await closeAll(stores);
+    const client = new pg.Client({ connectionString: postgresConnectionString });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
   }
 };
 

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { readCommandLine } from '../cli.js';
 import { confirmCode, describeMachine } from '../machine.js';
 import { reasonOf } from '../subjects/index.js';
@@ -11,6 +12,8 @@ import {
   type Job,
   type PreparedFiles,
   type ProjectionsSettings,
+  postgresConnectionString,
+  postgresScenarioIds,
   rebuildScenarioIds,
   rssScenarioIds,
   runInWorker,
@@ -37,6 +40,8 @@ Options (or environment variables, e.g. BENCH_EVENTS=20000):
   --emmett-sqlite-events N  events Emmett's SQLite consumer folds     (default 20000)
   --rss-events N      events of the peak-RSS rebuild; 0 leaves it out     (default 0)
   --rss-runs N        runs of each peak-RSS rebuild                       (default 1)
+                      (two of them put the read models in PostgreSQL: POSTGRES_CONNECTION_STRING,
+                      default postgres://postgres@127.0.0.1:5432/test; left out if it cannot be reached)
   --scenarios LIST    comma-separated, of ${scenarioIds.join(', ')} (default all)
   --out FILE          where to write the report, relative to where the command was typed
                       (default bench/results/<date>-projections.md)
@@ -119,6 +124,23 @@ const rateText = (reply: WorkerReply): string => {
   return `${Math.round(m.events / m.seconds).toLocaleString('en-US')} events/s (${m.seconds.toFixed(2)} s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MB)${lag}${problem}`;
 };
 
+/** Why the PostgreSQL server cannot be used, or undefined when it answers. */
+const postgresProblem = async (): Promise<string | undefined> => {
+  const client = new pg.Client({
+    connectionString: postgresConnectionString,
+    connectionTimeoutMillis: 5_000,
+  });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (error) {
+    return `PostgreSQL at ${postgresConnectionString} cannot be reached (${reasonOf(error)}); start it or set POSTGRES_CONNECTION_STRING`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
+
 const main = async (): Promise<void> => {
   const cli = parseCommandLine();
   if (cli.help) {
@@ -190,6 +212,11 @@ const main = async (): Promise<void> => {
       log(`Peak-RSS log written in ${rss.seconds.toFixed(0)} s`);
     } else {
       for (const id of rssChosen) skipped[id] = 'not run (give --rss-events N)';
+    }
+    const postgresChosen = rssChosen.filter((id) => postgresScenarioIds.includes(id) && !skipped[id]);
+    if (postgresChosen.length > 0) {
+      const unreachable = await postgresProblem();
+      if (unreachable) for (const id of postgresChosen) skipped[id] = `not run: ${unreachable}`;
     }
 
     const replies: ProjectionsRun['replies'] = {};

@@ -203,6 +203,16 @@ const targets = (run: ProjectionsRun): Target[] => [
     'rssFold',
     `Peak RSS, the simple fold from SQLite with the log streamed, ${rssEventsText(run.settings.rssEvents)}`,
   ),
+  peakRssTarget(
+    run,
+    'rssBuiltInsPostgres',
+    `Peak RSS, every built-in projection from SQLite into PostgreSQL read models, every document held, ${rssEventsText(run.settings.rssEvents)}`,
+  ),
+  peakRssTarget(
+    run,
+    'rssBuiltInsPostgresCopy',
+    `The same into PostgreSQL through a local copy (withLocalCopy), ${rssEventsText(run.settings.rssEvents)}`,
+  ),
   ratioTarget(
     run,
     'Lantern memory rebuild, every built-in projection ÷ Emmett in-memory fold',

@@ -36,7 +36,20 @@ export const rebuildScenarioIds = [
   'foldRawSqlite',
   'foldEmmettSqlite',
 ] as const;
-export const rssScenarioIds = ['rssBuiltIns', 'rssBuiltInsCapped', 'rssFold'] as const;
+export const rssScenarioIds = [
+  'rssBuiltIns',
+  'rssBuiltInsCapped',
+  'rssFold',
+  'rssBuiltInsPostgres',
+  'rssBuiltInsPostgresCopy',
+] as const;
+
+/** The peak-RSS rebuilds whose read models are in PostgreSQL. */
+export const postgresScenarioIds: readonly ScenarioId[] = ['rssBuiltInsPostgres', 'rssBuiltInsPostgresCopy'];
+
+/** The PostgreSQL server of those rebuilds: the one the tests use. */
+export const postgresConnectionString =
+  process.env.POSTGRES_CONNECTION_STRING ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
  * The old-space limit docs/projections.md advises for long rebuilds: with it V8 collects before
@@ -62,6 +75,10 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   rssBuiltIns: 'Lantern: every built-in projection, SQLite → SQLite',
   rssBuiltInsCapped: `Lantern: every built-in projection, SQLite → SQLite, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
   rssFold: 'Lantern engine, simple fold, SQLite → SQLite',
+  rssBuiltInsPostgres:
+    'Lantern: every built-in projection, SQLite → PostgreSQL, every document held in memory',
+  rssBuiltInsPostgresCopy:
+    'Lantern: every built-in projection, SQLite → PostgreSQL through a local copy (withLocalCopy)',
 };
 
 /** Files the parent prepared once, untimed. */

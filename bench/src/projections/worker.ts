@@ -1,5 +1,12 @@
 import { reasonOf } from '../subjects/index.js';
-import { applyBuiltIns, liveLag, rebuildBuiltIns, rebuildFold, rebuildForRss } from './lantern.js';
+import {
+  applyBuiltIns,
+  liveLag,
+  rebuildBuiltIns,
+  rebuildFold,
+  rebuildForRss,
+  rebuildIntoPostgres,
+} from './lantern.js';
 import { emmettMemoryFold, emmettSqliteFold, rawSqliteFold } from './peers.js';
 import type { Job, Measurement, ScenarioId, WorkerReply } from './scenarios.js';
 
@@ -21,6 +28,8 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   rssBuiltIns: (job) => rebuildForRss(job, 'builtIns'),
   rssBuiltInsCapped: (job) => rebuildForRss(job, 'builtIns'),
   rssFold: (job) => rebuildForRss(job, 'fold'),
+  rssBuiltInsPostgres: (job) => rebuildIntoPostgres(job, 'held'),
+  rssBuiltInsPostgresCopy: (job) => rebuildIntoPostgres(job, 'localCopy'),
 };
 
 const send = (reply: WorkerReply): Promise<void> =>
