@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemoryReadModelStore } from '@lantern/adapters/memory';
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
 import { createSqliteEventStore, withLocalCopy } from '@lantern/adapters/sqlite';
 import type { ReadModelStore } from '@lantern/core';
+import { createProjectionEngine } from '@lantern/projections';
 import { v4 as uuidv4 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresConnectionString, usePostgresSchema } from '../multiInstance/postgresServer.js';
-import { runReadModelContract, sessionHeld } from './readModelContract.js';
+import { attendanceProjection, runReadModelContract, sessionHeld } from './readModelContract.js';
 
 // PostgreSQL read models through a local copy: the whole contract (the engine on top of it pages
 // its documents through the copy), then when the copy is taken, used again, or refused.
@@ -168,6 +169,71 @@ describe('the local copy of PostgreSQL read models', () => {
     await copied.prepare(projection, ['clubs']);
     expect(standby.pages()).toBe(1);
     expect(copied.getDocumentNow?.(projection, 'clubs', 'a')).toEqual({ children: 1 });
+  });
+
+  it('is taken again after a commit it missed, and the engine counts nothing twice', async () => {
+    const store = open();
+    let failCheckpoints = 0;
+    // The store, but its checkpoint cannot be read for a while: a commit lands in PostgreSQL and
+    // the copy cannot learn what it landed as.
+    const flaky: ReadModelStore = {
+      ...store,
+      checkpoint: async (projection) => {
+        if (failCheckpoints > 0) {
+          failCheckpoints -= 1;
+          throw new Error('connection reset while reading the checkpoint');
+        }
+        return store.checkpoint(projection);
+      },
+    };
+    const readModels = keep(withLocalCopy(flaky, { path: join(directory(), 'copy.db') }));
+    const projection = projectionName();
+    await readModels.prepare(projection, ['clubs']);
+    await commitClubs(readModels, projection, 0n, 2n, { a: 1 });
+    failCheckpoints = 1;
+    await expect(commitClubs(readModels, projection, 2n, 4n, { a: 2, b: 3 })).rejects.toThrow(
+      /The read models were committed, but the local copy .* could not be written/,
+    );
+    expect(await store.getDocument(projection, 'clubs', 'b')).toEqual({ children: 3 });
+    await readModels.prepare(projection, ['clubs']);
+    expect(readModels.getDocumentNow?.(projection, 'clubs', 'a')).toEqual({ children: 2 });
+    expect(readModels.getDocumentNow?.(projection, 'clubs', 'b')).toEqual({ children: 3 });
+
+    // The engine, the same way: a commit whose copy fails is loaded again and goes on from the
+    // checkpoint PostgreSQL holds, with a cache of two documents so that the copy is read.
+    const eventStore = createMemoryEventStore();
+    const clubs = Array.from({ length: 12 }, (_, i) => `club-${i}`);
+    let last = 0n;
+    for (let round = 0; round < 5; round += 1) {
+      for (const club of clubs)
+        last = (await eventStore.append(club, [sessionHeld(club, round + 1)])).position;
+    }
+    const name = projectionName();
+    const engine = createProjectionEngine({
+      eventStore,
+      readModels,
+      projections: [attendanceProjection(name)],
+      batchSize: 7,
+      documentsInMemory: 2,
+    });
+    let commits = 0;
+    const failing = engine.changes.subscribe(() => {
+      commits += 1;
+      if (commits === 3) failCheckpoints = 1;
+    });
+    try {
+      await engine.start();
+      await engine.waitFor(last);
+    } finally {
+      failing.unsubscribe();
+      await engine.stop();
+      await eventStore.close();
+    }
+    const counts = Object.fromEntries(
+      (await store.documents(name, 'clubs')).map(({ key, document }) => [key, document]),
+    );
+    expect(counts).toEqual(Object.fromEntries(clubs.map((club) => [club, { sessions: 5, children: 15 }])));
+    expect(failCheckpoints).toBe(0);
   });
 
   it('refuses a file that is not a local copy, and leaves it as it is', async () => {

@@ -131,7 +131,8 @@ const openCopy = (path: string): Database.Database => {
 
 /**
  * The read-model store with a local copy of its documents, read synchronously by the engine
- * (`getDocumentNow`, `keysNow`). Every other read, and every write, goes to the store itself.
+ * (`getDocumentNow`, `keysNow`). Every other read, and every write, goes to the store itself;
+ * `close` closes both.
  */
 export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOptions = {}): ReadModelStore => {
   if (readModels.getDocumentNow && readModels.keysNow) {
@@ -248,9 +249,9 @@ export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOpti
   const mirror = async (batches: readonly ProjectionBatch[]): Promise<void> => {
     const followed = batches.filter((batch) => inStep.has(batch.projection));
     if (followed.length === 0) return;
-    // The store's own checkpoints, as committed: what the copy is compared with when next loaded.
-    const checkpoints = await Promise.all(followed.map((batch) => readModels.checkpoint(batch.projection)));
     try {
+      // The store's own checkpoints, as committed: what the copy is compared with when next loaded.
+      const checkpoints = await Promise.all(followed.map((batch) => readModels.checkpoint(batch.projection)));
       db.transaction(() => {
         followed.forEach((batch, i) => {
           const { projection } = batch;
@@ -328,6 +329,8 @@ export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOpti
 
     reset: async (projection, version, collections, lease) => {
       ensureOpen();
+      // Out of step until both are reset: a failure half-way leaves it to be copied at the next load.
+      inStep.delete(projection);
       await readModels.reset(projection, version, collections, lease);
       const checkpoint = await readModels.checkpoint(projection);
       db.transaction(() => {
