@@ -213,6 +213,11 @@ const targets = (run: ProjectionsRun): Target[] => [
     'rssBuiltInsPostgresCopy',
     `The same into PostgreSQL through a local copy (withLocalCopy), ${rssEventsText(run.settings.rssEvents)}`,
   ),
+  peakRssTarget(
+    run,
+    'rssBuiltInsPostgresCopyCapped',
+    `The same through a local copy, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
+  ),
   ratioTarget(
     run,
     'Lantern memory rebuild, every built-in projection ÷ Emmett in-memory fold',

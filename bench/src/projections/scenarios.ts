@@ -42,10 +42,15 @@ export const rssScenarioIds = [
   'rssFold',
   'rssBuiltInsPostgres',
   'rssBuiltInsPostgresCopy',
+  'rssBuiltInsPostgresCopyCapped',
 ] as const;
 
 /** The peak-RSS rebuilds whose read models are in PostgreSQL. */
-export const postgresScenarioIds: readonly ScenarioId[] = ['rssBuiltInsPostgres', 'rssBuiltInsPostgresCopy'];
+export const postgresScenarioIds: readonly ScenarioId[] = [
+  'rssBuiltInsPostgres',
+  'rssBuiltInsPostgresCopy',
+  'rssBuiltInsPostgresCopyCapped',
+];
 
 /** The PostgreSQL server of those rebuilds: the one the tests use. */
 export const postgresConnectionString =
@@ -79,6 +84,7 @@ export const scenarioLabels: Record<ScenarioId, string> = {
     'Lantern: every built-in projection, SQLite → PostgreSQL, every document held in memory',
   rssBuiltInsPostgresCopy:
     'Lantern: every built-in projection, SQLite → PostgreSQL through a local copy (withLocalCopy)',
+  rssBuiltInsPostgresCopyCapped: `Lantern: every built-in projection, SQLite → PostgreSQL through a local copy, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
 };
 
 /** Files the parent prepared once, untimed. */
@@ -154,7 +160,9 @@ const worker = compiledWorker(new URL('./worker.ts', import.meta.url), 'projecti
 
 /** Node flags a scenario's worker starts with, besides this process's own. */
 const nodeFlagsOf = (scenario: ScenarioId): string[] =>
-  scenario === 'rssBuiltInsCapped' ? [`--max-old-space-size=${cappedOldSpaceMb}`] : [];
+  scenario === 'rssBuiltInsCapped' || scenario === 'rssBuiltInsPostgresCopyCapped'
+    ? [`--max-old-space-size=${cappedOldSpaceMb}`]
+    : [];
 
 /** Runs a job in a fresh Node process, compiled (see compiledWorker.ts), with the scenario's own flags. */
 export const runInWorker = (job: Job): Promise<WorkerReply> =>

@@ -30,6 +30,7 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   rssFold: (job) => rebuildForRss(job, 'fold'),
   rssBuiltInsPostgres: (job) => rebuildIntoPostgres(job, 'held'),
   rssBuiltInsPostgresCopy: (job) => rebuildIntoPostgres(job, 'localCopy'),
+  rssBuiltInsPostgresCopyCapped: (job) => rebuildIntoPostgres(job, 'localCopy'),
 };
 
 const send = (reply: WorkerReply): Promise<void> =>
