@@ -7,6 +7,7 @@ import {
   type ReadModelStore,
   type RecordedEvent,
 } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
 import {
   createProjectionEngine,
   defineProjection,
@@ -15,7 +16,7 @@ import {
 } from '@lantern/projections';
 import fc from 'fast-check';
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
+import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /**
@@ -38,19 +39,19 @@ const staff = 'st_5a1c0b7e2d4a61f3';
 /** A unique projection name per test, so stores shared between tests (PostgreSQL) stay apart. */
 const projectionName = (base: string): string => `${base}_${uuidv4().replaceAll('-', '').slice(0, 10)}`;
 
-export const sessionHeld = (clubId: string, count: number, heldOn = '2019-03-02'): NewEvent => ({
-  id: uuidv7(),
-  type: 'ClubSessionHeld',
-  data: { clubId, heldOn, activity: 'play', attendance: [{ sex: 'female', ageBand: '5-11', count }] },
-  metadata: { occurredAt: `${heldOn}T16:00:00+07:00`, recordedBy: staff, schemaVersion: 1 },
-});
+export const sessionHeld = (clubId: string, count: number, heldOn = '2019-03-02'): NewEvent =>
+  catalogEvent(
+    'ClubSessionHeld',
+    { clubId, heldOn, activity: 'play', attendance: [{ sex: 'female', ageBand: '5-11', count }] },
+    { occurredAt: `${heldOn}T16:00:00+07:00`, recordedBy: staff },
+  );
 
-const clubClosed = (clubId: string): NewEvent => ({
-  id: uuidv7(),
-  type: 'ClubClosed',
-  data: { clubId, reason: 'premises' },
-  metadata: { occurredAt: '2019-04-01T09:00:00+07:00', recordedBy: staff, schemaVersion: 1 },
-});
+const clubClosed = (clubId: string): NewEvent =>
+  catalogEvent(
+    'ClubClosed',
+    { clubId, reason: 'premises' },
+    { occurredAt: '2019-04-01T09:00:00+07:00', recordedBy: staff },
+  );
 
 /** Attendance per club: one document per club, deleted when the club closes. */
 export const attendanceProjection = (

@@ -1,16 +1,16 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent, ReadModelStore } from '@lantern/core';
-import { v7 as uuidv7 } from 'uuid';
+import { catalogEvent } from '@lantern/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineProjection } from './projection.js';
 import { createProjectionEngine, type ProjectionEngine } from './projectionEngine.js';
 
-const closed = (clubId: string): NewEvent => ({
-  id: uuidv7(),
-  type: 'ClubClosed',
-  data: { clubId, reason: 'premises' },
-  metadata: { occurredAt: '2019-04-01T09:00:00+07:00', recordedBy: 'st_5a1c0b7e2d4a61f3', schemaVersion: 1 },
-});
+const closed = (clubId: string): NewEvent =>
+  catalogEvent(
+    'ClubClosed',
+    { clubId, reason: 'premises' },
+    { occurredAt: '2019-04-01T09:00:00+07:00', recordedBy: 'st_5a1c0b7e2d4a61f3' },
+  );
 
 const closures = defineProjection({
   name: 'closures',

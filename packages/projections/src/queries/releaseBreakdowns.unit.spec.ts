@@ -1,7 +1,7 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { type EventStore, isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
 import fc from 'fast-check';
-import { v7 as uuidv7 } from 'uuid';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { coarsenArea } from '../disclosure/index.js';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
@@ -29,19 +29,19 @@ interface Aid {
   readonly on?: string;
 }
 
-const aidEvent = (aid: Aid, n: number): NewEvent => ({
-  id: uuidv7(),
-  type: 'AidDistributed',
-  data: {
-    programmeId: 'pp',
-    distributionId: `aid-${n}`,
-    area: aid.area,
-    householdRef: household(aid.household),
-    items: [{ item: 'rice', quantity: 5, unit: 'kg' }],
-    context: aid.context ?? 'covid-relief',
-  },
-  metadata: { occurredAt: `${aid.on ?? '2020-03-10'}T10:00:00+07:00`, recordedBy: staff, schemaVersion: 1 },
-});
+const aidEvent = (aid: Aid, n: number): NewEvent =>
+  catalogEvent(
+    'AidDistributed',
+    {
+      programmeId: 'pp',
+      distributionId: `aid-${n}`,
+      area: aid.area,
+      householdRef: household(aid.household),
+      items: [{ item: 'rice', quantity: 5, unit: 'kg' }],
+      context: aid.context ?? 'covid-relief',
+    },
+    { occurredAt: `${aid.on ?? '2020-03-10'}T10:00:00+07:00`, recordedBy: staff },
+  );
 
 /** The projection rebuilt from `store` up to `last`, and what its queries read. */
 const rebuilt = async (
@@ -260,10 +260,9 @@ describe('a protected stock (active) by area, for a donor', () => {
       const clubId = `club-${n}`;
       last = (
         await store.append(`club-${clubId}`, [
-          {
-            id: uuidv7(),
-            type: 'ClubEstablished',
-            data: {
+          catalogEvent(
+            'ClubEstablished',
+            {
               programmeId: 'pp',
               clubId,
               name: `Club ${n}`,
@@ -271,8 +270,8 @@ describe('a protected stock (active) by area, for a donor', () => {
               kind: 'kids-club',
               establishedOn: '2020-03-02',
             },
-            metadata: { occurredAt: '2020-03-02T10:00:00+07:00', recordedBy: staff, schemaVersion: 1 },
-          },
+            { occurredAt: '2020-03-02T10:00:00+07:00', recordedBy: staff },
+          ),
         ])
       ).position;
     }
@@ -326,11 +325,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
   // consent to report; 6 of the first district's and 9 of the second's followed up within 7 days.
   beforeAll(async () => {
     const store = createMemoryEventStore();
-    const metadata = (on: string) => ({
-      occurredAt: `${on}T10:00:00+07:00`,
-      recordedBy: staff,
-      schemaVersion: 1,
-    });
+    const metadata = (on: string) => ({ occurredAt: `${on}T10:00:00+07:00`, recordedBy: staff });
     let last = 0n;
     for (let n = 0; n < 20; n += 1) {
       const area = n < 10 ? 'KH-12-06' : 'KH-12-09';
@@ -338,36 +333,33 @@ describe('a ratio by area, and a release with nothing in range', () => {
       const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
       const child = { programmeId: 'pp', childRef, sex: 'female', ageBand: '12-17', area };
       await store.append(`child-${childRef}`, [
-        {
-          id: uuidv7(),
-          type: 'ChildRegistered',
-          data: {
+        catalogEvent(
+          'ChildRegistered',
+          {
             ...child,
             identifiedVia: 'outreach',
             consent: { services: true, reporting: true, tracing: false, sharing: [] },
             consentGivenBy: 'caregiver',
             legalBasis: 'consent',
           },
-          metadata: metadata('2020-03-01'),
-        },
+          metadata('2020-03-01'),
+        ),
       ]);
       const followedUp = n < 6 || n >= 11;
       last = (
         await store.append(`case-${caseId}`, [
-          {
-            id: uuidv7(),
-            type: 'CaseDisclosed',
-            data: { ...child, caseId, concerns: ['neglect'], disclosedVia: 'outreach' },
-            metadata: metadata('2020-03-02'),
-          },
+          catalogEvent(
+            'CaseDisclosed',
+            { ...child, caseId, concerns: ['neglect'], disclosedVia: 'outreach' },
+            metadata('2020-03-02'),
+          ),
           ...(followedUp
             ? [
-                {
-                  id: uuidv7(),
-                  type: 'CaseFollowedUp',
-                  data: { caseId, followedUpOn: '2020-03-05', kind: 'home-visit' },
-                  metadata: metadata('2020-03-05'),
-                },
+                catalogEvent(
+                  'CaseFollowedUp',
+                  { caseId, followedUpOn: '2020-03-05', kind: 'home-visit' },
+                  metadata('2020-03-05'),
+                ),
               ]
             : []),
         ])
