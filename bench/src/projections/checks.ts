@@ -35,9 +35,26 @@ const differences = (found: BuiltInFigures, expected: BuiltInFigures): string | 
     : wrong.map((key) => `${key}: expected ${expected[key]}, found ${found[key]}`).join('; ');
 };
 
+/** Documents read back per page by the checks: a read model of millions is never held at once. */
+const checkPageSize = 10_000;
+
+/** Every document of a collection in key order, a page at a time. */
+async function* documentsInPages(readModels: ReadModelStore, projection: string, collection: string) {
+  let afterKey: string | undefined;
+  for (;;) {
+    const page = await readModels.documents(projection, collection, {
+      limit: checkPageSize,
+      ...(afterKey === undefined ? {} : { afterKey }),
+    });
+    yield* page;
+    if (page.length < checkPageSize) return;
+    afterKey = page.at(-1)?.key;
+  }
+}
+
 /**
- * Reads every document of every built-in read model through the store, checks the figures and
- * returns a digest of them all (collections in order, documents in key order).
+ * Reads every document of every built-in read model through the store, a page at a time, checks
+ * the figures and returns a digest of them all (collections in order, documents in key order).
  */
 export const checkBuiltIns = async (
   readModels: ReadModelStore,
@@ -48,13 +65,12 @@ export const checkBuiltIns = async (
   const found: BuiltInFigures = { cases: 0, funds: 0, nightOutreachChildContacts: 0, leafletsOnOutreach: 0 };
   for (const projection of projections) {
     for (const collection of projection.collections) {
-      const rows = await readModels.documents(projection.name, collection);
       hash.update(`${projection.name}/${collection}\n`);
-      for (const { key, document } of rows) hash.update(`${key}\t${JSON.stringify(document)}\n`);
-      if (projection.name === 'case_funnel' && collection === 'cases') found.cases = rows.length;
-      if (projection.name === 'funding' && collection === 'funds') found.funds = rows.length;
-      if (projection.name === 'indicators' && collection === 'observations') {
-        for (const { document } of rows) {
+      let count = 0;
+      for await (const { key, document } of documentsInPages(readModels, projection.name, collection)) {
+        count += 1;
+        hash.update(`${key}\t${JSON.stringify(document)}\n`);
+        if (projection.name === 'indicators' && collection === 'observations') {
           if (document.indicator === 'children-reached-night-outreach') {
             found.nightOutreachChildContacts += Number(document.value);
           } else if (document.indicator === 'leaflets-on-outreach') {
@@ -62,6 +78,8 @@ export const checkBuiltIns = async (
           }
         }
       }
+      if (projection.name === 'case_funnel' && collection === 'cases') found.cases = count;
+      if (projection.name === 'funding' && collection === 'funds') found.funds = count;
     }
   }
   const problem = differences(found, expectedFigures(summary));
