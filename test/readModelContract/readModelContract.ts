@@ -1,5 +1,6 @@
 import { createMemoryEventStore } from '@lantern/adapters/memory';
 import {
+  documentPages,
   type EventStore,
   isLeaseLostError,
   type NewEvent,
@@ -434,6 +435,11 @@ export const runReadModelContract = (
           { key: 'c', document: { n: 3 } },
         ]);
         expect(await readModels.documents(projection, 'clubs', { afterKey: 'c' })).toEqual([]);
+        const pages: string[][] = [];
+        for await (const page of documentPages(readModels, projection, 'clubs', 2)) {
+          pages.push(page.map((row) => row.key));
+        }
+        expect(pages).toEqual([['a', 'b'], ['c']]);
         expect(await readModels.documents(projection, 'clubs', { limit: 1 })).toEqual([
           { key: 'a', document: { n: 1 } },
         ]);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ReadModelStore } from '@lantern/core';
+import { documentPages, type ReadModelStore } from '@lantern/core';
 import type { Projection } from '@lantern/projections';
 import { openDatabase } from '../subjects/betterSqlite3.js';
 import { describeTally, sameTally, type Tally } from '../workload.js';
@@ -38,20 +38,6 @@ const differences = (found: BuiltInFigures, expected: BuiltInFigures): string | 
 /** Documents read back per page by the checks: a read model of millions is never held at once. */
 const checkPageSize = 10_000;
 
-/** Every document of a collection in key order, a page at a time. */
-async function* documentsInPages(readModels: ReadModelStore, projection: string, collection: string) {
-  let afterKey: string | undefined;
-  for (;;) {
-    const page = await readModels.documents(projection, collection, {
-      limit: checkPageSize,
-      ...(afterKey === undefined ? {} : { afterKey }),
-    });
-    yield* page;
-    if (page.length < checkPageSize) return;
-    afterKey = page.at(-1)?.key;
-  }
-}
-
 /**
  * Reads every document of every built-in read model through the store, a page at a time, checks
  * the figures and returns a digest of them all (collections in order, documents in key order).
@@ -67,14 +53,16 @@ export const checkBuiltIns = async (
     for (const collection of projection.collections) {
       hash.update(`${projection.name}/${collection}\n`);
       let count = 0;
-      for await (const { key, document } of documentsInPages(readModels, projection.name, collection)) {
-        count += 1;
-        hash.update(`${key}\t${JSON.stringify(document)}\n`);
-        if (projection.name === 'indicators' && collection === 'observations') {
-          if (document.indicator === 'children-reached-night-outreach') {
-            found.nightOutreachChildContacts += Number(document.value);
-          } else if (document.indicator === 'leaflets-on-outreach') {
-            found.leafletsOnOutreach += Number(document.value);
+      for await (const page of documentPages(readModels, projection.name, collection, checkPageSize)) {
+        count += page.length;
+        for (const { key, document } of page) {
+          hash.update(`${key}\t${JSON.stringify(document)}\n`);
+          if (projection.name === 'indicators' && collection === 'observations') {
+            if (document.indicator === 'children-reached-night-outreach') {
+              found.nightOutreachChildContacts += Number(document.value);
+            } else if (document.indicator === 'leaflets-on-outreach') {
+              found.leafletsOnOutreach += Number(document.value);
+            }
           }
         }
       }

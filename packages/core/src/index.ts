@@ -200,6 +200,7 @@ export type {
 } from './readModels/readModelStore.js';
 export {
   checkReadModelName,
+  documentPages,
   documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,

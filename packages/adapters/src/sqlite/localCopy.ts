@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import {
+  documentPages,
   type Lease,
   type ProjectionBatch,
   type ProjectionCheckpoint,
@@ -202,19 +203,12 @@ export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOpti
       statements.clear.run(projection);
     })();
     for (const collection of collections) {
-      let afterKey: string | undefined;
-      for (;;) {
-        const page = await readModels.documents(projection, collection, {
-          limit: pageSize,
-          ...(afterKey === undefined ? {} : { afterKey }),
-        });
+      for await (const page of documentPages(readModels, projection, collection, pageSize)) {
         db.transaction(() => {
           for (const { key, document } of page) {
             statements.upsert.run(projection, collection, key, JSON.stringify(document));
           }
         })();
-        if (page.length < pageSize) break;
-        afterKey = page.at(-1)?.key;
       }
     }
     writeRow(projection, rowOf(collections, checkpoint));

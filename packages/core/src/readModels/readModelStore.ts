@@ -199,6 +199,28 @@ export const documentsPageOf = (
   return { afterKey, limit };
 };
 
+/**
+ * Every document of a collection in key order, a page of at most `pageSize` at a time, each page
+ * read after the last key of the one before: a collection of millions is never held at once.
+ */
+export async function* documentPages(
+  readModels: ReadModelStore,
+  projection: string,
+  collection: string,
+  pageSize: number,
+): AsyncGenerator<{ key: string; document: ReadModelDocument }[]> {
+  let afterKey: string | undefined;
+  for (;;) {
+    const page = await readModels.documents(projection, collection, {
+      limit: pageSize,
+      ...(afterKey === undefined ? {} : { afterKey }),
+    });
+    if (page.length > 0) yield page;
+    if (page.length < pageSize) return;
+    afterKey = page.at(-1)?.key;
+  }
+}
+
 /** The highest code point; the one after U+D7FF is U+E000 (code points between are surrogates). */
 const maxCodePoint = 0x10ffff;
 
