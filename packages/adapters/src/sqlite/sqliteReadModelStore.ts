@@ -348,7 +348,6 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     return found;
   };
 
-  /** Statements of a table that may since have been dropped (by a reset in another process). */
   /** A page of a collection: its rows after `afterKey` (and with `prefix`), at most `limit` of them. */
   const pageOf = (
     table: CollectionStatements,
@@ -385,6 +384,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     return statement.iterate(...values);
   };
 
+  /** Statements of a table that may since have been dropped (by a reset in another process). */
   const usingCollection = <T>(
     projection: string,
     collection: string,
