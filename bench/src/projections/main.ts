@@ -40,7 +40,7 @@ Options (or environment variables, e.g. BENCH_EVENTS=20000):
   --emmett-sqlite-events N  events Emmett's SQLite consumer folds     (default 20000)
   --rss-events N      events of the peak-RSS rebuild; 0 leaves it out     (default 0)
   --rss-runs N        runs of each peak-RSS rebuild                       (default 1)
-                      (two of them put the read models in PostgreSQL: POSTGRES_CONNECTION_STRING,
+                      (three of them put the read models in PostgreSQL: POSTGRES_CONNECTION_STRING,
                       default postgres://postgres@127.0.0.1:5432/test; left out if it cannot be reached)
   --scenarios LIST    comma-separated, of ${scenarioIds.join(', ')} (default all)
   --out FILE          where to write the report, relative to where the command was typed
