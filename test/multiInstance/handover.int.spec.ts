@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createEventStoreDBEventStore } from '@lantern/adapters/eventstoredb';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
 import type { RecordedEvent } from '@lantern/core';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { sessionHeld } from '../readModelContract/readModelContract.js';
 import { type Child, runChild, waitFor } from '../sqlite/children.js';
 import { type ClubTotal, clubTotals, foldClubTotals } from './clubTotals.js';
@@ -51,11 +54,15 @@ const owns = (child: Child): boolean => ['catching-up', 'live'].includes(stateOf
 
 describe('two engine instances in two processes, one projection', () => {
   const children: Child[] = [];
+  const copies = mkdtempSync(join(tmpdir(), 'lantern-handover-'));
   afterEach(async () => {
     for (const child of children.splice(0)) {
       if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
       await child.exited;
     }
+  });
+  afterAll(() => {
+    rmSync(copies, { recursive: true, force: true });
   });
 
   it.each(variants)(
@@ -71,7 +78,7 @@ describe('two engine instances in two processes, one projection', () => {
           schema,
           leaseTtlMs: 1_000,
           batchSize: 100,
-          localCopy,
+          ...(localCopy ? { localCopy: join(copies, `${schema}-${owner}.db`) } : {}),
         } satisfies EngineSettings);
       const eventStore = createEventStoreDBEventStore(
         { connectionString: double.connectionString },

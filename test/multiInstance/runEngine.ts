@@ -19,8 +19,11 @@ export interface EngineSettings {
   schema: string;
   leaseTtlMs: number;
   batchSize: number;
-  /** Pages documents through a local copy (`withLocalCopy`), with room for five in memory. */
-  localCopy: boolean;
+  /**
+   * When given, documents are paged through a local copy (`withLocalCopy`) in this file, with room
+   * for five in memory. A file the test removes: a killed process cannot remove its own.
+   */
+  localCopy?: string;
 }
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as EngineSettings;
@@ -60,14 +63,15 @@ const printing: ReadModelStore = {
   },
 };
 
-const readModels = settings.localCopy ? withLocalCopy(printing) : printing;
+const readModels =
+  settings.localCopy === undefined ? printing : withLocalCopy(printing, { path: settings.localCopy });
 
 const engine = createProjectionEngine({
   eventStore,
   readModels,
   projections: [clubTotals],
   batchSize: settings.batchSize,
-  ...(settings.localCopy ? { documentsInMemory: 5 } : {}),
+  ...(settings.localCopy === undefined ? {} : { documentsInMemory: 5 }),
   instance: { owner: settings.owner, leaseTtlMs: settings.leaseTtlMs },
 });
 
