@@ -1,5 +1,6 @@
 import { createMemoryEventStore } from '@lantern/adapters/memory';
 import {
+  type DocumentsQuery,
   documentPages,
   type EventStore,
   isLeaseLostError,
@@ -361,6 +362,22 @@ export const runReadModelContract = (
         await expect(
           readModels.documents(projection, 'clubs', { keyPrefix: 7 as unknown as string }),
         ).rejects.toThrow(/keyPrefix must be text/);
+      });
+
+      it('orders keys by code point, as UTF-8 bytes sort, in every store alike', async () => {
+        // UTF-16 code units would put U+E000–U+FFFF after U+10000 and above; code points do not.
+        const projection = await projectionHolding('codepoints', [
+          ['\u{10000}', { n: 4 }],
+          ['\uFFFF', { n: 3 }],
+          ['z', { n: 1 }],
+          ['\uE000', { n: 2 }],
+          ['\u{10FFFF}', { n: 5 }],
+        ]);
+        const keys = async (query?: DocumentsQuery) =>
+          (await readModels.documents(projection, 'clubs', query)).map((row) => row.key);
+        expect(await keys()).toEqual(['z', '\uE000', '\uFFFF', '\u{10000}', '\u{10FFFF}']);
+        expect(await keys({ afterKey: '\uFFFF' })).toEqual(['\u{10000}', '\u{10FFFF}']);
+        expect(await keys({ afterKey: '\uE000', limit: 2 })).toEqual(['\uFFFF', '\u{10000}']);
       });
 
       it('reads by prefix exactly the documents a scan of every key would keep', async () => {

@@ -200,6 +200,7 @@ export type {
 } from './readModels/readModelStore.js';
 export {
   checkReadModelName,
+  compareKeys,
   documentPages,
   documentsPageOf,
   keyPrefixBound,

@@ -1,5 +1,6 @@
 import {
   checkReadModelName,
+  compareKeys,
   type DeadLetter,
   documentsPageOf,
   keyPrefixOf,
@@ -181,10 +182,12 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       const data = dataOf(projection);
       const entries = [...collectionOf(data, projection, collection)].filter(
         ([key]) =>
-          (prefix === undefined || key.startsWith(prefix)) && (afterKey === undefined || key > afterKey),
+          (prefix === undefined || key.startsWith(prefix)) &&
+          (afterKey === undefined || compareKeys(key, afterKey) > 0),
       );
+      // By code point, as the SQL stores order keys: pages read alike from every store.
       return entries
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => compareKeys(a, b))
         .slice(0, limit)
         .map(([key, text]) => ({ key, document: parsed(text) }));
     },

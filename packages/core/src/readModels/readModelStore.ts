@@ -221,6 +221,30 @@ export async function* documentPages(
   }
 }
 
+/**
+ * Key order: by code point, as SQLite compares text by default and PostgreSQL under
+ * `COLLATE "C"` (both compare UTF-8 bytes). JavaScript's `<` compares UTF-16 code units instead,
+ * which puts U+E000–U+FFFF after every character above U+FFFF; a store ordering keys in
+ * JavaScript sorts with this, so pages and prefixes read alike from every store.
+ */
+export const compareKeys = (a: string, b: string): number => {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      // Where they first differ, a surrogate starts a character above U+FFFF (or both are the
+      // second halves of one, which compare as code units do): it goes after U+E000–U+FFFF.
+      return orderOfUnit(x) - orderOfUnit(y);
+    }
+  }
+  return a.length - b.length;
+};
+
+/** A UTF-16 code unit's place in code point order: surrogates moved above U+FFFF. */
+const orderOfUnit = (unit: number): number =>
+  unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+
 /** The highest code point; the one after U+D7FF is U+E000 (code points between are surrogates). */
 const maxCodePoint = 0x10ffff;
 

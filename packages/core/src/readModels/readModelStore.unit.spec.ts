@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { keyPrefixBound, keyPrefixOf } from './readModelStore.js';
+import { compareKeys, keyPrefixBound, keyPrefixOf } from './readModelStore.js';
 
 describe('keyPrefixBound', () => {
   it('raises the last code point by one', () => {
@@ -17,6 +18,43 @@ describe('keyPrefixBound', () => {
 
   it('gives no bound for a lone surrogate, which UTF-8 cannot hold', () => {
     expect(keyPrefixBound('a\uD800')).toBeUndefined();
+  });
+});
+
+describe('compareKeys', () => {
+  it('orders by code point, as UTF-8 bytes sort', () => {
+    const keys = [
+      '\u{10000}',
+      'ab',
+      '\uFFFF',
+      'a',
+      '\uE000',
+      '\uD7FF',
+      '\u{10FFFF}',
+      'a\u{1F600}',
+      'a\uFFFD',
+    ];
+    expect([...keys].sort(compareKeys)).toEqual([
+      'a',
+      'ab',
+      'a\uFFFD',
+      'a\u{1F600}',
+      '\uD7FF',
+      '\uE000',
+      '\uFFFF',
+      '\u{10000}',
+      '\u{10FFFF}',
+    ]);
+  });
+
+  it('agrees with the order of the texts as UTF-8 bytes', () => {
+    const bytes = (text: string) => Buffer.from(text, 'utf8');
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        expect(Math.sign(compareKeys(a, b))).toBe(Math.sign(Buffer.compare(bytes(a), bytes(b))));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
