@@ -1,6 +1,15 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
@@ -252,6 +261,55 @@ describe('the local copy of PostgreSQL read models', () => {
     );
     expect(() => withLocalCopy(open(), { path: notes })).toThrow(/is not a SQLite file/);
     expect([digest(eventsPath), digest(notes)]).toEqual(before);
+  });
+
+  it('removes the temporary copies of processes killed before closing them, and no others', async () => {
+    // Copies made under a temporary directory of the test's own, as TMPDIR names it.
+    const root = directory();
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = root;
+    try {
+      const ended = spawnSync(process.execPath, ['-e', '']).pid;
+      const leftBy = (name: string, owner?: { host: string; pid: number }) => {
+        mkdirSync(join(root, name));
+        writeFileSync(join(root, name, 'copy.db'), '');
+        if (owner) writeFileSync(join(root, name, 'owner.json'), JSON.stringify(owner));
+      };
+      leftBy('lantern-copy-killed', { host: hostname(), pid: ended });
+      leftBy('lantern-copy-running', { host: hostname(), pid: process.ppid });
+      leftBy('lantern-copy-elsewhere', { host: `not-${hostname()}`, pid: ended });
+      leftBy('lantern-copy-unnamed');
+      leftBy('notes-killed', { host: hostname(), pid: ended });
+
+      const readModels = withLocalCopy(open());
+      const made = readdirSync(root).filter(
+        (name) =>
+          ![
+            'lantern-copy-running',
+            'lantern-copy-elsewhere',
+            'lantern-copy-unnamed',
+            'notes-killed',
+          ].includes(name),
+      );
+      expect(made).toHaveLength(1);
+      expect(made[0]).toMatch(/^lantern-copy-/);
+      expect(made[0]).not.toBe('lantern-copy-killed');
+      expect(JSON.parse(readFileSync(join(root, made[0] as string, 'owner.json'), 'utf8'))).toEqual({
+        host: hostname(),
+        pid: process.pid,
+      });
+      await readModels.close();
+      expect(existsSync(join(root, made[0] as string))).toBe(false);
+      expect(readdirSync(root).sort()).toEqual([
+        'lantern-copy-elsewhere',
+        'lantern-copy-running',
+        'lantern-copy-unnamed',
+        'notes-killed',
+      ]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
   });
 
   it('refuses a store that reads synchronously already, and a page size below one', () => {

@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import {
   documentPages,
@@ -29,7 +29,8 @@ import { sqliteCode } from './sqliteErrors.js';
 export interface LocalCopyOptions {
   /**
    * The copy's SQLite file. Default: a file in a new directory under the system's temporary
-   * directory, removed on close. A path of your own keeps the copy across restarts: it is used
+   * directory, removed on close; one left by a process of this host killed before closing its
+   * copy is removed when the next is made. A path of your own keeps the copy across restarts: it is used
    * again when it matches the store's checkpoints, and copied afresh when not. Give each process
    * its own: the copy is a cache, not a place to share.
    */
@@ -37,6 +38,58 @@ export interface LocalCopyOptions {
   /** Documents read from the store per page when a projection is copied. Default 5,000. */
   pageSize?: number;
 }
+
+/** How a temporary copy's directory under the system's temporary directory is named. */
+const temporaryPrefix = 'lantern-copy-';
+/** In a temporary copy's directory: the host and process that made it. */
+const ownerFileName = 'owner.json';
+
+/** Whether this host runs a process with this id (one of another user's counts as running). */
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+};
+
+/**
+ * Removes the temporary copies that processes of this host were killed before closing (SIGKILL,
+ * a crash): a directory whose owner file names this host and a process no longer running. One
+ * naming another host or a running process, or with no owner file, is left alone.
+ */
+const removeAbandonedCopies = (root: string): void => {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(temporaryPrefix)) continue;
+    const directory = join(root, name);
+    let owner: { host?: unknown; pid?: unknown };
+    try {
+      owner = JSON.parse(readFileSync(join(directory, ownerFileName), 'utf8')) as typeof owner;
+    } catch {
+      continue;
+    }
+    const { host, pid } = owner;
+    if (host === hostname() && typeof pid === 'number' && Number.isSafeInteger(pid) && !isRunning(pid)) {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }
+};
+
+/** A new temporary directory for a copy, naming this process; those of killed processes go first. */
+const temporaryDirectory = (): string => {
+  const root = tmpdir();
+  removeAbandonedCopies(root);
+  const directory = mkdtempSync(join(root, temporaryPrefix));
+  writeFileSync(join(directory, ownerFileName), JSON.stringify({ host: hostname(), pid: process.pid }));
+  return directory;
+};
 
 /** `LNTC` in the header's application_id: a Lantern local copy of read models. */
 const localCopyApplicationId = 0x4c4e5443;
@@ -143,9 +196,15 @@ export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOpti
     );
   }
   const pageSize = pageSizeOf(options.pageSize);
-  const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'lantern-copy-')) : undefined;
+  const temporary = options.path === undefined ? temporaryDirectory() : undefined;
   const path = temporary === undefined ? resolvePath(options.path as string) : join(temporary, 'copy.db');
-  const db = openCopy(path);
+  let db: Database.Database;
+  try {
+    db = openCopy(path);
+  } catch (error) {
+    if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
+    throw error;
+  }
 
   const statements = {
     row: db.prepare<[string], CopyRow>(
