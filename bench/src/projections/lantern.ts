@@ -154,27 +154,13 @@ const mapView = (collections: readonly string[]) => {
   return { view, maps };
 };
 
-/**
- * (a'): every built-in projection's `apply` alone, over events already read into an array and
- * documents in plain maps: no engine, no store, no commit. What evaluating the indicators costs
- * by itself, so the ceiling any engine could reach with them. The documents are then committed,
- * untimed, to a memory read-model store and checked like a rebuild's.
- */
-export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
-  const { eventStore, last } = await memoryStores(job);
-  const events: RecordedEvent[] = [];
-  for await (const event of eventStore.readAll()) events.push(event);
-  const projections = builtInProjections();
-  const runs = projections.map((projection) => ({
-    projection,
-    handles: new Set(projection.eventTypes),
-    ...mapView(projection.collections),
-  }));
-  const timing = await time(async () => {
-    for (const event of events) {
-      for (const run of runs) if (run.handles.has(event.type)) run.projection.apply(event, run.view);
-    }
-  });
+/** Documents in plain maps, committed untimed to a memory store and checked like a rebuild's. */
+const checkMaps = async (
+  job: Job,
+  last: bigint,
+  runs: readonly { projection: Projection; maps: Map<string, Map<string, ReadModelDocument>> }[],
+  timing: Timing,
+): Promise<Measurement> => {
   const readModels = createMemoryReadModelStore();
   try {
     for (const { projection, maps } of runs) {
@@ -193,12 +179,126 @@ export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
         },
       ]);
     }
-    const checked = await checkBuiltIns(readModels, projections, job.summary);
+    const checked = await checkBuiltIns(
+      readModels,
+      runs.map((run) => run.projection),
+      job.summary,
+    );
     return measured(job.summary.events, timing, checked.problem, checked.digest);
   } finally {
     await readModels.close();
+  }
+};
+
+/** Every event of the workload, read from a filled memory store into an array. */
+const eventsInArray = async (job: Job): Promise<{ events: RecordedEvent[]; last: bigint }> => {
+  const { eventStore, last } = await memoryStores(job);
+  try {
+    const events: RecordedEvent[] = [];
+    for await (const event of eventStore.readAll()) events.push(event);
+    return { events, last };
+  } finally {
     await eventStore.close();
   }
+};
+
+/**
+ * (a'): every built-in projection's `apply` alone, over events already read into an array and
+ * documents in plain maps: no engine, no store, no commit. What evaluating the indicators costs
+ * by itself, so the ceiling any engine could reach with them. The documents are then committed,
+ * untimed, to a memory read-model store and checked like a rebuild's.
+ */
+export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
+  const { events, last } = await eventsInArray(job);
+  const runs = builtInProjections().map((projection) => ({
+    projection,
+    handles: new Set(projection.eventTypes),
+    ...mapView(projection.collections),
+  }));
+  const timing = await time(async () => {
+    for (const event of events) {
+      for (const run of runs) if (run.handles.has(event.type)) run.projection.apply(event, run.view);
+    }
+  });
+  return checkMaps(job, last, runs, timing);
+};
+
+/**
+ * (a''): only the document reads and writes that the built-ins' `apply` makes. Untimed, their
+ * apply runs over every event and each `get` and `put` is recorded; timed, the same operations
+ * are made again, in order, on plain maps, each key made anew from its two halves as apply makes
+ * its keys (a new string is hashed when first looked up). No evaluation, no engine, no store:
+ * the floor under any rebuild that keeps these documents in maps, whatever else gets faster.
+ */
+export const documentOperationsBuiltIns = async (job: Job): Promise<Measurement> => {
+  const { events, last } = await eventsInArray(job);
+  const projections = builtInProjections();
+  /** Per operation: its map (an index into `maps`), whether it is a put, the key's halves, what is put. */
+  const mapOf: number[] = [];
+  const isPut: boolean[] = [];
+  const heads: string[] = [];
+  const tails: string[] = [];
+  const documents: (ReadModelDocument | undefined)[] = [];
+  const record = (map: number, put: boolean, key: string, document?: ReadModelDocument): void => {
+    const half = Math.ceil(key.length / 2);
+    mapOf.push(map);
+    isPut.push(put);
+    heads.push(key.slice(0, half));
+    tails.push(key.slice(half));
+    documents.push(document);
+  };
+  const names: string[] = [];
+  for (const projection of projections) {
+    const { maps } = mapView(projection.collections);
+    const indexOf = (collection: string): number => {
+      const name = `${projection.name}/${collection}`;
+      const found = names.indexOf(name);
+      return found >= 0 ? found : names.push(name) - 1;
+    };
+    const mapAt = (collection: string) => maps.get(collection) as Map<string, ReadModelDocument>;
+    const view: ProjectionView = {
+      get: (collection, key) => {
+        record(indexOf(collection), false, key);
+        return mapAt(collection).get(key);
+      },
+      put: (collection, key, document) => {
+        record(indexOf(collection), true, key, document);
+        mapAt(collection).set(key, document);
+      },
+      delete: () => {
+        throw new Error('The built-in projections delete no documents while rebuilding.');
+      },
+      keys: (collection) => mapAt(collection).keys(),
+    };
+    const handles = new Set(projection.eventTypes);
+    for (const event of events) if (handles.has(event.type)) projection.apply(event, view);
+  }
+  events.length = 0;
+  const replayed = names.map(() => new Map<string, ReadModelDocument>());
+  let found = 0;
+  const timing = await time(async () => {
+    for (let i = 0; i < mapOf.length; i += 1) {
+      const map = replayed[mapOf[i] as number] as Map<string, ReadModelDocument>;
+      const key = (heads[i] as string) + (tails[i] as string);
+      if (isPut[i]) map.set(key, documents[i] as ReadModelDocument);
+      else if (map.get(key) !== undefined) found += 1;
+    }
+  });
+  const runs = projections.map((projection) => ({
+    projection,
+    maps: new Map(
+      projection.collections.map((collection) => [
+        collection,
+        replayed[names.indexOf(`${projection.name}/${collection}`)] ?? new Map<string, ReadModelDocument>(),
+      ]),
+    ),
+  }));
+  const checked = await checkMaps(job, last, runs, timing);
+  const perEvent = (mapOf.length / job.summary.events).toFixed(2);
+  return {
+    ...checked,
+    remark: `${mapOf.length.toLocaleString('en-US')} document reads and writes, ${perEvent} an event; ${found.toLocaleString('en-US')} reads found a document`,
+  };
 };
 
 /** (f): the engine running the simple fold, so its own overhead compares with Emmett's and raw's. */

@@ -280,6 +280,11 @@ const contextTable = (run: ProjectionsRun): string =>
           'lanternMemory',
           'applyBuiltIns',
         ],
+        [
+          'Their apply alone ÷ only its document reads and writes (what evaluating the indicators leaves)',
+          'applyBuiltIns',
+          'documentOperationsBuiltIns',
+        ],
         ['Every built-in projection ÷ the fold, SQLite', 'lanternSqlite', 'foldLanternSqlite'],
         [
           `SQLite rebuild, batchSize ${whole(run.settings.bigBatchSize)} ÷ default`,
@@ -354,21 +359,34 @@ const notes = (run: ProjectionsRun): string[] => {
     const cell = cellOf(run, scenario);
     if ('missing' in cell) lines.push(`- ${labelOf(scenario, run.settings)}: ${cell.missing}`);
     else if (cell.warning) lines.push(`- ⚠ ${labelOf(scenario, run.settings)}: ${cell.warning}`);
+    const remarks = new Set(
+      (run.replies[scenario] ?? []).flatMap((reply) =>
+        reply.ok && reply.measurement.remark ? [reply.measurement.remark] : [],
+      ),
+    );
+    if (remarks.size > 0) lines.push(`- ${labelOf(scenario, run.settings)}: ${[...remarks].join('; ')}`);
   }
   for (const [scenario, why] of Object.entries(run.skipped)) {
     lines.push(`- ${labelOf(scenario as ScenarioId, run.settings)}: ${why}`);
   }
   const digests = new Set(
-    (['lanternMemory', 'lanternSqlite', 'lanternSqliteBigBatch', 'applyBuiltIns'] as const).flatMap(
-      (scenario) =>
-        (run.replies[scenario] ?? []).flatMap((reply) =>
-          reply.ok && reply.measurement.digest ? [reply.measurement.digest] : [],
-        ),
+    (
+      [
+        'lanternMemory',
+        'lanternSqlite',
+        'lanternSqliteBigBatch',
+        'applyBuiltIns',
+        'documentOperationsBuiltIns',
+      ] as const
+    ).flatMap((scenario) =>
+      (run.replies[scenario] ?? []).flatMap((reply) =>
+        reply.ok && reply.measurement.digest ? [reply.measurement.digest] : [],
+      ),
     ),
   );
   if (digests.size === 1) {
     lines.push(
-      `- Every rebuild of every built-in projection, from memory and from SQLite, at either batch size, and their apply alone, gave the same documents (digest ${[...digests][0]}).`,
+      `- Every rebuild of every built-in projection, from memory and from SQLite, at either batch size, their apply alone and its document operations alone gave the same documents (digest ${[...digests][0]}).`,
     );
   } else if (digests.size > 1) {
     lines.push(`- ⚠ The built-in rebuilds gave different documents: digests ${[...digests].join(', ')}.`);

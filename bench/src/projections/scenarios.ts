@@ -30,6 +30,7 @@ export const rebuildScenarioIds = [
   'lanternSqlite',
   'lanternSqliteBigBatch',
   'applyBuiltIns',
+  'documentOperationsBuiltIns',
   'foldLanternMemory',
   'foldEmmettMemory',
   'foldLanternSqlite',
@@ -71,6 +72,8 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   lanternSqliteBigBatch: 'Lantern: every built-in projection, SQLite → SQLite, batchSize {big}',
   applyBuiltIns:
     "Every built-in projection's apply alone: events from an array, documents in plain maps, no engine or store",
+  documentOperationsBuiltIns:
+    'Only the document reads and writes of their apply: the same keys, made anew, on plain maps (no evaluation, no engine)',
   foldLanternMemory: 'Lantern engine, simple fold as a projection, memory → memory',
   foldEmmettMemory: 'Emmett in-memory store, aggregateStream of every stream with the fold',
   foldLanternSqlite: 'Lantern engine, simple fold as a projection, SQLite → SQLite (one file)',

@@ -1,6 +1,7 @@
 import { reasonOf } from '../subjects/index.js';
 import {
   applyBuiltIns,
+  documentOperationsBuiltIns,
   liveLag,
   rebuildBuiltIns,
   rebuildFold,
@@ -19,6 +20,7 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   lanternSqlite: (job) => rebuildBuiltIns(job, 'sqlite'),
   lanternSqliteBigBatch: (job) => rebuildBuiltIns(job, 'sqlite', job.settings.bigBatchSize),
   applyBuiltIns,
+  documentOperationsBuiltIns,
   foldLanternMemory: (job) => rebuildFold(job, 'memory'),
   foldEmmettMemory: emmettMemoryFold,
   foldLanternSqlite: (job) => rebuildFold(job, 'sqlite'),
