@@ -193,6 +193,67 @@ export const runReadModelContract = (
         expect(await readModels.getDocument(projection, 'clubs', 'zz')).toBeUndefined();
       });
 
+      it('keeps a document as its JSON text gives it back, whatever the caller or a reader changes afterwards', async () => {
+        const projection = projectionName('kept');
+        await readModels.prepare(projection, ['clubs']);
+        const put = { n: 1, list: [{ x: 1 }], deep: { deeper: { deepest: 'a' } } };
+        const odd = {
+          at: new Date('2020-03-16T02:00:00.000Z'),
+          gone: undefined,
+          negativeZero: -0,
+          notANumber: Number.NaN,
+          list: [undefined, 2],
+        } as unknown as ReadModelDocument;
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 1n,
+            changes: [
+              { collection: 'clubs', key: 'put', document: put },
+              { collection: 'clubs', key: 'odd', document: odd },
+            ],
+          },
+        ]);
+        put.n = 2;
+        (put.list[0] as { x: number }).x = 2;
+        put.deep.deeper.deepest = 'b';
+        const read = (await readModels.getDocument(projection, 'clubs', 'put')) as typeof put;
+        expect(read).toEqual({ n: 1, list: [{ x: 1 }], deep: { deeper: { deepest: 'a' } } });
+        read.n = 3;
+        read.deep.deeper.deepest = 'c';
+        expect(await readModels.documents(projection, 'clubs')).toEqual([
+          {
+            key: 'odd',
+            document: { at: '2020-03-16T02:00:00.000Z', negativeZero: 0, notANumber: null, list: [null, 2] },
+          },
+          { key: 'put', document: { n: 1, list: [{ x: 1 }], deep: { deeper: { deepest: 'a' } } } },
+        ]);
+        // Not a JSON object: refused, naming where, and nothing of the commit is written.
+        for (const document of [[1, 2], 'text', 7] as unknown as ReadModelDocument[]) {
+          await expect(
+            readModels.commit([
+              {
+                projection,
+                version: 1,
+                after: 1n,
+                position: 2n,
+                changes: [
+                  { collection: 'clubs', key: 'fine', document: { n: 4 } },
+                  { collection: 'clubs', key: 'bad', document },
+                ],
+              },
+            ]),
+          ).rejects.toThrow(/not a JSON object at clubs\/bad; put plain objects/);
+        }
+        expect((await readModels.documents(projection, 'clubs')).map((row) => row.key)).toEqual([
+          'odd',
+          'put',
+        ]);
+        expect((await readModels.checkpoint(projection))?.position).toBe(1n);
+      });
+
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
         const projection = projectionName('fence');
         const other = projectionName('fence');

@@ -201,6 +201,7 @@ export type {
 export {
   checkReadModelName,
   compareKeys,
+  documentJson,
   documentPages,
   documentsPageOf,
   keyPrefixBound,

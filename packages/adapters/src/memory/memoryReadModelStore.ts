@@ -2,6 +2,8 @@ import {
   checkReadModelName,
   compareKeys,
   type DeadLetter,
+  deepFreeze,
+  documentJson,
   documentsPageOf,
   keyPrefixOf,
   type Lease,
@@ -18,10 +20,61 @@ export interface MemoryReadModelStoreOptions {
   now?: () => Date;
 }
 
+/** A document as the store keeps it: a deeply frozen copy, made at commit. */
+type Kept = unknown;
+
+/** How deep a document may nest before it is copied through JSON text, which refuses a cycle. */
+const deepestCopied = 64;
+
+/**
+ * A deeply frozen copy of a plain JSON value, or `undefined` where JSON text would not give it
+ * back as it is (a Date, an undefined field, -0, NaN, a Map, a class instance, a cycle, very deep
+ * nesting). Walking the value once is cheaper than writing and reading its JSON text.
+ */
+const frozenPlainCopy = (value: unknown, depth: number): Kept | undefined => {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
+  if (typeof value !== 'object' || depth > deepestCopied) return undefined;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = frozenPlainCopy(value[i], depth + 1);
+      if (item === undefined) return undefined;
+      copy[i] = item;
+    }
+    return Object.freeze(copy);
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return undefined;
+  const copy: Record<string, unknown> = {};
+  for (const key in value) {
+    const field = frozenPlainCopy((value as Record<string, unknown>)[key], depth + 1);
+    if (field === undefined) return undefined;
+    copy[key] = field;
+  }
+  return Object.freeze(copy);
+};
+
+/** A fresh, unfrozen copy of a kept value, for a reader to do with as it likes. */
+const freshCopy = (value: Kept): unknown => {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = freshCopy(value[i]);
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = freshCopy((value as Record<string, unknown>)[key]);
+  return copy;
+};
+
 interface ProjectionData {
   checkpoint?: ProjectionCheckpoint;
-  /** Documents as JSON text: a commit writes each changed one once; reads parse a fresh copy. */
-  collections: Map<string, Map<string, string>>;
+  /**
+   * Documents as kept at commit: frozen copies, so nothing the caller changes afterwards changes
+   * them. Reads hand out fresh copies.
+   */
+  collections: Map<string, Map<string, Kept>>;
   deadLetters: DeadLetter[];
   lease?: Lease;
   /** Tokens handed out so far, so a new lease always outranks every older one. */
@@ -70,11 +123,18 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
     data.lease.expiresAt > now().getTime();
 
   /**
-   * What is kept of a document: its JSON text, which the caller cannot change afterwards, as an
-   * SQL store keeps it. Commits far outnumber reads while an engine runs, so parsing waits for a read.
+   * What is kept of a document: what an SQL store would give back from its JSON text, frozen, so
+   * that the caller cannot change it afterwards. Plain JSON (what the engine puts) is copied
+   * directly; anything else goes through JSON text, as it would in an SQL store.
    */
-  const stored = (document: ReadModelDocument): string => JSON.stringify(document);
-  const parsed = (text: string): ReadModelDocument => JSON.parse(text) as ReadModelDocument;
+  const stored = (projection: string, collection: string, key: string, document: ReadModelDocument): Kept => {
+    const plain =
+      typeof document === 'object' && document !== null && !Array.isArray(document)
+        ? frozenPlainCopy(document, 0)
+        : undefined;
+    return plain ?? deepFreeze(JSON.parse(documentJson(projection, collection, key, document)));
+  };
+  const parsed = (kept: Kept): ReadModelDocument => freshCopy(kept) as ReadModelDocument;
 
   return {
     kind: 'memory',
@@ -117,7 +177,11 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       }
       const prepared = batches.map((batch: ProjectionBatch) => ({
         batch,
-        documents: batch.changes.map((change) => (change.document === null ? null : stored(change.document))),
+        documents: batch.changes.map((change) =>
+          change.document === null
+            ? null
+            : stored(batch.projection, change.collection, change.key, change.document),
+        ),
       }));
       const updatedAt = now().toISOString();
       for (const { batch, documents } of prepared) {
@@ -125,7 +189,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
         batch.changes.forEach((change, i) => {
           const collection = collectionOf(data, batch.projection, change.collection);
           const document = documents[i];
-          if (typeof document === 'string') collection.set(change.key, document);
+          if (document !== null) collection.set(change.key, document);
           else collection.delete(change.key);
         });
         data.deadLetters.push(...(batch.deadLetters ?? []));
@@ -159,14 +223,14 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
     getDocument: async (projection, collection, key) => {
       ensureOpen();
       const data = dataOf(projection);
-      const text = collectionOf(data, projection, collection).get(key);
-      return text === undefined ? undefined : parsed(text);
+      const kept = collectionOf(data, projection, collection).get(key);
+      return kept === undefined ? undefined : parsed(kept);
     },
 
     getDocumentNow: (projection, collection, key) => {
       ensureOpen();
-      const text = collectionOf(dataOf(projection), projection, collection).get(key);
-      return text === undefined ? undefined : parsed(text);
+      const kept = collectionOf(dataOf(projection), projection, collection).get(key);
+      return kept === undefined ? undefined : parsed(kept);
     },
 
     keysNow: (projection, collection) => {
@@ -189,7 +253,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       return entries
         .sort(([a], [b]) => compareKeys(a, b))
         .slice(0, limit)
-        .map(([key, text]) => ({ key, document: parsed(text) }));
+        .map(([key, kept]) => ({ key, document: parsed(kept) }));
     },
 
     deadLetters: async (projection) => {

@@ -1,6 +1,7 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  documentJson,
   documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
@@ -273,9 +274,6 @@ export const createPostgresReadModelStore = (
     return ttlMs;
   };
 
-  /** Plain JSON, checked before anything is sent (a bigint or a cycle throws here, not mid-transaction). */
-  const jsonOf = (document: ReadModelDocument): string => JSON.stringify(document);
-
   const tableChangesOf = (batches: readonly ProjectionBatch[]): TableChanges[] => {
     const byTable = new Map<
       string,
@@ -291,7 +289,13 @@ export const createPostgresReadModelStore = (
         }
         // Deleted and set again within a map keeps the latest position: the last change wins.
         entry.last.delete(change.key);
-        entry.last.set(change.key, change.document === null ? null : jsonOf(change.document));
+        // Checked before anything is sent: a bigint, a cycle or an array throws here, not mid-transaction.
+        entry.last.set(
+          change.key,
+          change.document === null
+            ? null
+            : documentJson(batch.projection, change.collection, change.key, change.document),
+        );
       }
     }
     return [...byTable].map(([table, { projection, collection, last }]) => {

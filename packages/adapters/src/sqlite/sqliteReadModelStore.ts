@@ -1,6 +1,7 @@
 import {
   checkReadModelName,
   type DeadLetter,
+  documentJson,
   documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
@@ -133,21 +134,6 @@ interface PreparedBatch {
   batch: ProjectionBatch;
   writes: { statements: CollectionStatements; key: string; doc: string | null }[];
 }
-
-const serialise = (projection: string, collection: string, key: string, document: ReadModelDocument) => {
-  const text: unknown = JSON.stringify(document);
-  if (
-    typeof document !== 'object' ||
-    document === null ||
-    Array.isArray(document) ||
-    typeof text !== 'string'
-  ) {
-    throw new TypeError(
-      `Projection "${projection}" put a document that is not a JSON object at ${collection}/${key}; put plain objects.`,
-    );
-  }
-  return text;
-};
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -453,7 +439,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
         doc:
           change.document === null
             ? null
-            : serialise(batch.projection, change.collection, change.key, change.document),
+            : documentJson(batch.projection, change.collection, change.key, change.document),
       })),
     }));
 

@@ -222,6 +222,31 @@ export async function* documentPages(
 }
 
 /**
+ * A document's JSON text, as a store keeps it. Anything that is not a JSON object (an array, a
+ * text, a number) is refused with a TypeError naming where it was put, so that a commit refuses
+ * it before writing anything; a cycle or a BigInt throws JSON's own TypeError.
+ */
+export const documentJson = (
+  projection: string,
+  collection: string,
+  key: string,
+  document: ReadModelDocument,
+): string => {
+  const text: unknown = JSON.stringify(document);
+  if (
+    typeof document !== 'object' ||
+    document === null ||
+    Array.isArray(document) ||
+    typeof text !== 'string'
+  ) {
+    throw new TypeError(
+      `Projection "${projection}" put a document that is not a JSON object at ${collection}/${key}; put plain objects.`,
+    );
+  }
+  return text;
+};
+
+/**
  * Key order: by code point, as SQLite compares text by default and PostgreSQL under
  * `COLLATE "C"` (both compare UTF-8 bytes). JavaScript's `<` compares UTF-16 code units instead,
  * which puts U+E000–U+FFFF after every character above U+FFFF; a store ordering keys in
