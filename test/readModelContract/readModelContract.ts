@@ -254,6 +254,52 @@ export const runReadModelContract = (
         expect((await readModels.checkpoint(projection))?.position).toBe(1n);
       });
 
+      it('refuses a key or a text that not every store keeps alike, writing nothing of the commit', async () => {
+        const projection = projectionName('texts');
+        await readModels.prepare(projection, ['clubs']);
+        const refused: [string, ReadModelDocument | null, RegExp][] = [
+          ['a\u0000b', { n: 1 }, /at clubs\/"a\\u0000b", and its key holds U\+0000 \(a NUL character\)/],
+          ['a\uDC00', { n: 1 }, /at clubs\/"a\\udc00", and its key holds half of a surrogate pair/],
+          ['a\uD800', null, /at clubs\/"a\\ud800", and its key holds half of a surrogate pair/],
+          ['k', { list: ['ok', 'x\u0000'] }, /at clubs\/k, and its field "list.1" holds U\+0000/],
+          ['k', { deep: { t: 'x\uD800y' } }, /its field "deep.t" holds half of a surrogate pair.*replace it/],
+          ['k', { 'n\u0000': 1 }, /its field "n\\u0000" is a field name that holds U\+0000/],
+        ];
+        for (const [key, document, error] of refused) {
+          await expect(
+            readModels.commit([
+              {
+                projection,
+                version: 1,
+                after: 0n,
+                position: 1n,
+                changes: [
+                  { collection: 'clubs', key: 'fine', document: { n: 0 } },
+                  { collection: 'clubs', key, document },
+                ],
+              },
+            ]),
+          ).rejects.toThrow(error);
+        }
+        expect(await readModels.documents(projection, 'clubs')).toEqual([]);
+        expect(await readModels.checkpoint(projection)).toBeUndefined();
+        // A pair of surrogates is one character above U+FFFF, kept like any other; so is \u0000 as text.
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 1n,
+            changes: [
+              { collection: 'clubs', key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
+            ],
+          },
+        ]);
+        expect(await readModels.documents(projection, 'clubs')).toEqual([
+          { key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
+        ]);
+      });
+
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
         const projection = projectionName('fence');
         const other = projectionName('fence');
@@ -829,6 +875,43 @@ export const runReadModelContract = (
         expect(engine.status()[0]).toMatchObject({ state: 'failed', position: 1n, deadLettered: 1 });
         expect(engine.status()[0]?.error).toMatch(/clubs\/a.*"lastHeld" is a Date.*toISOString\(\)/);
         expect(await documentsOf(readModels, projection)).toEqual({ a: { lastHeld: '2019-03-02' } });
+      });
+
+      it('dead-letters the event that put a key or a text not every store keeps alike, naming it', async () => {
+        const projection = projectionName('unkeepable');
+        await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 2, '2019-03-09')]);
+        await eventStore.append('club-b', [sessionHeld('b', 3)]);
+        const odd = (key: string, text: string) =>
+          defineProjection({
+            name: projection,
+            version: 1,
+            eventTypes: ['ClubSessionHeld'],
+            collections: ['clubs'],
+            onPoison: 'skip',
+            apply: (event, view) => {
+              const { clubId, heldOn } = event.data as { clubId: string; heldOn: string };
+              if (heldOn === '2019-03-09') view.put('clubs', key, { note: text });
+              else view.put('clubs', clubId, { heldOn });
+            },
+          });
+        for (const [key, text, error] of [
+          ['a\u0000', 'fine', /clubs\/"a\\u0000", and its key holds U\+0000/],
+          ['a\uD800', 'fine', /clubs\/"a\\ud800", and its key holds half of a surrogate pair/],
+          ['fine', 'a\u0000b', /clubs\/fine, and its field "note" holds U\+0000.*replace it/],
+        ] as const) {
+          const engine = engineOf({ projections: [odd(key, text)] });
+          await engine.start();
+          await engine.waitFor(3n);
+          expect(engine.status()[0]).toMatchObject({ position: 3n, deadLettered: 1 });
+          const [letter] = (await readModels.deadLetters(projection)).slice(-1);
+          expect(letter?.error).toMatch(error);
+          expect(await documentsOf(readModels, projection)).toEqual({
+            a: { heldOn: '2019-03-02' },
+            b: { heldOn: '2019-03-02' },
+          });
+          await engine.stop();
+          await readModels.reset(projection, 1, ['clubs']);
+        }
       });
 
       it('hands a projection over to a standby instance when its owner stops renewing', async () => {

@@ -128,7 +128,15 @@ export {
   indicatorFilter,
   indicatorValue,
 } from './events/indicatorDefinition.js';
-export { isPlainJson, type JsonProblem, jsonProblem } from './events/plainJson.js';
+export {
+  isKeepableText,
+  isPlainJson,
+  type JsonProblem,
+  type JsonProblemOptions,
+  jsonProblem,
+  unkeepableTextFix,
+  unkeepableTextRule,
+} from './events/plainJson.js';
 export type { EventRegistry, EventTexts } from './events/registry.js';
 export { createEventRegistry } from './events/registry.js';
 export { schemaKeepsValidInput, schemaOutputsJson } from './events/schemaKeepsInput.js';
@@ -199,6 +207,7 @@ export type {
   ReadModelStore,
 } from './readModels/readModelStore.js';
 export {
+  changeJson,
   checkReadModelName,
   compareKeys,
   documentJson,
@@ -207,6 +216,7 @@ export {
   keyPrefixBound,
   keyPrefixOf,
   readModelTableName,
+  refuseUnkeepableKey,
 } from './readModels/readModelStore.js';
 export type {
   AppendOptions,

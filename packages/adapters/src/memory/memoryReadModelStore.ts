@@ -5,6 +5,7 @@ import {
   deepFreeze,
   documentJson,
   documentsPageOf,
+  isKeepableText,
   keyPrefixOf,
   type Lease,
   LeaseLostError,
@@ -12,6 +13,7 @@ import {
   type ProjectionCheckpoint,
   type ReadModelDocument,
   type ReadModelStore,
+  refuseUnkeepableKey,
   StoreError,
 } from '@lantern/core';
 
@@ -29,10 +31,13 @@ const deepestCopied = 64;
 /**
  * A deeply frozen copy of a plain JSON value, or `undefined` where JSON text would not give it
  * back as it is (a Date, an undefined field, -0, NaN, a Map, a class instance, a cycle, very deep
- * nesting). Walking the value once is cheaper than writing and reading its JSON text.
+ * nesting) or where a text is one the SQL stores would refuse (`isKeepableText`): those go
+ * through `documentJson`, which says what is wrong. Walking the value once is cheaper than
+ * writing and reading its JSON text.
  */
 const frozenPlainCopy = (value: unknown, depth: number): Kept | undefined => {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return isKeepableText(value) ? value : undefined;
+  if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
   if (typeof value !== 'object' || depth > deepestCopied) return undefined;
   if (Array.isArray(value)) {
@@ -48,6 +53,7 @@ const frozenPlainCopy = (value: unknown, depth: number): Kept | undefined => {
   if (prototype !== Object.prototype && prototype !== null) return undefined;
   const copy: Record<string, unknown> = {};
   for (const key in value) {
+    if (!isKeepableText(key)) return undefined;
     const field = frozenPlainCopy((value as Record<string, unknown>)[key], depth + 1);
     if (field === undefined) return undefined;
     copy[key] = field;
@@ -128,6 +134,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
    * directly; anything else goes through JSON text, as it would in an SQL store.
    */
   const stored = (projection: string, collection: string, key: string, document: ReadModelDocument): Kept => {
+    refuseUnkeepableKey(projection, collection, key);
     const plain =
       typeof document === 'object' && document !== null && !Array.isArray(document)
         ? frozenPlainCopy(document, 0)
@@ -177,11 +184,13 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       }
       const prepared = batches.map((batch: ProjectionBatch) => ({
         batch,
-        documents: batch.changes.map((change) =>
-          change.document === null
-            ? null
-            : stored(batch.projection, change.collection, change.key, change.document),
-        ),
+        documents: batch.changes.map((change) => {
+          if (change.document !== null) {
+            return stored(batch.projection, change.collection, change.key, change.document);
+          }
+          refuseUnkeepableKey(batch.projection, change.collection, change.key);
+          return null;
+        }),
       }));
       const updatedAt = now().toISOString();
       for (const { batch, documents } of prepared) {

@@ -1,7 +1,7 @@
 import {
+  changeJson,
   checkReadModelName,
   type DeadLetter,
-  documentJson,
   documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
@@ -289,13 +289,8 @@ export const createPostgresReadModelStore = (
         }
         // Deleted and set again within a map keeps the latest position: the last change wins.
         entry.last.delete(change.key);
-        // Checked before anything is sent: a bigint, a cycle or an array throws here, not mid-transaction.
-        entry.last.set(
-          change.key,
-          change.document === null
-            ? null
-            : documentJson(batch.projection, change.collection, change.key, change.document),
-        );
+        // Checked before anything is sent: a bigint, a cycle, an array or a NUL throws here, not mid-transaction.
+        entry.last.set(change.key, changeJson(batch.projection, change));
       }
     }
     return [...byTable].map(([table, { projection, collection, last }]) => {

@@ -1,7 +1,7 @@
 import {
+  changeJson,
   checkReadModelName,
   type DeadLetter,
-  documentJson,
   documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
@@ -436,10 +436,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
       writes: batch.changes.map((change) => ({
         statements: collectionOf(batch.projection, change.collection),
         key: change.key,
-        doc:
-          change.document === null
-            ? null
-            : documentJson(batch.projection, change.collection, change.key, change.document),
+        doc: changeJson(batch.projection, change),
       })),
     }));
 

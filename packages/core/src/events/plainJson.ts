@@ -40,11 +40,40 @@ const notPlain = (value: object, path: string): JsonProblem | undefined => {
   return undefined;
 };
 
+/**
+ * Why a text cannot be kept alike by every read-model store, or undefined when it can: U+0000,
+ * which PostgreSQL holds in neither text nor JSON, or half of a surrogate pair, which UTF-8 cannot
+ * hold (SQLite and PostgreSQL would keep something else, so a key would not be found again).
+ */
+export const unkeepableTextRule = (text: string): string | undefined => {
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    if (unit === 0) return 'holds U+0000 (a NUL character), which PostgreSQL cannot keep';
+    if (unit >= 0xd800 && unit <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i += 1;
+      else return 'holds half of a surrogate pair, which UTF-8 cannot keep';
+    }
+  }
+  return undefined;
+};
+
+/** What to do about such a text. */
+export const unkeepableTextFix = 'remove the character, or replace it (with U+FFFD, say)';
+
+/**
+ * `unkeepableTextRule` as a yes or no, for the fast check: two native scans, and no scan at all
+ * for surrogates in a text V8 holds one byte per character (most texts).
+ */
+export const isKeepableText = (text: string): boolean =>
+  (text as string & { isWellFormed(): boolean }).isWellFormed() && !text.includes('\u0000');
+
 /** Deeper than this, the fast check cannot tell, and leaves the value to the walk that finds cycles. */
 const fastDepth = 32;
 
-const plainAt = (value: unknown, depth: number): boolean => {
-  if (typeof value === 'string' || typeof value === 'boolean') return true;
+const plainAt = (value: unknown, depth: number, texts: boolean): boolean => {
+  if (typeof value === 'string') return !texts || isKeepableText(value);
+  if (typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (typeof value !== 'object') return false;
   if (value === null) return true;
@@ -55,7 +84,7 @@ const plainAt = (value: unknown, depth: number): boolean => {
     for (let i = 0; i < value.length; i += 1) {
       // A hole reads as undefined too: JSON writes null for both.
       const item: unknown = value[i];
-      if (item === undefined || !plainAt(item, depth + 1)) return false;
+      if (item === undefined || !plainAt(item, depth + 1, texts)) return false;
     }
     return true;
   }
@@ -63,8 +92,9 @@ const plainAt = (value: unknown, depth: number): boolean => {
   if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
   // for…in walks every own enumerable key JSON writes (and any inherited one, checked as well).
   for (const key in value) {
+    if (texts && !isKeepableText(key)) return false;
     const item = (value as Record<string, unknown>)[key];
-    if (item !== undefined && !plainAt(item, depth + 1)) return false;
+    if (item !== undefined && !plainAt(item, depth + 1, texts)) return false;
   }
   return true;
 };
@@ -77,21 +107,35 @@ const plainAt = (value: unknown, depth: number): boolean => {
  * values nested deeper than 32): `jsonProblem` then says whether, and where, something is wrong.
  * It assumes no `toJSON` on the primitives' prototypes.
  */
-export const isPlainJson = (value: unknown): boolean => plainAt(value, 0);
+export const isPlainJson = (value: unknown): boolean => plainAt(value, 0, false);
+
+export interface JsonProblemOptions {
+  /**
+   * Also refuse a text (a value or a field name) that not every read-model store keeps alike:
+   * see `unkeepableTextRule`. For read-model documents; event data is kept as JSON text, which
+   * escapes both.
+   */
+  readonly texts?: boolean;
+}
 
 /**
  * The first place in `value` where `JSON.parse(JSON.stringify(value))` would not give back the
  * same value; undefined when it would. An object property that is undefined is allowed: JSON
  * leaves it out, and an absent field reads the same.
  */
-export const jsonProblem = (value: unknown): JsonProblem | undefined =>
-  isPlainJson(value) ? undefined : findProblem(value);
+export const jsonProblem = (value: unknown, options: JsonProblemOptions = {}): JsonProblem | undefined => {
+  const texts = options.texts === true;
+  return plainAt(value, 0, texts) ? undefined : findProblem(value, texts);
+};
 
-const findProblem = (value: unknown): JsonProblem | undefined => {
+const findProblem = (value: unknown, texts: boolean): JsonProblem | undefined => {
   const ancestors: object[] = [];
   const visit = (current: unknown, path: string): JsonProblem | undefined => {
     switch (typeof current) {
-      case 'string':
+      case 'string': {
+        const rule = texts ? unkeepableTextRule(current) : undefined;
+        return rule === undefined ? undefined : problem(path, rule, unkeepableTextFix);
+      }
       case 'boolean':
         return undefined;
       case 'number':
@@ -145,6 +189,12 @@ const findProblem = (value: unknown): JsonProblem | undefined => {
       const odd = notPlain(object, path);
       if (odd) return odd;
       for (const key of Object.keys(object)) {
+        const rule = texts ? unkeepableTextRule(key) : undefined;
+        if (rule !== undefined) {
+          // Shown escaped, as JSON writes it: the name itself may not print.
+          const shown = JSON.stringify(key).slice(1, -1);
+          return problem(join(path, shown), `is a field name that ${rule}`, unkeepableTextFix);
+        }
         const field = (object as Record<string, unknown>)[key];
         if (field === undefined) continue;
         const found = visit(field, join(path, key));

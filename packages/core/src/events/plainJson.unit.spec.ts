@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonProblem } from './plainJson.js';
+import { jsonProblem, unkeepableTextRule } from './plainJson.js';
 
 /** Deep equality that, like any reader of a number, takes -0 for 0 (JSON writes both as 0). */
 const same = (a: unknown, b: unknown): boolean => {
@@ -66,5 +66,43 @@ describe('jsonProblem', () => {
 
   it('allows an object property that is undefined, which JSON leaves out', () => {
     expect(jsonProblem({ a: 1, note: undefined })).toBeUndefined();
+  });
+});
+
+describe('unkeepableTextRule', () => {
+  it('names U+0000 and half of a surrogate pair, and lets whole characters through', () => {
+    expect(unkeepableTextRule('ch_9c0ae44271b4ca59')).toBeUndefined();
+    expect(unkeepableTextRule('Phnom Penh \u{1F600} ភ្នំពេញ')).toBeUndefined();
+    expect(unkeepableTextRule('a\u0000')).toMatch(/U\+0000/);
+    expect(unkeepableTextRule('\uD800')).toMatch(/half of a surrogate pair/);
+    expect(unkeepableTextRule('\uDC00\uD800')).toMatch(/half of a surrogate pair/);
+    expect(unkeepableTextRule('\uD83D\uDE00\uD83D')).toMatch(/half of a surrogate pair/);
+  });
+
+  it('passes exactly the texts without U+0000 that UTF-8 gives back as they are', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', '\u0000', '\uD83D', '\uDE00', '\uE000', 'é') }),
+        (text) => {
+          const roundTrips = Buffer.from(text, 'utf8').toString('utf8') === text;
+          expect(unkeepableTextRule(text) === undefined).toBe(roundTrips && !text.includes('\u0000'));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('is checked in values and field names when jsonProblem is asked for texts', () => {
+    expect(jsonProblem({ t: 'a\u0000' })).toBeUndefined();
+    expect(jsonProblem({ t: 'a\u0000' }, { texts: true })).toMatchObject({
+      path: 't',
+      rule: expect.stringMatching(/U\+0000/),
+    });
+    expect(jsonProblem({ list: [{ t: '\uD800' }] }, { texts: true })?.path).toBe('list.0.t');
+    expect(jsonProblem({ 'n\u0000': 1 }, { texts: true })).toMatchObject({
+      path: 'n\\u0000',
+      rule: expect.stringMatching(/field name that holds U\+0000/),
+    });
+    expect(jsonProblem({ fine: 'x\u{1F600}' }, { texts: true })).toBeUndefined();
   });
 });

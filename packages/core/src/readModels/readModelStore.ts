@@ -8,6 +8,8 @@
  * crash or a second instance can never apply a batch twice.
  */
 
+import { isKeepableText, jsonProblem, unkeepableTextFix, unkeepableTextRule } from '../events/plainJson.js';
+
 /** A read-model document: plain JSON (objects, arrays, strings, finite numbers, booleans, null). */
 export type ReadModelDocument = { readonly [key: string]: unknown };
 
@@ -222,9 +224,25 @@ export async function* documentPages(
 }
 
 /**
- * A document's JSON text, as a store keeps it. Anything that is not a JSON object (an array, a
- * text, a number) is refused with a TypeError naming where it was put, so that a commit refuses
- * it before writing anything; a cycle or a BigInt throws JSON's own TypeError.
+ * Refuses a document key that not every store keeps as it is (see `unkeepableTextRule`): SQLite
+ * and PostgreSQL keep keys as UTF-8 text, so half of a surrogate pair would come back as something
+ * else, and PostgreSQL refuses U+0000. A TypeError names where, before anything is written.
+ */
+export const refuseUnkeepableKey = (projection: string, collection: string, key: string): void => {
+  if (isKeepableText(key)) return;
+  const rule = unkeepableTextRule(key);
+  if (rule === undefined) return;
+  throw new TypeError(
+    `Projection "${projection}" put a document at ${collection}/${JSON.stringify(key)}, and its key ${rule}; ` +
+      `${unkeepableTextFix} (read-model stores keep keys as UTF-8 text).`,
+  );
+};
+
+/**
+ * A document's JSON text, as a store keeps it, its key checked (`refuseUnkeepableKey`). Anything
+ * that is not a JSON object (an array, a text, a number), or that holds a text not every store
+ * keeps alike, is refused with a TypeError naming where it was put, so that a commit refuses it
+ * before writing anything; a cycle or a BigInt throws JSON's own TypeError.
  */
 export const documentJson = (
   projection: string,
@@ -232,6 +250,7 @@ export const documentJson = (
   key: string,
   document: ReadModelDocument,
 ): string => {
+  refuseUnkeepableKey(projection, collection, key);
   const text: unknown = JSON.stringify(document);
   if (
     typeof document !== 'object' ||
@@ -242,6 +261,16 @@ export const documentJson = (
     throw new TypeError(
       `Projection "${projection}" put a document that is not a JSON object at ${collection}/${key}; put plain objects.`,
     );
+  }
+  // JSON escapes U+0000 and half a surrogate pair as \u…: only then is the document walked.
+  if (text.includes('\\u')) {
+    const found = jsonProblem(document, { texts: true });
+    if (found) {
+      const where = found.path === '' ? 'it' : `its field "${found.path}"`;
+      throw new TypeError(
+        `Projection "${projection}" put a document at ${collection}/${key}, and ${where} ${found.rule}; ${found.fix}.`,
+      );
+    }
   }
   return text;
 };
@@ -292,4 +321,12 @@ export const keyPrefixBound = (prefix: string): string | undefined => {
     }
   }
   return undefined;
+};
+
+/** What a store writes for one change: the document's JSON text (`documentJson`), or null for a delete, its key checked too. */
+export const changeJson = (projection: string, change: DocumentChange): string | null => {
+  if (change.document !== null)
+    return documentJson(projection, change.collection, change.key, change.document);
+  refuseUnkeepableKey(projection, change.collection, change.key);
+  return null;
 };

@@ -9,6 +9,7 @@ import {
   type ReadModelDocument,
   type ReadModelStore,
   type RecordedEvent,
+  refuseUnkeepableKey,
 } from '@lantern/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { createKeyFilter, type KeyFilter } from './keyFilter.js';
@@ -247,8 +248,9 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
 
   /**
    * Stores keep documents as JSON, while the engine holds the object put: one JSON would not give
-   * back as it is (a Date, NaN, a Map…) would read differently once reloaded. Refused at `put`, so
-   * the event that put it is dead-lettered with the reason.
+   * back as it is (a Date, NaN, a Map…) would read differently once reloaded, and a key or text
+   * holding U+0000 or half of a surrogate pair is kept differently, or refused, by the SQL stores.
+   * Refused at `put`, so the event that put it is dead-lettered with the reason.
    */
   const refuseNonJson = (projection: string, collection: string, key: string, document: unknown): void => {
     // Runs on every put: only a refusal builds a message.
@@ -257,7 +259,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         `Projection "${projection}" put a document at ${collection}/${key} that is not an object; put plain objects.`,
       );
     }
-    const found = jsonProblem(document);
+    refuseUnkeepableKey(projection, collection, key);
+    const found = jsonProblem(document, { texts: true });
     if (found) {
       const where = found.path === '' ? 'it' : `its field "${found.path}"`;
       throw new TypeError(
