@@ -264,6 +264,13 @@ export const runReadModelContract = (
           ['k', { list: ['ok', 'x\u0000'] }, /at clubs\/k, and its field "list.1" holds U\+0000/],
           ['k', { deep: { t: 'x\uD800y' } }, /its field "deep.t" holds half of a surrogate pair.*replace it/],
           ['k', { 'n\u0000': 1 }, /its field "n\\u0000" is a field name that holds U\+0000/],
+          // Past what PostgreSQL can index, whatever its characters.
+          [
+            'é'.repeat(513),
+            { n: 1 },
+            /\(1026 bytes of UTF-8\), longer than the 1024 bytes .*key it by an id/,
+          ],
+          ['k'.repeat(1025), null, /\(1025 bytes of UTF-8\), longer than the 1024 bytes/],
         ];
         for (const [key, document, error] of refused) {
           await expect(
@@ -283,7 +290,9 @@ export const runReadModelContract = (
         }
         expect(await readModels.documents(projection, 'clubs')).toEqual([]);
         expect(await readModels.checkpoint(projection)).toBeUndefined();
-        // A pair of surrogates is one character above U+FFFF, kept like any other; so is \u0000 as text.
+        // A pair of surrogates is one character above U+FFFF, kept like any other; so is \u0000 as
+        // text. A key of 1,024 bytes, in characters of four and three bytes, is kept and found.
+        const longest = `${'\u{1F600}'.repeat(250)}${'ភ'.repeat(8)}`;
         await readModels.commit([
           {
             projection,
@@ -292,12 +301,15 @@ export const runReadModelContract = (
             position: 1n,
             changes: [
               { collection: 'clubs', key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
+              { collection: 'clubs', key: longest, document: { n: 1 } },
             ],
           },
         ]);
         expect(await readModels.documents(projection, 'clubs')).toEqual([
           { key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
+          { key: longest, document: { n: 1 } },
         ]);
+        expect(await readModels.getDocument(projection, 'clubs', longest)).toEqual({ n: 1 });
       });
 
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
@@ -898,6 +910,7 @@ export const runReadModelContract = (
           ['a\u0000', 'fine', /clubs\/"a\\u0000", and its key holds U\+0000/],
           ['a\uD800', 'fine', /clubs\/"a\\ud800", and its key holds half of a surrogate pair/],
           ['fine', 'a\u0000b', /clubs\/fine, and its field "note" holds U\+0000.*replace it/],
+          ['k'.repeat(2000), 'fine', /\(2000 bytes of UTF-8\), longer than the 1024 bytes/],
         ] as const) {
           const engine = engineOf({ projections: [odd(key, text)] });
           await engine.start();

@@ -215,6 +215,7 @@ export {
   documentsPageOf,
   keyPrefixBound,
   keyPrefixOf,
+  maxKeyBytes,
   readModelTableName,
   refuseUnkeepableKey,
 } from './readModels/readModelStore.js';

@@ -224,17 +224,49 @@ export async function* documentPages(
 }
 
 /**
- * Refuses a document key that not every store keeps as it is (see `unkeepableTextRule`): SQLite
- * and PostgreSQL keep keys as UTF-8 text, so half of a surrogate pair would come back as something
- * else, and PostgreSQL refuses U+0000. A TypeError names where, before anything is written.
+ * The longest key, in bytes of UTF-8, that every store keeps: PostgreSQL cannot index a key of
+ * much more than 2,700 bytes, and a key is an id, not a place for text.
+ */
+export const maxKeyBytes = 1024;
+
+/** Bytes of UTF-8 in a text of whole characters. */
+const utf8Bytes = (text: string): number => {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4;
+      i += 1;
+    } else bytes += 3;
+  }
+  return bytes;
+};
+
+/**
+ * Refuses a document key that not every store keeps as it is: one holding U+0000 or half of a
+ * surrogate pair (see `unkeepableTextRule`: SQLite and PostgreSQL keep keys as UTF-8 text, so the
+ * half would come back as something else, and PostgreSQL refuses U+0000), or one longer than
+ * `maxKeyBytes`. A TypeError names where, before anything is written.
  */
 export const refuseUnkeepableKey = (projection: string, collection: string, key: string): void => {
-  if (isKeepableText(key)) return;
-  const rule = unkeepableTextRule(key);
-  if (rule === undefined) return;
+  const where = `Projection "${projection}" put a document at ${collection}/`;
+  if (!isKeepableText(key)) {
+    const rule = unkeepableTextRule(key);
+    if (rule !== undefined) {
+      throw new TypeError(
+        `${where}${JSON.stringify(key)}, and its key ${rule}; ${unkeepableTextFix} (read-model stores keep keys as UTF-8 text).`,
+      );
+    }
+  }
+  // No character takes more than three bytes of UTF-8 per UTF-16 unit: a short key needs no count.
+  if (key.length * 3 <= maxKeyBytes) return;
+  const bytes = utf8Bytes(key);
+  if (bytes <= maxKeyBytes) return;
   throw new TypeError(
-    `Projection "${projection}" put a document at ${collection}/${JSON.stringify(key)}, and its key ${rule}; ` +
-      `${unkeepableTextFix} (read-model stores keep keys as UTF-8 text).`,
+    `${where}${JSON.stringify(key.slice(0, 40))}… (${bytes} bytes of UTF-8), longer than the ${maxKeyBytes} bytes every read-model store can index; ` +
+      'key it by an id, or by a digest of the text (e.g. SHA-256 in hex).',
   );
 };
 
