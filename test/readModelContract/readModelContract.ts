@@ -302,14 +302,30 @@ export const runReadModelContract = (
             changes: [
               { collection: 'clubs', key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
               { collection: 'clubs', key: longest, document: { n: 1 } },
+              { collection: 'clubs', key: 'a\uFFFD', document: { n: 2 } },
             ],
           },
         ]);
         expect(await readModels.documents(projection, 'clubs')).toEqual([
+          { key: 'a\uFFFD', document: { n: 2 } },
           { key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
           { key: longest, document: { n: 1 } },
         ]);
         expect(await readModels.getDocument(projection, 'clubs', longest)).toEqual({ n: 1 });
+        // Read by a key no store can hold, nothing is found (not the key a store would put in its
+        // place, U+FFFD); asked for pages or prefixes of one, the store says why. Half of the pair
+        // in 'a\u{1F600}' is no prefix of it.
+        expect(await readModels.getDocument(projection, 'clubs', 'a\uFFFD')).toEqual({ n: 2 });
+        for (const key of ['a\uD83D', 'a\uDE00', 'a\u0000']) {
+          expect(await readModels.getDocument(projection, 'clubs', key)).toBeUndefined();
+          expect(readModels.getDocumentNow?.call(readModels, projection, 'clubs', key)).toBeUndefined();
+        }
+        await expect(readModels.documents(projection, 'clubs', { keyPrefix: 'a\uD83D' })).rejects.toThrow(
+          /keyPrefix holds half of a surrogate pair.*: no key can start with it/,
+        );
+        await expect(readModels.documents(projection, 'clubs', { afterKey: 'a\u0000' })).rejects.toThrow(
+          /afterKey holds U\+0000.*: no key can be it; give the last key of the page before/,
+        );
       });
 
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {

@@ -3,6 +3,7 @@ import {
   checkReadModelName,
   type DeadLetter,
   documentsPageOf,
+  isKeepableText,
   keyPrefixBound,
   keyPrefixOf,
   type Lease,
@@ -545,11 +546,13 @@ export const createPostgresReadModelStore = (
 
     getDocument: async (projection, collection, key) => {
       ensureOpen();
+      // A key no store can hold finds nothing (PostgreSQL would look up another, or fail).
+      const keepable = isKeepableText(key);
       const [row] = await readCollection(
         projection,
         collection,
-        (table) => `SELECT doc FROM ${table} WHERE key = $1`,
-        [key],
+        (table) => `SELECT doc FROM ${table} WHERE ${keepable ? 'key = $1' : 'false'}`,
+        keepable ? [key] : [],
       );
       return row ? (row.doc as ReadModelDocument) : undefined;
     },

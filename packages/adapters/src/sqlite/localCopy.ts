@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import {
   documentPages,
+  isKeepableText,
   type Lease,
   type ProjectionBatch,
   type ProjectionCheckpoint,
@@ -400,7 +401,8 @@ export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOpti
     getDocumentNow: (projection, collection, key) => {
       ensureOpen();
       knownCollection(projection, collection);
-      const doc = statements.get.get(projection, collection, key);
+      // A key no store can hold finds nothing (SQLite would look up another in its place).
+      const doc = isKeepableText(key) ? statements.get.get(projection, collection, key) : undefined;
       return doc === undefined ? undefined : (JSON.parse(doc) as ReadModelDocument);
     },
 

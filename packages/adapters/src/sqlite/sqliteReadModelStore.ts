@@ -3,6 +3,7 @@ import {
   checkReadModelName,
   type DeadLetter,
   documentsPageOf,
+  isKeepableText,
   keyPrefixBound,
   keyPrefixOf,
   type Lease,
@@ -565,14 +566,20 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     getDocument: async (projection, collection, key) => {
       ensureOpen();
       const doc = attempt('reading a document', () =>
-        usingCollection(projection, collection, (table) => table.get.get(key) as string | undefined),
+        usingCollection(projection, collection, (table) =>
+          // A key no store can hold finds nothing (SQLite would look up another in its place).
+          isKeepableText(key) ? (table.get.get(key) as string | undefined) : undefined,
+        ),
       );
       return doc === undefined ? undefined : (JSON.parse(doc) as ReadModelDocument);
     },
 
     getDocumentNow: (projection, collection, key) => {
       const doc = attempt('reading a document', () =>
-        usingCollection(projection, collection, (table) => table.get.get(key) as string | undefined),
+        usingCollection(projection, collection, (table) =>
+          // A key no store can hold finds nothing (SQLite would look up another in its place).
+          isKeepableText(key) ? (table.get.get(key) as string | undefined) : undefined,
+        ),
       );
       return doc === undefined ? undefined : (JSON.parse(doc) as ReadModelDocument);
     },

@@ -179,6 +179,12 @@ export const keyPrefixOf = (query: DocumentsQuery | undefined): string | undefin
       `documents' keyPrefix must be text (the start of the keys wanted); got ${typeof prefix}. Leave it out to read every document.`,
     );
   }
+  const rule = unkeepableTextRule(prefix);
+  if (rule !== undefined) {
+    throw new TypeError(
+      `documents' keyPrefix ${rule}: no key can start with it; give the start of keys as they were put.`,
+    );
+  }
   return prefix === '' ? undefined : prefix;
 };
 
@@ -191,6 +197,12 @@ export const documentsPageOf = (
   if (afterKey !== undefined && typeof afterKey !== 'string') {
     throw new TypeError(
       `documents' afterKey must be text (the last key of the page before); got ${typeof afterKey}. Leave it out to read from the first key.`,
+    );
+  }
+  const rule = afterKey === undefined ? undefined : unkeepableTextRule(afterKey);
+  if (rule !== undefined) {
+    throw new TypeError(
+      `documents' afterKey ${rule}: no key can be it; give the last key of the page before.`,
     );
   }
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
