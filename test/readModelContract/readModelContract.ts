@@ -905,6 +905,31 @@ export const runReadModelContract = (
         expect(await documentsOf(readModels, projection)).toEqual({ a: { lastHeld: '2019-03-02' } });
       });
 
+      it('keeps a dead letter whatever the error message holds, a NUL or half a surrogate pair as U+FFFD', async () => {
+        const projection = projectionName('odd_error');
+        await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 2, '2019-03-09')]);
+        const throwing = defineProjection({
+          name: projection,
+          version: 1,
+          eventTypes: ['ClubSessionHeld'],
+          collections: ['clubs'],
+          onPoison: 'skip',
+          apply: (event, view) => {
+            const { clubId, heldOn } = event.data as { clubId: string; heldOn: string };
+            if (heldOn === '2019-03-09') throw new Error('read \u0000 and \uD800 from somewhere');
+            view.put('clubs', clubId, { heldOn });
+          },
+        });
+        const engine = engineOf({ projections: [throwing] });
+        await engine.start();
+        await engine.waitFor(2n);
+        expect(engine.status()[0]).toMatchObject({ position: 2n, deadLettered: 1 });
+        expect((await readModels.deadLetters(projection)).map((letter) => letter.error)).toEqual([
+          'read \uFFFD and \uFFFD from somewhere',
+        ]);
+        expect(await documentsOf(readModels, projection)).toEqual({ a: { heldOn: '2019-03-02' } });
+      });
+
       it('dead-letters the event that put a key or a text not every store keeps alike, naming it', async () => {
         const projection = projectionName('unkeepable');
         await eventStore.append('club-a', [sessionHeld('a', 1), sessionHeld('a', 2, '2019-03-09')]);

@@ -134,6 +134,7 @@ export {
   type JsonProblem,
   type JsonProblemOptions,
   jsonProblem,
+  keepableTextOf,
   unkeepableTextFix,
   unkeepableTextRule,
 } from './events/plainJson.js';

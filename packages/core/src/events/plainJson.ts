@@ -58,6 +58,15 @@ export const unkeepableTextRule = (text: string): string | undefined => {
   return undefined;
 };
 
+/**
+ * The text with U+0000 and every half of a surrogate pair replaced by U+FFFD, for diagnostics (a
+ * dead letter's error, a failure) that every store must keep whatever a thrown message held.
+ */
+export const keepableTextOf = (text: string): string =>
+  isKeepableText(text)
+    ? text
+    : (text.replaceAll('\u0000', '\uFFFD') as string & { toWellFormed(): string }).toWellFormed();
+
 /** What to do about such a text. */
 export const unkeepableTextFix = 'remove the character, or replace it (with U+FFFD, say)';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonProblem, unkeepableTextRule } from './plainJson.js';
+import { jsonProblem, keepableTextOf, unkeepableTextRule } from './plainJson.js';
 
 /** Deep equality that, like any reader of a number, takes -0 for 0 (JSON writes both as 0). */
 const same = (a: unknown, b: unknown): boolean => {
@@ -104,5 +104,20 @@ describe('unkeepableTextRule', () => {
       rule: expect.stringMatching(/field name that holds U\+0000/),
     });
     expect(jsonProblem({ fine: 'x\u{1F600}' }, { texts: true })).toBeUndefined();
+  });
+});
+
+describe('keepableTextOf', () => {
+  it('replaces U+0000 and halves of surrogate pairs with U+FFFD, and leaves whole characters', () => {
+    expect(keepableTextOf('ok \u{1F600}')).toBe('ok \u{1F600}');
+    expect(keepableTextOf('a\u0000b\uD800c\uDE00')).toBe('a\uFFFDb\uFFFDc\uFFFD');
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', '\u0000', '\uD83D', '\uDE00') }), (text) => {
+        const kept = keepableTextOf(text);
+        expect(unkeepableTextRule(kept)).toBeUndefined();
+        expect(kept.length).toBe(text.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -4,6 +4,7 @@ import {
   type EventStore,
   isLeaseLostError,
   jsonProblem,
+  keepableTextOf,
   type Lease,
   type ProjectionBatch,
   type ReadModelDocument,
@@ -549,7 +550,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     eventId: event.id,
     eventType: event.type,
     streamId: event.streamId,
-    error: messageOf(error),
+    // Whatever the message holds, every store keeps it: a NUL or half a surrogate pair becomes U+FFFD.
+    error: keepableTextOf(messageOf(error)),
     deadLetteredAt: now().toISOString(),
   });
 
