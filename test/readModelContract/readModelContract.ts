@@ -430,8 +430,21 @@ export const runReadModelContract = (
       it('gives a lease to one owner at a time, hands it over on expiry and fences the old owner', async () => {
         const projection = projectionName('lease');
         await readModels.prepare(projection, ['clubs']);
+        // An owner every store keeps, and a time to live above 0, or nothing is asked of the store.
+        for (const [owner, ttlMs, error] of [
+          ['', 200, /owner must be a name of 1 to 200 characters/],
+          ['x'.repeat(201), 200, /owner must be a name of 1 to 200 characters/],
+          ['one\u0000', 200, /owner "one\\u0000" holds U\+0000/],
+          ['one', 0, /ttlMs must be a number of milliseconds above 0; got 0/],
+          ['one', Number.NaN, /ttlMs must be a number of milliseconds above 0; got NaN/],
+        ] as const) {
+          await expect(readModels.acquireLease(projection, owner, ttlMs)).rejects.toThrow(error);
+        }
         const first = await readModels.acquireLease(projection, 'one', 200);
         expect(first).toMatchObject({ projection, owner: 'one' });
+        if (first) {
+          await expect(readModels.renewLease(first, -5)).rejects.toThrow(/ttlMs must be a number/);
+        }
         expect(await readModels.acquireLease(projection, 'two', 200)).toBeUndefined();
         const renewed = first && (await readModels.renewLease(first, 200));
         expect(renewed?.token).toBe(first?.token);

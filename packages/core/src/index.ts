@@ -209,6 +209,8 @@ export type {
 } from './readModels/readModelStore.js';
 export {
   changeJson,
+  checkLeaseOwner,
+  checkLeaseTtl,
   checkReadModelName,
   compareKeys,
   documentJson,

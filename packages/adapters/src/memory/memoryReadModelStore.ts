@@ -1,4 +1,6 @@
 import {
+  checkLeaseOwner,
+  checkLeaseTtl,
   checkReadModelName,
   compareKeys,
   type DeadLetter,
@@ -272,6 +274,8 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
 
     acquireLease: async (projection, owner, ttlMs) => {
       ensureOpen();
+      checkLeaseOwner(owner);
+      checkLeaseTtl(ttlMs);
       const data = dataOf(projection);
       const at = now().getTime();
       const current = data.lease;
@@ -287,6 +291,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
 
     renewLease: async (lease, ttlMs) => {
       ensureOpen();
+      checkLeaseTtl(ttlMs);
       const data = dataOf(lease.projection);
       if (!leaseHolds(data, lease)) return undefined;
       data.lease = { ...lease, expiresAt: now().getTime() + ttlMs };

@@ -1,5 +1,7 @@
 import {
   changeJson,
+  checkLeaseOwner,
+  checkLeaseTtl,
   checkReadModelName,
   type DeadLetter,
   documentsPageOf,
@@ -267,13 +269,6 @@ export const createPostgresReadModelStore = (
     new StoreError(
       `Projection "${projection}" has no collection "${collection}"; list it in the projection's collections.`,
     );
-
-  const checkTtl = (ttlMs: number): number => {
-    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-      throw new TypeError(`A lease's ttlMs must be a positive number of milliseconds; got ${String(ttlMs)}.`);
-    }
-    return ttlMs;
-  };
 
   const tableChangesOf = (batches: readonly ProjectionBatch[]): TableChanges[] => {
     const byTable = new Map<
@@ -613,7 +608,8 @@ export const createPostgresReadModelStore = (
     acquireLease: async (projection, owner, ttlMs) => {
       ensureOpen();
       checkReadModelName('projection', projection);
-      checkTtl(ttlMs);
+      checkLeaseOwner(owner);
+      checkLeaseTtl(ttlMs);
       await ensureShared();
       // One statement: free, expired or already ours (kept with its token) — else no row. The
       // clock is read where each condition is checked, i.e. after any wait for the row's lock.
@@ -638,7 +634,7 @@ export const createPostgresReadModelStore = (
     renewLease: async (lease, ttlMs) => {
       ensureOpen();
       checkReadModelName('projection', lease.projection);
-      checkTtl(ttlMs);
+      checkLeaseTtl(ttlMs);
       await ensureShared();
       const [row] = await inCallOrder(() =>
         query(

@@ -1,5 +1,7 @@
 import {
   changeJson,
+  checkLeaseOwner,
+  checkLeaseTtl,
   checkReadModelName,
   type DeadLetter,
   documentsPageOf,
@@ -137,13 +139,6 @@ interface PreparedBatch {
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-const checkTtl = (ttlMs: number): number => {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new TypeError(`A lease's ttlMs must be a number of milliseconds above 0; got ${String(ttlMs)}.`);
-  }
-  return ttlMs;
-};
 
 /**
  * Read models in a SQLite file — by default the event store's own file — as plain tables an
@@ -658,12 +653,13 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
 
     acquireLease: async (projection, owner, ttlMs) => {
       checkReadModelName('projection', projection);
-      checkTtl(ttlMs);
+      checkLeaseOwner(owner);
+      checkLeaseTtl(ttlMs);
       return attempt('taking a lease', () => acquire.immediate(projection, owner, ttlMs));
     },
 
     renewLease: async (lease, ttlMs) => {
-      checkTtl(ttlMs);
+      checkLeaseTtl(ttlMs);
       return attempt('renewing a lease', () => {
         const at = now().getTime();
         const expiresAt = Math.ceil(at + ttlMs);

@@ -374,3 +374,31 @@ export const changeJson = (projection: string, change: DocumentChange): string |
   refuseUnkeepableKey(projection, change.collection, change.key);
   return null;
 };
+
+/** A lease's time to live, checked: a finite number of milliseconds above 0. */
+export const checkLeaseTtl = (ttlMs: number): number => {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new TypeError(`A lease's ttlMs must be a number of milliseconds above 0; got ${String(ttlMs)}.`);
+  }
+  return ttlMs;
+};
+
+/** The longest name of a lease's owner. */
+const maxOwnerLength = 200;
+
+/**
+ * A lease owner's name, checked: text of 1 to 200 characters that every store keeps as it is
+ * (no U+0000, no half of a surrogate pair), e.g. `${hostname}-${pid}`.
+ */
+export const checkLeaseOwner = (owner: string): string => {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > maxOwnerLength) {
+    throw new TypeError(
+      `A lease's owner must be a name of 1 to ${maxOwnerLength} characters, unique among the instances (e.g. \`\${hostname}-\${pid}\`); got ${JSON.stringify(owner)}.`,
+    );
+  }
+  const rule = unkeepableTextRule(owner);
+  if (rule !== undefined) {
+    throw new TypeError(`A lease's owner ${JSON.stringify(owner)} ${rule}; ${unkeepableTextFix}.`);
+  }
+  return owner;
+};

@@ -1,4 +1,6 @@
 import {
+  checkLeaseOwner,
+  checkLeaseTtl,
   type DeadLetter,
   type DocumentChange,
   type EventStore,
@@ -220,7 +222,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         }
       : undefined;
   const now = options.now ?? (() => new Date());
-  const leaseTtlMs = options.instance?.leaseTtlMs ?? defaultLeaseTtlMs;
+  const leaseTtlMs = checkLeaseTtl(options.instance?.leaseTtlMs ?? defaultLeaseTtlMs);
+  if (options.instance) checkLeaseOwner(options.instance.owner);
   const names = new Set<string>();
   for (const projection of options.projections) {
     if (names.has(projection.name)) {

@@ -41,6 +41,18 @@ describe('createProjectionEngine', () => {
     expect(() => make({ documentsInMemory: 0 })).toThrow(/documentsInMemory must be/);
   });
 
+  it('refuses an instance whose owner or lease time no store would take, before any work', () => {
+    const make = (instance: { owner: string; leaseTtlMs?: number }) =>
+      createProjectionEngine({ eventStore, readModels, projections: [closures], instance });
+    expect(() => make({ owner: '' })).toThrow(/owner must be a name of 1 to 200 characters/);
+    expect(() => make({ owner: 'host-1\u0000' })).toThrow(/owner "host-1\\u0000" holds U\+0000/);
+    expect(() => make({ owner: 'host-1', leaseTtlMs: 0 })).toThrow(
+      /ttlMs must be a number of milliseconds above 0/,
+    );
+    expect(() => make({ owner: 'host-1', leaseTtlMs: Number.POSITIVE_INFINITY })).toThrow(/got Infinity/);
+    expect(() => make({ owner: 'host-1', leaseTtlMs: 1000 })).not.toThrow();
+  });
+
   it('commits every eventsPerCommit events while catching up, and never less than a read', async () => {
     const store = createMemoryEventStore();
     for (let i = 0; i < 25; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
