@@ -153,13 +153,12 @@ export const runReadModelContract = (
     };
 
     /** A new projection whose one collection, `clubs`, holds these documents, committed at position 1. */
-    const projectionHolding = async (
-      base: string,
-      documents: readonly (readonly [string, ReadModelDocument])[],
-    ): Promise<string> => {
-      const projection = projectionName(base);
-      await readModels.prepare(projection, ['clubs']);
-      await readModels.commit([
+    /** Commits `documents` into `clubs` as the projection's first batch, up to position 1. */
+    const commitFirst = (
+      projection: string,
+      documents: readonly (readonly [string, ReadModelDocument | null])[],
+    ): Promise<void> =>
+      readModels.commit([
         {
           projection,
           version: 1,
@@ -168,6 +167,14 @@ export const runReadModelContract = (
           changes: documents.map(([key, document]) => ({ collection: 'clubs', key, document })),
         },
       ]);
+
+    const projectionHolding = async (
+      base: string,
+      documents: readonly (readonly [string, ReadModelDocument])[],
+    ): Promise<string> => {
+      const projection = projectionName(base);
+      await readModels.prepare(projection, ['clubs']);
+      await commitFirst(projection, documents);
       return projection;
     };
 
@@ -228,17 +235,9 @@ export const runReadModelContract = (
           notANumber: Number.NaN,
           list: [undefined, 2],
         } as unknown as ReadModelDocument;
-        await readModels.commit([
-          {
-            projection,
-            version: 1,
-            after: 0n,
-            position: 1n,
-            changes: [
-              { collection: 'clubs', key: 'put', document: put },
-              { collection: 'clubs', key: 'odd', document: odd },
-            ],
-          },
+        await commitFirst(projection, [
+          ['put', put],
+          ['odd', odd],
         ]);
         put.n = 2;
         (put.list[0] as { x: number }).x = 2;
@@ -298,17 +297,9 @@ export const runReadModelContract = (
         ];
         for (const [key, document, error] of refused) {
           await expect(
-            readModels.commit([
-              {
-                projection,
-                version: 1,
-                after: 0n,
-                position: 1n,
-                changes: [
-                  { collection: 'clubs', key: 'fine', document: { n: 0 } },
-                  { collection: 'clubs', key, document },
-                ],
-              },
+            commitFirst(projection, [
+              ['fine', { n: 0 }],
+              [key, document],
             ]),
           ).rejects.toThrow(error);
         }
@@ -317,18 +308,10 @@ export const runReadModelContract = (
         // A pair of surrogates is one character above U+FFFF, kept like any other; so is \u0000 as
         // text. A key of 1,024 bytes, in characters of four and three bytes, is kept and found.
         const longest = `${'\u{1F600}'.repeat(250)}${'ភ'.repeat(8)}`;
-        await readModels.commit([
-          {
-            projection,
-            version: 1,
-            after: 0n,
-            position: 1n,
-            changes: [
-              { collection: 'clubs', key: 'a\u{1F600}', document: { t: 'x\u{1F600}', raw: '\\u0000' } },
-              { collection: 'clubs', key: longest, document: { n: 1 } },
-              { collection: 'clubs', key: 'a\uFFFD', document: { n: 2 } },
-            ],
-          },
+        await commitFirst(projection, [
+          ['a\u{1F600}', { t: 'x\u{1F600}', raw: '\\u0000' }],
+          [longest, { n: 1 }],
+          ['a\uFFFD', { n: 2 }],
         ]);
         expect(await readModels.documents(projection, 'clubs')).toEqual([
           { key: 'a\uFFFD', document: { n: 2 } },
