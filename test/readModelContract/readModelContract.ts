@@ -234,6 +234,7 @@ export const runReadModelContract = (
           negativeZero: -0,
           notANumber: Number.NaN,
           list: [undefined, 2],
+          numbers: [1e21, 5e-324, 0.1 + 0.2, 2 ** 53 + 2, -1.5e308, 1e-7],
         } as unknown as ReadModelDocument;
         await commitFirst(projection, [
           ['put', put],
@@ -249,7 +250,14 @@ export const runReadModelContract = (
         expect(await readModels.documents(projection, 'clubs')).toEqual([
           {
             key: 'odd',
-            document: { at: '2020-03-16T02:00:00.000Z', negativeZero: 0, notANumber: null, list: [null, 2] },
+            document: {
+              at: '2020-03-16T02:00:00.000Z',
+              negativeZero: 0,
+              notANumber: null,
+              list: [null, 2],
+              // Each the same double again, from JSON text, jsonb's numeric or a copy.
+              numbers: [1e21, 5e-324, 0.30000000000000004, 9007199254740994, -1.5e308, 1e-7],
+            },
           },
           { key: 'put', document: { n: 1, list: [{ x: 1 }], deep: { deeper: { deepest: 'a' } } } },
         ]);
