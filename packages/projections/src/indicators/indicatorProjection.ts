@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ReadModelDocument, RecordedEvent } from '@lantern/core';
+import { keepableTextOf, type ReadModelDocument, type RecordedEvent } from '@lantern/core';
 import { defineProjection, type Projection, type ProjectionView } from '../engine/projection.js';
 import {
   type CompiledFlow,
@@ -29,7 +29,7 @@ import { keepReportingConsent } from './reportingConsent.js';
 export const indicatorCollections = ['observations', 'targets', 'children', 'cases'] as const;
 
 /** Code version of this fold; the projection's version also changes whenever the definitions do. */
-const foldVersion = 2;
+const foldVersion = 3;
 
 /** A month, a dimension combination and a child, for a count, sum or distinct indicator. */
 export interface FlowObservation extends ReadModelDocument {
@@ -81,9 +81,14 @@ export interface IndicatorProjectionOptions extends CompileOptions {
 
 const unknownValue = 'unknown';
 
+/**
+ * A field's value as text for a key or a dimension. A text holding U+0000 or half of a surrogate
+ * pair, which no store keeps, has it replaced with U+FFFD: a key the stores would refuse would
+ * stop the projection at that event.
+ */
 const text = (value: unknown): string =>
   typeof value === 'string'
-    ? value
+    ? keepableTextOf(value)
     : typeof value === 'number' || typeof value === 'boolean'
       ? String(value)
       : unknownValue;

@@ -1,7 +1,10 @@
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import { catalogEvent } from '@lantern/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { fieldGetter } from './fields.js';
-import { keyPartOf } from './indicatorProjection.js';
+import { createIndicatorProjection, keyPartOf } from './indicatorProjection.js';
 
 describe('observation keys', () => {
   /** Reads a key's parts back: a backslash takes the next character as it is, `|` starts the next part. */
@@ -34,6 +37,52 @@ describe('observation keys', () => {
     expect(keyPartOf([])).toBe('');
     expect(keyPartOf(['female', '12-17', 'KH-12-06'])).toBe('female|12-17|KH-12-06');
     expect(keyPartOf(['a|b', 'c\\d'])).toBe('a\\|b|c\\\\d');
+  });
+});
+
+describe('observations of texts no store keeps', () => {
+  it('key a value holding U+0000 or half a surrogate pair by U+FFFD, rather than stop at it', async () => {
+    // A club's name is free text of staff: an indicator broken down by it meets whatever was typed.
+    const projection = createIndicatorProjection({
+      indicators: [
+        {
+          id: 'clubs-by-name',
+          title: 'Clubs established, by name',
+          unit: 'clubs',
+          measure: 'unit',
+          ascending: true,
+          definition: {
+            filter: { eventTypes: ['ClubEstablished'] },
+            value: { kind: 'count' },
+            dateField: 'data.establishedOn',
+            dimensions: ['data.name'],
+          },
+        },
+      ],
+      timeZone: 'Asia/Phnom_Penh',
+    });
+    const eventStore = createMemoryEventStore();
+    const readModels = createMemoryReadModelStore();
+    const established = (clubId: string, name: string) =>
+      catalogEvent(
+        'ClubEstablished',
+        { programmeId: 'pp', clubId, name, area: 'KH-12-06', kind: 'kids-club', establishedOn: '2019-02-01' },
+        { occurredAt: '2019-02-01T09:00:00+07:00', recordedBy: 'st_00000000000000a1' },
+      );
+    await eventStore.append('club-a', [established('a', 'Club\u0000 A')]);
+    const { position } = await eventStore.append('club-b', [established('b', 'Club \uD83D B')]);
+    const engine = createProjectionEngine({ eventStore, readModels, projections: [projection] });
+    await engine.start();
+    await engine.waitFor(position);
+    expect(engine.status()[0]).toMatchObject({ position, deadLettered: 0 });
+    const observations = await readModels.documents(projection.name, 'observations');
+    expect(
+      observations.map((row) => [row.key, (row.document.dims as Record<string, string>)['data.name']]),
+    ).toEqual([
+      ['f|clubs-by-name|2019-02|Club \uFFFD B', 'Club \uFFFD B'],
+      ['f|clubs-by-name|2019-02|Club\uFFFD A', 'Club\uFFFD A'],
+    ]);
+    await engine.stop();
   });
 });
 
