@@ -220,6 +220,7 @@ export {
   keyPrefixOf,
   maxKeyBytes,
   readModelTableName,
+  refuseUnkeepableDocument,
   refuseUnkeepableKey,
 } from './readModels/readModelStore.js';
 export type {

@@ -136,7 +136,6 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
    * directly; anything else goes through JSON text, as it would in an SQL store.
    */
   const stored = (projection: string, collection: string, key: string, document: ReadModelDocument): Kept => {
-    refuseUnkeepableKey(projection, collection, key);
     const plain =
       typeof document === 'object' && document !== null && !Array.isArray(document)
         ? frozenPlainCopy(document, 0)
@@ -187,11 +186,10 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       const prepared = batches.map((batch: ProjectionBatch) => ({
         batch,
         documents: batch.changes.map((change) => {
-          if (change.document !== null) {
-            return stored(batch.projection, change.collection, change.key, change.document);
-          }
           refuseUnkeepableKey(batch.projection, change.collection, change.key);
-          return null;
+          return change.document === null
+            ? null
+            : stored(batch.projection, change.collection, change.key, change.document);
         }),
       }));
       const updatedAt = now().toISOString();

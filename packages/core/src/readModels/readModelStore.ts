@@ -8,7 +8,13 @@
  * crash or a second instance can never apply a batch twice.
  */
 
-import { isKeepableText, jsonProblem, unkeepableTextFix, unkeepableTextRule } from '../events/plainJson.js';
+import {
+  isKeepableText,
+  type JsonProblem,
+  jsonProblem,
+  unkeepableTextFix,
+  unkeepableTextRule,
+} from '../events/plainJson.js';
 
 /** A read-model document: plain JSON (objects, arrays, strings, finite numbers, booleans, null). */
 export type ReadModelDocument = { readonly [key: string]: unknown };
@@ -309,14 +315,45 @@ export const documentJson = (
   // JSON escapes U+0000 and half a surrogate pair as \u…: only then is the document walked.
   if (text.includes('\\u')) {
     const found = jsonProblem(document, { texts: true });
-    if (found) {
-      const where = found.path === '' ? 'it' : `its field "${found.path}"`;
-      throw new TypeError(
-        `Projection "${projection}" put a document at ${collection}/${key}, and ${where} ${found.rule}; ${found.fix}.`,
-      );
-    }
+    if (found) throw documentProblemError(projection, collection, key, found);
   }
   return text;
+};
+
+/** Where a document holds what the stores would not keep as it is, and what to put instead. */
+const documentProblemError = (
+  projection: string,
+  collection: string,
+  key: string,
+  found: JsonProblem,
+): TypeError => {
+  const where = found.path === '' ? 'it' : `its field "${found.path}"`;
+  return new TypeError(
+    `Projection "${projection}" put a document at ${collection}/${key}, and ${where} ${found.rule}; ` +
+      `${found.fix} (read models keep documents as JSON).`,
+  );
+};
+
+/**
+ * Refuses a document that a store would not keep as it is: not a plain object, a value its JSON
+ * would change (a Date, NaN, a Map…), or a key or text not every store keeps alike. What the
+ * projection engine checks at every `put`, so the event that put it is dead-lettered; only a
+ * refusal builds a message.
+ */
+export const refuseUnkeepableDocument = (
+  projection: string,
+  collection: string,
+  key: string,
+  document: unknown,
+): void => {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new TypeError(
+      `Projection "${projection}" put a document at ${collection}/${key} that is not an object; put plain objects.`,
+    );
+  }
+  refuseUnkeepableKey(projection, collection, key);
+  const found = jsonProblem(document, { texts: true });
+  if (found) throw documentProblemError(projection, collection, key, found);
 };
 
 /**

@@ -5,14 +5,13 @@ import {
   type DocumentChange,
   type EventStore,
   isLeaseLostError,
-  jsonProblem,
   keepableTextOf,
   type Lease,
   type ProjectionBatch,
   type ReadModelDocument,
   type ReadModelStore,
   type RecordedEvent,
-  refuseUnkeepableKey,
+  refuseUnkeepableDocument,
 } from '@lantern/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { createKeyFilter, type KeyFilter } from './keyFilter.js';
@@ -250,30 +249,6 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     state.dirty.set(key, document);
   };
 
-  /**
-   * Stores keep documents as JSON, while the engine holds the object put: one JSON would not give
-   * back as it is (a Date, NaN, a Map…) would read differently once reloaded, and a key or text
-   * holding U+0000 or half of a surrogate pair is kept differently, or refused, by the SQL stores.
-   * Refused at `put`, so the event that put it is dead-lettered with the reason.
-   */
-  const refuseNonJson = (projection: string, collection: string, key: string, document: unknown): void => {
-    // Runs on every put: only a refusal builds a message.
-    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-      throw new TypeError(
-        `Projection "${projection}" put a document at ${collection}/${key} that is not an object; put plain objects.`,
-      );
-    }
-    refuseUnkeepableKey(projection, collection, key);
-    const found = jsonProblem(document, { texts: true });
-    if (found) {
-      const where = found.path === '' ? 'it' : `its field "${found.path}"`;
-      throw new TypeError(
-        `Projection "${projection}" put a document at ${collection}/${key}, and ${where} ${found.rule}; ` +
-          `${found.fix} (read models keep documents as JSON).`,
-      );
-    }
-  };
-
   const collectionOf = (runner: Runner, collection: string): CollectionState => {
     // Most projections write one collection, or several in turn: the last one asked for first.
     const last = runner.lastCollection;
@@ -322,7 +297,11 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       get: (collection, key) => get(collectionOf(runner, collection), key),
       put: (collection, key, document) => {
         const state = collectionOf(runner, collection);
-        refuseNonJson(name, collection, key, document);
+        // Stores keep documents as JSON, while the engine holds the object put: one JSON would not
+        // give back as it is (a Date, NaN, a Map…) would read differently once reloaded, and a key
+        // or text holding U+0000 or half a surrogate pair is kept otherwise, or refused, by the SQL
+        // stores. Refused here, so the event that put it is dead-lettered with the reason.
+        refuseUnkeepableDocument(name, collection, key, document);
         state.documents.set(key, document);
         markDirty(runner, state, key, document);
       },
