@@ -59,6 +59,30 @@ describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
     });
   });
 
+  it("empties at a reset, rather than drops, a collection's table that an analyst's view reads", async () => {
+    const readModels = store();
+    await readModels.prepare('viewed', ['clubs', 'old']);
+    await readModels.commit([
+      {
+        projection: 'viewed',
+        version: 1,
+        after: 0n,
+        position: 1n,
+        changes: [{ collection: 'old', key: 'a', document: { children: 4 } }],
+      },
+    ]);
+    await sql(
+      `CREATE VIEW "${schema}".old_children AS SELECT key, doc->>'children' AS children FROM "${schema}".viewed__old`,
+    );
+    try {
+      await readModels.reset('viewed', 2, ['clubs']);
+      expect((await sql(`SELECT * FROM "${schema}".old_children`)).rows).toEqual([]);
+      expect(await readModels.checkpoint('viewed')).toMatchObject({ version: 2, position: 0n });
+    } finally {
+      await sql(`DROP VIEW "${schema}".old_children`);
+    }
+  });
+
   it('lets only one of two stores commit a batch after the same checkpoint, first commit included', async () => {
     const [a, b] = [store(), store()];
     await a.prepare('race', ['clubs']);

@@ -343,6 +343,32 @@ export const runReadModelContract = (
         );
       });
 
+      it('drops at a reset the collections the projection no longer lists, so none is read as current', async () => {
+        const projection = projectionName('dropped');
+        await readModels.prepare(projection, ['clubs', 'old']);
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 1n,
+            changes: [
+              { collection: 'clubs', key: 'a', document: { n: 1 } },
+              { collection: 'old', key: 'a', document: { n: 2 } },
+            ],
+          },
+        ]);
+        await readModels.reset(projection, 2, ['clubs']);
+        await expect(readModels.documents(projection, 'old')).rejects.toThrow(/has no collection "old"/);
+        await expect(readModels.getDocument(projection, 'old', 'a')).rejects.toThrow(
+          /has no collection "old"/,
+        );
+        expect(await readModels.documents(projection, 'clubs')).toEqual([]);
+        // Listed again, it starts empty.
+        await readModels.prepare(projection, ['clubs', 'old']);
+        expect(await readModels.documents(projection, 'old')).toEqual([]);
+      });
+
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
         const projection = projectionName('fence');
         const other = projectionName('fence');

@@ -247,6 +247,35 @@ export const createPostgresReadModelStore = (
     );
   };
 
+  /**
+   * Drops the tables of collections the projection no longer lists: they hold an older version's
+   * results, which nobody must read as current (as the SQLite store does). One that something of
+   * the analysts' depends on (a view) is emptied instead, the view left as it is. Before the
+   * checkpoint is locked, so that DDL is always locked first; a refused reset rolls it all back.
+   */
+  const dropUnlisted = async (client: pg.PoolClient, projection: string, collections: readonly string[]) => {
+    const listed = new Set(collections.map((collection) => readModelTableName(projection, collection)));
+    const { rows } = await client.query<{ tablename: string }>(
+      'SELECT tablename FROM pg_tables WHERE schemaname = $1 AND starts_with(tablename, $2)',
+      [schema, `${projection}__`],
+    );
+    const unlisted = rows.filter((row) => !listed.has(row.tablename));
+    if (unlisted.length === 0) return;
+    await lockDdl(client);
+    for (const { tablename } of unlisted) {
+      const table = `${s}."${tablename}"`;
+      await client.query('SAVEPOINT lantern_drop');
+      try {
+        await client.query(`DROP TABLE IF EXISTS ${table}`);
+        await client.query('RELEASE SAVEPOINT lantern_drop');
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== '2BP01') throw error;
+        await client.query('ROLLBACK TO SAVEPOINT lantern_drop');
+        await client.query(`DELETE FROM ${table}`);
+      }
+    }
+  };
+
   /** A missing table means the collection was never prepared: say so in the port's words. */
   const readCollection = async (
     projection: string,
@@ -526,6 +555,7 @@ export const createPostgresReadModelStore = (
       await inTransaction(`resetting projection "${projection}"`, async (client) => {
         const at = nowParameter();
         await createTables(client, projection, collections);
+        await dropUnlisted(client, projection, collections);
         await lockCheckpoints(client, [{ projection, version }], at);
         if (lease) await checkLeases(client, [lease], at);
         for (const collection of collections)
