@@ -369,6 +369,38 @@ export const runReadModelContract = (
         expect(await readModels.documents(projection, 'old')).toEqual([]);
       });
 
+      it('refuses a batch with no version of its own, positions going back or a second batch, writing nothing', async () => {
+        const projection = projectionName('batches');
+        await readModels.prepare(projection, ['clubs']);
+        const batch = (version: number, after: bigint, position: bigint) => ({
+          projection,
+          version,
+          after,
+          position,
+          changes: [{ collection: 'clubs', key: 'a', document: { n: Number(position) } }],
+        });
+        for (const [batches, error] of [
+          [
+            [batch(0, 0n, 1n)],
+            /a batch's version must be the projection's, a whole number of 1 or more; got 0/,
+          ],
+          [[batch(1.5, 0n, 1n)], /got 1.5/],
+          [[batch(1, 0n, -1n)], /position not before after; got after 0, position -1/],
+          [
+            [{ ...batch(1, 0n, 1n), position: 1 as unknown as bigint }],
+            /bigints with position not before after/,
+          ],
+          [
+            [batch(1, 0n, 1n), batch(1, 1n, 2n)],
+            /has two batches in one commit; give each projection one batch/,
+          ],
+        ] as const) {
+          await expect(readModels.commit(batches)).rejects.toThrow(error);
+        }
+        expect(await readModels.checkpoint(projection)).toBeUndefined();
+        expect(await readModels.documents(projection, 'clubs')).toEqual([]);
+      });
+
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
         const projection = projectionName('fence');
         const other = projectionName('fence');

@@ -209,6 +209,7 @@ export type {
 } from './readModels/readModelStore.js';
 export {
   changeJson,
+  checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
   checkReadModelName,

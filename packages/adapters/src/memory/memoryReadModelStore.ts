@@ -1,4 +1,5 @@
 import {
+  checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
   checkReadModelName,
@@ -168,6 +169,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
 
     commit: async (batches) => {
       ensureOpen();
+      checkBatches(batches);
       // Checked in full first: a refused commit leaves every projection as it was.
       for (const batch of batches) {
         const data = dataOf(batch.projection);

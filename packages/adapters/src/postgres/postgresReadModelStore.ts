@@ -1,5 +1,6 @@
 import {
   changeJson,
+  checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
   checkReadModelName,
@@ -452,15 +453,8 @@ export const createPostgresReadModelStore = (
     commit: async (batches) => {
       ensureOpen();
       if (batches.length === 0) return;
+      checkBatches(batches);
       const sorted = [...batches].sort(byProjection);
-      for (const [i, batch] of sorted.entries()) {
-        checkReadModelName('projection', batch.projection);
-        if (sorted[i - 1]?.projection === batch.projection) {
-          throw new TypeError(
-            `Projection "${batch.projection}" has two batches in one commit; give each projection one batch.`,
-          );
-        }
-      }
       const tables = tableChangesOf(sorted);
       const letters = sorted.flatMap((batch) => batch.deadLetters ?? []);
       const held = sorted.flatMap((batch) => (batch.lease ? [batch.lease] : []));

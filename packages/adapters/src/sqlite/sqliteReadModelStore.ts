@@ -1,5 +1,6 @@
 import {
   changeJson,
+  checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
   checkReadModelName,
@@ -426,8 +427,9 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
 
   // ---- Committing ---------------------------------------------------------------------------
 
-  const prepareBatches = (batches: readonly ProjectionBatch[]): PreparedBatch[] =>
-    batches.map((batch) => ({
+  const prepareBatches = (batches: readonly ProjectionBatch[]): PreparedBatch[] => {
+    checkBatches(batches);
+    return batches.map((batch) => ({
       batch,
       writes: batch.changes.map((change) => ({
         statements: collectionOf(batch.projection, change.collection),
@@ -435,6 +437,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
         doc: changeJson(batch.projection, change),
       })),
     }));
+  };
 
   const commitAll = db.transaction((prepared: readonly PreparedBatch[]): void => {
     // Checked in full first, under the write lock: a refused commit writes nothing of any batch.

@@ -439,3 +439,33 @@ export const checkLeaseOwner = (owner: string): string => {
   }
   return owner;
 };
+
+/**
+ * Checks a commit's batches before a store writes anything: one batch per projection, each named
+ * rightly, at a version of 1 or more, from its checkpoint (`after`) to a position not before it.
+ * A TypeError says what to give.
+ */
+export const checkBatches = (batches: readonly ProjectionBatch[]): void => {
+  const seen = new Set<string>();
+  for (const batch of batches) {
+    const { projection, version, after, position } = batch;
+    checkReadModelName('projection', projection);
+    if (seen.has(projection)) {
+      throw new TypeError(
+        `Projection "${projection}" has two batches in one commit; give each projection one batch.`,
+      );
+    }
+    seen.add(projection);
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new TypeError(
+        `Projection "${projection}": a batch's version must be the projection's, a whole number of 1 or more; got ${String(version)}.`,
+      );
+    }
+    if (typeof after !== 'bigint' || typeof position !== 'bigint' || after < 0n || position < after) {
+      throw new TypeError(
+        `Projection "${projection}": a batch runs from its checkpoint (after) to its last event's position (position), ` +
+          `bigints with position not before after; got after ${String(after)}, position ${String(position)}.`,
+      );
+    }
+  }
+};
