@@ -380,10 +380,7 @@ export const runReadModelContract = (
           changes: [{ collection: 'clubs', key: 'a', document: { n: Number(position) } }],
         });
         for (const [batches, error] of [
-          [
-            [batch(0, 0n, 1n)],
-            /a batch's version must be the projection's, a whole number of 1 or more; got 0/,
-          ],
+          [[batch(0, 0n, 1n)], /version must be the projection's, a whole number of 1 or more; got 0/],
           [[batch(1.5, 0n, 1n)], /got 1.5/],
           [[batch(1, 0n, -1n)], /position not before after; got after 0, position -1/],
           [
@@ -399,6 +396,8 @@ export const runReadModelContract = (
         }
         expect(await readModels.checkpoint(projection)).toBeUndefined();
         expect(await readModels.documents(projection, 'clubs')).toEqual([]);
+        await expect(readModels.reset(projection, 0, ['clubs'])).rejects.toThrow(/version must be .*; got 0/);
+        expect(await readModels.checkpoint(projection)).toBeUndefined();
       });
 
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {

@@ -212,6 +212,7 @@ export {
   checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
+  checkProjectionVersion,
   checkReadModelName,
   compareKeys,
   documentJson,

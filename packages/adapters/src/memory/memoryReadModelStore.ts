@@ -2,6 +2,7 @@ import {
   checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
+  checkProjectionVersion,
   checkReadModelName,
   compareKeys,
   type DeadLetter,
@@ -217,6 +218,7 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
 
     reset: async (projection, version, collections, lease) => {
       ensureOpen();
+      checkProjectionVersion(projection, version);
       const data = dataOf(projection);
       if (lease && !leaseHolds(data, lease)) {
         throw new LeaseLostError(projection, 'its lease expired or was taken over');

@@ -3,6 +3,7 @@ import {
   checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
+  checkProjectionVersion,
   checkReadModelName,
   type DeadLetter,
   documentsPageOf,
@@ -544,6 +545,7 @@ export const createPostgresReadModelStore = (
     reset: async (projection, version, collections, lease) => {
       ensureOpen();
       checkReadModelName('projection', projection);
+      checkProjectionVersion(projection, version);
       for (const collection of collections) tableOf(projection, collection);
       await ensureShared();
       await inTransaction(`resetting projection "${projection}"`, async (client) => {

@@ -3,6 +3,7 @@ import {
   checkBatches,
   checkLeaseOwner,
   checkLeaseTtl,
+  checkProjectionVersion,
   checkReadModelName,
   type DeadLetter,
   documentsPageOf,
@@ -557,6 +558,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     reset: async (projection, version, collections, lease) => {
       ensureOpen();
       checkReadModelName('projection', projection);
+      checkProjectionVersion(projection, version);
       for (const collection of collections) checkReadModelName('collection', collection);
       attempt('resetting a read model', () => resetAll.immediate(projection, version, collections, lease));
     },

@@ -440,6 +440,15 @@ export const checkLeaseOwner = (owner: string): string => {
   return owner;
 };
 
+/** A projection's version in a commit or a reset: the projection's own, a whole number of 1 or more. */
+export const checkProjectionVersion = (projection: string, version: number): void => {
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new TypeError(
+      `Projection "${projection}": a read model's version must be the projection's, a whole number of 1 or more; got ${String(version)}.`,
+    );
+  }
+};
+
 /**
  * Checks a commit's batches before a store writes anything: one batch per projection, each named
  * rightly, at a version of 1 or more, from its checkpoint (`after`) to a position not before it.
@@ -456,11 +465,7 @@ export const checkBatches = (batches: readonly ProjectionBatch[]): void => {
       );
     }
     seen.add(projection);
-    if (!Number.isSafeInteger(version) || version < 1) {
-      throw new TypeError(
-        `Projection "${projection}": a batch's version must be the projection's, a whole number of 1 or more; got ${String(version)}.`,
-      );
-    }
+    checkProjectionVersion(projection, version);
     if (typeof after !== 'bigint' || typeof position !== 'bigint' || after < 0n || position < after) {
       throw new TypeError(
         `Projection "${projection}": a batch runs from its checkpoint (after) to its last event's position (position), ` +
