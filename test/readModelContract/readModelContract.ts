@@ -363,6 +363,11 @@ export const runReadModelContract = (
         await expect(readModels.getDocument(projection, 'old', 'a')).rejects.toThrow(
           /has no collection "old"/,
         );
+        if (readModels.getDocumentNow) {
+          expect(() => readModels.getDocumentNow?.call(readModels, projection, 'old', 'a')).toThrow(
+            /has no collection "old"/,
+          );
+        }
         expect(await readModels.documents(projection, 'clubs')).toEqual([]);
         // Listed again, it starts empty.
         await readModels.prepare(projection, ['clubs', 'old']);
