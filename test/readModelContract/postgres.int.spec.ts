@@ -136,7 +136,7 @@ describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
 
   it('refuses a table name PostgreSQL would cut short', async () => {
     await expect(store().prepare('a'.repeat(40), ['b'.repeat(30)])).rejects.toThrow(
-      /longer than PostgreSQL's 63: shorten/,
+      /longer than the 63 PostgreSQL keeps: shorten/,
     );
   });
 

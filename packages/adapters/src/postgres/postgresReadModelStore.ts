@@ -5,6 +5,7 @@ import {
   checkLeaseTtl,
   checkProjectionVersion,
   checkReadModelName,
+  checkReadModelTableName,
   type DeadLetter,
   documentsPageOf,
   isKeepableText,
@@ -52,8 +53,6 @@ export interface PostgresReadModelStoreOptions {
 }
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
-/** PostgreSQL cuts longer identifiers (NAMEDATALEN - 1), which could make two tables one. */
-const maxIdentifierLength = 63;
 
 interface Row {
   readonly [column: string]: unknown;
@@ -124,13 +123,7 @@ export const createPostgresReadModelStore = (
   const epochMs = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 
   const tableOf = (projection: string, collection: string): string => {
-    const name = readModelTableName(projection, collection);
-    if (name.length > maxIdentifierLength) {
-      throw new TypeError(
-        `The table for projection "${projection}", collection "${collection}" would be named ${name} (${name.length} characters), longer than PostgreSQL's ${maxIdentifierLength}: shorten the projection or collection name.`,
-      );
-    }
-    return `${s}."${name}"`;
+    return `${s}."${checkReadModelTableName(projection, collection)}"`;
   };
 
   const ensureOpen = (): void => {

@@ -173,6 +173,24 @@ export const checkReadModelName = (what: 'projection' | 'collection', name: stri
 export const readModelTableName = (projection: string, collection: string): string =>
   `${checkReadModelName('projection', projection)}__${checkReadModelName('collection', collection)}`;
 
+/** The longest table name every SQL store keeps whole: PostgreSQL cuts identifiers at 63 bytes. */
+export const maxReadModelTableName = 63;
+
+/**
+ * Refuses a projection and collection whose table name (`{projection}__{collection}`) PostgreSQL
+ * would cut short, whichever store runs it now, so that a projection that runs on SQLite or in
+ * memory also runs on PostgreSQL. The names are lowercase ASCII: a character is a byte.
+ */
+export const checkReadModelTableName = (projection: string, collection: string): string => {
+  const name = readModelTableName(projection, collection);
+  if (name.length > maxReadModelTableName) {
+    throw new TypeError(
+      `The table for projection "${projection}", collection "${collection}" would be named ${name} (${name.length} characters), longer than the ${maxReadModelTableName} PostgreSQL keeps: shorten the projection or collection name.`,
+    );
+  }
+  return name;
+};
+
 /**
  * The key prefix a `documents` query asks for, checked: undefined when every document is wanted
  * (no query, no prefix, or an empty one).

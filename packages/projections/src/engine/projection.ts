@@ -1,5 +1,6 @@
 import {
   checkReadModelName,
+  checkReadModelTableName,
   defaultEventRegistry,
   type EventRegistry,
   type ReadModelDocument,
@@ -30,7 +31,10 @@ export interface ProjectionView {
 export type PoisonPolicy = 'stop' | 'skip';
 
 export interface Projection {
-  /** Lowercase, digits and single underscores: it names SQL tables (`{name}__{collection}`). */
+  /**
+   * Lowercase, digits and single underscores: it names SQL tables (`{name}__{collection}`), each at
+   * most 63 characters, what PostgreSQL keeps whole; `defineProjection` checks it for every store.
+   */
   readonly name: string;
   /** Bump it whenever `apply` changes meaning: the engine then rebuilds the read model from the log. */
   readonly version: number;
@@ -81,7 +85,8 @@ export const defineProjection = <TProjection extends Projection>(
   if (projection.collections.length === 0) {
     throw new TypeError(`Projection "${projection.name}" writes no collections; list the ones apply writes.`);
   }
-  for (const collection of projection.collections) checkReadModelName('collection', collection);
+  // Checked whatever the store: a table name PostgreSQL would cut short is refused here too.
+  for (const collection of projection.collections) checkReadModelTableName(projection.name, collection);
   if (projection.onPoison !== undefined && projection.onPoison !== 'stop' && projection.onPoison !== 'skip') {
     throw new TypeError(`Projection "${projection.name}": onPoison must be "stop" or "skip".`);
   }

@@ -41,6 +41,21 @@ describe('createProjectionEngine', () => {
     expect(() => make({ documentsInMemory: 0 })).toThrow(/documentsInMemory must be/);
   });
 
+  it('refuses, when a projection is defined, a table name PostgreSQL would cut short, whatever the store', () => {
+    const named = (name: string, collection: string) =>
+      defineProjection({
+        name,
+        version: 1,
+        eventTypes: ['ClubSessionHeld'],
+        collections: [collection],
+        apply: () => {},
+      });
+    expect(() => named('a'.repeat(40), 'b'.repeat(22))).toThrow(
+      /would be named a{40}__b{22} \(64 characters\), longer than the 63 PostgreSQL keeps: shorten/,
+    );
+    expect(named('a'.repeat(40), 'b'.repeat(21)).collections).toEqual(['b'.repeat(21)]);
+  });
+
   it('refuses an instance whose owner or lease time no store would take, before any work', () => {
     const make = (instance: { owner: string; leaseTtlMs?: number }) =>
       createProjectionEngine({ eventStore, readModels, projections: [closures], instance });
