@@ -546,6 +546,9 @@ export const runReadModelContract = (
           /lowercase letters/,
         );
         await expect(readModels.prepare('clubs', ['a__b'])).rejects.toThrow(/single underscores/);
+        await expect(readModels.prepare('a'.repeat(40), ['b'.repeat(22)])).rejects.toThrow(
+          /\(64 characters\), longer than the 63 PostgreSQL keeps: shorten the projection or collection name/,
+        );
       });
 
       it('reads only the documents whose key starts with a prefix, in key order', async () => {

@@ -4,6 +4,7 @@ import {
   checkLeaseTtl,
   checkProjectionVersion,
   checkReadModelName,
+  checkReadModelTableName,
   compareKeys,
   type DeadLetter,
   deepFreeze,
@@ -158,7 +159,8 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       ensureOpen();
       const data = dataOf(projection);
       for (const collection of collections) {
-        checkReadModelName('collection', collection);
+        // As the SQL stores would name its table: a projection that runs here runs there too.
+        checkReadModelTableName(projection, collection);
         if (!data.collections.has(collection)) data.collections.set(collection, new Map());
       }
     },

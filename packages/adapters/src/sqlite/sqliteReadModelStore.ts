@@ -5,6 +5,7 @@ import {
   checkLeaseTtl,
   checkProjectionVersion,
   checkReadModelName,
+  checkReadModelTableName,
   type DeadLetter,
   documentsPageOf,
   isKeepableText,
@@ -508,7 +509,8 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
     prepare: async (projection, collections) => {
       ensureOpen();
       checkReadModelName('projection', projection);
-      for (const collection of collections) checkReadModelName('collection', collection);
+      // As PostgreSQL would have them: a projection that runs here runs there too.
+      for (const collection of collections) checkReadModelTableName(projection, collection);
       attempt('creating read-model tables', () => {
         const existing = tablesOf(projection);
         if (collections.some((collection) => !existing.has(collection))) {
