@@ -225,7 +225,8 @@ export const createMemoryReadModelStore = (options: MemoryReadModelStoreOptions 
       if (lease && !leaseHolds(data, lease)) {
         throw new LeaseLostError(projection, 'its lease expired or was taken over');
       }
-      data.collections = new Map(collections.map((c) => [checkReadModelName('collection', c), new Map()]));
+      for (const collection of collections) checkReadModelTableName(projection, collection);
+      data.collections = new Map(collections.map((collection) => [collection, new Map()]));
       data.checkpoint = {
         projection,
         version,

@@ -561,7 +561,7 @@ export const createSqliteReadModelStore = (options: SqliteReadModelStoreOptions)
       ensureOpen();
       checkReadModelName('projection', projection);
       checkProjectionVersion(projection, version);
-      for (const collection of collections) checkReadModelName('collection', collection);
+      for (const collection of collections) checkReadModelTableName(projection, collection);
       attempt('resetting a read model', () => resetAll.immediate(projection, version, collections, lease));
     },
 
