@@ -42,6 +42,11 @@ export interface ProjectionStatus {
   /** Events dead-lettered by this instance since it started. */
   readonly deadLettered: number;
   readonly error?: string;
+  /**
+   * While the event store or the read-model store keeps failing: how many times in a row the
+   * engine has tried again (see `retryDelayMs`). Absent once a commit, or catching up, succeeds.
+   */
+  readonly retries?: number;
 }
 
 /** Published after every commit: what changed, so an app can refresh live. */
@@ -88,6 +93,15 @@ export interface ProjectionEngineOptions {
     /** How long a lease lasts unless renewed; renewed every third of it. Default 10,000 ms. */
     leaseTtlMs?: number;
   };
+  /**
+   * When the event store or the read-model store fails (a disk, a network, a refusal), the engine
+   * reports the error in `status()`, waits, loads every running projection again from its
+   * checkpoint and goes on. It waits `retryDelayMs` after the first failure and twice as long
+   * after each further failure in a row, up to `maxRetryDelayMs`, so a store that is down for
+   * long is not hammered. Defaults 200 and 30,000 ms. `stop()` does not wait for the delay.
+   */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
   /** Clock for lag and dead letters. Default: the system clock. */
   now?: () => Date;
 }
@@ -152,6 +166,8 @@ interface Runner {
   failure?: string;
   error?: string;
   lease?: Lease;
+  /** Store failures in a row while it ran, `error` being the last one's; absent since it went on. */
+  retries?: number;
   /** recordedAt of the newest committed event. */
   committedRecordedAt?: string;
   /** recordedAt of the newest applied event, committed or not. */
@@ -166,9 +182,22 @@ const defaultLeaseTtlMs = 10_000;
 const liveHighWaterBatches = 10;
 /** How many times the keys it is built with a key filter has room for (see fillKeyFilter). */
 const keyFilterGrowth = 4;
-const retryDelayMs = 200;
+const defaultRetryDelayMs = 200;
+const defaultMaxRetryDelayMs = 30_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * How long to wait before trying again after `failures` failures in a row (1 for the first):
+ * `first`, doubled for each failure after the first, never more than `max`.
+ */
+export const retryDelayAfter = (failures: number, first: number, max: number): number =>
+  Math.min(max, first * 2 ** Math.min(Math.max(0, failures - 1), 30));
+
+const checkDelay = (name: string, value: number): number => {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`${name} must be a whole number of milliseconds, 1 or more; got ${String(value)}.`);
+  }
+  return value;
+};
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -220,6 +249,13 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
           filtered: readModels.missesAreCheap !== true,
         }
       : undefined;
+  const retryDelayMs = checkDelay('retryDelayMs', options.retryDelayMs ?? defaultRetryDelayMs);
+  const maxRetryDelayMs = checkDelay('maxRetryDelayMs', options.maxRetryDelayMs ?? defaultMaxRetryDelayMs);
+  if (maxRetryDelayMs < retryDelayMs) {
+    throw new TypeError(
+      `maxRetryDelayMs (${maxRetryDelayMs}) is less than retryDelayMs (${retryDelayMs}); give a maximum of at least the first delay.`,
+    );
+  }
   const now = options.now ?? (() => new Date());
   const leaseTtlMs = checkLeaseTtl(options.instance?.leaseTtlMs ?? defaultLeaseTtlMs);
   if (options.instance) checkLeaseOwner(options.instance.owner);
@@ -450,7 +486,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       runner.error = checkpoint.error ?? 'failed at a poison event';
     } else {
       runner.state = 'catching-up';
-      delete runner.error;
+      // A store failure stays reported until the engine has gone on past it.
+      if (runner.retries === undefined) delete runner.error;
     }
   };
 
@@ -467,6 +504,31 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   const requestRestart = (): void => {
     restartRequested = true;
     nudge();
+  };
+  /** Waits `ms`, or less when stopped or nudged (a restart asked for, say). */
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (wake === woken) wake = undefined;
+        resolve();
+      }, ms);
+      const woken = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      wake = woken;
+    });
+
+  /** Store failures in a row, for the delay before trying again. */
+  let failuresInARow = 0;
+  /** A commit, or catching up to the log's end, worked: whatever failed before has passed. */
+  const wentOn = (active: readonly Runner[]): void => {
+    failuresInARow = 0;
+    for (const runner of active) {
+      if (runner.retries === undefined) continue;
+      delete runner.retries;
+      if (isRunning(runner)) delete runner.error;
+    }
   };
 
   const giveUp = async (runner: Runner, lease: Lease): Promise<void> => {
@@ -682,6 +744,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         changes.next({ projection: batch.projection, position: batch.position, changes: batch.changes });
       }
     }
+    wentOn(batches.map((b) => b.runner));
     forgetUnused();
     tellListeners();
   };
@@ -737,7 +800,10 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         // Between commits too, so that documents read for these events do not pile up.
         forgetUnused();
       }
-      if (atEnd) return;
+      if (atEnd) {
+        wentOn(active);
+        return;
+      }
     }
     // Stopping between commits: keep what was applied rather than apply it again next time.
     if (uncommitted > 0 && !restartRequested) await commitApplied(active.filter(isRunning));
@@ -783,6 +849,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   let leaseTimer: NodeJS.Timeout | undefined;
 
   const run = async (): Promise<void> => {
+    /** Set after a failure: memory goes back to what the read-model store holds before going on. */
+    let reload = false;
     while (!stopping) {
       restartRequested = false;
       const active = activeRunners();
@@ -793,18 +861,24 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         continue;
       }
       try {
+        if (reload) {
+          for (const runner of active) await load(runner);
+          reload = false;
+          // Loading may have changed who runs (a lease lost meanwhile, a newer version).
+          continue;
+        }
         await catchUp(active);
         if (!stopping && !restartRequested) await live(active);
       } catch (error) {
-        // The store failed (disk, network): report it, wait, and resume from the checkpoints.
-        for (const runner of active) runner.error = messageOf(error);
-        await sleep(retryDelayMs);
+        // A store failed (disk, network, a refusal): report it, wait longer after each failure
+        // in a row, and resume from the checkpoints. Loading again may fail too: the same way.
+        failuresInARow += 1;
         for (const runner of active) {
-          if (isRunning(runner)) {
-            await load(runner);
-            runner.error = messageOf(error);
-          }
+          runner.error = messageOf(error);
+          runner.retries = failuresInARow;
         }
+        reload = true;
+        await pause(retryDelayAfter(failuresInARow, retryDelayMs, maxRetryDelayMs));
       }
     }
   };
@@ -871,6 +945,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
           lagMs,
           deadLettered: runner.deadLettered,
           ...(runner.error === undefined ? {} : { error: runner.error }),
+          ...(runner.retries === undefined ? {} : { retries: runner.retries }),
         };
       }),
 

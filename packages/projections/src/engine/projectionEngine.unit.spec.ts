@@ -3,7 +3,7 @@ import type { NewEvent, ReadModelStore } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineProjection } from './projection.js';
-import { createProjectionEngine, type ProjectionEngine } from './projectionEngine.js';
+import { createProjectionEngine, type ProjectionEngine, retryDelayAfter } from './projectionEngine.js';
 
 const closed = (clubId: string): NewEvent =>
   catalogEvent(
@@ -66,6 +66,161 @@ describe('createProjectionEngine', () => {
     );
     expect(() => make({ owner: 'host-1', leaseTtlMs: Number.POSITIVE_INFINITY })).toThrow(/got Infinity/);
     expect(() => make({ owner: 'host-1', leaseTtlMs: 1000 })).not.toThrow();
+  });
+
+  it('refuses a retry delay that is not a whole number of milliseconds, or a maximum below the first', () => {
+    const make = (options: { retryDelayMs?: number; maxRetryDelayMs?: number }) =>
+      createProjectionEngine({ eventStore, readModels, projections: [closures], ...options });
+    expect(() => make({ retryDelayMs: 0 })).toThrow(
+      /retryDelayMs must be a whole number of milliseconds, 1 or more; got 0/,
+    );
+    expect(() => make({ maxRetryDelayMs: Number.NaN })).toThrow(/maxRetryDelayMs must be .* got NaN/);
+    expect(() => make({ retryDelayMs: 500, maxRetryDelayMs: 100 })).toThrow(
+      /maxRetryDelayMs \(100\) is less than retryDelayMs \(500\); give a maximum of at least the first delay/,
+    );
+    expect(() => make({ retryDelayMs: 500, maxRetryDelayMs: 500 })).not.toThrow();
+  });
+
+  it('waits twice as long after each failure in a row, up to the maximum', () => {
+    expect([1, 2, 3, 4, 5].map((failures) => retryDelayAfter(failures, 200, 3000))).toEqual([
+      200, 400, 800, 1600, 3000,
+    ]);
+    expect(retryDelayAfter(10_000, 200, 30_000)).toBe(30_000);
+  });
+
+  /** Counts the clubs closed: a projection that would count an event twice if it were applied twice. */
+  const closedCount = defineProjection({
+    name: 'closed_count',
+    version: 1,
+    eventTypes: ['ClubClosed'],
+    collections: ['totals'],
+    apply: (_event, view) => {
+      const before = (view.get('totals', 'all') as { closed: number } | undefined)?.closed ?? 0;
+      view.put('totals', 'all', { closed: before + 1 });
+    },
+  });
+
+  it('reports a failing read-model store with the failures in a row, goes on when it recovers, and counts nothing twice', async () => {
+    const store = createMemoryEventStore();
+    for (let i = 0; i < 6; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const inner = createMemoryReadModelStore();
+    let failuresLeft = 3;
+    const seenAtAttempts: { retries?: number; error?: string; state: string }[] = [];
+    let engine: ProjectionEngine | undefined;
+    const flaky: ReadModelStore = {
+      ...inner,
+      commit: async (batches) => {
+        const status = engine?.status()[0];
+        if (status) {
+          seenAtAttempts.push({
+            state: status.state,
+            ...(status.retries === undefined ? {} : { retries: status.retries }),
+            ...(status.error === undefined ? {} : { error: status.error }),
+          });
+        }
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        return inner.commit(batches);
+      },
+    };
+    engine = createProjectionEngine({
+      eventStore: store,
+      readModels: flaky,
+      projections: [closedCount],
+      batchSize: 2,
+      retryDelayMs: 1,
+      maxRetryDelayMs: 4,
+    });
+    engines.push(engine);
+    await engine.start();
+    await engine.waitFor(6n);
+    // Each attempt after a failure sees it reported, with how many came in a row.
+    const refused = 'connect ECONNREFUSED 127.0.0.1:5432';
+    expect(seenAtAttempts.slice(0, 4)).toEqual([
+      { state: 'catching-up' },
+      { state: 'catching-up', retries: 1, error: refused },
+      { state: 'catching-up', retries: 2, error: refused },
+      { state: 'catching-up', retries: 3, error: refused },
+    ]);
+    // Once a commit lands, the failure is no longer reported.
+    expect(engine.status()[0]).not.toHaveProperty('error');
+    expect(engine.status()[0]).not.toHaveProperty('retries');
+    expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 6 });
+  });
+
+  it('goes on when loading again after a failure fails too', async () => {
+    const store = createMemoryEventStore();
+    for (let i = 0; i < 4; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const inner = createMemoryReadModelStore();
+    let commitFails = true;
+    let checkpointFails = 0;
+    const down: ReadModelStore = {
+      ...inner,
+      commit: async (batches) => {
+        if (commitFails) {
+          // The connection drops at the commit, and stays down for the next checkpoint read.
+          commitFails = false;
+          checkpointFails = 1;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return inner.commit(batches);
+      },
+      checkpoint: async (projection) => {
+        if (checkpointFails > 0) {
+          checkpointFails -= 1;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        return inner.checkpoint(projection);
+      },
+    };
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: down,
+      projections: [closedCount],
+      retryDelayMs: 1,
+    });
+    engines.push(engine);
+    await engine.start();
+    await engine.waitFor(4n);
+    expect(checkpointFails).toBe(0);
+    expect(engine.status()[0]?.position).toBe(4n);
+    expect(engine.status()[0]).not.toHaveProperty('error');
+    expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 4 });
+  });
+
+  it('stops at once while waiting to try a failing store again', async () => {
+    const store = createMemoryEventStore();
+    await store.append('club-1', [closed('c1')]);
+    let attempts = 0;
+    let attempted: () => void = () => {};
+    const firstAttempt = new Promise<void>((resolve) => {
+      attempted = resolve;
+    });
+    const refusing: ReadModelStore = {
+      ...createMemoryReadModelStore(),
+      commit: async () => {
+        attempts += 1;
+        attempted();
+        throw new Error('disk I/O error');
+      },
+    };
+    // A minute's wait: stop() must not sit it out (the test would time out).
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: refusing,
+      projections: [closedCount],
+      retryDelayMs: 60_000,
+      maxRetryDelayMs: 60_000,
+    });
+    await engine.start();
+    await firstAttempt;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(engine.status()[0]).toMatchObject({ state: 'catching-up', error: 'disk I/O error', retries: 1 });
+    await engine.stop();
+    expect(attempts).toBe(1);
+    expect(engine.status()[0]?.state).toBe('stopped');
   });
 
   it('commits every eventsPerCommit events while catching up, and never less than a read', async () => {
