@@ -160,9 +160,10 @@ describe('createProjectionEngine', () => {
       ...inner,
       commit: async (batches) => {
         if (commitFails) {
-          // The connection drops at the commit, and stays down for the next checkpoint read.
+          // The connection drops at the commit and stays down for the next two checkpoint reads: the
+          // reload right after the failed commit, and the one after the first wait.
           commitFails = false;
-          checkpointFails = 1;
+          checkpointFails = 2;
           throw new Error('Connection terminated unexpectedly');
         }
         return inner.commit(batches);
