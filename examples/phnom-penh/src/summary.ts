@@ -192,7 +192,10 @@ export const formatHeadlines = (figures: HeadlineFigures, storeLabel: string): s
   const illustrative: [string, string][] = [
     ['Healing Arts centres', String(figures.healingArtsClubs)],
     ['Club sessions held before the COVID-19 suspension', String(figures.clubSessions)],
-    ['Clubs suspended for COVID-19 restrictions', String(figures.clubsSuspendedForCovid)],
+    [
+      "Kids' clubs and the Healing Arts centre suspended for COVID-19",
+      String(figures.clubsSuspendedForCovid),
+    ],
     ['Night outreach shifts', String(figures.nightOutreachShifts)],
     ['Child contacts on night outreach', String(figures.childContactsOnNightOutreach)],
     ['Cases disclosed in all', String(figures.casesDisclosed)],
