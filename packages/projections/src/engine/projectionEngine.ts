@@ -168,6 +168,12 @@ interface Runner {
   lease?: Lease;
   /** Store failures in a row while it ran, `error` being the last one's; absent since it went on. */
   retries?: number;
+  /**
+   * Set when reading the read-model store failed inside `apply` (a document or the keys read on
+   * demand): what `apply` then throws is the store's failure, not the event's, and is handled as
+   * one rather than dead-lettering the event.
+   */
+  storeFailure?: { readonly error: unknown };
   /** recordedAt of the newest committed event. */
   committedRecordedAt?: string;
   /** recordedAt of the newest applied event, committed or not. */
@@ -299,6 +305,16 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     return state;
   };
 
+  /** A read of the read-model store made for `apply`: a failure is noted as the store's. */
+  const readingTheStore = <T>(runner: Runner, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      runner.storeFailure ??= { error };
+      throw error;
+    }
+  };
+
   const runners: Runner[] = options.projections.map((projection) => {
     const runner: Runner = {
       projection,
@@ -325,7 +341,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         return kept;
       }
       if (paging.filtered && !state.stored?.mayHave(key)) return undefined;
-      const document = paging.getDocumentNow(name, state.name, key);
+      const document = readingTheStore(runner, () => paging.getDocumentNow(name, state.name, key));
       if (document !== undefined) state.documents.set(key, document);
       return document;
     };
@@ -352,7 +368,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         const state = collectionOf(runner, collection);
         if (!paging) return state.documents.keys();
         // Listed in full first: a store may not read anything else while it lists (SQLite).
-        const committed = [...paging.keysNow(name, collection)];
+        const committed = readingTheStore(runner, () => [...paging.keysNow(name, collection)]);
         const dirty = state.dirty;
         return (function* () {
           for (const key of committed) if (!dirty.has(key)) yield key;
@@ -475,6 +491,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     runner.changed = [];
     runner.deadLetters = [];
     delete runner.failure;
+    delete runner.storeFailure;
     runner.committed = checkpoint?.position ?? 0n;
     runner.applied = runner.committed;
     if (runner.committedRecordedAt === undefined) delete runner.appliedRecordedAt;
@@ -629,7 +646,16 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       if (!handles.has(event.type) || skipped?.has(event.position)) continue;
       try {
         runner.projection.apply(event, runner.view);
+        // An apply that caught the store's failure itself went on as if a document were absent.
+        if (runner.storeFailure !== undefined) throw runner.storeFailure.error;
       } catch (error) {
+        const failure = runner.storeFailure;
+        if (failure !== undefined) {
+          // The store failed, not the event: handled as any store failure (reported, retried from
+          // the checkpoint), whatever apply made of the error.
+          delete runner.storeFailure;
+          throw failure.error;
+        }
         const letter = deadLetterOf(runner, event, error);
         const deadLetters = [...runner.deadLetters, letter];
         const state = runner.state;

@@ -191,6 +191,85 @@ describe('createProjectionEngine', () => {
     expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 4 });
   });
 
+  it('takes a read-model store failing to read a document for a store failure, not for a poison event', async () => {
+    const store = createMemoryEventStore();
+    for (let i = 0; i < 8; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const inner = createMemoryReadModelStore();
+    let readsBeforeFailure = 1;
+    const failingOnce: ReadModelStore = {
+      ...inner,
+      getDocumentNow: (projection, collection, key) => {
+        readsBeforeFailure -= 1;
+        if (readsBeforeFailure === 0) throw new Error('disk I/O error');
+        return inner.getDocumentNow?.(projection, collection, key);
+      },
+    };
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: failingOnce,
+      projections: [{ ...closedCount, onPoison: 'stop' }],
+      batchSize: 2,
+      documentsInMemory: 1,
+      retryDelayMs: 1,
+    });
+    engines.push(engine);
+    await engine.start();
+    await engine.waitFor(8n);
+    expect(readsBeforeFailure).toBeLessThan(0);
+    expect(await inner.deadLetters('closed_count')).toEqual([]);
+    expect(engine.status()[0]).toMatchObject({ position: 8n, deadLettered: 0 });
+    expect(engine.status()[0]?.state).not.toBe('failed');
+    expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 });
+  });
+
+  it('does not go on with what apply made of a store failure it caught itself', async () => {
+    const store = createMemoryEventStore();
+    for (let i = 0; i < 5; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const inner = createMemoryReadModelStore();
+    let failing = true;
+    const failingOnce: ReadModelStore = {
+      ...inner,
+      getDocumentNow: (projection, collection, key) => {
+        if (failing) {
+          failing = false;
+          throw new Error('disk I/O error');
+        }
+        return inner.getDocumentNow?.(projection, collection, key);
+      },
+    };
+    // Takes any failure to read for "no document yet": it would start counting again from 1.
+    const forgiving = defineProjection({
+      ...closedCount,
+      apply: (event, view) => {
+        let before: { closed: number } | undefined;
+        try {
+          before = view.get('totals', 'all') as { closed: number } | undefined;
+        } catch {
+          before = undefined;
+        }
+        view.put('totals', 'all', { closed: (before?.closed ?? 0) + 1 });
+      },
+    });
+    // A first commit, so that the failing read is of a document the store holds.
+    const first = createProjectionEngine({ eventStore: store, readModels: inner, projections: [forgiving] });
+    await first.start();
+    await first.waitFor(5n);
+    await first.stop();
+    for (let i = 5; i < 8; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: failingOnce,
+      projections: [forgiving],
+      documentsInMemory: 1,
+      retryDelayMs: 1,
+    });
+    engines.push(engine);
+    await engine.start();
+    await engine.waitFor(8n);
+    expect(failing).toBe(false);
+    expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 });
+  });
+
   it('stops at once while waiting to try a failing store again', async () => {
     const store = createMemoryEventStore();
     await store.append('club-1', [closed('c1')]);
