@@ -240,7 +240,7 @@ describe('createProjectionEngine', () => {
     // Takes any failure to read for "no document yet": it would start counting again from 1.
     const forgiving = defineProjection({
       ...closedCount,
-      apply: (event, view) => {
+      apply: (_event, view) => {
         let before: { closed: number } | undefined;
         try {
           before = view.get('totals', 'all') as { closed: number } | undefined;
