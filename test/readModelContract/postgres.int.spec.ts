@@ -1,8 +1,11 @@
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import { createMemoryEventStore } from '@lantern/adapters/memory';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
 import { isLeaseLostError, isStoreError, type ReadModelStore } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
+import { createProjectionEngine, defineProjection } from '@lantern/projections';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresConnectionString, sql, usePostgresSchema } from '../multiInstance/postgresServer.js';
 import { runReadModelContract } from './readModelContract.js';
 
@@ -158,6 +161,103 @@ describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
         `PostgreSQL at 127\\.0\\.0\\.1:${port} refused the connection .*start it, or check the connection string`,
       ),
     );
+  });
+
+  it('lets the engine go on once the server can be reached again, reporting the failures meanwhile', async () => {
+    // The store reaches the server through a proxy of the test's own, which it cuts: every
+    // connection dropped, new ones refused, as when the network or the server goes away.
+    const server = new URL(postgresConnectionString);
+    const sockets = new Set<Socket>();
+    let reachable = true;
+    const proxy = createServer((client) => {
+      if (!reachable) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(Number(server.port || 5432), server.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    const port = await new Promise<number>((resolve) => {
+      proxy.listen(0, '127.0.0.1', () => {
+        const address = proxy.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+    const proxied = new URL(postgresConnectionString);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(port);
+    const readModels = createPostgresReadModelStore({ connectionString: proxied.toString() }, { schema });
+    const eventStore = createMemoryEventStore();
+    const sessions = defineProjection({
+      name: 'unreachable_sessions',
+      version: 1,
+      eventTypes: ['ClubSessionHeld'],
+      collections: ['totals'],
+      apply: (_event, view) => {
+        const before = (view.get('totals', 'all') as { sessions: number } | undefined)?.sessions ?? 0;
+        view.put('totals', 'all', { sessions: before + 1 });
+      },
+    });
+    const engine = createProjectionEngine({
+      eventStore,
+      readModels,
+      projections: [sessions],
+      retryDelayMs: 5,
+      maxRetryDelayMs: 20,
+    });
+    const held = (day: number) => {
+      const date = `2019-03-${String(day).padStart(2, '0')}`;
+      return catalogEvent(
+        'ClubSessionHeld',
+        {
+          clubId: 'smc-01',
+          heldOn: date,
+          activity: 'play',
+          attendance: [{ sex: 'female', ageBand: '5-11', count: 4 }],
+        },
+        { occurredAt: `${date}T16:00:00+07:00`, recordedBy: 'st_5a1c0b7e2d4a61f3' },
+      );
+    };
+    try {
+      let last = 0n;
+      for (let day = 1; day <= 3; day += 1)
+        last = (await eventStore.append('club-smc-01', [held(day)])).position;
+      await engine.start();
+      await engine.waitFor(last);
+
+      reachable = false;
+      for (const socket of sockets) socket.destroy();
+      for (let day = 4; day <= 6; day += 1)
+        last = (await eventStore.append('club-smc-01', [held(day)])).position;
+      // Failing: reported, with the failures in a row growing, the read model where it was.
+      await vi.waitFor(() => expect(engine.status()[0]?.retries ?? 0).toBeGreaterThanOrEqual(3), {
+        timeout: 10_000,
+      });
+      expect(engine.status()[0]).toMatchObject({ position: 3n, error: expect.any(String) });
+
+      reachable = true;
+      await engine.waitFor(last);
+      expect(await readModels.getDocument('unreachable_sessions', 'totals', 'all')).toEqual({ sessions: 6 });
+      expect(engine.status()[0]).toMatchObject({ position: 6n });
+      expect(engine.status()[0]).not.toHaveProperty('error');
+      expect(engine.status()[0]).not.toHaveProperty('retries');
+    } finally {
+      reachable = true;
+      await engine.stop();
+      await readModels.close();
+      await eventStore.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('ends a pool it created on close, and leaves a pool it was given open', async () => {

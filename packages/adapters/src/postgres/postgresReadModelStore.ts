@@ -148,6 +148,12 @@ export const createPostgresReadModelStore = (
       throw translateError(error, server, doing);
     }
     let broken: Error | undefined;
+    // A connection that drops while checked out is reported on the client too (besides failing
+    // the query in hand): with no listener, Node would end the process with it.
+    const dropped = (error: Error): void => {
+      broken ??= error;
+    };
+    client.on('error', dropped);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -163,6 +169,7 @@ export const createPostgresReadModelStore = (
       throw translateError(error, server, doing);
     } finally {
       // A connection in an unknown state is thrown away rather than handed to the next caller.
+      client.off('error', dropped);
       client.release(broken);
     }
   };
