@@ -100,9 +100,25 @@ describe('createProjectionEngine', () => {
     },
   });
 
-  it('reports a failing read-model store with the failures in a row, goes on when it recovers, and counts nothing twice', async () => {
+  /** An event store holding `count` ClubClosed events, one per stream. */
+  const closedClubs = async (count: number) => {
     const store = createMemoryEventStore();
-    for (let i = 0; i < 6; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    for (let i = 0; i < count; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    return store;
+  };
+
+  /** An engine over these stores, started, and stopped after the test. */
+  const started = async (
+    options: Parameters<typeof createProjectionEngine>[0],
+  ): Promise<ProjectionEngine> => {
+    const engine = createProjectionEngine(options);
+    engines.push(engine);
+    await engine.start();
+    return engine;
+  };
+
+  it('reports a failing read-model store with the failures in a row, goes on when it recovers, and counts nothing twice', async () => {
+    const store = await closedClubs(6);
     const inner = createMemoryReadModelStore();
     let failuresLeft = 3;
     const seenAtAttempts: { retries?: number; error?: string; state: string }[] = [];
@@ -151,8 +167,7 @@ describe('createProjectionEngine', () => {
   });
 
   it('goes on when loading again after a failure fails too', async () => {
-    const store = createMemoryEventStore();
-    for (let i = 0; i < 4; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const store = await closedClubs(4);
     const inner = createMemoryReadModelStore();
     let commitFails = true;
     let checkpointFails = 0;
@@ -176,14 +191,12 @@ describe('createProjectionEngine', () => {
         return inner.checkpoint(projection);
       },
     };
-    const engine = createProjectionEngine({
+    const engine = await started({
       eventStore: store,
       readModels: down,
       projections: [closedCount],
       retryDelayMs: 1,
     });
-    engines.push(engine);
-    await engine.start();
     await engine.waitFor(4n);
     expect(checkpointFails).toBe(0);
     expect(engine.status()[0]?.position).toBe(4n);
@@ -192,8 +205,7 @@ describe('createProjectionEngine', () => {
   });
 
   it('takes a read-model store failing to read a document for a store failure, not for a poison event', async () => {
-    const store = createMemoryEventStore();
-    for (let i = 0; i < 8; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const store = await closedClubs(8);
     const inner = createMemoryReadModelStore();
     let readsBeforeFailure = 1;
     const failingOnce: ReadModelStore = {
@@ -204,7 +216,7 @@ describe('createProjectionEngine', () => {
         return inner.getDocumentNow?.(projection, collection, key);
       },
     };
-    const engine = createProjectionEngine({
+    const engine = await started({
       eventStore: store,
       readModels: failingOnce,
       projections: [{ ...closedCount, onPoison: 'stop' }],
@@ -212,8 +224,6 @@ describe('createProjectionEngine', () => {
       documentsInMemory: 1,
       retryDelayMs: 1,
     });
-    engines.push(engine);
-    await engine.start();
     await engine.waitFor(8n);
     expect(readsBeforeFailure).toBeLessThan(0);
     expect(await inner.deadLetters('closed_count')).toEqual([]);
@@ -223,8 +233,7 @@ describe('createProjectionEngine', () => {
   });
 
   it('does not go on with what apply made of a store failure it caught itself', async () => {
-    const store = createMemoryEventStore();
-    for (let i = 0; i < 5; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const store = await closedClubs(5);
     const inner = createMemoryReadModelStore();
     let failing = true;
     const failingOnce: ReadModelStore = {
@@ -256,15 +265,13 @@ describe('createProjectionEngine', () => {
     await first.waitFor(5n);
     await first.stop();
     for (let i = 5; i < 8; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
-    const engine = createProjectionEngine({
+    const engine = await started({
       eventStore: store,
       readModels: failingOnce,
       projections: [forgiving],
       documentsInMemory: 1,
       retryDelayMs: 1,
     });
-    engines.push(engine);
-    await engine.start();
     await engine.waitFor(8n);
     expect(failing).toBe(false);
     expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 });
@@ -304,8 +311,7 @@ describe('createProjectionEngine', () => {
   });
 
   it('commits every eventsPerCommit events while catching up, and never less than a read', async () => {
-    const store = createMemoryEventStore();
-    for (let i = 0; i < 25; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    const store = await closedClubs(25);
     const commitsWith = async (
       eventsPerCommit: number | undefined,
       readModelStore: ReadModelStore = createMemoryReadModelStore(),
@@ -358,15 +364,13 @@ describe('createProjectionEngine', () => {
     });
     const readModelStore = createMemoryReadModelStore();
     // One document in memory: the first commit's documents are forgotten, and read back from the store.
-    const engine = createProjectionEngine({
+    const engine = await started({
       eventStore: store,
       readModels: readModelStore,
       projections: [reopened],
       batchSize: 2,
       documentsInMemory: 1,
     });
-    engines.push(engine);
-    await engine.start();
     await engine.waitFor(3n);
     expect(await readModelStore.getDocument('reopened', 'seen', 'c1')).toEqual({ afterDelete: null });
     expect(await readModelStore.getDocument('reopened', 'clubs', 'c1')).toBeUndefined();
