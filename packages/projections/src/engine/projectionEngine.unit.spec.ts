@@ -1,5 +1,5 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import type { NewEvent, ReadModelStore } from '@lantern/core';
+import type { EventStore, NewEvent, ReadModelStore } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineProjection } from './projection.js';
@@ -275,6 +275,44 @@ describe('createProjectionEngine', () => {
     await engine.waitFor(8n);
     expect(failing).toBe(false);
     expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 });
+  });
+
+  it('keeps a projection stopped at a poison event saying why, whatever fails after it', async () => {
+    const store = await closedClubs(3);
+    let reads = 0;
+    // The second read of the log fails once: after the commit that stopped the poisoned projection.
+    const { readAllPages: _pages, ...eventsOnly } = store;
+    const flaky: EventStore = {
+      ...eventsOnly,
+      readAll: (options) => {
+        reads += 1;
+        if (reads === 2) throw new Error('read ECONNRESET');
+        return store.readAll(options);
+      },
+    };
+    const poisoned = defineProjection({
+      name: 'poisoned',
+      version: 1,
+      eventTypes: ['ClubClosed'],
+      collections: ['clubs'],
+      apply: (event) => {
+        if ((event.data as { clubId: string }).clubId === 'c0') throw new Error('no such club: c0');
+      },
+    });
+    const engine = await started({
+      eventStore: flaky,
+      readModels: createMemoryReadModelStore(),
+      projections: [poisoned, closedCount],
+      batchSize: 1,
+      retryDelayMs: 1,
+    });
+    await engine.waitFor(3n);
+    expect(reads).toBeGreaterThan(2);
+    const [stopped, counting] = engine.status();
+    expect(stopped).toMatchObject({ state: 'failed', error: expect.stringMatching(/no such club: c0/) });
+    expect(stopped).not.toHaveProperty('retries');
+    expect(counting).toMatchObject({ position: 3n });
+    expect(counting).not.toHaveProperty('error');
   });
 
   it('stops at once while waiting to try a failing store again', async () => {
