@@ -1,5 +1,3 @@
-// The projection engine
-
 // The case file (protected fields kept sealed)
 export type {
   CaseFileChildDocument,
@@ -45,6 +43,7 @@ export {
   protectTable,
   resolvePolicy,
 } from './disclosure/index.js';
+// The projection engine
 export type {
   DefineProjectionOptions,
   PoisonPolicy,
@@ -80,6 +79,7 @@ export {
   indicatorCollections,
   observationKeyPrefix,
 } from './indicators/indicatorProjection.js';
+// Queries
 export type {
   CaseDocument,
   CaseFunnelReleaseRequest,
@@ -111,7 +111,6 @@ export type {
   LoadIndicatorDataOptions,
 } from './queries/indicatorValues.js';
 export { indicatorTable, loadIndicatorData } from './queries/indicatorValues.js';
-// Queries
 export type { Granularity, Period } from './queries/periods.js';
 export type {
   ReleasedIndicator,
