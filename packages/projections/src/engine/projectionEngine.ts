@@ -174,6 +174,11 @@ interface Runner {
    * one rather than dead-lettering the event.
    */
   storeFailure?: { readonly error: unknown };
+  /**
+   * With `instance`: until when (performance.now()) this instance leaves the lease to the others,
+   * after giving it up because it kept failing with it.
+   */
+  heldBackUntil?: number;
   /** recordedAt of the newest committed event. */
   committedRecordedAt?: string;
   /** recordedAt of the newest applied event, committed or not. */
@@ -536,11 +541,13 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       wake = woken;
     });
 
-  /** Store failures in a row, for the delay before trying again. */
+  /** Store failures in a row, for the delay before trying again, and when the first of them was. */
   let failuresInARow = 0;
+  let failingSince = 0;
   /** A commit, or catching up to the log's end, worked: whatever failed before has passed. */
   const wentOn = (active: readonly Runner[]): void => {
     failuresInARow = 0;
+    failingSince = 0;
     for (const runner of active) {
       if (runner.retries === undefined) continue;
       delete runner.retries;
@@ -579,6 +586,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
           requestRestart();
         }
       } else {
+        if (runner.heldBackUntil !== undefined && performance.now() < runner.heldBackUntil) continue;
+        delete runner.heldBackUntil;
         const lease = await readModels.acquireLease(runner.projection.name, owner, leaseTtlMs);
         if (!lease) {
           runner.state = 'standby';
@@ -899,9 +908,23 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         // A store failed (disk, network, a refusal): report it, wait longer after each failure
         // in a row, and resume from the checkpoints. Loading again may fail too: the same way.
         failuresInARow += 1;
+        if (failuresInARow === 1) failingSince = performance.now();
         for (const runner of active) {
           runner.error = messageOf(error);
           runner.retries = failuresInARow;
+        }
+        if (options.instance && performance.now() - failingSince >= leaseTtlMs) {
+          // Failing for as long as a lease lasts: another instance may reach what this one cannot,
+          // so the leases go to it, as they would if this one had died. This one asks again after
+          // one more lease's time, and goes on if no other took them.
+          for (const runner of active) {
+            if (!runner.lease) continue;
+            runner.state = 'standby';
+            runner.heldBackUntil = performance.now() + leaseTtlMs;
+            await giveUp(runner, runner.lease);
+          }
+          failuresInARow = 0;
+          failingSince = 0;
         }
         reload = true;
         await pause(retryDelayAfter(failuresInARow, retryDelayMs, maxRetryDelayMs));

@@ -1,7 +1,8 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, NewEvent, ReadModelStore } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { map } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineProjection } from './projection.js';
 import { createProjectionEngine, type ProjectionEngine, retryDelayAfter } from './projectionEngine.js';
 
@@ -313,6 +314,43 @@ describe('createProjectionEngine', () => {
     expect(stopped).not.toHaveProperty('retries');
     expect(counting).toMatchObject({ position: 3n });
     expect(counting).not.toHaveProperty('error');
+  });
+
+  it('hands its leases to another instance once it has failed for as long as a lease lasts', async () => {
+    const store = await closedClubs(3);
+    let cutOff = false;
+    const unreachable = (): Error => new Error('connect EHOSTUNREACH 10.0.0.7:2113');
+    // Instance a's way to the events, which goes down while instance b's does not.
+    const { readAllPages: _pages, ...eventsOnly } = store;
+    const throughA: EventStore = {
+      ...eventsOnly,
+      readAll: (options) => {
+        if (cutOff) throw unreachable();
+        return store.readAll(options);
+      },
+      subscribe: (options) =>
+        store.subscribe(options).pipe(
+          map((event) => {
+            if (cutOff) throw unreachable();
+            return event;
+          }),
+        ),
+    };
+    const shared = createMemoryReadModelStore();
+    const common = { readModels: shared, projections: [closedCount], retryDelayMs: 5, maxRetryDelayMs: 20 };
+    const a = await started({ ...common, eventStore: throughA, instance: { owner: 'a', leaseTtlMs: 200 } });
+    await a.waitFor(3n);
+    const b = await started({ ...common, eventStore: store, instance: { owner: 'b', leaseTtlMs: 200 } });
+    expect(b.status()[0]?.state).toBe('standby');
+
+    cutOff = true;
+    for (let i = 3; i < 6; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    await vi.waitFor(
+      async () => expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 6 }),
+      { timeout: 10_000 },
+    );
+    expect(b.status()[0]).toMatchObject({ position: 6n });
+    expect(a.status()[0]).toMatchObject({ state: 'standby', error: 'connect EHOSTUNREACH 10.0.0.7:2113' });
   });
 
   it('stops at once while waiting to try a failing store again', async () => {
