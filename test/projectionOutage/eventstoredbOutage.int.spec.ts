@@ -1,9 +1,10 @@
 import { createEventStoreDBEventStore } from '@lantern/adapters/eventstoredb';
 import { createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { createProjectionEngine, defineProjection } from '@lantern/projections';
+import { createProjectionEngine } from '@lantern/projections';
 import { v4 as uuidv4 } from 'uuid';
 import { afterAll, expect, inject, it, vi } from 'vitest';
 import { connectToDoubleControl } from '../eventstoredbDouble/doubleControl.js';
+import { clubTotals } from '../multiInstance/clubTotals.js';
 import { clubSessionHeld } from '../storeContract/fixtures.js';
 
 // The projection engine with its events in EventStoreDB (the wire double), when the node goes
@@ -12,17 +13,6 @@ import { clubSessionHeld } from '../storeContract/fixtures.js';
 const double = inject('eventstoredbDouble');
 const control = connectToDoubleControl(double.address);
 afterAll(() => control.close());
-
-const sessions = defineProjection({
-  name: 'outage_sessions',
-  version: 1,
-  eventTypes: ['ClubSessionHeld'],
-  collections: ['totals'],
-  apply: (_event, view) => {
-    const before = (view.get('totals', 'all') as { sessions: number } | undefined)?.sessions ?? 0;
-    view.put('totals', 'all', { sessions: before + 1 });
-  },
-});
 
 it('goes on from its checkpoint once EventStoreDB is back, reporting the failures meanwhile, counting each event once', async () => {
   // A connection name of its own, so the double's failures reach only this test's calls, and a
@@ -42,7 +32,7 @@ it('goes on from its checkpoint once EventStoreDB is back, reporting the failure
   const engine = createProjectionEngine({
     eventStore,
     readModels,
-    projections: [sessions],
+    projections: [clubTotals],
     retryDelayMs: 5,
     maxRetryDelayMs: 20,
   });
@@ -75,7 +65,10 @@ it('goes on from its checkpoint once EventStoreDB is back, reporting the failure
       ).position;
     }
     await engine.waitFor(last);
-    expect(await readModels.getDocument('outage_sessions', 'totals', 'all')).toEqual({ sessions: 6 });
+    expect(await readModels.getDocument('club_totals', 'clubs', 'riverfront-1')).toEqual({
+      sessions: 6,
+      children: 66,
+    });
     expect(engine.status()[0]).toMatchObject({ position: last });
     expect(engine.status()[0]).not.toHaveProperty('error');
     expect(engine.status()[0]).not.toHaveProperty('retries');

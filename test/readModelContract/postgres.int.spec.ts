@@ -3,9 +3,10 @@ import { createMemoryEventStore } from '@lantern/adapters/memory';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
 import { isLeaseLostError, isStoreError, type ReadModelStore } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
-import { createProjectionEngine, defineProjection } from '@lantern/projections';
+import { createProjectionEngine } from '@lantern/projections';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clubTotals } from '../multiInstance/clubTotals.js';
 import { postgresConnectionString, sql, usePostgresSchema } from '../multiInstance/postgresServer.js';
 import { runReadModelContract } from './readModelContract.js';
 
@@ -197,20 +198,10 @@ describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
     proxied.port = String(port);
     const readModels = createPostgresReadModelStore({ connectionString: proxied.toString() }, { schema });
     const eventStore = createMemoryEventStore();
-    const sessions = defineProjection({
-      name: 'unreachable_sessions',
-      version: 1,
-      eventTypes: ['ClubSessionHeld'],
-      collections: ['totals'],
-      apply: (_event, view) => {
-        const before = (view.get('totals', 'all') as { sessions: number } | undefined)?.sessions ?? 0;
-        view.put('totals', 'all', { sessions: before + 1 });
-      },
-    });
     const engine = createProjectionEngine({
       eventStore,
       readModels,
-      projections: [sessions],
+      projections: [clubTotals],
       retryDelayMs: 5,
       maxRetryDelayMs: 20,
     });
@@ -246,7 +237,10 @@ describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
 
       reachable = true;
       await engine.waitFor(last);
-      expect(await readModels.getDocument('unreachable_sessions', 'totals', 'all')).toEqual({ sessions: 6 });
+      expect(await readModels.getDocument('club_totals', 'clubs', 'smc-01')).toEqual({
+        sessions: 6,
+        children: 24,
+      });
       expect(engine.status()[0]).toMatchObject({ position: 6n });
       expect(engine.status()[0]).not.toHaveProperty('error');
       expect(engine.status()[0]).not.toHaveProperty('retries');
