@@ -310,14 +310,10 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     return state;
   };
 
-  /** A read of the read-model store made for `apply`: a failure is noted as the store's. */
-  const readingTheStore = <T>(runner: Runner, read: () => T): T => {
-    try {
-      return read();
-    } catch (error) {
-      runner.storeFailure ??= { error };
-      throw error;
-    }
+  /** A read of the read-model store made for `apply` failed: noted as the store's failure, to throw. */
+  const storeFailed = (runner: Runner, error: unknown): unknown => {
+    runner.storeFailure ??= { error };
+    return error;
   };
 
   const runners: Runner[] = options.projections.map((projection) => {
@@ -346,7 +342,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         return kept;
       }
       if (paging.filtered && !state.stored?.mayHave(key)) return undefined;
-      const document = readingTheStore(runner, () => paging.getDocumentNow(name, state.name, key));
+      let document: ReadModelDocument | undefined;
+      try {
+        document = paging.getDocumentNow(name, state.name, key);
+      } catch (error) {
+        throw storeFailed(runner, error);
+      }
       if (document !== undefined) state.documents.set(key, document);
       return document;
     };
@@ -373,7 +374,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         const state = collectionOf(runner, collection);
         if (!paging) return state.documents.keys();
         // Listed in full first: a store may not read anything else while it lists (SQLite).
-        const committed = readingTheStore(runner, () => [...paging.keysNow(name, collection)]);
+        let committed: string[];
+        try {
+          committed = [...paging.keysNow(name, collection)];
+        } catch (error) {
+          throw storeFailed(runner, error);
+        }
         const dirty = state.dirty;
         return (function* () {
           for (const key of committed) if (!dirty.has(key)) yield key;

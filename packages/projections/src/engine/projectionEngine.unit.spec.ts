@@ -233,6 +233,45 @@ describe('createProjectionEngine', () => {
     expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 });
   });
 
+  it('takes a read-model store failing to list the keys for a store failure too', async () => {
+    const store = await closedClubs(4);
+    const inner = createMemoryReadModelStore();
+    let failing = true;
+    const failingOnce: ReadModelStore = {
+      ...inner,
+      keysNow: (projection, collection) => {
+        if (failing) {
+          failing = false;
+          throw new Error('disk I/O error');
+        }
+        return inner.keysNow?.(projection, collection) ?? [];
+      },
+    };
+    // Each closure is kept with how many clubs had closed before it, read from the keys.
+    const ranked = defineProjection({
+      name: 'ranked',
+      version: 1,
+      eventTypes: ['ClubClosed'],
+      collections: ['clubs'],
+      apply: (event, view) => {
+        const before = [...view.keys('clubs')].length;
+        view.put('clubs', (event.data as { clubId: string }).clubId, { before });
+      },
+    });
+    const engine = await started({
+      eventStore: store,
+      readModels: failingOnce,
+      projections: [ranked],
+      documentsInMemory: 1,
+      retryDelayMs: 1,
+    });
+    await engine.waitFor(4n);
+    expect(failing).toBe(false);
+    expect(await inner.deadLetters('ranked')).toEqual([]);
+    expect(engine.status()[0]).toMatchObject({ position: 4n, deadLettered: 0 });
+    expect(await inner.getDocument('ranked', 'clubs', 'c3')).toEqual({ before: 3 });
+  });
+
   it('does not go on with what apply made of a store failure it caught itself', async () => {
     const store = await closedClubs(5);
     const inner = createMemoryReadModelStore();
