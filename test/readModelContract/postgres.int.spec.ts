@@ -254,6 +254,40 @@ describe('the PostgreSQL read-model store, particular to PostgreSQL', () => {
     }
   });
 
+  it('gives up on a server that takes the connection and never answers, saying what to do', async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    const port = await new Promise<number>((resolve) => {
+      silent.listen(0, '127.0.0.1', () => {
+        const address = silent.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+    try {
+      const hanging = createPostgresReadModelStore({
+        connectionString: `postgres://postgres@127.0.0.1:${port}/test`,
+        connectionTimeoutMs: 200,
+      });
+      stores.push(hanging);
+      const failure = await hanging.checkpoint('attendance').catch((error: unknown) => error);
+      expect(isStoreError(failure)).toBe(true);
+      expect((failure as Error).message).toMatch(
+        new RegExp(
+          `PostgreSQL at 127\\.0\\.0\\.1:${port}/test did not answer the connection in time .*give a longer connectionTimeoutMs`,
+        ),
+      );
+      expect(() =>
+        createPostgresReadModelStore({ connectionString: postgresConnectionString, connectionTimeoutMs: 0 }),
+      ).toThrow(/connectionTimeoutMs must be a whole number of milliseconds, 1 or more; got 0/);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('ends a pool it created on close, and leaves a pool it was given open', async () => {
     const pool = new pg.Pool({ connectionString: postgresConnectionString });
     try {

@@ -77,6 +77,15 @@ export const translateError = (error: unknown, server: string, doing: string): E
     default:
       break;
   }
+  // pg's words for a connection not made within connectionTimeoutMillis (client, and pool).
+  if (
+    typeof message === 'string' &&
+    /due to connection timeout|timeout exceeded when trying to connect/i.test(message)
+  ) {
+    return store(
+      `PostgreSQL at ${at} did not answer the connection in time while ${doing}: check that the server is running and reachable, or give a longer connectionTimeoutMs.`,
+    );
+  }
   if (isConnectionError(error)) {
     return store(
       `PostgreSQL at ${at} closed or dropped the connection while ${doing} (${detail}): check that the server is running.`,

@@ -30,6 +30,12 @@ export type PostgresConnection =
       readonly connectionString: string;
       /** Connections in the store's pool. Default: 10 (pg's default). */
       readonly maxConnections?: number;
+      /**
+       * How long to wait for a new connection before the call fails, in milliseconds (the engine
+       * then reports it and tries again). Without it, a server that accepts the connection and
+       * never answers would hold the engine for good. Default: 10,000.
+       */
+      readonly connectionTimeoutMs?: number;
     }
   | {
       /** A pool the application owns: the store uses it and leaves it open on close. */
@@ -53,6 +59,18 @@ export interface PostgresReadModelStoreOptions {
 }
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const defaultConnectionTimeoutMs = 10_000;
+
+const connectionTimeoutOf = (value: number | undefined): number => {
+  if (value === undefined) return defaultConnectionTimeoutMs;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(
+      `connectionTimeoutMs must be a whole number of milliseconds, 1 or more; got ${String(value)}.`,
+    );
+  }
+  return value;
+};
 
 interface Row {
   readonly [column: string]: unknown;
@@ -104,6 +122,7 @@ export const createPostgresReadModelStore = (
       ? connection.pool
       : new pg.Pool({
           connectionString: connection.connectionString,
+          connectionTimeoutMillis: connectionTimeoutOf(connection.connectionTimeoutMs),
           ...(connection.maxConnections === undefined ? {} : { max: connection.maxConnections }),
         });
   // An idle connection the server drops must not crash the process; the next query reports it.
