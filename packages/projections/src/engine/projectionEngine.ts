@@ -116,7 +116,9 @@ export interface ProjectionEngine {
   readonly changes: Observable<ReadModelChanges>;
   /**
    * Resolves once every running projection has taken in every event up to `position` (e.g. an
-   * AppendResult's), so a caller can read its own writes from the read models.
+   * AppendResult's), so a caller can read its own writes from the read models. With `instance`,
+   * also those another instance runs: their checkpoints in the read-model store are looked at
+   * until they are there.
    */
   waitFor(position: bigint): Promise<void>;
   /** Drops a projection's read model and builds it again from the start of the log. */
@@ -194,6 +196,8 @@ const liveHighWaterBatches = 10;
 /** How many times the keys it is built with a key filter has room for (see fillKeyFilter). */
 const keyFilterGrowth = 4;
 const defaultRetryDelayMs = 200;
+/** How often `waitFor` looks at the checkpoints of projections another instance runs. */
+const ownerPollMs = 20;
 const defaultMaxRetryDelayMs = 30_000;
 
 /**
@@ -938,6 +942,72 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     }
   };
 
+  /** Whether `runners` handle an event after `after`, up to `position`: one read of the log. */
+  const handleBetween = async (
+    pending: readonly Runner[],
+    after: bigint,
+    position: bigint,
+  ): Promise<boolean> => {
+    let more = false;
+    for await (const event of eventStore.readAll({ after, filter: filterOf(pending), maxCount: 1 })) {
+      more = event.position <= position;
+    }
+    return more;
+  };
+
+  /** Until this instance's running projections have taken in every event up to `position`. */
+  const waitForOwn = async (position: bigint): Promise<void> => {
+    for (;;) {
+      const pending = activeRunners().filter((r) => r.committed < position);
+      if (pending.length === 0 || stopping) return;
+      // Listening before looking, so a commit made while we look is not missed.
+      let listener: () => void = () => {};
+      const committed = new Promise<void>((resolve) => {
+        listener = () => {
+          commitListeners.delete(listener);
+          resolve();
+        };
+        commitListeners.add(listener);
+      });
+      // While any of them catches up, the next commit or going live will tell: no need to look.
+      if (!pending.some((runner) => runner.state === 'catching-up')) {
+        // Nothing any of them handles lies between their checkpoints and `position`: done.
+        if (!(await handleBetween(pending, lowest(pending), position))) {
+          commitListeners.delete(listener);
+          return;
+        }
+      }
+      await committed;
+    }
+  };
+
+  /**
+   * With `instance`: until the projections that other instances run (this one's are standby) have
+   * committed every event they handle up to `position`, read from the read-model store's
+   * checkpoints every `ownerPollMs`; and this one's own too, should it take a lease meanwhile.
+   * So a caller reads its own write whichever instance owns the projection.
+   */
+  const waitForOwners = async (position: bigint): Promise<void> => {
+    for (;;) {
+      if (stopping) return;
+      let behind = false;
+      for (const runner of runners) {
+        const running = isRunning(runner);
+        if (!running && runner.state !== 'standby') continue;
+        const at = running
+          ? runner.committed
+          : ((await readModels.checkpoint(runner.projection.name))?.position ?? 0n);
+        if (at < position && (await handleBetween([runner], at, position))) {
+          behind = true;
+          break;
+        }
+      }
+      if (!behind) return;
+      // Not `pause`: the engine's own loop waits on `wake`.
+      await new Promise((resolve) => setTimeout(resolve, ownerPollMs));
+    }
+  };
+
   const positionOf = (runner: Runner): bigint => runner.committed;
 
   return {
@@ -1005,36 +1075,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       }),
 
     waitFor: async (position) => {
-      for (;;) {
-        const pending = activeRunners().filter((r) => r.committed < position);
-        if (pending.length === 0 || stopping) return;
-        // Listening before looking, so a commit made while we look is not missed.
-        let listener: () => void = () => {};
-        const committed = new Promise<void>((resolve) => {
-          listener = () => {
-            commitListeners.delete(listener);
-            resolve();
-          };
-          commitListeners.add(listener);
-        });
-        // While any of them catches up, the next commit or going live will tell: no need to look.
-        if (!pending.some((runner) => runner.state === 'catching-up')) {
-          // Nothing any of them handles lies between their checkpoints and `position`: done.
-          let more = false;
-          for await (const event of eventStore.readAll({
-            after: lowest(pending),
-            filter: filterOf(pending),
-            maxCount: 1,
-          })) {
-            more = event.position <= position;
-          }
-          if (!more) {
-            commitListeners.delete(listener);
-            return;
-          }
-        }
-        await committed;
-      }
+      await waitForOwn(position);
+      if (options.instance) await waitForOwners(position);
     },
 
     rebuild: async (name) => {

@@ -392,6 +392,54 @@ describe('createProjectionEngine', () => {
     expect(a.status()[0]).toMatchObject({ state: 'standby', error: 'connect EHOSTUNREACH 10.0.0.7:2113' });
   });
 
+  it('waits, on an instance that does not own a projection, until its owner has committed the position', async () => {
+    const store = await closedClubs(2);
+    const shared = createMemoryReadModelStore();
+    // The owner commits slowly, so that a write is not read back by chance.
+    const slowly: ReadModelStore = {
+      ...shared,
+      commit: async (batches) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return shared.commit(batches);
+      },
+    };
+    const owner = await started({
+      eventStore: store,
+      readModels: slowly,
+      projections: [closedCount],
+      instance: { owner: 'a' },
+    });
+    await owner.waitFor(2n);
+    const other = await started({
+      eventStore: store,
+      readModels: shared,
+      projections: [closedCount],
+      instance: { owner: 'b' },
+    });
+    expect(other.status()[0]?.state).toBe('standby');
+
+    const { position } = await store.append('club-9', [closed('c9')]);
+    await other.waitFor(position);
+    expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 3 });
+    // A position the projection has nothing to do with (another type): nothing to wait for.
+    const { position: elsewhere } = await store.append('club-9', [
+      catalogEvent(
+        'ClubEstablished',
+        {
+          programmeId: 'pp-phnom-penh',
+          clubId: 'c10',
+          name: 'Riverfront kids club',
+          area: 'KH-12-09',
+          kind: 'kids-club',
+          establishedOn: '2019-03-01',
+        },
+        { occurredAt: '2019-03-01T09:00:00+07:00', recordedBy: 'st_5a1c0b7e2d4a61f3' },
+      ),
+    ]);
+    await other.waitFor(elsewhere);
+    expect(await shared.checkpoint('closed_count')).toMatchObject({ position });
+  });
+
   it('stops at once while waiting to try a failing store again', async () => {
     const store = createMemoryEventStore();
     await store.append('club-1', [closed('c1')]);
