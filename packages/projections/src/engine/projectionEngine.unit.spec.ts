@@ -118,6 +118,33 @@ describe('createProjectionEngine', () => {
     return engine;
   };
 
+  /** The store, but the first read of a document, or of the keys, fails as a disk would. */
+  const failingOnce = (inner: ReadModelStore, read: 'getDocumentNow' | 'keysNow') => {
+    let failed = false;
+    const failFirst = (): void => {
+      if (failed) return;
+      failed = true;
+      throw new Error('disk I/O error');
+    };
+    const store: ReadModelStore =
+      read === 'getDocumentNow'
+        ? {
+            ...inner,
+            getDocumentNow: (projection, collection, key) => {
+              failFirst();
+              return inner.getDocumentNow?.(projection, collection, key);
+            },
+          }
+        : {
+            ...inner,
+            keysNow: (projection, collection) => {
+              failFirst();
+              return inner.keysNow?.(projection, collection) ?? [];
+            },
+          };
+    return { store, failed: () => failed };
+  };
+
   it('reports a failing read-model store with the failures in a row, goes on when it recovers, and counts nothing twice', async () => {
     const store = await closedClubs(6);
     const inner = createMemoryReadModelStore();
@@ -208,25 +235,17 @@ describe('createProjectionEngine', () => {
   it('takes a read-model store failing to read a document for a store failure, not for a poison event', async () => {
     const store = await closedClubs(8);
     const inner = createMemoryReadModelStore();
-    let readsBeforeFailure = 1;
-    const failingOnce: ReadModelStore = {
-      ...inner,
-      getDocumentNow: (projection, collection, key) => {
-        readsBeforeFailure -= 1;
-        if (readsBeforeFailure === 0) throw new Error('disk I/O error');
-        return inner.getDocumentNow?.(projection, collection, key);
-      },
-    };
+    const reads = failingOnce(inner, 'getDocumentNow');
     const engine = await started({
       eventStore: store,
-      readModels: failingOnce,
+      readModels: reads.store,
       projections: [{ ...closedCount, onPoison: 'stop' }],
       batchSize: 2,
       documentsInMemory: 1,
       retryDelayMs: 1,
     });
     await engine.waitFor(8n);
-    expect(readsBeforeFailure).toBeLessThan(0);
+    expect(reads.failed()).toBe(true);
     expect(await inner.deadLetters('closed_count')).toEqual([]);
     expect(engine.status()[0]).toMatchObject({ position: 8n, deadLettered: 0 });
     expect(engine.status()[0]?.state).not.toBe('failed');
@@ -236,17 +255,7 @@ describe('createProjectionEngine', () => {
   it('takes a read-model store failing to list the keys for a store failure too', async () => {
     const store = await closedClubs(4);
     const inner = createMemoryReadModelStore();
-    let failing = true;
-    const failingOnce: ReadModelStore = {
-      ...inner,
-      keysNow: (projection, collection) => {
-        if (failing) {
-          failing = false;
-          throw new Error('disk I/O error');
-        }
-        return inner.keysNow?.(projection, collection) ?? [];
-      },
-    };
+    const listing = failingOnce(inner, 'keysNow');
     // Each closure is kept with how many clubs had closed before it, read from the keys.
     const ranked = defineProjection({
       name: 'ranked',
@@ -260,13 +269,13 @@ describe('createProjectionEngine', () => {
     });
     const engine = await started({
       eventStore: store,
-      readModels: failingOnce,
+      readModels: listing.store,
       projections: [ranked],
       documentsInMemory: 1,
       retryDelayMs: 1,
     });
     await engine.waitFor(4n);
-    expect(failing).toBe(false);
+    expect(listing.failed()).toBe(true);
     expect(await inner.deadLetters('ranked')).toEqual([]);
     expect(engine.status()[0]).toMatchObject({ position: 4n, deadLettered: 0 });
     expect(await inner.getDocument('ranked', 'clubs', 'c3')).toEqual({ before: 3 });
@@ -275,17 +284,7 @@ describe('createProjectionEngine', () => {
   it('does not go on with what apply made of a store failure it caught itself', async () => {
     const store = await closedClubs(5);
     const inner = createMemoryReadModelStore();
-    let failing = true;
-    const failingOnce: ReadModelStore = {
-      ...inner,
-      getDocumentNow: (projection, collection, key) => {
-        if (failing) {
-          failing = false;
-          throw new Error('disk I/O error');
-        }
-        return inner.getDocumentNow?.(projection, collection, key);
-      },
-    };
+    const reads = failingOnce(inner, 'getDocumentNow');
     // Takes any failure to read for "no document yet": it would start counting again from 1.
     const forgiving = defineProjection({
       ...closedCount,
@@ -307,13 +306,13 @@ describe('createProjectionEngine', () => {
     for (let i = 5; i < 8; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
     const engine = await started({
       eventStore: store,
-      readModels: failingOnce,
+      readModels: reads.store,
       projections: [forgiving],
       documentsInMemory: 1,
       retryDelayMs: 1,
     });
     await engine.waitFor(8n);
-    expect(failing).toBe(false);
+    expect(reads.failed()).toBe(true);
     expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 });
   });
 
