@@ -35,7 +35,10 @@ export interface ProjectionStatus {
   readonly name: string;
   readonly version: number;
   readonly state: ProjectionState;
-  /** Global position of the last event committed for it. */
+  /**
+   * Global position of the last event committed for it; on a `standby` instance, the position its
+   * owner had committed when this one last looked (at each lease check).
+   */
   readonly position: bigint;
   /** How stale its read model is: time since the newest committed event was recorded, 0 when live and idle. */
   readonly lagMs: number;
@@ -601,6 +604,9 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         const lease = await readModels.acquireLease(runner.projection.name, owner, leaseTtlMs);
         if (!lease) {
           runner.state = 'standby';
+          // Another instance runs it: its status here follows the owner's commits.
+          const checkpoint = await readModels.checkpoint(runner.projection.name);
+          if (checkpoint && !runner.lease) runner.committed = checkpoint.position;
           continue;
         }
         runner.lease = lease;

@@ -413,13 +413,16 @@ describe('createProjectionEngine', () => {
       eventStore: store,
       readModels: shared,
       projections: [closedCount],
-      instance: { owner: 'b' },
+      // Lease checks every 100 ms: the test sees its status follow the owner without waiting long.
+      instance: { owner: 'b', leaseTtlMs: 300 },
     });
     expect(other.status()[0]?.state).toBe('standby');
 
     const { position } = await store.append('club-9', [closed('c9')]);
     await other.waitFor(position);
     expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 3 });
+    // Its status follows the owner's commits, at its next lease check.
+    await vi.waitFor(() => expect(other.status()[0]).toMatchObject({ state: 'standby', position }));
     // A position the projection has nothing to do with (another type): nothing to wait for.
     const { position: elsewhere } = await store.append('club-9', [
       catalogEvent(
