@@ -40,7 +40,10 @@ export interface ProjectionStatus {
    * owner had committed when this one last looked (at each lease check).
    */
   readonly position: bigint;
-  /** How stale its read model is: time since the newest committed event was recorded, 0 when live and idle. */
+  /**
+   * How stale its read model is: time since the newest committed event was recorded, 0 when live
+   * and idle. 0 on a `standby` instance too: its owner's status tells.
+   */
   readonly lagMs: number;
   /** Events dead-lettered by this instance since it started. */
   readonly deadLettered: number;
@@ -1063,7 +1066,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
 
     status: () =>
       runners.map((runner) => {
-        const idle = runner.state === 'live';
+        // Standby: another instance runs it, and what this one last applied says nothing of it.
+        const idle = runner.state === 'live' || runner.state === 'standby';
         const lagMs =
           idle || runner.committedRecordedAt === undefined
             ? 0
