@@ -376,9 +376,9 @@ describe('createProjectionEngine', () => {
     };
     const shared = createMemoryReadModelStore();
     const common = { readModels: shared, projections: [closedCount], retryDelayMs: 5, maxRetryDelayMs: 20 };
-    const a = await started({ ...common, eventStore: throughA, instance: { owner: 'a', leaseTtlMs: 200 } });
+    const a = await started({ ...common, eventStore: throughA, instance: { owner: 'a', leaseTtlMs: 600 } });
     await a.waitFor(3n);
-    const b = await started({ ...common, eventStore: store, instance: { owner: 'b', leaseTtlMs: 200 } });
+    const b = await started({ ...common, eventStore: store, instance: { owner: 'b', leaseTtlMs: 600 } });
     expect(b.status()[0]?.state).toBe('standby');
 
     cutOff = true;
