@@ -447,6 +447,30 @@ describe('createProjectionEngine', () => {
     expect(await shared.checkpoint('closed_count')).toMatchObject({ position });
   });
 
+  it('rejects start while the read-model store cannot be reached, and starts when asked again', async () => {
+    const store = await closedClubs(2);
+    const inner = createMemoryReadModelStore();
+    let down = true;
+    const booting: ReadModelStore = {
+      ...inner,
+      checkpoint: async (projection) => {
+        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        return inner.checkpoint(projection);
+      },
+    };
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: booting,
+      projections: [closedCount],
+    });
+    engines.push(engine);
+    await expect(engine.start()).rejects.toThrow(/ECONNREFUSED/);
+    down = false;
+    await engine.start();
+    await engine.waitFor(2n);
+    expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 2 });
+  });
+
   it('stops at once while waiting to try a failing store again', async () => {
     const store = createMemoryEventStore();
     await store.append('club-1', [closed('c1')]);
