@@ -50,7 +50,8 @@ export interface ProjectionStatus {
   readonly error?: string;
   /**
    * While the event store or the read-model store keeps failing: how many times in a row the
-   * engine has tried again (see `retryDelayMs`). Absent once a commit, or catching up, succeeds.
+   * engine has tried again (see `retryDelayMs`). Absent once a commit, or catching up, succeeds;
+   * after the live subscription failed, once a new one has stayed up as long as the last wait.
    */
   readonly retries?: number;
 }
@@ -560,10 +561,16 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   /** Store failures in a row, for the delay before trying again, and when the first of them was. */
   let failuresInARow = 0;
   let failingSince = 0;
+  /**
+   * Whether the last of them came from the live subscription. Catching up to the log's end then
+   * proves nothing: reads may work while subscribing fails every time.
+   */
+  let failedLive = false;
   /** A commit, or catching up to the log's end, worked: whatever failed before has passed. */
   const wentOn = (active: readonly Runner[]): void => {
     failuresInARow = 0;
     failingSince = 0;
+    failedLive = false;
     for (const runner of active) {
       if (runner.retries === undefined) continue;
       delete runner.retries;
@@ -855,7 +862,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         forgetUnused();
       }
       if (atEnd) {
-        wentOn(active);
+        if (!failedLive) wentOn(active);
         return;
       }
     }
@@ -871,6 +878,16 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     const queue: RecordedEvent[] = [];
     let failure: unknown;
     let subscription: Subscription | undefined;
+    // After a failure of the subscription: once it has stayed up as long as the last wait, it is
+    // taken to work again, even if no event came meanwhile to commit.
+    const steady = failedLive
+      ? setTimeout(
+          () => {
+            if (failure === undefined) wentOn(active);
+          },
+          retryDelayAfter(failuresInARow, retryDelayMs, maxRetryDelayMs),
+        )
+      : undefined;
     try {
       subscription = eventStore.subscribe({ after: lowest(active), filter: filterOf(active) }).subscribe({
         next: (event) => {
@@ -893,8 +910,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         const events = queue.splice(0, batchSize);
         await process(events, active.filter(isRunning));
       }
-      if (failure !== undefined) throw failure;
+      if (failure !== undefined) {
+        failedLive = true;
+        throw failure;
+      }
     } finally {
+      clearTimeout(steady);
       subscription?.unsubscribe();
     }
   };

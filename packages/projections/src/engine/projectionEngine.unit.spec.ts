@@ -1,7 +1,7 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, NewEvent, ReadModelStore } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
-import { map } from 'rxjs';
+import { map, throwError } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineProjection } from './projection.js';
 import { createProjectionEngine, type ProjectionEngine, retryDelayAfter } from './projectionEngine.js';
@@ -469,6 +469,66 @@ describe('createProjectionEngine', () => {
     await engine.start();
     await engine.waitFor(2n);
     expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 2 });
+  });
+
+  it('waits longer each time the live subscription fails, though reading the log works', async () => {
+    const store = await closedClubs(2);
+    let subscribeFailures = 4;
+    const seen: number[] = [];
+    let engine: ProjectionEngine | undefined;
+    const flaky: EventStore = {
+      ...store,
+      subscribe: (options) => {
+        const retries = engine?.status()[0]?.retries;
+        if (retries !== undefined) seen.push(retries);
+        if (subscribeFailures > 0) {
+          subscribeFailures -= 1;
+          return throwError(() => new Error('subscription dropped: UNAVAILABLE'));
+        }
+        return store.subscribe(options);
+      },
+    };
+    engine = await started({
+      eventStore: flaky,
+      readModels: createMemoryReadModelStore(),
+      projections: [closedCount],
+      retryDelayMs: 2,
+      maxRetryDelayMs: 8,
+    });
+    await vi.waitFor(() => expect(subscribeFailures).toBe(0));
+    // Each attempt after a failure sees the failures in a row grow, rather than start again at 1.
+    expect(seen).toEqual([1, 2, 3, 4]);
+    const { position } = await store.append('club-9', [closed('c9')]);
+    await engine.waitFor(position);
+    expect(engine.status()[0]).toMatchObject({ state: 'live', position });
+    expect(engine.status()[0]).not.toHaveProperty('retries');
+    expect(engine.status()[0]).not.toHaveProperty('error');
+  });
+
+  it('takes a subscription that stays up after failing for working again, with no event to commit', async () => {
+    const store = await closedClubs(2);
+    let subscribes = 0;
+    const flaky: EventStore = {
+      ...store,
+      subscribe: (options) => {
+        subscribes += 1;
+        if (subscribes === 1) return throwError(() => new Error('subscription dropped: UNAVAILABLE'));
+        return store.subscribe(options);
+      },
+    };
+    const engine = await started({
+      eventStore: flaky,
+      readModels: createMemoryReadModelStore(),
+      projections: [closedCount],
+      retryDelayMs: 5,
+    });
+    // The second subscription is up, and nothing comes to commit: the failure is still passed.
+    await vi.waitFor(() => expect(subscribes).toBe(2));
+    await vi.waitFor(() => {
+      expect(engine.status()[0]).toMatchObject({ state: 'live', position: 2n });
+      expect(engine.status()[0]).not.toHaveProperty('error');
+      expect(engine.status()[0]).not.toHaveProperty('retries');
+    });
   });
 
   it('stops at once while waiting to try a failing store again', async () => {
