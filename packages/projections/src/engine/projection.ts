@@ -42,7 +42,10 @@ export interface Projection {
   readonly eventTypes: readonly string[];
   /** The collections (tables) it writes. */
   readonly collections: readonly string[];
-  /** Folds one event into the view. Must be deterministic: a rebuild must give the same read model. */
+  /**
+   * Folds one event into the view, synchronously: not async, and writing nothing once it has
+   * returned. Must be deterministic: a rebuild must give the same read model.
+   */
   apply(event: RecordedEvent, view: ProjectionView): void;
   /** Default `stop`: a poison event is dead-lettered and the projection stops at it. */
   readonly onPoison?: PoisonPolicy;
@@ -53,24 +56,60 @@ export interface DefineProjectionOptions {
   registry?: EventRegistry;
 }
 
+/** Functions whose call does not run their body through: it runs later, or when iterated. */
+const deferredKinds = new Set(['AsyncFunction', 'GeneratorFunction', 'AsyncGeneratorFunction']);
+
 /**
- * Checks a projection once, before any work: names that make valid table names, a positive
- * whole version, at least one event type, and only event types the registry knows.
+ * Checks what any store needs of a projection, whatever its registry: names that make valid table
+ * names, a positive whole version, at least one event type and one collection, a known poison
+ * policy, and an `apply` that runs through when called. The engine checks every projection it is
+ * given this way, so one written as a plain object is refused before any work too.
  */
-export const defineProjection = <TProjection extends Projection>(
-  projection: TProjection,
-  options: DefineProjectionOptions = {},
-): TProjection => {
-  const registry = options.registry ?? defaultEventRegistry;
+export const checkProjectionShape = (projection: Projection): void => {
   checkReadModelName('projection', projection.name);
   if (!Number.isSafeInteger(projection.version) || projection.version < 1) {
     throw new TypeError(
       `Projection "${projection.name}": version must be a whole number of 1 or more; got ${String(projection.version)}.`,
     );
   }
-  if (projection.eventTypes.length === 0) {
+  if (!Array.isArray(projection.eventTypes) || projection.eventTypes.length === 0) {
     throw new TypeError(`Projection "${projection.name}" handles no event types; list the ones apply reads.`);
   }
+  if (!Array.isArray(projection.collections) || projection.collections.length === 0) {
+    throw new TypeError(`Projection "${projection.name}" writes no collections; list the ones apply writes.`);
+  }
+  // Checked whatever the store: a table name PostgreSQL would cut short is refused here too.
+  for (const collection of projection.collections) checkReadModelTableName(projection.name, collection);
+  if (projection.onPoison !== undefined && projection.onPoison !== 'stop' && projection.onPoison !== 'skip') {
+    throw new TypeError(`Projection "${projection.name}": onPoison must be "stop" or "skip".`);
+  }
+  const { apply } = projection;
+  if (typeof apply !== 'function') {
+    throw new TypeError(
+      `Projection "${projection.name}": apply must be a function (event, view) => void; got ${typeof apply}.`,
+    );
+  }
+  const kind = (apply as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof kind === 'string' && deferredKinds.has(kind)) {
+    throw new TypeError(
+      `Projection "${projection.name}": apply is ${kind === 'AsyncFunction' ? 'an async function' : 'a generator'}. ` +
+        'It must be synchronous and write through the view before it returns: the engine commits a ' +
+        "batch's changes once apply returns, so what it wrote later would be lost. Read documents " +
+        'with view.get, and do other I/O outside the projection (engine.changes tells what changed).',
+    );
+  }
+};
+
+/**
+ * Checks a projection once, before any work: its shape (`checkProjectionShape`), and only event
+ * types the registry knows.
+ */
+export const defineProjection = <TProjection extends Projection>(
+  projection: TProjection,
+  options: DefineProjectionOptions = {},
+): TProjection => {
+  const registry = options.registry ?? defaultEventRegistry;
+  checkProjectionShape(projection);
   for (const type of projection.eventTypes) {
     if (!registry.get(type)) {
       throw new ValidationError(
@@ -81,14 +120,6 @@ export const defineProjection = <TProjection extends Projection>(
         fixDefinition,
       );
     }
-  }
-  if (projection.collections.length === 0) {
-    throw new TypeError(`Projection "${projection.name}" writes no collections; list the ones apply writes.`);
-  }
-  // Checked whatever the store: a table name PostgreSQL would cut short is refused here too.
-  for (const collection of projection.collections) checkReadModelTableName(projection.name, collection);
-  if (projection.onPoison !== undefined && projection.onPoison !== 'stop' && projection.onPoison !== 'skip') {
-    throw new TypeError(`Projection "${projection.name}": onPoison must be "stop" or "skip".`);
   }
   return projection;
 };

@@ -15,7 +15,7 @@ import {
 } from '@lantern/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { createKeyFilter, type KeyFilter } from './keyFilter.js';
-import type { Projection, ProjectionView } from './projection.js';
+import { checkProjectionShape, type Projection, type ProjectionView } from './projection.js';
 
 /** Where a projection is in its life. */
 export type ProjectionState =
@@ -183,6 +183,8 @@ interface Runner {
    * one rather than dead-lettering the event.
    */
   storeFailure?: { readonly error: unknown };
+  /** Set while `apply` runs: the view takes writes then only. */
+  applying: boolean;
   /**
    * With `instance`: until when (performance.now()) this instance leaves the lease to the others,
    * after giving it up because it kept failing with it.
@@ -283,6 +285,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   if (options.instance) checkLeaseOwner(options.instance.owner);
   const names = new Set<string>();
   for (const projection of options.projections) {
+    checkProjectionShape(projection);
     if (names.has(projection.name)) {
       throw new TypeError(`Projection "${projection.name}" is given twice; give each projection once.`);
     }
@@ -339,6 +342,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       changed: [],
       deadLetters: [],
       deadLettered: 0,
+      applying: false,
       view: undefined as unknown as ProjectionView,
     };
     const { name } = projection;
@@ -365,6 +369,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     runner.view = {
       get: (collection, key) => get(collectionOf(runner, collection), key),
       put: (collection, key, document) => {
+        if (!runner.applying) throw writtenLate(name);
         const state = collectionOf(runner, collection);
         // Stores keep documents as JSON, while the engine holds the object put: one JSON would not
         // give back as it is (a Date, NaN, a Map…) would read differently once reloaded, and a key
@@ -375,6 +380,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         markDirty(runner, state, key, document);
       },
       delete: (collection, key) => {
+        if (!runner.applying) throw writtenLate(name);
         const state = collectionOf(runner, collection);
         if (get(state, key) === undefined) return;
         state.documents.delete(key);
@@ -652,6 +658,26 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   });
 
   /**
+   * Applies one event to the runner's view. An `apply` that returned a promise (an async function
+   * compiled to a plain one, say) is refused: what it writes after an await would land in another
+   * batch, or after a reload, so the view refuses it, and the projection stops saying why.
+   */
+  const applyOne = (runner: Runner, event: RecordedEvent): void => {
+    let returned: unknown;
+    runner.applying = true;
+    try {
+      returned = runner.projection.apply(event, runner.view);
+    } finally {
+      runner.applying = false;
+    }
+    if (isThenable(returned)) {
+      // Its outcome is nobody's now: a rejection must not end the process as an unhandled one.
+      returned.then(undefined, () => undefined);
+      throw new ApplyReturnedPromise(runner.projection.name);
+    }
+  };
+
+  /**
    * Applies again what the runner had applied since its last commit, up to `until`, read back
    * from the log: after a reload, for what came in earlier reads than the one in hand.
    */
@@ -660,7 +686,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     const read = { after: runner.committed, filter: { eventTypes: runner.projection.eventTypes } };
     for await (const event of eventStore.readAll(read)) {
       if (event.position > until) break;
-      if (!skipped.has(event.position)) runner.projection.apply(event, runner.view);
+      if (!skipped.has(event.position)) applyOne(runner, event);
     }
   };
 
@@ -680,7 +706,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       const event = events[i] as RecordedEvent;
       if (!handles.has(event.type) || skipped?.has(event.position)) continue;
       try {
-        runner.projection.apply(event, runner.view);
+        applyOne(runner, event);
         // An apply that caught the store's failure itself went on as if a document were absent.
         if (runner.storeFailure !== undefined) throw runner.storeFailure.error;
       } catch (error) {
@@ -702,12 +728,13 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         // Every event dead-lettered since the last commit stays out of the replay.
         skipped = new Set(deadLetters.map((dead) => dead.position));
         await reapply(runner, from, skipped);
-        if ((runner.projection.onPoison ?? 'stop') === 'stop') {
+        // An apply that returned a promise would fail at every event: it stops whatever the policy.
+        if ((runner.projection.onPoison ?? 'stop') === 'stop' || error instanceof ApplyReturnedPromise) {
           runner.failure = `event ${event.id} (${event.type}) at position ${event.position}: ${letter.error}`;
           for (let j = first; j < i; j += 1) {
             const earlier = events[j] as RecordedEvent;
             if (handles.has(earlier.type) && !skipped.has(earlier.position)) {
-              runner.projection.apply(earlier, runner.view);
+              applyOne(runner, earlier);
             }
           }
           return i > first ? (events[i - 1] as RecordedEvent).position : from;
@@ -1119,6 +1146,31 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     },
   };
 };
+
+/** Thrown for an `apply` that returned a promise: the projection stops, whatever its poison policy. */
+class ApplyReturnedPromise extends TypeError {
+  constructor(projection: string) {
+    super(
+      `Projection "${projection}": apply returned a promise. It must be synchronous: the engine commits ` +
+        "a batch's changes once apply returns, so what it wrote after an await would be lost or land " +
+        'in another batch. Read documents with view.get, do other I/O outside the projection, then ' +
+        'bump its version to rebuild it.',
+    );
+    this.name = 'ApplyReturnedPromise';
+  }
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null &&
+  (typeof value === 'object' || typeof value === 'function') &&
+  typeof (value as { then?: unknown }).then === 'function';
+
+/** A write through a projection's view once its `apply` has returned. */
+const writtenLate = (projection: string): TypeError =>
+  new TypeError(
+    `Projection "${projection}": a document was written after apply returned (an async apply, or the ` +
+      'view kept for later). Nothing written then is kept: write only while apply runs.',
+  );
 
 /** The changes of one projection only. */
 export const changesOf = (engine: ProjectionEngine, projection: string): Observable<ReadModelChanges> =>

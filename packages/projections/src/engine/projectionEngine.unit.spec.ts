@@ -3,7 +3,7 @@ import type { EventStore, NewEvent, ReadModelStore } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import { map, throwError } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defineProjection } from './projection.js';
+import { defineProjection, type Projection } from './projection.js';
 import { createProjectionEngine, type ProjectionEngine, retryDelayAfter } from './projectionEngine.js';
 
 const closed = (clubId: string): NewEvent =>
@@ -55,6 +55,72 @@ describe('createProjectionEngine', () => {
       /would be named a{40}__b{22} \(64 characters\), longer than the 63 PostgreSQL keeps: shorten/,
     );
     expect(named('a'.repeat(40), 'b'.repeat(21)).collections).toEqual(['b'.repeat(21)]);
+  });
+
+  it('refuses an apply that would not run through when called, when defined and in the engine alike', () => {
+    const shape = { name: 'late', version: 1, eventTypes: ['ClubClosed'], collections: ['clubs'] };
+    const engineOf = (projection: Projection) =>
+      createProjectionEngine({ eventStore, readModels, projections: [projection] });
+    const asyncApply = async (): Promise<void> => {};
+    expect(() => defineProjection({ ...shape, apply: asyncApply })).toThrow(
+      /Projection "late": apply is an async function\. It must be synchronous .* Read documents with view\.get/,
+    );
+    // Written as a plain object, never given to defineProjection: the engine checks it all the same.
+    expect(() => engineOf({ ...shape, apply: asyncApply })).toThrow(/apply is an async function/);
+    expect(() => engineOf({ ...shape, apply: function* () {} as never })).toThrow(/apply is a generator/);
+    expect(() => engineOf({ ...shape, apply: undefined as never })).toThrow(
+      /apply must be a function \(event, view\) => void; got undefined/,
+    );
+    expect(() => engineOf({ ...shape, version: 0, apply: () => {} })).toThrow(
+      /version must be a whole number/,
+    );
+    expect(() => engineOf({ ...shape, collections: [], apply: () => {} })).toThrow(/writes no collections/);
+  });
+
+  it('stops a projection whose apply returns a promise, whatever its policy, and keeps nothing it writes late', async () => {
+    const store = await closedClubs(3);
+    const shared = createMemoryReadModelStore();
+    const late: Promise<unknown>[] = [];
+    const deferred = defineProjection({
+      name: 'deferred',
+      version: 1,
+      eventTypes: ['ClubClosed'],
+      collections: ['clubs'],
+      onPoison: 'skip',
+      // Not an async function, as an async one compiled for an older runtime is not: only what it
+      // returns gives it away.
+      apply: (event, view) => {
+        const write = Promise.resolve().then(() =>
+          view.put('clubs', (event.data as { clubId: string }).clubId, { closed: true }),
+        );
+        late.push(
+          write.then(
+            () => 'kept',
+            (error: Error) => error.message,
+          ),
+        );
+        return write as unknown as undefined;
+      },
+    });
+    const engine = await started({
+      eventStore: store,
+      readModels: shared,
+      projections: [deferred, closedCount],
+    });
+    await engine.waitFor(3n);
+    const [stopped, counting] = engine.status();
+    expect(stopped).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/apply returned a promise\. It must be synchronous/),
+    });
+    expect(counting).toMatchObject({ position: 3n });
+    // Every write it made after returning was refused, and nothing of it was committed.
+    expect(await Promise.all(late)).toEqual(
+      late.map(() => expect.stringMatching(/a document was written after apply returned/)),
+    );
+    expect(await shared.documents('deferred', 'clubs')).toEqual([]);
+    expect(await shared.deadLetters('deferred')).toHaveLength(1);
+    expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 3 });
   });
 
   it('refuses an instance whose owner or lease time no store would take, before any work', () => {
