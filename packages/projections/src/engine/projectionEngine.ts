@@ -7,6 +7,7 @@ import {
   isLeaseLostError,
   keepableTextOf,
   type Lease,
+  type LeaseLostError,
   type ProjectionBatch,
   type ReadModelDocument,
   type ReadModelStore,
@@ -185,6 +186,9 @@ interface Runner {
   storeFailure?: { readonly error: unknown };
   /** Set while `apply` runs: the view takes writes then only. */
   applying: boolean;
+  /** Calls of `engine.rebuild` for it so far, and how many of them its memory was loaded after. */
+  rebuilds: number;
+  loadedAfterRebuilds: number;
   /**
    * With `instance`: until when (performance.now()) this instance leaves the lease to the others,
    * after giving it up because it kept failing with it.
@@ -343,6 +347,8 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       deadLetters: [],
       deadLettered: 0,
       applying: false,
+      rebuilds: 0,
+      loadedAfterRebuilds: 0,
       view: undefined as unknown as ProjectionView,
     };
     const { name } = projection;
@@ -476,6 +482,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   /** Replaces the runner's memory with what the read-model store holds. */
   const load = async (runner: Runner): Promise<void> => {
     const { name, version, collections } = runner.projection;
+    const rebuilds = runner.rebuilds;
     await readModels.prepare(name, collections);
     let checkpoint = await readModels.checkpoint(name);
     if (checkpoint && checkpoint.version > version) {
@@ -522,6 +529,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     delete runner.storeFailure;
     runner.committed = checkpoint?.position ?? 0n;
     runner.applied = runner.committed;
+    runner.loadedAfterRebuilds = rebuilds;
     if (runner.committedRecordedAt === undefined) delete runner.appliedRecordedAt;
     else runner.appliedRecordedAt = runner.committedRecordedAt;
     if (options.instance && !runner.lease) {
@@ -797,9 +805,12 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       });
     }
     if (batches.length === 0) return;
+    // What memory was loaded after: a rebuild asked since then empties the store under this commit.
+    const loadedAfter = batches.map(({ runner }) => runner.loadedAfterRebuilds);
     try {
       await readModels.commit(batches.map((b) => b.batch));
     } catch (error) {
+      const rebuiltMeanwhile = batches.some(({ runner }, i) => runner.rebuilds !== loadedAfter[i]);
       // Nothing was written: memory goes back to the last commit before anything else happens.
       if (isLeaseLostError(error)) {
         for (const { runner } of batches) {
@@ -811,6 +822,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       }
       for (const { runner } of batches) await load(runner);
       if (isLeaseLostError(error)) {
+        if (!options.instance && !rebuiltMeanwhile) throw anotherEngine(error);
         requestRestart();
         return;
       }
@@ -1140,6 +1152,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     rebuild: async (name) => {
       const runner = runnerNamed(name);
       const { projection } = runner;
+      runner.rebuilds += 1;
       await readModels.reset(projection.name, projection.version, projection.collections, runner.lease);
       await load(runner);
       requestRestart();
@@ -1164,6 +1177,20 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&
   (typeof value === 'object' || typeof value === 'function') &&
   typeof (value as { then?: unknown }).then === 'function';
+
+/**
+ * A commit refused because the projection's checkpoint moved, on an engine without `instance`:
+ * another engine commits the same projection to the same store. Nothing is counted twice (each
+ * commit follows one checkpoint), but both do the work and one of them throws it away.
+ */
+const anotherEngine = (error: LeaseLostError): Error =>
+  new Error(
+    `Projection "${error.projection}": another engine commits it to the same read-model store (its ` +
+      'checkpoint moved from under this one), so this batch was not written and is applied again. ' +
+      'Run one engine per read-model store, or give every engine an instance ({ owner }) so that each ' +
+      'projection runs on one of them at a time.',
+    { cause: error },
+  );
 
 /** A write through a projection's view once its `apply` has returned. */
 const writtenLate = (projection: string): TypeError =>

@@ -184,6 +184,17 @@ describe('createProjectionEngine', () => {
     return engine;
   };
 
+  /** Every error the engines' status shows while watched, looked at every 2 ms. */
+  const watchErrors = (...watched: ProjectionEngine[]) => {
+    const errors = new Set<string>();
+    const timer = setInterval(() => {
+      for (const engine of watched) {
+        for (const status of engine.status()) if (status.error !== undefined) errors.add(status.error);
+      }
+    }, 2);
+    return { errors, unwatch: () => clearInterval(timer) };
+  };
+
   /** The store, but the first read of a document, or of the keys, fails as a disk would. */
   const failingOnce = (inner: ReadModelStore, read: 'getDocumentNow' | 'keysNow') => {
     let failed = false;
@@ -460,6 +471,76 @@ describe('createProjectionEngine', () => {
       error: 'connect EHOSTUNREACH 10.0.0.7:2113',
       lagMs: 0,
     });
+  });
+
+  it('says so when another engine without an instance commits the same projection, and counts nothing twice', async () => {
+    const store = await closedClubs(2);
+    const shared = createMemoryReadModelStore();
+    const common = {
+      eventStore: store,
+      readModels: shared,
+      projections: [closedCount],
+      retryDelayMs: 50,
+      maxRetryDelayMs: 50,
+    };
+    const first = await started(common);
+    const second = await started(common);
+    // The engine that loses a commit says why for as long as it waits to try again: watched here.
+    const { errors, unwatch } = watchErrors(first, second);
+    try {
+      // Each appended event is applied by both; only one commit can follow each checkpoint.
+      for (let i = 2; i < 8; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+      await vi.waitFor(
+        async () => expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 8 }),
+        { timeout: 5_000 },
+      );
+      await vi.waitFor(() => expect(errors.size).toBeGreaterThan(0), { timeout: 5_000 });
+    } finally {
+      unwatch();
+    }
+    expect([...errors]).toContainEqual(
+      expect.stringMatching(
+        /Projection "closed_count": another engine commits it to the same read-model store .* give every engine an instance/,
+      ),
+    );
+  });
+
+  it('takes its own rebuild, landing while a commit is on its way, for no other engine', async () => {
+    const store = await closedClubs(3);
+    const inner = createMemoryReadModelStore();
+    let gate: Promise<void> | undefined;
+    let open = (): void => {};
+    let held = false;
+    const gated: ReadModelStore = {
+      ...inner,
+      commit: async (batches) => {
+        if (gate) {
+          held = true;
+          await gate;
+        }
+        return inner.commit(batches);
+      },
+    };
+    const engine = await started({ eventStore: store, readModels: gated, projections: [closedCount] });
+    await engine.waitFor(3n);
+    gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    await store.append('club-3', [closed('c3')]);
+    await vi.waitFor(() => expect(held).toBe(true));
+    // The commit of the fourth event waits while the read model is emptied under it.
+    const { errors, unwatch } = watchErrors(engine);
+    try {
+      await engine.rebuild('closed_count');
+      gate = undefined;
+      open();
+      await vi.waitFor(async () =>
+        expect(await inner.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 4 }),
+      );
+    } finally {
+      unwatch();
+    }
+    expect([...errors]).toEqual([]);
   });
 
   it('waits, on an instance that does not own a projection, until its owner has committed the position', async () => {
