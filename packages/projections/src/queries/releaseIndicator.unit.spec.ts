@@ -32,6 +32,65 @@ const truth: Record<string, number> = {
   '2020-02|male': 1,
 };
 
+/** The indicator data of one CaseDisclosed (with its child registered) per case counted. */
+const loadCases = async (
+  projection: ReturnType<typeof createIndicatorProjection>,
+  counted: readonly (readonly [month: string, sex: 'female' | 'male', area: string, count: number])[],
+): Promise<IndicatorData> => {
+  const store = createMemoryEventStore();
+  let n = 0;
+  let last = 0n;
+  for (const [month, sex, area, count] of counted) {
+    for (let i = 0; i < count; i += 1) {
+      n += 1;
+      const childRef = `ch_${String(n).padStart(16, '0')}`;
+      const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
+      const on = `${month}-1${i % 9}T10:00:00+07:00`;
+      await store.append(`child-${childRef}`, [
+        event(
+          'ChildRegistered',
+          {
+            programmeId: 'pp',
+            childRef,
+            sex,
+            ageBand: '12-17',
+            area,
+            identifiedVia: 'outreach',
+            consent: { services: true, reporting: true, tracing: false, sharing: [] },
+            consentGivenBy: 'caregiver',
+            legalBasis: 'consent',
+          },
+          on,
+        ),
+      ]);
+      last = (
+        await store.append(`case-${caseId}`, [
+          event(
+            'CaseDisclosed',
+            {
+              programmeId: 'pp',
+              caseId,
+              childRef,
+              sex,
+              ageBand: '12-17',
+              area,
+              concerns: ['neglect'],
+              disclosedVia: 'outreach',
+            },
+            on,
+          ),
+        ])
+      ).position;
+    }
+  }
+  const readModels = createMemoryReadModelStore();
+  const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+  await engine.start();
+  await engine.waitFor(last);
+  await engine.stop();
+  return loadIndicatorData(readModels, projection);
+};
+
 describe('indicator values released to an audience', () => {
   const projection = createIndicatorProjection({
     indicators: builtInIndicators,
@@ -40,58 +99,7 @@ describe('indicator values released to an audience', () => {
   let data: IndicatorData;
 
   beforeAll(async () => {
-    const store = createMemoryEventStore();
-    let n = 0;
-    let last = 0n;
-    for (const [month, sex, area, count] of cases) {
-      for (let i = 0; i < count; i += 1) {
-        n += 1;
-        const childRef = `ch_${String(n).padStart(16, '0')}`;
-        const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
-        const on = `${month}-1${i % 9}T10:00:00+07:00`;
-        await store.append(`child-${childRef}`, [
-          event(
-            'ChildRegistered',
-            {
-              programmeId: 'pp',
-              childRef,
-              sex,
-              ageBand: '12-17',
-              area,
-              identifiedVia: 'outreach',
-              consent: { services: true, reporting: true, tracing: false, sharing: [] },
-              consentGivenBy: 'caregiver',
-              legalBasis: 'consent',
-            },
-            on,
-          ),
-        ]);
-        last = (
-          await store.append(`case-${caseId}`, [
-            event(
-              'CaseDisclosed',
-              {
-                programmeId: 'pp',
-                caseId,
-                childRef,
-                sex,
-                ageBand: '12-17',
-                area,
-                concerns: ['neglect'],
-                disclosedVia: 'outreach',
-              },
-              on,
-            ),
-          ])
-        ).position;
-      }
-    }
-    const readModels = createMemoryReadModelStore();
-    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
-    await engine.start();
-    await engine.waitFor(last);
-    await engine.stop();
-    data = await loadIndicatorData(readModels, projection);
+    data = await loadCases(projection, cases);
   });
 
   it('gives the programme its exact figures', () => {
@@ -191,5 +199,157 @@ describe('indicator values released to an audience', () => {
     }
     expect(isDisclosureError(refusal)).toBe(true);
     expect((refusal as Error).message).toMatch(/periods no finer than a month/);
+  });
+});
+
+describe('releases of one indicator by different periods', () => {
+  const projection = createIndicatorProjection({
+    indicators: builtInIndicators,
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  /** Cases by month: 2019 holds 1 + 7, so its year total and its third quarter would give the 1 away. */
+  const byMonth: Readonly<Record<string, number>> = {
+    '2019-05': 1,
+    '2019-08': 7,
+    '2020-02': 5,
+    '2020-05': 14,
+    '2020-08': 4,
+  };
+  let data: IndicatorData;
+
+  beforeAll(async () => {
+    data = await loadCases(
+      projection,
+      Object.entries(byMonth).map(([month, count]) => [month, 'female', 'KH-12-06-01', count] as const),
+    );
+  });
+
+  /** The months a released row adds up: its own, its quarter's, its year's, or all of them. */
+  const monthsOf = (period: string): string[] => {
+    const all = Object.keys(byMonth);
+    if (period === 'life' || period === 'total') return all;
+    if (/^\d{4}$/.test(period)) return all.filter((month) => month.startsWith(period));
+    const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
+    if (quarter) {
+      const first = (Number(quarter[2]) - 1) * 3 + 1;
+      return all.filter(
+        (month) =>
+          month.startsWith(quarter[1] as string) && Math.abs(Number(month.slice(5)) - first - 1) <= 1,
+      );
+    }
+    return all.filter((month) => month === period);
+  };
+
+  it('lets no small count be worked out from the month, quarter, year and life releases together', () => {
+    const released = (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
+      const release = releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period,
+        audience: 'donor',
+        principal: donor,
+      });
+      return [...release.rows, ...release.totals];
+    });
+    // The attacker: knows every released figure, that each adds up the months under it, that "<5" is
+    // 1…4 and any other hidden figure 0 or 5 and more, and (stronger than a real one) that months
+    // with no case are 0. It tries every value of the months not released exactly.
+    const facts = released.map((row) => ({ months: monthsOf(row.period), actual: row.actual }));
+    const known = new Map<string, number>();
+    for (const { months, actual } of facts) {
+      if (months.length === 1 && !('suppressed' in actual)) known.set(months[0] as string, actual.value);
+    }
+    const unknown = Object.keys(byMonth).filter((month) => !known.has(month));
+    const fits = (values: ReadonlyMap<string, number>) =>
+      facts.every(({ months, actual }) => {
+        const sum = months.reduce((total, month) => total + (values.get(month) ?? 0), 0);
+        if (!('suppressed' in actual)) return sum === actual.value;
+        return actual.suppressed === 'primary' ? sum >= 1 && sum <= 4 : sum === 0 || sum >= 5;
+      });
+    const seen = facts.map(() => new Set<number>());
+    const tryFrom = (i: number, values: Map<string, number>): void => {
+      if (i === unknown.length) {
+        if (!fits(values)) return;
+        facts.forEach(({ months }, f) => {
+          seen[f]?.add(months.reduce((total, month) => total + (values.get(month) ?? 0), 0));
+        });
+        return;
+      }
+      for (let value = 1; value <= 31; value += 1) {
+        values.set(unknown[i] as string, value);
+        tryFrom(i + 1, values);
+      }
+      values.delete(unknown[i] as string);
+    };
+    tryFrom(0, new Map(known));
+    const small = facts.flatMap((fact, f) =>
+      'suppressed' in fact.actual && fact.actual.suppressed === 'primary' ? [f] : [],
+    );
+    // Something was small, and each small figure still has at least two values the attacker cannot rule out.
+    expect(small.length).toBeGreaterThan(0);
+    const pinned = small.filter((f) => (seen[f]?.size ?? 0) < 2).map((f) => released[f]?.period);
+    expect(pinned).toEqual([]);
+    // The figures released are the true ones.
+    for (const { months, actual } of facts) {
+      if ('suppressed' in actual) continue;
+      expect(actual.value).toBe(months.reduce((total, month) => total + (byMonth[month] ?? 0), 0));
+    }
+  });
+
+  it('refuses months when they cannot be protected with their totals, and reads coarser periods from one protection', async () => {
+    // Cases by sex and province: the months' small counts could be worked out from the month,
+    // quarter and year totals whatever else were hidden; by quarter they can be protected.
+    const counted = [
+      ['2020-01', 'female', 'KH-12-06-01', 1],
+      ['2020-01', 'female', 'KH-09-01-01', 1],
+      ['2020-01', 'male', 'KH-09-01-01', 2],
+      ['2020-02', 'female', 'KH-12-06-01', 2],
+      ['2020-02', 'male', 'KH-12-06-01', 1],
+      ['2020-03', 'male', 'KH-12-06-01', 9],
+      ['2020-03', 'male', 'KH-09-01-01', 2],
+      ['2020-04', 'female', 'KH-09-01-01', 3],
+      ['2020-05', 'male', 'KH-12-06-01', 1],
+      ['2020-06', 'male', 'KH-09-01-01', 3],
+    ] as const;
+    const bySexAndArea = await loadCases(projection, counted);
+    const release = (period: 'month' | 'quarter' | 'year') =>
+      releaseIndicator(projection, bySexAndArea, {
+        indicator: 'cases-disclosed',
+        period,
+        by: ['data.sex', 'data.area'],
+        audience: 'donor',
+        principal: donor,
+      });
+    let refusal: unknown;
+    try {
+      release('month');
+    } catch (error) {
+      refusal = error;
+    }
+    expect(isDisclosureError(refusal)).toBe(true);
+    expect((refusal as Error).message).toMatch(
+      /Indicator "cases-disclosed" by data.sex, data.area cannot go to a donor by month: .* Ask for it by quarter or coarser, or with fewer breakdowns\./,
+    );
+    const truthOf = (period: string, dims: Readonly<Record<string, string>>) =>
+      counted
+        .filter(
+          ([month, sex, area]) =>
+            (period === 'total' || month.startsWith(period.slice(0, 4))) &&
+            (!period.includes('Q') ||
+              `Q${Math.floor((Number(month.slice(5)) - 1) / 3) + 1}` === period.slice(5)) &&
+            (dims['data.sex'] === undefined || dims['data.sex'] === sex) &&
+            (dims['data.area'] === undefined || dims['data.area'] === area.slice(0, 5)),
+        )
+        .reduce((total, [, , , count]) => total + count, 0);
+    for (const period of ['quarter', 'year'] as const) {
+      const released = release(period);
+      expect(released.rows.length).toBeGreaterThan(0);
+      for (const row of [...released.rows, ...released.totals]) {
+        const truth = truthOf(row.period, row.dims);
+        if (!('suppressed' in row.actual))
+          expect([row.period, row.dims, row.actual.value]).toEqual([row.period, row.dims, truth]);
+        else if (row.actual.suppressed === 'primary') expect(truth >= 1 && truth <= 4).toBe(true);
+        else expect(truth === 0 || truth >= 5).toBe(true);
+      }
+    }
   });
 });
