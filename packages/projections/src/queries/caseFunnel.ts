@@ -7,7 +7,7 @@ import {
   type ReadModelDocument,
   type ReadModelStore,
 } from '@lantern/core';
-import { type DisclosurePolicy, protectMedian, protectTable, resolvePolicy } from '../disclosure/index.js';
+import { type DisclosurePolicy, protectMedian, resolvePolicy } from '../disclosure/index.js';
 import { defineProjection, type Projection } from '../engine/projection.js';
 import { createLocalDater } from '../indicators/dates.js';
 import {
@@ -17,6 +17,7 @@ import {
   reportableChildren,
 } from '../indicators/reportingConsent.js';
 import { medianOf } from './median.js';
+import { releaseOverPeriods } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
@@ -227,9 +228,10 @@ export interface CaseFunnelReleaseRequest {
 }
 
 /**
- * The case funnel for an audience. Each stage's counts over the periods, with their total, go
- * through disclosure control as one table (a small count of placements cannot be worked back from
- * the total and the other periods); medians are released only over enough cases.
+ * The case funnel for an audience. Each stage's counts go through disclosure control as one
+ * table of the whole period hierarchy, whatever period is asked for (a small count of placements
+ * cannot be worked back from the total, the other periods, or the same stage released by another
+ * period); medians are released only over enough cases.
  */
 export const releaseCaseFunnel = (
   readModels: ReadModelStore,
@@ -249,17 +251,18 @@ const releaseFunnel = async (
   const periods = rows.map((row) => row.period);
   const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
   const totals: ReleasedFunnelStep[] = [];
+  // Each stage's counts over the periods, from one protection of the whole period hierarchy, so
+  // that funnels released by quarter and by year together give no small count away.
+  const months = audience === 'internal' ? [] : await funnelRows(readModels, { ...query, period: 'month' });
   funnelStages.forEach((stage, i) => {
-    const table = protectTable(
-      {
-        dimensions: ['period'],
-        categories: { period: periods },
-        period: { dimension: 'period', granularity: granularity === 'life' ? 'year' : granularity },
-        cells: rows.map((row) => ({ key: { period: row.period }, value: row.steps[i]?.cases ?? 0 })),
-      },
-      audience,
-      policy,
-    );
+    const table =
+      audience === 'internal'
+        ? undefined
+        : releaseOverPeriods(
+            months.map((row) => ({ month: row.period, dims: {}, value: row.steps[i]?.cases ?? 0 })),
+            granularity,
+            { audience, policy, by: [], what: `The case funnel's "${stage}" stage` },
+          );
     const releasedOf = (entry: {
       value: number | string | null;
       suppressed?: 'primary' | 'secondary';
@@ -267,8 +270,12 @@ const releaseFunnel = async (
       entry.suppressed
         ? { value: entry.value as string | null, suppressed: entry.suppressed }
         : { value: entry.value as number };
+    const casesOf = (period: string, exact: number): ReleasedValue => {
+      if (table === undefined) return { value: exact };
+      const found = table.find((entry) => entry.period === period);
+      return found ? releasedOf(found.entry) : { value: 0 };
+    };
     for (const row of rows) {
-      const entry = table.cells.find((c) => c.key.period === row.period);
       const step = row.steps[i];
       const median =
         i === 0 || !step
@@ -280,7 +287,7 @@ const releaseFunnel = async (
             );
       released.get(row.period)?.push({
         stage,
-        cases: entry ? releasedOf(entry) : { value: 0 },
+        cases: casesOf(row.period, step?.cases ?? 0),
         medianDaysFromPrevious:
           median === null
             ? null
@@ -289,8 +296,8 @@ const releaseFunnel = async (
               : { value: median.value },
       });
     }
-    const total = table.margins.find((m) => m.key.period === undefined);
-    totals.push({ stage, cases: total ? releasedOf(total) : { value: 0 }, medianDaysFromPrevious: null });
+    const exactTotal = rows.reduce((sum, row) => sum + (row.steps[i]?.cases ?? 0), 0);
+    totals.push({ stage, cases: casesOf('total', exactTotal), medianDaysFromPrevious: null });
   });
   return [
     ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),

@@ -1,18 +1,8 @@
-import {
-  type Audience,
-  auditExport,
-  DisclosureError,
-  type ExportAudit,
-  isDisclosureError,
-  type Principal,
-  ValidationError,
-} from '@lantern/core';
+import { type Audience, auditExport, type ExportAudit, type Principal, ValidationError } from '@lantern/core';
 import { fixRequest } from '../advice.js';
 import {
-  type CountTable,
   checkPeriodGranularity,
   coarsenArea,
-  coarsenAreas,
   type DisclosurePolicy,
   describeSuppression,
   type PeriodGranularity,
@@ -22,7 +12,6 @@ import {
   protectTable,
   type ReleasedEntry,
   type ReleasedRatioEntry,
-  type ReleasedTable,
   resolvePolicy,
   type SuppressionSummary,
 } from '../disclosure/index.js';
@@ -34,6 +23,7 @@ import {
   type IndicatorRequest,
   internalTable,
 } from './indicatorValues.js';
+import { releaseOverPeriods } from './periodHierarchy.js';
 import type { Granularity } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
 
@@ -367,42 +357,29 @@ export const releaseIndicator = (
     };
   }
 
-  // Counts that add up over time, outside the programme. A donor may ask for the same figures by
-  // quarter and by year: a quarter hidden in one release must not be worked back from the year
-  // released in the other. So every granularity is read from one protection of the whole period
-  // hierarchy over the same months (months, their quarters, their years, the total), whatever
-  // granularity is asked for: each release shows a part of it. It is made as fine as the policy
-  // allows and can be protected: by months, else by quarters, else by years. A request finer
-  // than that is refused, so every request of the same figures reads the same protection.
-  checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
-  const { released, levels, finest } = protectHierarchy(projection, data, request, policy, by);
-  const depth = depthOf[granularity];
-  if (depth > depthOf[finest]) {
-    throw new DisclosureError(
-      `Indicator "${meta.id}"${by.length === 0 ? '' : ` by ${by.join(', ')}`} cannot go to a ${request.audience} by ${granularity}: ` +
-        `its small counts could be worked out from the ${granularity === 'month' ? 'months' : granularity === 'quarter' ? 'quarters' : 'years'} and their totals whatever else were hidden. ` +
-        `Ask for it ${finest === 'life' ? 'over the whole period (period: life)' : `by ${finest} or coarser`}, or with fewer breakdowns.`,
-    );
-  }
+  // Counts that add up over time, outside the programme: every granularity from one protection
+  // of the whole period hierarchy (see periodHierarchy.ts).
+  const months = internalTable(projection, data, { ...request, period: 'month' }).rows.map((row) => ({
+    month: row.period.label,
+    dims: row.dims,
+    value: row.actual ?? 0,
+  }));
+  const entries = releaseOverPeriods(months, granularity, {
+    audience: request.audience,
+    policy,
+    by,
+    ...(by.includes(areaDimension) ? { areaDimension } : {}),
+    what: `Indicator "${meta.id}"`,
+  });
   const asked = new Set(periods);
   const rows: ReleasedIndicatorRow[] = [];
   const totals: ReleasedIndicatorRow[] = [];
-  const overAll: ReleasedIndicatorRow[] = [];
-  for (const entry of [...released.cells, ...released.margins]) {
-    const at = levelsIn(entry.key, levels);
-    // Only whole periods of the hierarchy are released: a total over every first month of a
-    // quarter, say, is part of the protection and of no release.
-    if (at === undefined) continue;
-    const row = rowOf(entry, by);
-    const complete = by.every((d) => entry.key[d] !== undefined);
-    if (at === 0) overAll.push({ ...row, period: 'total' });
-    if (at !== depth) continue;
-    const period = granularity === 'life' ? 'life' : periodLabelOf(entry.key);
-    if (!asked.has(period)) continue;
-    if (complete) rows.push(withTarget({ ...row, period }));
-    else totals.push({ ...row, period });
+  for (const { period, entry, complete } of entries) {
+    if (period !== 'total' && !asked.has(period)) continue;
+    const row = { ...rowOf(entry, by), period };
+    if (complete && period !== 'total') rows.push(withTarget(row));
+    else totals.push(row);
   }
-  totals.push(...overAll);
   const hidden = (why: 'primary' | 'secondary') =>
     [...rows, ...totals].filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why).length;
   return {
@@ -411,97 +388,6 @@ export const releaseIndicator = (
     totals,
     suppression: { primary: hidden('primary'), secondary: hidden('secondary') },
   };
-};
-
-/**
- * The count table of the whole period hierarchy, protected for the audience: by the finest
- * period the policy allows whose hierarchy can be protected (months, else quarters, else years).
- */
-const protectHierarchy = (
-  projection: IndicatorProjection,
-  data: IndicatorData,
-  request: ReleaseRequest,
-  policy: DisclosurePolicy,
-  by: readonly string[],
-): { released: ReleasedTable; levels: readonly string[]; finest: Granularity } => {
-  // Over the whole period (no period level) only with a breakdown: a table needs a dimension.
-  const tried = (['month', 'quarter', 'year', 'life'] as const).filter(
-    (level) =>
-      depthOf[level] <= depthOf[finestLevel(policy.finestPeriod)] && (level !== 'life' || by.length > 0),
-  );
-  for (const [i, finest] of tried.entries()) {
-    const levels = hierarchy.slice(0, depthOf[finest]);
-    const fine = internalTable(projection, data, { ...request, period: finest });
-    const years = [...new Set(fine.rows.map((row) => row.period.label.slice(0, 4)))].sort();
-    let counts: CountTable = {
-      dimensions: [...levels, ...by],
-      categories: {
-        ...Object.fromEntries(levels.map((level) => [level, [...hierarchyCategories[level]]])),
-        ...(levels.length === 0 ? {} : { [yearLevel]: years }),
-      },
-      cells: fine.rows.map((row) => ({
-        key: { ...hierarchyKeyOf(row.period.label, finest), ...row.dims },
-        value: row.actual ?? 0,
-      })),
-      ...(by.includes(areaDimension) ? { areaDimension } : {}),
-    };
-    if (by.includes(areaDimension)) counts = coarsenAreas(counts, areaDimension, policy.areaLevel);
-    try {
-      return { released: protectTable(counts, request.audience, policy), levels, finest };
-    } catch (error) {
-      if (!isDisclosureError(error) || i === tried.length - 1) throw error;
-    }
-  }
-  throw new TypeError('unreachable: the last level tried either returns or throws');
-};
-
-/** The period levels of the table protected for an audience outside the programme, coarsest first. */
-const yearLevel = '(year)';
-const quarterLevel = '(quarter)';
-const monthLevel = '(month of the quarter)';
-const hierarchy = [yearLevel, quarterLevel, monthLevel] as const;
-const hierarchyCategories: Readonly<Record<(typeof hierarchy)[number], readonly string[]>> = {
-  [yearLevel]: [],
-  [quarterLevel]: ['Q1', 'Q2', 'Q3', 'Q4'],
-  [monthLevel]: ['1', '2', '3'],
-};
-/** How many levels of the hierarchy name one period of a granularity. */
-const depthOf: Readonly<Record<Granularity, number>> = { life: 0, year: 1, quarter: 2, month: 3 };
-
-/** The finest reporting period a policy lets out of the programme (never finer than a month). */
-const finestLevel = (finest: PeriodGranularity): Granularity =>
-  finest === 'year' ? 'year' : finest === 'quarter' ? 'quarter' : 'month';
-
-/** A period label (`2020-05`, `2020-Q2`, `2020`) as the levels of the hierarchy. */
-const hierarchyKeyOf = (label: string, granularity: Granularity): Record<string, string> => {
-  const year = label.slice(0, 4);
-  if (granularity === 'life') return {};
-  if (granularity === 'year') return { [yearLevel]: year };
-  if (granularity === 'quarter') return { [yearLevel]: year, [quarterLevel]: label.slice(5) };
-  const month = Number(label.slice(5, 7));
-  return {
-    [yearLevel]: year,
-    [quarterLevel]: `Q${Math.floor((month - 1) / 3) + 1}`,
-    [monthLevel]: String(((month - 1) % 3) + 1),
-  };
-};
-
-/** How many levels a key names, counted from the year; undefined unless they are the first ones. */
-const levelsIn = (key: Readonly<Record<string, string>>, levels: readonly string[]): number | undefined => {
-  const named = levels.map((level) => key[level] !== undefined);
-  const count = named.filter(Boolean).length;
-  return named.every((present, i) => present === i < count) ? count : undefined;
-};
-
-/** The label of the period a key of the hierarchy names: `2020`, `2020-Q2` or `2020-05`. */
-const periodLabelOf = (key: Readonly<Record<string, string>>): string => {
-  const year = key[yearLevel] as string;
-  const quarter = key[quarterLevel];
-  if (quarter === undefined) return year;
-  const month = key[monthLevel];
-  if (month === undefined) return `${year}-${quarter}`;
-  const number = (Number(quarter.slice(1)) - 1) * 3 + Number(month);
-  return `${year}-${String(number).padStart(2, '0')}`;
 };
 
 /**

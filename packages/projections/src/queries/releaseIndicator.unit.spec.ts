@@ -1,12 +1,19 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
-import { isAccessDeniedError, isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
+import {
+  isAccessDeniedError,
+  isDisclosureError,
+  type NewEvent,
+  type Principal,
+  type ReadModelStore,
+} from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
+import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
 import { type IndicatorData, loadIndicatorData } from './indicatorValues.js';
-import { releaseIndicator } from './releaseIndicator.js';
+import { type ReleasedValue, releaseIndicator } from './releaseIndicator.js';
 
 /**
  * Sixteen cases: in January 6 girls (commune KH-12-06-01) and 2 boys (KH-12-06-02), in February
@@ -36,6 +43,7 @@ const truth: Record<string, number> = {
 const loadCases = async (
   projection: ReturnType<typeof createIndicatorProjection>,
   counted: readonly (readonly [month: string, sex: 'female' | 'male', area: string, count: number])[],
+  readModels: ReadModelStore = createMemoryReadModelStore(),
 ): Promise<IndicatorData> => {
   const store = createMemoryEventStore();
   let n = 0;
@@ -83,12 +91,83 @@ const loadCases = async (
       ).position;
     }
   }
-  const readModels = createMemoryReadModelStore();
-  const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+  const engine = createProjectionEngine({
+    eventStore: store,
+    readModels,
+    projections: [projection, createCaseFunnelProjection({ timeZone: 'Asia/Phnom_Penh' })],
+  });
   await engine.start();
   await engine.waitFor(last);
   await engine.stop();
   return loadIndicatorData(readModels, projection);
+};
+
+/**
+ * An attacker of releases of the same counts by different periods. It knows every released
+ * figure and that each adds up the months under it, that "<5" is 1…4 and any other hidden figure
+ * 0 or 5 and more, and (stronger than a real one) that months with no case are 0. It tries every
+ * value of the months not released exactly, and gives back the periods of the small figures it
+ * pins to one value, how many small figures there were, and the exact figures that are not true.
+ */
+const attackAcrossPeriods = (
+  byMonth: Readonly<Record<string, number>>,
+  released: readonly { readonly period: string; readonly actual: ReleasedValue }[],
+) => {
+  const all = Object.keys(byMonth);
+  /** The months a released figure adds up: its own, its quarter's, its year's, or all of them. */
+  const monthsOf = (period: string): string[] => {
+    if (period === 'life' || period === 'total') return all;
+    if (/^\d{4}$/.test(period)) return all.filter((month) => month.startsWith(period));
+    const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
+    if (quarter) {
+      const first = (Number(quarter[2]) - 1) * 3 + 1;
+      return all.filter(
+        (month) =>
+          month.startsWith(quarter[1] as string) && Math.abs(Number(month.slice(5)) - first - 1) <= 1,
+      );
+    }
+    return all.filter((month) => month === period);
+  };
+  const facts = released.map((row) => ({ months: monthsOf(row.period), actual: row.actual }));
+  const sumOf = (months: readonly string[], values: ReadonlyMap<string, number>) =>
+    months.reduce((total, month) => total + (values.get(month) ?? 0), 0);
+  const known = new Map<string, number>();
+  for (const { months, actual } of facts) {
+    if (months.length === 1 && !('suppressed' in actual))
+      known.set(months[0] as string, actual.value as number);
+  }
+  const unknown = all.filter((month) => !known.has(month));
+  const fits = (values: ReadonlyMap<string, number>) =>
+    facts.every(({ months, actual }) => {
+      const sum = sumOf(months, values);
+      if (!('suppressed' in actual)) return sum === actual.value;
+      return actual.suppressed === 'primary' ? sum >= 1 && sum <= 4 : sum === 0 || sum >= 5;
+    });
+  const seen = facts.map(() => new Set<number>());
+  const tryFrom = (i: number, values: Map<string, number>): void => {
+    if (i === unknown.length) {
+      if (!fits(values)) return;
+      for (const [f, { months }] of facts.entries()) seen[f]?.add(sumOf(months, values));
+      return;
+    }
+    for (let value = 1; value <= 31; value += 1) {
+      values.set(unknown[i] as string, value);
+      tryFrom(i + 1, values);
+    }
+    values.delete(unknown[i] as string);
+  };
+  tryFrom(0, new Map(known));
+  const truth = new Map(Object.entries(byMonth));
+  const small = facts.flatMap((fact, f) =>
+    'suppressed' in fact.actual && fact.actual.suppressed === 'primary' ? [f] : [],
+  );
+  return {
+    small: small.length,
+    pinned: small.filter((f) => (seen[f]?.size ?? 0) < 2).map((f) => released[f]?.period),
+    untrue: facts.flatMap(({ months, actual }, f) =>
+      !('suppressed' in actual) && actual.value !== sumOf(months, truth) ? [released[f]?.period] : [],
+    ),
+  };
 };
 
 describe('indicator values released to an audience', () => {
@@ -216,29 +295,15 @@ describe('releases of one indicator by different periods', () => {
     '2020-08': 4,
   };
   let data: IndicatorData;
+  const readModels = createMemoryReadModelStore();
 
   beforeAll(async () => {
     data = await loadCases(
       projection,
       Object.entries(byMonth).map(([month, count]) => [month, 'female', 'KH-12-06-01', count] as const),
+      readModels,
     );
   });
-
-  /** The months a released row adds up: its own, its quarter's, its year's, or all of them. */
-  const monthsOf = (period: string): string[] => {
-    const all = Object.keys(byMonth);
-    if (period === 'life' || period === 'total') return all;
-    if (/^\d{4}$/.test(period)) return all.filter((month) => month.startsWith(period));
-    const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
-    if (quarter) {
-      const first = (Number(quarter[2]) - 1) * 3 + 1;
-      return all.filter(
-        (month) =>
-          month.startsWith(quarter[1] as string) && Math.abs(Number(month.slice(5)) - first - 1) <= 1,
-      );
-    }
-    return all.filter((month) => month === period);
-  };
 
   it('lets no small count be worked out from the month, quarter, year and life releases together', () => {
     const released = (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
@@ -250,49 +315,24 @@ describe('releases of one indicator by different periods', () => {
       });
       return [...release.rows, ...release.totals];
     });
-    // The attacker: knows every released figure, that each adds up the months under it, that "<5" is
-    // 1…4 and any other hidden figure 0 or 5 and more, and (stronger than a real one) that months
-    // with no case are 0. It tries every value of the months not released exactly.
-    const facts = released.map((row) => ({ months: monthsOf(row.period), actual: row.actual }));
-    const known = new Map<string, number>();
-    for (const { months, actual } of facts) {
-      if (months.length === 1 && !('suppressed' in actual)) known.set(months[0] as string, actual.value);
-    }
-    const unknown = Object.keys(byMonth).filter((month) => !known.has(month));
-    const fits = (values: ReadonlyMap<string, number>) =>
-      facts.every(({ months, actual }) => {
-        const sum = months.reduce((total, month) => total + (values.get(month) ?? 0), 0);
-        if (!('suppressed' in actual)) return sum === actual.value;
-        return actual.suppressed === 'primary' ? sum >= 1 && sum <= 4 : sum === 0 || sum >= 5;
-      });
-    const seen = facts.map(() => new Set<number>());
-    const tryFrom = (i: number, values: Map<string, number>): void => {
-      if (i === unknown.length) {
-        if (!fits(values)) return;
-        facts.forEach(({ months }, f) => {
-          seen[f]?.add(months.reduce((total, month) => total + (values.get(month) ?? 0), 0));
-        });
-        return;
-      }
-      for (let value = 1; value <= 31; value += 1) {
-        values.set(unknown[i] as string, value);
-        tryFrom(i + 1, values);
-      }
-      values.delete(unknown[i] as string);
-    };
-    tryFrom(0, new Map(known));
-    const small = facts.flatMap((fact, f) =>
-      'suppressed' in fact.actual && fact.actual.suppressed === 'primary' ? [f] : [],
+    const attack = attackAcrossPeriods(byMonth, released);
+    expect(attack.small).toBeGreaterThan(0);
+    expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
+  });
+
+  it('does the same for the case funnel, stage by stage', async () => {
+    const funnels = await Promise.all(
+      (['month', 'quarter', 'year', 'life'] as const).map((period) =>
+        releaseCaseFunnel(readModels, { audience: 'donor', principal: donor, period }),
+      ),
     );
-    // Something was small, and each small figure still has at least two values the attacker cannot rule out.
-    expect(small.length).toBeGreaterThan(0);
-    const pinned = small.filter((f) => (seen[f]?.size ?? 0) < 2).map((f) => released[f]?.period);
-    expect(pinned).toEqual([]);
-    // The figures released are the true ones.
-    for (const { months, actual } of facts) {
-      if ('suppressed' in actual) continue;
-      expect(actual.value).toBe(months.reduce((total, month) => total + (byMonth[month] ?? 0), 0));
-    }
+    const disclosed = funnels.flat().map((row) => ({
+      period: row.period,
+      actual: row.steps.find((step) => step.stage === 'disclosed')?.cases as ReleasedValue,
+    }));
+    const attack = attackAcrossPeriods(byMonth, disclosed);
+    expect(attack.small).toBeGreaterThan(0);
+    expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
   });
 
   it('refuses months when they cannot be protected with their totals, and reads coarser periods from one protection', async () => {
