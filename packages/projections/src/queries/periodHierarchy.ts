@@ -47,6 +47,8 @@ export interface PeriodHierarchyRequest {
   readonly areaDimension?: string;
   /** Names the figures in a refusal: `Indicator "cases-disclosed"`. */
   readonly what: string;
+  /** The breakdown as a refusal names it, when `by` holds more than the request's. Default `by`. */
+  readonly asked?: readonly string[];
 }
 
 const yearLevel = '(year)';
@@ -141,13 +143,21 @@ export const releaseOverPeriods = (
       protectedTable = { released: protectTable(table, audience, policy), levels, finest };
       break;
     } catch (error) {
-      if (!isDisclosureError(error) || i === levelsTried.length - 1) throw error;
+      if (!isDisclosureError(error)) throw error;
+      if (i === levelsTried.length - 1) {
+        // Its message names the levels of the hierarchy, which no request names.
+        throw new DisclosureError(
+          `${request.what}${describedBy(request)} cannot go to a ${audience} by any period: some small count ` +
+            'could be worked out from the totals and the "<5" labels whatever else were hidden. Merge small ' +
+            'categories or coarsen areas, or release it to internal staff only.',
+        );
+      }
     }
   }
   const { released, levels, finest } = protectedTable as NonNullable<typeof protectedTable>;
   if (depthOf[granularity] > depthOf[finest]) {
     throw new DisclosureError(
-      `${request.what}${by.length === 0 ? '' : ` by ${by.join(', ')}`} cannot go to a ${audience} by ${granularity}: ` +
+      `${request.what}${describedBy(request)} cannot go to a ${audience} by ${granularity}: ` +
         `its small counts could be worked out from the ${plural[granularity]} and their totals whatever else were hidden. ` +
         `Ask for it ${finest === 'life' ? 'over the whole range (period: life)' : `by ${finest} or coarser`}, or with fewer breakdowns.`,
     );
@@ -165,6 +175,12 @@ export const releaseOverPeriods = (
     entries.push({ period: granularity === 'life' ? 'life' : periodLabelOf(entry.key), entry, complete });
   }
   return [...entries, ...overAll];
+};
+
+/** The breakdown as a refusal names it: ` by data.sex, data.area`, or nothing. */
+const describedBy = (request: PeriodHierarchyRequest): string => {
+  const asked = request.asked ?? request.by;
+  return asked.length === 0 ? '' : ` by ${asked.join(', ')}`;
 };
 
 /** The table with the cells that share a key added together (months of one quarter, say). */

@@ -178,6 +178,21 @@ export const releaseIndicator = (
     return { ...base, rows: [], totals: [], suppression: { primary: 0, secondary: 0 } };
   }
 
+  if (indicator.kind === 'ratio' && !countsOnce && request.audience !== 'internal') {
+    return {
+      ...base,
+      ...releaseRatioOverPeriods(
+        projection,
+        data,
+        { ...request, audience: request.audience },
+        policy,
+        by,
+        new Set(periods),
+        withTarget,
+      ),
+    };
+  }
+
   if (indicator.kind === 'ratio') {
     const merged = new Map<string, { key: Record<string, string>; numerator: number; denominator: number }>();
     for (const row of table.rows) {
@@ -388,6 +403,87 @@ export const releaseIndicator = (
     totals,
     suppression: { primary: hidden('primary'), secondary: hidden('secondary') },
   };
+};
+
+/**
+ * A percentage outside the programme, whose parts add up over time. With its denominator released
+ * as a count elsewhere (cases disclosed, say), a percentage gives its numerator away: a year's, and
+ * so a hidden quarter's, from the year and the other quarters. So its numerator and complement
+ * (what the denominator counts beyond it) are protected as one count table of the whole period
+ * hierarchy, the denominator being their total, whatever period is asked for; a percentage goes
+ * out only where all three were released there.
+ */
+const releaseRatioOverPeriods = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest & { audience: 'donor' | 'public' },
+  policy: DisclosurePolicy,
+  by: readonly string[],
+  asked: ReadonlySet<string>,
+  withTarget: (row: Omit<ReleasedIndicatorRow, 'target' | 'percentOfTarget'>) => ReleasedIndicatorRow,
+): Pick<ReleasedIndicator, 'rows' | 'totals' | 'suppression'> => {
+  const part = '(part of the denominator)';
+  const months = internalTable(projection, data, { ...request, period: 'month' }).rows.flatMap((row) => {
+    const numerator = row.numerator ?? 0;
+    return [
+      { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
+      {
+        month: row.period.label,
+        dims: { ...row.dims, [part]: 'complement' },
+        value: (row.denominator ?? 0) - numerator,
+      },
+    ];
+  });
+  const entries = releaseOverPeriods(months, request.period ?? 'life', {
+    audience: request.audience,
+    policy,
+    by: [...by, part],
+    asked: by,
+    ...(by.includes(areaDimension) ? { areaDimension } : {}),
+    what: `Indicator "${request.indicator}"`,
+  });
+  /** Each period and part of the breakdown: its numerator, complement and denominator as released. */
+  const groups = new Map<
+    string,
+    { period: string; dims: Record<string, string>; complete: boolean; parts: Map<string, ReleasedEntry> }
+  >();
+  for (const { period, entry } of entries) {
+    if (period !== 'total' && !asked.has(period)) continue;
+    const id = JSON.stringify([period, ...by.map((d) => entry.key[d] ?? null)]);
+    let group = groups.get(id);
+    if (!group) {
+      const dims: Record<string, string> = {};
+      for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
+      group = { period, dims, complete: by.every((d) => entry.key[d] !== undefined), parts: new Map() };
+      groups.set(id, group);
+    }
+    group.parts.set(entry.key[part] ?? 'denominator', entry);
+  }
+  const rows: ReleasedIndicatorRow[] = [];
+  const totals: ReleasedIndicatorRow[] = [];
+  for (const { period, dims, complete, parts } of groups.values()) {
+    const [numerator, complement, denominator] = ['numerator', 'complement', 'denominator'].map((name) =>
+      parts.get(name),
+    );
+    const exact = [numerator, complement, denominator].map((entry) =>
+      entry !== undefined && !('suppressed' in entry) ? (entry.value as number) : undefined,
+    );
+    const small = [numerator, complement, denominator].some(
+      (entry) => entry !== undefined && 'suppressed' in entry && entry.suppressed === 'primary',
+    );
+    const [n, c, d] = exact;
+    const actual: ReleasedValue =
+      n !== undefined && c !== undefined && d !== undefined && d > 0
+        ? { value: (100 * n) / d }
+        : d === 0 || small
+          ? { value: null, suppressed: 'primary' }
+          : { value: null, suppressed: 'secondary' };
+    if (complete && period !== 'total') rows.push(withTarget({ period, dims, actual }));
+    else totals.push({ period, dims, actual });
+  }
+  const hidden = (why: 'primary' | 'secondary') =>
+    [...rows, ...totals].filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why).length;
+  return { rows, totals, suppression: { primary: hidden('primary'), secondary: hidden('secondary') } };
 };
 
 /**

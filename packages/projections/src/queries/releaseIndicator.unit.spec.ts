@@ -42,13 +42,20 @@ const truth: Record<string, number> = {
 /** The indicator data of one CaseDisclosed (with its child registered) per case counted. */
 const loadCases = async (
   projection: ReturnType<typeof createIndicatorProjection>,
-  counted: readonly (readonly [month: string, sex: 'female' | 'male', area: string, count: number])[],
+  counted: readonly (readonly [
+    month: string,
+    sex: 'female' | 'male',
+    area: string,
+    count: number,
+    /** How many of them were followed up the day they were disclosed; default none. */
+    followedUp?: number,
+  ])[],
   readModels: ReadModelStore = createMemoryReadModelStore(),
 ): Promise<IndicatorData> => {
   const store = createMemoryEventStore();
   let n = 0;
   let last = 0n;
-  for (const [month, sex, area, count] of counted) {
+  for (const [month, sex, area, count, followedUp = 0] of counted) {
     for (let i = 0; i < count; i += 1) {
       n += 1;
       const childRef = `ch_${String(n).padStart(16, '0')}`;
@@ -87,6 +94,9 @@ const loadCases = async (
             },
             on,
           ),
+          ...(i < followedUp
+            ? [event('CaseFollowedUp', { caseId, followedUpOn: on.slice(0, 10), kind: 'home-visit' }, on)]
+            : []),
         ])
       ).position;
     }
@@ -391,5 +401,115 @@ describe('releases of one indicator by different periods', () => {
         else expect(truth === 0 || truth >= 5).toBe(true);
       }
     }
+  });
+
+  it('lets no small part of a percentage be worked out from its releases by period and its denominators', async () => {
+    // Cases disclosed and followed up within 7 days, by month. In 2019 the third quarter's 2 not
+    // followed up would follow from the year's percentage and the second quarter's, with the cases
+    // disclosed (released as counts: 10, 8 and 18) to multiply them by.
+    const months: Readonly<Record<string, readonly [disclosed: number, followedUp: number]>> = {
+      '2019-05': [10, 5],
+      '2019-08': [8, 6],
+      '2020-02': [9, 9],
+      '2020-05': [12, 6],
+    };
+    const percentages = await loadCases(
+      projection,
+      Object.entries(months).map(
+        ([month, [disclosed, followedUp]]) =>
+          [month, 'female', 'KH-12-06-01', disclosed, followedUp] as const,
+      ),
+    );
+    const released = (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
+      const release = releaseIndicator(projection, percentages, {
+        indicator: 'pct-cases-followed-up-within-7-days',
+        period,
+        audience: 'donor',
+        principal: donor,
+      });
+      return [...release.rows, ...release.totals];
+    });
+    // The attacker knows every released percentage and (stronger than a real one) every month's
+    // cases disclosed; it tries every number followed up in each month.
+    const all = Object.keys(months);
+    const monthsOf = (period: string): string[] =>
+      period === 'life' || period === 'total'
+        ? all
+        : /^\d{4}$/.test(period)
+          ? all.filter((month) => month.startsWith(period))
+          : period.includes('Q')
+            ? all.filter(
+                (month) =>
+                  month.startsWith(period.slice(0, 4)) &&
+                  `Q${Math.floor((Number(month.slice(5)) - 1) / 3) + 1}` === period.slice(5),
+              )
+            : all.filter((month) => month === period);
+    const disclosedIn = (period: string) =>
+      monthsOf(period).reduce((total, month) => total + (months[month]?.[0] ?? 0), 0);
+    const facts = released.flatMap((row) =>
+      'suppressed' in row.actual || typeof row.actual.value !== 'number'
+        ? []
+        : [
+            {
+              months: monthsOf(row.period),
+              followedUp: Math.round((row.actual.value * disclosedIn(row.period)) / 100),
+            },
+          ],
+    );
+    const followedUpIn = (period: readonly string[], values: readonly number[]) =>
+      period.reduce((total, month) => total + (values[all.indexOf(month)] ?? 0), 0);
+    const possible = new Map<string, Set<number>>();
+    const tryFrom = (i: number, values: number[]): void => {
+      if (i === all.length) {
+        if (!facts.every((fact) => followedUpIn(fact.months, values) === fact.followedUp)) return;
+        for (const row of released) {
+          const seen = possible.get(row.period) ?? new Set<number>();
+          seen.add(followedUpIn(monthsOf(row.period), values));
+          possible.set(row.period, seen);
+        }
+        return;
+      }
+      for (let value = 0; value <= (months[all[i] as string]?.[0] ?? 0); value += 1) {
+        values[i] = value;
+        tryFrom(i + 1, values);
+      }
+    };
+    tryFrom(0, []);
+    const truth = all.map((month) => months[month]?.[1] ?? 0);
+    // Every period whose followed-up or not-followed-up count is small keeps two possible values.
+    const small = [...possible.keys()].filter((period) => {
+      const followed = followedUpIn(monthsOf(period), truth);
+      const not = disclosedIn(period) - followed;
+      return (followed >= 1 && followed <= 4) || (not >= 1 && not <= 4);
+    });
+    expect(small.length).toBeGreaterThan(0);
+    expect(small.filter((period) => (possible.get(period)?.size ?? 0) < 2)).toEqual([]);
+  });
+
+  it('refuses, naming no level of its own, figures whose labels alone give the counts away', async () => {
+    // One case in each of four provinces: four "<5" under a total of "<5" can only be 1 each.
+    const scattered = await loadCases(
+      projection,
+      ['KH-12-06-01', 'KH-09-01-01', 'KH-01-01-01', 'KH-02-01-01'].map(
+        (area) => ['2020-03', 'female', area, 1] as const,
+      ),
+    );
+    let refusal: unknown;
+    try {
+      releaseIndicator(projection, scattered, {
+        indicator: 'cases-disclosed',
+        period: 'life',
+        by: ['data.area'],
+        audience: 'donor',
+        principal: donor,
+      });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(isDisclosureError(refusal)).toBe(true);
+    expect((refusal as Error).message).toMatch(
+      /^Indicator "cases-disclosed" by data.area cannot go to a donor by any period: .* Merge small categories or coarsen areas/,
+    );
+    expect((refusal as Error).message).not.toMatch(/\(year\)|\(quarter\)/);
   });
 });
