@@ -11,6 +11,9 @@ import {
   indicatorTable,
   loadIndicatorData,
   type Projection,
+  type ReleasedIndicator,
+  type ReleasedValue,
+  releaseIndicator,
 } from '@lantern/projections';
 import { phnomPenh } from './programme.js';
 
@@ -136,6 +139,51 @@ export const formatIndicators = async (
     lines.push(
       `  ${period.periodStart} – ${period.periodEnd}: budget ${dollars(period.budget)}, received ${dollars(period.fundsReceived)}, committed ${dollars(period.commitments)}, gap ${dollars(period.gap)}`,
     );
+  }
+  return lines.join('\n');
+};
+
+/** How a released figure reads in a report: the number, "<5", or "hidden". */
+const formatReleased = (actual: ReleasedValue, percent = false): string =>
+  'suppressed' in actual
+    ? typeof actual.value === 'string'
+      ? actual.value
+      : 'hidden'
+    : `${formatNumber(actual.value)}${percent ? '%' : ''}`;
+
+/**
+ * What a donor is given of a few headline figures, by quarter and by year: small counts shown as
+ * "<5", and whatever else would give one away hidden, the same way in every release.
+ */
+export const formatDonorView = async (
+  readModels: ReadModelStore,
+  projections: ProgrammeProjections,
+  donor: Principal,
+): Promise<string> => {
+  const data = await loadIndicatorData(readModels, projections.indicators);
+  const lines = [
+    'What a donor is given (small counts shown as "<5"; figures that would give one away hidden)',
+    '',
+  ];
+  const shown: readonly [id: string, percent: boolean][] = [
+    ['cases-disclosed', false],
+    ['children-placed-family-care', false],
+    ['pct-cases-followed-up-within-7-days', true],
+  ];
+  for (const [id, percent] of shown) {
+    const byPeriod = (['quarter', 'year'] as const).map((period) =>
+      releaseIndicator(projections.indicators, data, {
+        principal: donor,
+        audience: 'donor',
+        indicator: id,
+        period,
+      }),
+    );
+    const [byQuarter, byYear] = byPeriod as [ReleasedIndicator, ReleasedIndicator];
+    lines.push(`  ${byQuarter.title}`);
+    const cells = (release: ReleasedIndicator) =>
+      release.rows.map((row) => `${row.period} ${formatReleased(row.actual, percent)}`).join(', ');
+    lines.push(`    by quarter: ${cells(byQuarter)}`, `    by year:    ${cells(byYear)}`);
   }
   return lines.join('\n');
 };

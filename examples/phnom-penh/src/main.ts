@@ -6,8 +6,8 @@ import {
   createSqliteReadModelStore,
 } from '@lantern/adapters/sqlite';
 import { createProtectedEventStore } from '@lantern/core';
-import { formatIndicators, programmeProjections, updateReadModels } from './indicators.js';
-import { programmeAnalyst, recordPhnomPenh } from './record.js';
+import { formatDonorView, formatIndicators, programmeProjections, updateReadModels } from './indicators.js';
+import { programmeAnalyst, programmeDonor, recordPhnomPenh } from './record.js';
 import { formatHeadlines, summarise } from './summary.js';
 
 /**
@@ -57,6 +57,7 @@ const main = async (): Promise<void> => {
       const projections = programmeProjections();
       await updateReadModels(events, readModels, projections);
       console.log(`\n${await formatIndicators(readModels, projections, programmeAnalyst)}`);
+      console.log(`\n${await formatDonorView(readModels, projections, programmeDonor)}`);
     } finally {
       await readModels.close();
     }

@@ -208,6 +208,14 @@ describe('the Phnom Penh example', () => {
       expect(first).toMatch(/2019-12-01 – 2020-11-30: budget \$38,000, .* gap \$19,800/);
       expect(first).toMatch(/3 weeks after home visits restarted \(2020-06-01\)\s+14/);
       expect(first).toMatch(/Year 2 still needed.*\$19,800\s+\$19,800/);
+      // What a donor is given: no count from 1 to 4, by quarter or by year.
+      const donorView = first.slice(first.indexOf('What a donor is given'));
+      expect(donorView).toMatch(
+        /New cases disclosed\n {4}by quarter: 2019-Q2 <5, .*\n {4}by year: +2019 8, 2020 23\n/,
+      );
+      const counts = [...donorView.matchAll(/(?:Q\d|\d{4}) (\d[\d,]*)(?=, |\n|$)/g)];
+      expect(counts.length).toBeGreaterThan(0);
+      for (const [, count] of counts) expect(Number(count?.replace(/,/g, ''))).toBeGreaterThanOrEqual(5);
 
       // The narratives are sealed: their text is nowhere in the store's file (or its -wal and
       // -shm), and the children's keys are in a file of their own beside it.

@@ -71,6 +71,9 @@ export const programmeAnalyst: Principal = {
   scope: { kind: 'programme' },
 };
 
+/** The programme's donor, who is given released figures only. */
+export const programmeDonor: Principal = { id: ref('donor', 'funder'), role: 'donor' };
+
 /**
  * What a few disclosures record as their narrative: a protected field, sealed with the child's
  * key before it is stored. Written generically on purpose: an example never holds what a child said.
