@@ -315,17 +315,20 @@ describe('releases of one indicator by different periods', () => {
     );
   });
 
-  it('lets no small count be worked out from the month, quarter, year and life releases together', () => {
-    const released = (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
-      const release = releaseIndicator(projection, data, {
-        indicator: 'cases-disclosed',
+  /** Every row and total of the indicator released to a donor by month, quarter, year and life. */
+  const releasedByEveryPeriod = (from: IndicatorData, indicator: string) =>
+    (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
+      const release = releaseIndicator(projection, from, {
+        indicator,
         period,
         audience: 'donor',
         principal: donor,
       });
       return [...release.rows, ...release.totals];
     });
-    const attack = attackAcrossPeriods(byMonth, released);
+
+  it('lets no small count be worked out from the month, quarter, year and life releases together', () => {
+    const attack = attackAcrossPeriods(byMonth, releasedByEveryPeriod(data, 'cases-disclosed'));
     expect(attack.small).toBeGreaterThan(0);
     expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
   });
@@ -420,15 +423,7 @@ describe('releases of one indicator by different periods', () => {
           [month, 'female', 'KH-12-06-01', disclosed, followedUp] as const,
       ),
     );
-    const released = (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
-      const release = releaseIndicator(projection, percentages, {
-        indicator: 'pct-cases-followed-up-within-7-days',
-        period,
-        audience: 'donor',
-        principal: donor,
-      });
-      return [...release.rows, ...release.totals];
-    });
+    const released = releasedByEveryPeriod(percentages, 'pct-cases-followed-up-within-7-days');
     // The attacker knows every released percentage and (stronger than a real one) every month's
     // cases disclosed; it tries every number followed up in each month.
     const all = Object.keys(months);
