@@ -129,7 +129,7 @@ export const releaseOverPeriods = (
         ...(levels.includes(quarterLevel) ? { [quarterLevel]: ['Q1', 'Q2', 'Q3', 'Q4'] } : {}),
         ...(levels.includes(monthLevel) ? { [monthLevel]: ['1', '2', '3'] } : {}),
       },
-      // Months of one cell of a coarser level are added up as the table is read.
+      // Months that fall in one cell of a coarser level are added up by `merged`.
       cells: counts.map((count) => ({
         key: { ...levelsOf(count.month, levels.length), ...count.dims },
         value: count.value,

@@ -91,6 +91,13 @@ const releasedOf = (entry: ReleasedEntry | ReleasedRatioEntry): ReleasedValue =>
       ? { value: null, suppressed: 'primary' }
       : { value: entry.value as number };
 
+/** How many of the figures released were hidden, by why. */
+const suppressionOf = (...released: readonly (readonly ReleasedIndicatorRow[])[]) => {
+  const hidden = (why: 'primary' | 'secondary') =>
+    released.flat().filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why).length;
+  return { primary: hidden('primary'), secondary: hidden('secondary') };
+};
+
 const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry, by: readonly string[]) => {
   const dims: Record<string, string> = {};
   for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
@@ -344,15 +351,7 @@ export const releaseIndicator = (
         totals.push({ ...rowOf(margin, by), period });
       }
     }
-    const hidden = (why: 'primary' | 'secondary') =>
-      [...rows, ...totals].filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why)
-        .length;
-    return {
-      ...base,
-      rows,
-      totals,
-      suppression: { primary: hidden('primary'), secondary: hidden('secondary') },
-    };
+    return { ...base, rows, totals, suppression: suppressionOf(rows, totals) };
   }
 
   if (request.audience === 'internal') {
@@ -395,14 +394,7 @@ export const releaseIndicator = (
     if (complete && period !== 'total') rows.push(withTarget(row));
     else totals.push(row);
   }
-  const hidden = (why: 'primary' | 'secondary') =>
-    [...rows, ...totals].filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why).length;
-  return {
-    ...base,
-    rows,
-    totals,
-    suppression: { primary: hidden('primary'), secondary: hidden('secondary') },
-  };
+  return { ...base, rows, totals, suppression: suppressionOf(rows, totals) };
 };
 
 /**
@@ -481,9 +473,7 @@ const releaseRatioOverPeriods = (
     if (complete && period !== 'total') rows.push(withTarget({ period, dims, actual }));
     else totals.push({ period, dims, actual });
   }
-  const hidden = (why: 'primary' | 'secondary') =>
-    [...rows, ...totals].filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why).length;
-  return { rows, totals, suppression: { primary: hidden('primary'), secondary: hidden('secondary') } };
+  return { rows, totals, suppression: suppressionOf(rows, totals) };
 };
 
 /**
