@@ -1,0 +1,142 @@
+import { isDisclosureError } from '@lantern/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resolvePolicy } from '../disclosure/index.js';
+import { type PeriodEntry, releaseOverPeriods } from './periodHierarchy.js';
+import type { Granularity } from './periods.js';
+
+// ---------------------------------------------------------------------------------------------
+// An attacker written from the releases alone (it shares no code with the protection): it is given
+// what a donor gets by month, by quarter, by year and over the whole range, knows that each figure
+// adds up the months under it, that "<5" is 1…4 and any other hidden figure 0 or 5 and more, and
+// tries every value of the months not released exactly. Every small figure must keep two values.
+// ---------------------------------------------------------------------------------------------
+
+const threshold = 5;
+/** Six months over two quarters of one year, and three of the next: enough for every level to matter. */
+const months = [
+  '2019-01',
+  '2019-02',
+  '2019-03',
+  '2019-04',
+  '2019-05',
+  '2019-06',
+  '2020-01',
+  '2020-02',
+  '2020-03',
+];
+
+/** The months a released figure adds up. */
+const monthsOf = (period: string): string[] => {
+  if (period === 'life' || period === 'total') return months;
+  if (/^\d{4}$/.test(period)) return months.filter((month) => month.startsWith(period));
+  const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
+  if (quarter) {
+    const number = Number(quarter[2]);
+    return months.filter(
+      (month) =>
+        month.startsWith(quarter[1] as string) && Math.floor((Number(month.slice(5)) - 1) / 3) + 1 === number,
+    );
+  }
+  return [period];
+};
+
+interface Fact {
+  readonly period: string;
+  readonly months: readonly string[];
+  readonly entry: PeriodEntry['entry'];
+}
+
+/** Whether a sum fits what a figure says of it. */
+const fits = (sum: number, entry: Fact['entry']): boolean =>
+  !('suppressed' in entry)
+    ? sum === entry.value
+    : entry.suppressed === 'primary'
+      ? sum >= 1 && sum < threshold
+      : sum === 0 || sum >= threshold;
+
+/** The periods of small figures the attacker pins to one value. */
+const pinnedBy = (facts: readonly Fact[], upTo: number): string[] => {
+  const known = new Map<string, number>();
+  for (const fact of facts) {
+    if (fact.months.length === 1 && !('suppressed' in fact.entry)) {
+      known.set(fact.months[0] as string, fact.entry.value as number);
+    }
+  }
+  const unknown = months.filter((month) => !known.has(month));
+  // What its own release says of a month (a "<5", a hidden figure) bounds it before any search.
+  const ownFacts = unknown.map((month) =>
+    facts.filter((fact) => fact.months.length === 1 && fact.months[0] === month),
+  );
+  const values = new Map(known);
+  const sumOf = (of: readonly string[]) => of.reduce((total, month) => total + (values.get(month) ?? 0), 0);
+  // A fact is checked as soon as its last unknown month has a value: the search stays small.
+  const checkedAt = facts.map((fact) => Math.max(-1, ...fact.months.map((month) => unknown.indexOf(month))));
+  const seen = facts.map(() => new Set<number>());
+  const tryFrom = (i: number): void => {
+    for (const [f, fact] of facts.entries()) {
+      if (checkedAt[f] === i - 1 && !fits(sumOf(fact.months), fact.entry)) return;
+    }
+    if (i === unknown.length) {
+      for (const [f, fact] of facts.entries()) seen[f]?.add(sumOf(fact.months));
+      return;
+    }
+    for (let value = 0; value <= upTo; value += 1) {
+      if (!(ownFacts[i] ?? []).every((fact) => fits(value, fact.entry))) continue;
+      values.set(unknown[i] as string, value);
+      tryFrom(i + 1);
+    }
+    values.delete(unknown[i] as string);
+  };
+  tryFrom(0);
+  return facts.flatMap((fact, f) =>
+    'suppressed' in fact.entry && fact.entry.suppressed === 'primary' && (seen[f]?.size ?? 0) < 2
+      ? [fact.period]
+      : [],
+  );
+};
+
+const granularities: readonly Granularity[] = ['month', 'quarter', 'year', 'life'];
+
+describe('releases by every period, from one protection of the period hierarchy', () => {
+  it('lets no small figure be worked out from the month, quarter, year and whole-range releases together', () => {
+    const counts = fc.array(
+      fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 9 })),
+      {
+        minLength: months.length,
+        maxLength: months.length,
+      },
+    );
+    fc.assert(
+      fc.property(counts, (values) => {
+        const byMonth = months.map((month, i) => ({ month, dims: {}, value: values[i] as number }));
+        const policy = resolvePolicy('donor', { threshold });
+        const facts: Fact[] = [];
+        for (const granularity of granularities) {
+          let released: PeriodEntry[];
+          try {
+            released = releaseOverPeriods(byMonth, granularity, {
+              audience: 'donor',
+              policy,
+              by: [],
+              what: 'The counts',
+            });
+          } catch (error) {
+            // A refusal says so; a release that is not made gives nothing away.
+            expect(isDisclosureError(error)).toBe(true);
+            continue;
+          }
+          for (const { period, entry } of released) facts.push({ period, months: monthsOf(period), entry });
+        }
+        // What is released is true, and nothing small is shown.
+        for (const fact of facts) {
+          const truth = fact.months.reduce((total, month) => total + (values[months.indexOf(month)] ?? 0), 0);
+          expect(fits(truth, fact.entry)).toBe(true);
+        }
+        // Months up to 30: far above what the counts are drawn from, so the bound tells nothing.
+        expect(pinnedBy(facts, 30)).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
