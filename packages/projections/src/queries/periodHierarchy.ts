@@ -113,6 +113,8 @@ export const releaseOverPeriods = (
   const { by, policy, audience } = request;
   // The life of a programme is coarser than a year, and may be released wherever a year may.
   checkPeriodGranularity(granularity === 'life' ? 'year' : granularity, audience, policy);
+  // Nothing counted in the range (a programme just launched): nothing to hide, no period to show.
+  if (counts.length === 0) return [];
   const levelsTried = (['month', 'quarter', 'year', 'life'] as const).filter(
     // The whole range alone (no period level) only with a breakdown: a table needs a dimension.
     (level) =>

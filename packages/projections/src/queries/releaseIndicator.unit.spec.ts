@@ -507,4 +507,20 @@ describe('releases of one indicator by different periods', () => {
     );
     expect((refusal as Error).message).not.toMatch(/\(year\)|\(quarter\)/);
   });
+
+  it('gives a donor the funnel of a programme with no case yet as zeros', async () => {
+    const empty = createMemoryReadModelStore();
+    await loadCases(projection, [], empty);
+    const funnel = await releaseCaseFunnel(empty, { audience: 'donor', principal: donor, period: 'quarter' });
+    expect(funnel).toEqual([
+      {
+        period: 'total',
+        steps: ['disclosed', 'followedUp', 'referred', 'placed', 'closed'].map((stage) => ({
+          stage,
+          cases: { value: 0 },
+          medianDaysFromPrevious: null,
+        })),
+      },
+    ]);
+  });
 });
