@@ -23,7 +23,7 @@ import {
   type IndicatorRequest,
   internalTable,
 } from './indicatorValues.js';
-import { releaseOverPeriods } from './periodHierarchy.js';
+import { type PeriodEntry, releaseOverPeriods } from './periodHierarchy.js';
 import type { Granularity } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
 
@@ -372,19 +372,38 @@ export const releaseIndicator = (
   }
 
   // Counts that add up over time, outside the programme: every granularity from one protection
-  // of the whole period hierarchy (see periodHierarchy.ts).
-  const months = internalTable(projection, data, { ...request, period: 'month' }).rows.map((row) => ({
-    month: row.period.label,
-    dims: row.dims,
-    value: row.actual ?? 0,
-  }));
-  const entries = releaseOverPeriods(months, granularity, {
-    audience: request.audience,
-    policy,
-    by,
-    ...(by.includes(areaDimension) ? { areaDimension } : {}),
-    what: `Indicator "${meta.id}"`,
-  });
+  // of the whole period hierarchy (see periodHierarchy.ts). The numerator or denominator of a
+  // percentage is read from the percentage's table, so that the three agree: a total hidden in
+  // one is hidden in the others.
+  const percentage = percentageOf(projection, meta.id, by);
+  const entries = percentage
+    ? ratioEntries(
+        projection,
+        data,
+        { ...request, audience: request.audience, indicator: percentage.ratio },
+        policy,
+        by,
+      ).flatMap(({ entry, ...rest }) => {
+        const side = entry.key[part];
+        if (side !== (percentage.role === 'numerator' ? 'numerator' : undefined)) return [];
+        const { [part]: _side, ...key } = entry.key;
+        return [{ ...rest, entry: { ...entry, key }, complete: by.every((d) => key[d] !== undefined) }];
+      })
+    : releaseOverPeriods(
+        internalTable(projection, data, { ...request, period: 'month' }).rows.map((row) => ({
+          month: row.period.label,
+          dims: row.dims,
+          value: row.actual ?? 0,
+        })),
+        granularity,
+        {
+          audience: request.audience,
+          policy,
+          by,
+          ...(by.includes(areaDimension) ? { areaDimension } : {}),
+          what: `Indicator "${meta.id}"`,
+        },
+      );
   const asked = new Set(periods);
   const rows: ReleasedIndicatorRow[] = [];
   const totals: ReleasedIndicatorRow[] = [];
@@ -395,6 +414,66 @@ export const releaseIndicator = (
     else totals.push(row);
   }
   return { ...base, rows, totals, suppression: suppressionOf(rows, totals) };
+};
+
+/** The dimension of a percentage's table that parts its denominator: `numerator`, `complement`. */
+const part = '(part of the denominator)';
+
+/**
+ * The figures of a percentage's table (see `releaseRatioOverPeriods`): its numerator and
+ * complement by period and breakdown, and their totals, the denominator among them.
+ */
+const ratioEntries = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest & { audience: 'donor' | 'public' },
+  policy: DisclosurePolicy,
+  by: readonly string[],
+): PeriodEntry[] => {
+  const months = internalTable(projection, data, { ...request, period: 'month' }).rows.flatMap((row) => {
+    const numerator = row.numerator ?? 0;
+    return [
+      { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
+      {
+        month: row.period.label,
+        dims: { ...row.dims, [part]: 'complement' },
+        value: (row.denominator ?? 0) - numerator,
+      },
+    ];
+  });
+  return releaseOverPeriods(months, request.period ?? 'life', {
+    audience: request.audience,
+    policy,
+    by: [...by, part],
+    asked: by,
+    ...(by.includes(areaDimension) ? { areaDimension } : {}),
+    what: `Indicator "${request.indicator}"`,
+  });
+};
+
+/**
+ * The one percentage whose numerator or denominator `id` is, with parts that add up over time
+ * and both break down by `by`: a count released from its table agrees with the percentage. None
+ * when there is no such percentage, or more than one.
+ */
+const percentageOf = (
+  projection: IndicatorProjection,
+  id: string,
+  by: readonly string[],
+): { readonly ratio: string; readonly role: 'numerator' | 'denominator' } | undefined => {
+  const found: { ratio: string; role: 'numerator' | 'denominator' }[] = [];
+  for (const [ratio, indicator] of projection.indicators) {
+    if (indicator.kind !== 'ratio') continue;
+    const parts = [indicator.numerator, indicator.denominator].map((p) => projection.indicators.get(p));
+    const additive = parts.every((p) => p !== undefined && p.kind !== 'distinct' && p.kind !== 'active');
+    const breaksDown = [indicator, ...parts].every((p) =>
+      by.every((d) => p?.dimensions.some((dimension) => dimension.path === d)),
+    );
+    if (!additive || !breaksDown) continue;
+    if (indicator.numerator === id) found.push({ ratio, role: 'numerator' });
+    if (indicator.denominator === id) found.push({ ratio, role: 'denominator' });
+  }
+  return found.length === 1 ? found[0] : undefined;
 };
 
 /**
@@ -414,26 +493,7 @@ const releaseRatioOverPeriods = (
   asked: ReadonlySet<string>,
   withTarget: (row: Omit<ReleasedIndicatorRow, 'target' | 'percentOfTarget'>) => ReleasedIndicatorRow,
 ): Pick<ReleasedIndicator, 'rows' | 'totals' | 'suppression'> => {
-  const part = '(part of the denominator)';
-  const months = internalTable(projection, data, { ...request, period: 'month' }).rows.flatMap((row) => {
-    const numerator = row.numerator ?? 0;
-    return [
-      { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
-      {
-        month: row.period.label,
-        dims: { ...row.dims, [part]: 'complement' },
-        value: (row.denominator ?? 0) - numerator,
-      },
-    ];
-  });
-  const entries = releaseOverPeriods(months, request.period ?? 'life', {
-    audience: request.audience,
-    policy,
-    by: [...by, part],
-    asked: by,
-    ...(by.includes(areaDimension) ? { areaDimension } : {}),
-    what: `Indicator "${request.indicator}"`,
-  });
+  const entries = ratioEntries(projection, data, request, policy, by);
   /** Each period and part of the breakdown: its numerator, complement and denominator as released. */
   const groups = new Map<
     string,

@@ -523,4 +523,118 @@ describe('releases of one indicator by different periods', () => {
       },
     ]);
   });
+
+  it('releases a percentage, its numerator and its denominator from one table, so together they pin nothing', async () => {
+    const months: Readonly<Record<string, readonly [disclosed: number, followedUp: number]>> = {
+      '2019-05': [10, 5],
+      '2019-08': [8, 6],
+      '2020-02': [9, 9],
+      '2020-05': [12, 6],
+    };
+    const family = await loadCases(
+      projection,
+      Object.entries(months).map(
+        ([month, [disclosed, followedUp]]) =>
+          [month, 'female', 'KH-12-06-01', disclosed, followedUp] as const,
+      ),
+    );
+    const all = Object.keys(months);
+    const monthsOf = (period: string): string[] =>
+      period === 'life' || period === 'total'
+        ? all
+        : /^\d{4}$/.test(period)
+          ? all.filter((month) => month.startsWith(period))
+          : period.includes('Q')
+            ? all.filter(
+                (month) =>
+                  month.startsWith(period.slice(0, 4)) &&
+                  `Q${Math.floor((Number(month.slice(5)) - 1) / 3) + 1}` === period.slice(5),
+              )
+            : all.filter((month) => month === period);
+    type Sums = (of: readonly string[]) => { followed: number; disclosed: number };
+    // What each released figure says of the months under it.
+    const facts: { months: string[]; holds: (sums: Sums) => boolean }[] = [];
+    const counted = (actual: ReleasedValue, count: number) =>
+      !('suppressed' in actual)
+        ? count === actual.value
+        : actual.suppressed === 'primary'
+          ? count >= 1 && count <= 4
+          : count === 0 || count >= 5;
+    for (const row of releasedByEveryPeriod(family, 'cases-followed-up-within-7-days')) {
+      const of = monthsOf(row.period);
+      facts.push({ months: of, holds: (sums) => counted(row.actual, sums(of).followed) });
+    }
+    for (const row of releasedByEveryPeriod(family, 'cases-disclosed')) {
+      const of = monthsOf(row.period);
+      facts.push({ months: of, holds: (sums) => counted(row.actual, sums(of).disclosed) });
+    }
+    for (const row of releasedByEveryPeriod(family, 'pct-cases-followed-up-within-7-days')) {
+      if ('suppressed' in row.actual || typeof row.actual.value !== 'number') continue;
+      const of = monthsOf(row.period);
+      const percent = row.actual.value;
+      facts.push({
+        months: of,
+        holds: (sums) => {
+          const { followed, disclosed } = sums(of);
+          return disclosed > 0 && Math.abs((100 * followed) / disclosed - percent) < 1e-9;
+        },
+      });
+    }
+    // The attacker tries every number followed up and not followed up in each month, up to 15.
+    const followed = new Map<string, number>();
+    const missed = new Map<string, number>();
+    const sums: Sums = (of) => {
+      let f = 0;
+      let m = 0;
+      for (const month of of) {
+        f += followed.get(month) ?? 0;
+        m += missed.get(month) ?? 0;
+      }
+      return { followed: f, disclosed: f + m };
+    };
+    const possible = new Map<string, Set<string>>();
+    const tryFrom = (i: number): void => {
+      const settled = all.slice(0, i);
+      for (const fact of facts) {
+        if (fact.months.every((month) => settled.includes(month)) && !fact.holds(sums)) return;
+      }
+      if (i === all.length) {
+        for (const period of ['2019-05', '2019-08', '2019-Q2', '2019-Q3', '2019', '2020', 'total']) {
+          const { followed: f, disclosed: d } = sums(monthsOf(period));
+          const seen = possible.get(period) ?? new Set<string>();
+          seen.add(`${f}/${d - f}`);
+          possible.set(period, seen);
+        }
+        return;
+      }
+      for (let f = 0; f <= 15; f += 1) {
+        for (let m = 0; m <= 15; m += 1) {
+          followed.set(all[i] as string, f);
+          missed.set(all[i] as string, m);
+          tryFrom(i + 1);
+        }
+      }
+      followed.delete(all[i] as string);
+      missed.delete(all[i] as string);
+    };
+    tryFrom(0);
+    // Where the number followed up, or not followed up, is small, it keeps two possible values.
+    const pinned = [...possible].filter(([period, seen]) => {
+      let truthFollowed = 0;
+      let truthMissed = 0;
+      for (const month of monthsOf(period)) {
+        const [disclosed = 0, followedUp = 0] = months[month] ?? [];
+        truthFollowed += followedUp;
+        truthMissed += disclosed - followedUp;
+      }
+      const small = (n: number) => n >= 1 && n <= 4;
+      const values = [...seen].map((pair) => pair.split('/').map(Number));
+      return (
+        (small(truthFollowed) && new Set(values.map(([f]) => f)).size < 2) ||
+        (small(truthMissed) && new Set(values.map(([, m]) => m)).size < 2)
+      );
+    });
+    expect(possible.size).toBeGreaterThan(0);
+    expect(pinned.map(([period]) => period)).toEqual([]);
+  });
 });
