@@ -383,6 +383,7 @@ export const releaseIndicator = (
         { ...request, audience: request.audience, indicator: percentage.ratio },
         policy,
         by,
+        meta.id,
       ).flatMap(({ entry, ...rest }) => {
         const side = entry.key[part];
         if (side !== (percentage.role === 'numerator' ? 'numerator' : undefined)) return [];
@@ -429,6 +430,8 @@ const ratioEntries = (
   request: ReleaseRequest & { audience: 'donor' | 'public' },
   policy: DisclosurePolicy,
   by: readonly string[],
+  /** The indicator a refusal names: the one asked for, the percentage or one of its parts. */
+  asked: string = request.indicator,
 ): PeriodEntry[] => {
   const months = internalTable(projection, data, { ...request, period: 'month' }).rows.flatMap((row) => {
     const numerator = row.numerator ?? 0;
@@ -447,7 +450,7 @@ const ratioEntries = (
     by: [...by, part],
     asked: by,
     ...(by.includes(areaDimension) ? { areaDimension } : {}),
-    what: `Indicator "${request.indicator}"`,
+    what: `Indicator "${asked}"`,
   });
 };
 
