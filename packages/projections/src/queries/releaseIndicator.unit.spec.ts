@@ -119,25 +119,27 @@ const loadCases = async (
  * value of the months not released exactly, and gives back the periods of the small figures it
  * pins to one value, how many small figures there were, and the exact figures that are not true.
  */
+/** The months among `all` that a released figure adds up: its own, its quarter's, its year's, or all. */
+const monthsUnder = (period: string, all: readonly string[]): string[] => {
+  if (period === 'life' || period === 'total') return [...all];
+  if (/^\d{4}$/.test(period)) return all.filter((month) => month.startsWith(period));
+  const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
+  if (quarter) {
+    const number = Number(quarter[2]);
+    return all.filter(
+      (month) =>
+        month.startsWith(quarter[1] as string) && Math.floor((Number(month.slice(5)) - 1) / 3) + 1 === number,
+    );
+  }
+  return all.filter((month) => month === period);
+};
+
 const attackAcrossPeriods = (
   byMonth: Readonly<Record<string, number>>,
   released: readonly { readonly period: string; readonly actual: ReleasedValue }[],
 ) => {
   const all = Object.keys(byMonth);
-  /** The months a released figure adds up: its own, its quarter's, its year's, or all of them. */
-  const monthsOf = (period: string): string[] => {
-    if (period === 'life' || period === 'total') return all;
-    if (/^\d{4}$/.test(period)) return all.filter((month) => month.startsWith(period));
-    const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
-    if (quarter) {
-      const first = (Number(quarter[2]) - 1) * 3 + 1;
-      return all.filter(
-        (month) =>
-          month.startsWith(quarter[1] as string) && Math.abs(Number(month.slice(5)) - first - 1) <= 1,
-      );
-    }
-    return all.filter((month) => month === period);
-  };
+  const monthsOf = (period: string): string[] => monthsUnder(period, all);
   const facts = released.map((row) => ({ months: monthsOf(row.period), actual: row.actual }));
   const sumOf = (months: readonly string[], values: ReadonlyMap<string, number>) =>
     months.reduce((total, month) => total + (values.get(month) ?? 0), 0);
@@ -315,6 +317,26 @@ describe('releases of one indicator by different periods', () => {
     );
   });
 
+  /**
+   * Cases disclosed and followed up within 7 days, by month. In 2019 the third quarter's 2 not
+   * followed up would follow from the year's percentage and the second quarter's, with the cases
+   * disclosed (released as counts: 10, 8 and 18) to multiply them by.
+   */
+  const followUps: Readonly<Record<string, readonly [disclosed: number, followedUp: number]>> = {
+    '2019-05': [10, 5],
+    '2019-08': [8, 6],
+    '2020-02': [9, 9],
+    '2020-05': [12, 6],
+  };
+  const loadFollowUps = () =>
+    loadCases(
+      projection,
+      Object.entries(followUps).map(
+        ([month, [disclosed, followedUp]]) =>
+          [month, 'female', 'KH-12-06-01', disclosed, followedUp] as const,
+      ),
+    );
+
   /** Every row and total of the indicator released to a donor by month, quarter, year and life. */
   const releasedByEveryPeriod = (from: IndicatorData, indicator: string) =>
     (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
@@ -407,38 +429,13 @@ describe('releases of one indicator by different periods', () => {
   });
 
   it('lets no small part of a percentage be worked out from its releases by period and its denominators', async () => {
-    // Cases disclosed and followed up within 7 days, by month. In 2019 the third quarter's 2 not
-    // followed up would follow from the year's percentage and the second quarter's, with the cases
-    // disclosed (released as counts: 10, 8 and 18) to multiply them by.
-    const months: Readonly<Record<string, readonly [disclosed: number, followedUp: number]>> = {
-      '2019-05': [10, 5],
-      '2019-08': [8, 6],
-      '2020-02': [9, 9],
-      '2020-05': [12, 6],
-    };
-    const percentages = await loadCases(
-      projection,
-      Object.entries(months).map(
-        ([month, [disclosed, followedUp]]) =>
-          [month, 'female', 'KH-12-06-01', disclosed, followedUp] as const,
-      ),
-    );
+    const months = followUps;
+    const percentages = await loadFollowUps();
     const released = releasedByEveryPeriod(percentages, 'pct-cases-followed-up-within-7-days');
     // The attacker knows every released percentage and (stronger than a real one) every month's
     // cases disclosed; it tries every number followed up in each month.
     const all = Object.keys(months);
-    const monthsOf = (period: string): string[] =>
-      period === 'life' || period === 'total'
-        ? all
-        : /^\d{4}$/.test(period)
-          ? all.filter((month) => month.startsWith(period))
-          : period.includes('Q')
-            ? all.filter(
-                (month) =>
-                  month.startsWith(period.slice(0, 4)) &&
-                  `Q${Math.floor((Number(month.slice(5)) - 1) / 3) + 1}` === period.slice(5),
-              )
-            : all.filter((month) => month === period);
+    const monthsOf = (period: string): string[] => monthsUnder(period, all);
     const disclosedIn = (period: string) =>
       monthsOf(period).reduce((total, month) => total + (months[month]?.[0] ?? 0), 0);
     const facts = released.flatMap((row) =>
@@ -525,32 +522,10 @@ describe('releases of one indicator by different periods', () => {
   });
 
   it('releases a percentage, its numerator and its denominator from one table, so together they pin nothing', async () => {
-    const months: Readonly<Record<string, readonly [disclosed: number, followedUp: number]>> = {
-      '2019-05': [10, 5],
-      '2019-08': [8, 6],
-      '2020-02': [9, 9],
-      '2020-05': [12, 6],
-    };
-    const family = await loadCases(
-      projection,
-      Object.entries(months).map(
-        ([month, [disclosed, followedUp]]) =>
-          [month, 'female', 'KH-12-06-01', disclosed, followedUp] as const,
-      ),
-    );
+    const months = followUps;
+    const family = await loadFollowUps();
     const all = Object.keys(months);
-    const monthsOf = (period: string): string[] =>
-      period === 'life' || period === 'total'
-        ? all
-        : /^\d{4}$/.test(period)
-          ? all.filter((month) => month.startsWith(period))
-          : period.includes('Q')
-            ? all.filter(
-                (month) =>
-                  month.startsWith(period.slice(0, 4)) &&
-                  `Q${Math.floor((Number(month.slice(5)) - 1) / 3) + 1}` === period.slice(5),
-              )
-            : all.filter((month) => month === period);
+    const monthsOf = (period: string): string[] => monthsUnder(period, all);
     type Sums = (of: readonly string[]) => { followed: number; disclosed: number };
     // What each released figure says of the months under it.
     const facts: { months: string[]; holds: (sums: Sums) => boolean }[] = [];
