@@ -115,7 +115,10 @@ export interface ProjectionEngineOptions {
 }
 
 export interface ProjectionEngine {
-  /** Loads every projection's checkpoint (rebuilding those whose version changed) and runs them. */
+  /**
+   * Loads every projection's checkpoint (rebuilding those whose version changed) and runs them.
+   * Called again while it runs, it gives the same start; it may be called again after it failed.
+   */
   start(): Promise<void>;
   /** Stops after the batch in hand is committed (or abandoned), releasing any leases. */
   stop(): Promise<void>;
@@ -126,7 +129,8 @@ export interface ProjectionEngine {
    * Resolves once every running projection has taken in every event up to `position` (e.g. an
    * AppendResult's), so a caller can read its own writes from the read models. With `instance`,
    * also those another instance runs: their checkpoints in the read-model store are looked at
-   * until they are there.
+   * until they are there. Called while `start()` runs, it waits for the start first; it rejects a
+   * position that is not a bigint, and an engine never started (at once on a stopped one).
    */
   waitFor(position: bigint): Promise<void>;
   /** Drops a projection's read model and builds it again from the start of the log. */
@@ -960,6 +964,10 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   };
 
   let loop: Promise<void> | undefined;
+  /** While `start()` loads: a second call waits for the same start rather than run a second loop. */
+  let starting: Promise<void> | undefined;
+  /** Whether `stop()` was called: `waitFor` then returns at once rather than wait for ever. */
+  let stoppedOnce = false;
   let leaseTimer: NodeJS.Timeout | undefined;
 
   const run = async (): Promise<void> => {
@@ -1079,37 +1087,49 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
 
   const positionOf = (runner: Runner): bigint => runner.committed;
 
+  /** Loads every projection (or takes the leases) and starts the run loop. */
+  const startLoop = async (): Promise<void> => {
+    stopping = false;
+    stoppedOnce = false;
+    if (options.instance) {
+      await tendLeases();
+      const tick = (): void => {
+        leaseTimer = setTimeout(
+          () => {
+            tendLeases()
+              .catch(() => {
+                // A store that cannot be reached: leases are tried again at the next tick.
+              })
+              .finally(() => {
+                if (!stopping) tick();
+              });
+          },
+          Math.max(1, Math.floor(leaseTtlMs / 3)),
+        );
+      };
+      tick();
+    } else {
+      for (const runner of runners) await load(runner);
+    }
+    loop = run();
+  };
+
   return {
     changes: changes.asObservable(),
 
-    start: async () => {
-      if (loop) return;
-      stopping = false;
-      if (options.instance) {
-        await tendLeases();
-        const tick = (): void => {
-          leaseTimer = setTimeout(
-            () => {
-              tendLeases()
-                .catch(() => {
-                  // A store that cannot be reached: leases are tried again at the next tick.
-                })
-                .finally(() => {
-                  if (!stopping) tick();
-                });
-            },
-            Math.max(1, Math.floor(leaseTtlMs / 3)),
-          );
-        };
-        tick();
-      } else {
-        for (const runner of runners) await load(runner);
-      }
-      loop = run();
+    start: () => {
+      if (loop) return Promise.resolve();
+      starting ??= startLoop().finally(() => {
+        starting = undefined;
+      });
+      return starting;
     },
 
     stop: async () => {
+      // A start under way finishes first: stopping it halfway would leave its loop to run on.
+      if (starting) await starting.catch(() => undefined);
       stopping = true;
+      stoppedOnce = true;
       if (leaseTimer) clearTimeout(leaseTimer);
       nudge();
       await loop;
@@ -1145,6 +1165,19 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       }),
 
     waitFor: async (position) => {
+      if (typeof position !== 'bigint' || position < 0n) {
+        throw new TypeError(
+          `waitFor takes a global position as a bigint of 0 or more, such as an append's position; got ${typeof position} ${String(position)}. ` +
+            'A position sent as text or JSON: BigInt(text).',
+        );
+      }
+      if (starting) await starting;
+      if (!loop && !stoppedOnce) {
+        // Nothing would ever be applied: the caller would read a read model that never catches up.
+        throw new TypeError(
+          'waitFor was called on an engine that is not running: call start() first, and again if it failed.',
+        );
+      }
       await waitForOwn(position);
       if (options.instance) await waitForOwners(position);
     },

@@ -543,6 +543,52 @@ describe('createProjectionEngine', () => {
     expect([...errors]).toEqual([]);
   });
 
+  it('runs one loop when start is called twice at once, and waitFor called meanwhile waits for it', async () => {
+    const store = await closedClubs(3);
+    const shared = createMemoryReadModelStore();
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: shared,
+      projections: [closedCount],
+    });
+    engines.push(engine);
+    await Promise.all([engine.start(), engine.start()]);
+    // Two loops would apply each event twice over one memory, and count some once, some not.
+    for (let i = 3; i < 23; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
+    await engine.waitFor(23n);
+    expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 23 });
+
+    const other = createMemoryReadModelStore();
+    const later = createProjectionEngine({
+      eventStore: store,
+      readModels: other,
+      projections: [closedCount],
+    });
+    engines.push(later);
+    const starting = later.start();
+    // Called while starting: it waits for the start, then for the events.
+    await later.waitFor(23n);
+    expect(await other.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 23 });
+    await starting;
+  });
+
+  it('refuses a position that is not a bigint, and waitFor on an engine not running, saying what to do', async () => {
+    const engine = createProjectionEngine({ eventStore, readModels, projections: [closures] });
+    engines.push(engine);
+    await expect(engine.waitFor(3n)).rejects.toThrow(
+      /waitFor was called on an engine that is not running: call start\(\) first/,
+    );
+    await engine.start();
+    for (const position of [3, '3', -1n, undefined]) {
+      await expect(engine.waitFor(position as bigint)).rejects.toThrow(
+        /waitFor takes a global position as a bigint of 0 or more.*BigInt\(text\)/,
+      );
+    }
+    await engine.stop();
+    // Stopped, it has nothing more to wait for.
+    await expect(engine.waitFor(3n)).resolves.toBeUndefined();
+  });
+
   it('waits, on an instance that does not own a projection, until its owner has committed the position', async () => {
     const store = await closedClubs(2);
     const shared = createMemoryReadModelStore();
