@@ -23,7 +23,10 @@ export interface ProjectionView {
    */
   put(collection: string, key: string, document: ReadModelDocument): void;
   delete(collection: string, key: string): void;
-  /** Every key of a collection, e.g. to purge what a projection holds about one child. */
+  /**
+   * Every key of a collection, e.g. to purge what a projection holds about one child: listed when
+   * called, so what apply writes while going through them does not change the list.
+   */
   keys(collection: string): IterableIterator<string>;
 }
 

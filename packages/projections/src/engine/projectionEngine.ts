@@ -399,7 +399,9 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       },
       keys: (collection) => {
         const state = collectionOf(runner, collection);
-        if (!paging) return state.documents.keys();
+        // The keys as they are now, listed in full: apply may write while it goes through them, and
+        // a live view would then meet the keys it writes (for ever, if each one writes another).
+        if (!paging) return [...state.documents.keys()][Symbol.iterator]();
         // Listed in full first: a store may not read anything else while it lists (SQLite).
         let committed: string[];
         try {
@@ -408,10 +410,9 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
           throw storeFailed(runner, error);
         }
         const dirty = state.dirty;
-        return (function* () {
-          for (const key of committed) if (!dirty.has(key)) yield key;
-          for (const [key, document] of dirty) if (document !== null) yield key;
-        })();
+        const keys = committed.filter((key) => !dirty.has(key));
+        for (const [key, document] of dirty) if (document !== null) keys.push(key);
+        return keys[Symbol.iterator]();
       },
     };
     return runner;

@@ -572,6 +572,41 @@ describe('createProjectionEngine', () => {
     await starting;
   });
 
+  it('lists the keys as they are when asked, so apply may write while it goes through them', async () => {
+    const store = await closedClubs(3);
+    for (const documentsInMemory of [Number.POSITIVE_INFINITY, 2]) {
+      const copies = defineProjection({
+        name: 'copies',
+        version: 1,
+        eventTypes: ['ClubClosed'],
+        collections: ['clubs'],
+        apply: (event, view) => {
+          let seen = 0;
+          // Each key gets a copy: a live list would meet the copies, and their copies, for ever.
+          for (const key of view.keys('clubs')) {
+            seen += 1;
+            if (seen > 100) throw new Error('the keys never end');
+            view.put('clubs', `${key}+`, { copy: true });
+          }
+          view.put('clubs', (event.data as { clubId: string }).clubId, { closed: true });
+        },
+      });
+      const shared = createMemoryReadModelStore();
+      const engine = await started({
+        eventStore: store,
+        readModels: shared,
+        projections: [copies],
+        documentsInMemory,
+      });
+      await engine.waitFor(3n);
+      expect(engine.status()[0]).not.toHaveProperty('error');
+      // c0; then c0+ and c1; then c0+ again, c0++, c1+ and c2: six keys in all.
+      expect((await shared.documents('copies', 'clubs')).map((row) => row.key).sort()).toEqual(
+        ['c0', 'c0+', 'c0++', 'c1', 'c1+', 'c2'].sort(),
+      );
+    }
+  });
+
   it('refuses a position that is not a bigint, and waitFor on an engine not running, saying what to do', async () => {
     const engine = createProjectionEngine({ eventStore, readModels, projections: [closures] });
     engines.push(engine);
