@@ -123,7 +123,10 @@ export interface ProjectionEngine {
   /** Stops after the batch in hand is committed (or abandoned), releasing any leases. */
   stop(): Promise<void>;
   status(): ProjectionStatus[];
-  /** Every committed batch's changes, per projection. */
+  /**
+   * Every committed batch's changes, per projection. Its documents are frozen copies: the engine
+   * goes on from its own, which no subscriber can change.
+   */
   readonly changes: Observable<ReadModelChanges>;
   /**
    * Resolves once every running projection has taken in every event up to `position` (e.g. an
@@ -845,8 +848,16 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         delete runner.failure;
         requestRestart();
       }
-      if (batch.changes.length > 0) {
-        changes.next({ projection: batch.projection, position: batch.position, changes: batch.changes });
+      if (batch.changes.length > 0 && changes.observed) {
+        // Frozen copies: the engine goes on from the documents it holds, and a subscriber that
+        // changed one (a count bumped for display, say) would change every count after it.
+        changes.next({
+          projection: batch.projection,
+          position: batch.position,
+          changes: batch.changes.map((change) =>
+            change.document === null ? change : { ...change, document: frozenCopyOf(change.document) },
+          ),
+        });
       }
     }
     wentOn(batches.map((b) => b.runner));
@@ -1192,6 +1203,15 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       requestRestart();
     },
   };
+};
+
+/** A deep copy of a document (plain JSON: `put` checks it), frozen all the way down. */
+const frozenCopyOf = <T>(value: T): T => {
+  if (value === null || typeof value !== 'object') return value;
+  const copy = Array.isArray(value)
+    ? value.map(frozenCopyOf)
+    : Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, frozenCopyOf(inner)]));
+  return Object.freeze(copy) as T;
 };
 
 /** Thrown for an `apply` that returned a promise: the projection stops, whatever its poison policy. */

@@ -607,6 +607,34 @@ describe('createProjectionEngine', () => {
     }
   });
 
+  it('publishes frozen copies of the documents, so a subscriber cannot change what the engine counts on', async () => {
+    const store = await closedClubs(1);
+    const shared = createMemoryReadModelStore();
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels: shared,
+      projections: [closedCount],
+    });
+    engines.push(engine);
+    const refusals: string[] = [];
+    engine.changes.subscribe(({ changes }) => {
+      for (const { document } of changes) {
+        try {
+          // A display that bumps what it was given.
+          (document as { closed: number }).closed += 100;
+        } catch (error) {
+          refusals.push((error as Error).message);
+        }
+      }
+    });
+    await engine.start();
+    for (let i = 1; i < 3; i += 1)
+      await engine.waitFor((await store.append(`club-${i}`, [closed(`c${i}`)])).position);
+    expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 3 });
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals[0]).toMatch(/read[- ]only|not extensible|frozen/i);
+  });
+
   it('refuses a position that is not a bigint, and waitFor on an engine not running, saying what to do', async () => {
     const engine = createProjectionEngine({ eventStore, readModels, projections: [closures] });
     engines.push(engine);
