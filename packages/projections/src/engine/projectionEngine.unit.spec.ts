@@ -174,12 +174,18 @@ describe('createProjectionEngine', () => {
     return store;
   };
 
+  /** An engine, stopped after the test. */
+  const made = (options: Parameters<typeof createProjectionEngine>[0]): ProjectionEngine => {
+    const engine = createProjectionEngine(options);
+    engines.push(engine);
+    return engine;
+  };
+
   /** An engine over these stores, started, and stopped after the test. */
   const started = async (
     options: Parameters<typeof createProjectionEngine>[0],
   ): Promise<ProjectionEngine> => {
-    const engine = createProjectionEngine(options);
-    engines.push(engine);
+    const engine = made(options);
     await engine.start();
     return engine;
   };
@@ -546,12 +552,11 @@ describe('createProjectionEngine', () => {
   it('runs one loop when start is called twice at once, and waitFor called meanwhile waits for it', async () => {
     const store = await closedClubs(3);
     const shared = createMemoryReadModelStore();
-    const engine = createProjectionEngine({
+    const engine = made({
       eventStore: store,
       readModels: shared,
       projections: [closedCount],
     });
-    engines.push(engine);
     await Promise.all([engine.start(), engine.start()]);
     // Two loops would apply each event twice over one memory, and count some once, some not.
     for (let i = 3; i < 23; i += 1) await store.append(`club-${i}`, [closed(`c${i}`)]);
@@ -559,12 +564,11 @@ describe('createProjectionEngine', () => {
     expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 23 });
 
     const other = createMemoryReadModelStore();
-    const later = createProjectionEngine({
+    const later = made({
       eventStore: store,
       readModels: other,
       projections: [closedCount],
     });
-    engines.push(later);
     const starting = later.start();
     // Called while starting: it waits for the start, then for the events.
     await later.waitFor(23n);
@@ -610,12 +614,11 @@ describe('createProjectionEngine', () => {
   it('publishes frozen copies of the documents, so a subscriber cannot change what the engine counts on', async () => {
     const store = await closedClubs(1);
     const shared = createMemoryReadModelStore();
-    const engine = createProjectionEngine({
+    const engine = made({
       eventStore: store,
       readModels: shared,
       projections: [closedCount],
     });
-    engines.push(engine);
     const refusals: string[] = [];
     engine.changes.subscribe(({ changes }) => {
       for (const { document } of changes) {
@@ -636,8 +639,7 @@ describe('createProjectionEngine', () => {
   });
 
   it('refuses a position that is not a bigint, and waitFor on an engine not running, saying what to do', async () => {
-    const engine = createProjectionEngine({ eventStore, readModels, projections: [closures] });
-    engines.push(engine);
+    const engine = made({ eventStore, readModels, projections: [closures] });
     await expect(engine.waitFor(3n)).rejects.toThrow(
       /waitFor was called on an engine that is not running: call start\(\) first/,
     );
@@ -714,12 +716,11 @@ describe('createProjectionEngine', () => {
         return inner.checkpoint(projection);
       },
     };
-    const engine = createProjectionEngine({
+    const engine = made({
       eventStore: store,
       readModels: booting,
       projections: [closedCount],
     });
-    engines.push(engine);
     await expect(engine.start()).rejects.toThrow(/ECONNREFUSED/);
     down = false;
     await engine.start();
@@ -804,7 +805,7 @@ describe('createProjectionEngine', () => {
       },
     };
     // A minute's wait: stop() must not sit it out (the test would time out).
-    const engine = createProjectionEngine({
+    const engine = made({
       eventStore: store,
       readModels: refusing,
       projections: [closedCount],
@@ -833,7 +834,6 @@ describe('createProjectionEngine', () => {
         batchSize: 5,
         ...(eventsPerCommit === undefined ? {} : { eventsPerCommit }),
       });
-      engines.push(engine);
       const positions: bigint[] = [];
       engine.changes.subscribe(({ position }) => positions.push(position));
       await engine.start();
