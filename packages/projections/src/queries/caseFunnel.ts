@@ -253,7 +253,10 @@ const releaseFunnel = async (
   const totals: ReleasedFunnelStep[] = [];
   // Each stage's counts over the periods, from one protection of the whole period hierarchy, so
   // that funnels released by quarter and by year together give no small count away.
-  const months = audience === 'internal' ? [] : await funnelRows(readModels, { ...query, period: 'month' });
+  // Over every month counted, whatever the range: the range picks figures out of the protection.
+  const { from: _from, to: _to, ...everyMonth } = query;
+  const months =
+    audience === 'internal' ? [] : await funnelRows(readModels, { ...everyMonth, period: 'month' });
   funnelStages.forEach((stage, i) => {
     const table =
       audience === 'internal'
@@ -261,11 +264,18 @@ const releaseFunnel = async (
         : releaseOverPeriods(
             months.map((row) => ({ month: row.period, dims: {}, value: row.steps[i]?.cases ?? 0 })),
             granularity,
-            { audience, policy, by: [], what: `The case funnel's "${stage}" stage` },
+            {
+              audience,
+              policy,
+              by: [],
+              what: `The case funnel's "${stage}" stage`,
+              ...(query.from === undefined ? {} : { from: parseMonthBound(query.from, 'from') }),
+              ...(query.to === undefined ? {} : { to: parseMonthBound(query.to, 'to') }),
+            },
           );
     const releasedOf = (entry: {
       value: number | string | null;
-      suppressed?: 'primary' | 'secondary';
+      suppressed?: 'primary' | 'secondary' | 'partly-hidden';
     }): ReleasedValue =>
       entry.suppressed
         ? { value: entry.value as string | null, suppressed: entry.suppressed }

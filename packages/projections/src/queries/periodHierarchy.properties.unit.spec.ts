@@ -7,9 +7,10 @@ import type { Granularity } from './periods.js';
 
 // ---------------------------------------------------------------------------------------------
 // An attacker written from the releases alone (it shares no code with the protection): it is given
-// what a donor gets by month, by quarter, by year and over the whole range, knows that each figure
-// adds up the months under it, that "<5" is 1…4 and any other hidden figure 0 or 5 and more, and
-// tries every value of the months not released exactly. Every small figure must keep two values.
+// what a donor gets by month, by quarter, by year and over the whole range, and over every other
+// range it may ask for; it knows that each figure adds up the months under it, that "<5" is 1…4,
+// a total partly hidden anything, and any other hidden figure 0 or 5 and more, and tries every
+// value of the months not released exactly. Every small figure must keep two values.
 // ---------------------------------------------------------------------------------------------
 
 const threshold = 5;
@@ -26,8 +27,17 @@ const months = [
   '2020-03',
 ];
 
-/** The months a released figure adds up. */
-const monthsOf = (period: string): string[] => {
+/** The first and last months a release was asked for. */
+interface Range {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The months a released figure adds up, of those in the range it was released over. */
+const monthsOf = (period: string, range?: Range): string[] =>
+  monthsUnder(period).filter((month) => !range || (month >= range.from && month <= range.to));
+
+const monthsUnder = (period: string): string[] => {
   if (period === 'life' || period === 'total') return months;
   if (/^\d{4}$/.test(period)) return months.filter((month) => month.startsWith(period));
   const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
@@ -51,9 +61,11 @@ interface Fact {
 const fits = (sum: number, entry: Fact['entry']): boolean =>
   !('suppressed' in entry)
     ? sum === entry.value
-    : entry.suppressed === 'primary'
-      ? sum >= 1 && sum < threshold
-      : sum === 0 || sum >= threshold;
+    : entry.suppressed === 'partly-hidden'
+      ? true
+      : entry.suppressed === 'primary'
+        ? sum >= 1 && sum < threshold
+        : sum === 0 || sum >= threshold;
 
 /** The periods of small figures the attacker pins to one value. */
 const pinnedBy = (facts: readonly Fact[], upTo: number): string[] => {
@@ -96,10 +108,29 @@ const pinnedBy = (facts: readonly Fact[], upTo: number): string[] => {
   );
 };
 
-const granularities: readonly Granularity[] = ['month', 'quarter', 'year', 'life'];
+/**
+ * What a donor may ask for: every granularity over every month counted, the whole range over any
+ * run of months, and quarters and years over runs of whole ones.
+ */
+const requests: readonly { readonly granularity: Granularity; readonly range?: Range }[] = [
+  ...(['month', 'quarter', 'year', 'life'] as const).map((granularity) => ({ granularity })),
+  ...months.flatMap((from, i) =>
+    months.slice(i).map((to) => ({ granularity: 'life' as const, range: { from, to } })),
+  ),
+  ...[
+    { from: '2019-01', to: '2019-03' },
+    { from: '2019-04', to: '2019-06' },
+    { from: '2019-04', to: '2020-03' },
+    { from: '2020-01', to: '2020-03' },
+  ].map((range) => ({ granularity: 'quarter' as const, range })),
+  ...['2019', '2020'].map((year) => ({
+    granularity: 'year' as const,
+    range: { from: `${year}-01`, to: `${year}-12` },
+  })),
+];
 
 describe('releases by every period, from one protection of the period hierarchy', () => {
-  it('lets no small figure be worked out from the month, quarter, year and whole-range releases together', () => {
+  it('lets no small figure be worked out from releases by every period and over every range together', () => {
     const counts = fc.array(
       fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 9 })),
       {
@@ -112,7 +143,7 @@ describe('releases by every period, from one protection of the period hierarchy'
         const byMonth = months.map((month, i) => ({ month, dims: {}, value: values[i] as number }));
         const policy = resolvePolicy('donor', { threshold });
         const facts: Fact[] = [];
-        for (const granularity of granularities) {
+        for (const { granularity, range } of requests) {
           let released: PeriodEntry[];
           try {
             released = releaseOverPeriods(byMonth, granularity, {
@@ -120,13 +151,16 @@ describe('releases by every period, from one protection of the period hierarchy'
               policy,
               by: [],
               what: 'The counts',
+              ...range,
             });
           } catch (error) {
             // A refusal says so; a release that is not made gives nothing away.
             expect(isDisclosureError(error)).toBe(true);
             continue;
           }
-          for (const { period, entry } of released) facts.push({ period, months: monthsOf(period), entry });
+          for (const { period, entry } of released) {
+            facts.push({ period, months: monthsOf(period, range), entry });
+          }
         }
         // What is released is true, and nothing small is shown.
         for (const fact of facts) {

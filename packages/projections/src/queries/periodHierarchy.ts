@@ -9,7 +9,7 @@ import {
   type ReleasedEntry,
   type ReleasedTable,
 } from '../disclosure/index.js';
-import type { Granularity } from './periods.js';
+import { type Granularity, nextMonth, previousMonth } from './periods.js';
 
 /**
  * Counts that add up over time, released outside the programme. A donor may ask for the same
@@ -20,6 +20,13 @@ import type { Granularity } from './periods.js';
  * allows and can be protected: by months, else quarters, else years, else (with a breakdown) the
  * whole range; a request finer than that is refused, so every request of the same figures reads
  * the same protection.
+ *
+ * The table covers every month counted, whatever range is asked for: a donor who asks for April
+ * to September after asking for the whole year would otherwise get a second protection, and a
+ * total of two quarters beside a third released alone would give the fourth away. A range picks
+ * whole periods out of the one table (a range that cuts a quarter asked for by quarter is
+ * refused), and a total over part of the months is released only when the periods that make it
+ * up all were: then it tells nothing they do not.
  */
 
 /** One month's count for one combination of the breakdown. */
@@ -30,11 +37,21 @@ export interface MonthCount {
   readonly value: number;
 }
 
+/**
+ * A total over part of the months counted that is not released because some period under it is
+ * hidden: unlike a figure hidden by the protection, it may be of any size, small too.
+ */
+export interface PartlyHiddenEntry {
+  readonly key: Readonly<Record<string, string>>;
+  readonly value: null;
+  readonly suppressed: 'partly-hidden';
+}
+
 /** One released figure of a period (or of the whole range: `total`) and a part of the breakdown. */
 export interface PeriodEntry {
-  /** `2020-05`, `2020-Q2`, `2020`, `life`; or `total` for the whole range at any granularity. */
+  /** `2020-05`, `2020-Q2`, `2020`, `life`; or `total` for the range asked for, at any granularity. */
   readonly period: string;
-  readonly entry: ReleasedEntry;
+  readonly entry: ReleasedEntry | PartlyHiddenEntry;
   /** Whether it names every dimension of the breakdown (a cell) rather than a total over some. */
   readonly complete: boolean;
 }
@@ -49,6 +66,12 @@ export interface PeriodHierarchyRequest {
   readonly what: string;
   /** The breakdown as a refusal names it, when `by` holds more than the request's. Default `by`. */
   readonly asked?: readonly string[];
+  /**
+   * The first and last months asked for (`YYYY-MM`); default, every month counted. The counts
+   * always cover every month there is: the range picks the released figures out of one protection.
+   */
+  readonly from?: string;
+  readonly to?: string;
 }
 
 const yearLevel = '(year)';
@@ -101,9 +124,10 @@ const plural: Readonly<Record<Granularity, string>> = {
 
 /**
  * Protects the month counts' whole period hierarchy for the audience and gives back the figures
- * of `granularity`: every period's cells and totals over the breakdown, and the totals over the
- * whole range (`total`). A DisclosureError when `granularity` is finer than the hierarchy could
- * be protected at, saying which period to ask for.
+ * of `granularity` in the range asked for: every period's cells and totals over the breakdown,
+ * and the totals over the range (`total`). A DisclosureError when `granularity` is finer than the
+ * hierarchy could be protected at, saying which period to ask for, or when the range cuts a
+ * period asked for.
  */
 export const releaseOverPeriods = (
   counts: readonly MonthCount[],
@@ -113,7 +137,8 @@ export const releaseOverPeriods = (
   const { by, policy, audience } = request;
   // The life of a programme is coarser than a year, and may be released wherever a year may.
   checkPeriodGranularity(granularity === 'life' ? 'year' : granularity, audience, policy);
-  // Nothing counted in the range (a programme just launched): nothing to hide, no period to show.
+  checkRangeFits(granularity, request);
+  // Nothing counted (a programme just launched): nothing to hide, no period to show.
   if (counts.length === 0) return [];
   const levelsTried = (['month', 'quarter', 'year', 'life'] as const).filter(
     // The whole range alone (no period level) only with a breakdown: a table needs a dimension.
@@ -164,7 +189,13 @@ export const releaseOverPeriods = (
         `Ask for it ${finest === 'life' ? 'over the whole range (period: life)' : `by ${finest} or coarser`}, or with fewer breakdowns.`,
     );
   }
+  const sorted = counts.map((count) => count.month).sort();
+  const [firstCounted, lastCounted] = [sorted[0] as string, sorted.at(-1) as string];
+  const from = request.from ?? firstCounted;
+  const to = request.to ?? lastCounted;
   const entries: PeriodEntry[] = [];
+  /** The figures of each whole period of the table, by its label: what a total over part of it adds up. */
+  const byPeriod = new Map<string, ReleasedEntry[]>();
   const overAll: PeriodEntry[] = [];
   for (const entry of [...released.cells, ...released.margins]) {
     const depth = depthIn(entry.key, levels);
@@ -172,11 +203,145 @@ export const releaseOverPeriods = (
     // of the protection and of no release.
     if (depth === undefined) continue;
     const complete = by.every((d) => entry.key[d] !== undefined);
-    if (depth === 0) overAll.push({ period: 'total', entry, complete });
+    if (depth === 0) {
+      overAll.push({ period: 'total', entry, complete });
+      continue;
+    }
+    const label = periodLabelOf(entry.key);
+    const figures = byPeriod.get(label);
+    if (figures) figures.push(entry);
+    else byPeriod.set(label, [entry]);
     if (depth !== depthOf[granularity]) continue;
-    entries.push({ period: granularity === 'life' ? 'life' : periodLabelOf(entry.key), entry, complete });
+    // A period is asked for when the range holds it whole (it cannot cut one: see checkRangeFits).
+    const [first, last] = monthsOfPeriod(label);
+    if ((request.from ?? first) <= first && last <= (request.to ?? last)) {
+      entries.push({ period: label, entry, complete });
+    }
   }
-  return [...entries, ...overAll];
+  // Every month counted is in the range: the table's own totals.
+  const totals =
+    from <= firstCounted && to >= lastCounted
+      ? overAll
+      : partTotals(overAll, byPeriod, { from, to, firstCounted, lastCounted, finest }, request);
+  return [
+    ...(granularity === 'life' ? totals.map((total) => ({ ...total, period: 'life' })) : entries),
+    ...totals,
+  ];
+};
+
+/** The first and last months of a period of the hierarchy: `2020`, `2020-Q2` or `2020-05`. */
+const monthsOfPeriod = (label: string): readonly [string, string] => {
+  const year = label.slice(0, 4);
+  if (label.length === 4) return [`${year}-01`, `${year}-12`];
+  const quarter = /^\d{4}-Q([1-4])$/.exec(label);
+  if (!quarter) return [label, label];
+  const last = Number(quarter[1]) * 3;
+  const month = (number: number) => `${year}-${String(number).padStart(2, '0')}`;
+  return [month(last - 2), month(last)];
+};
+
+/** The period of a granularity that holds a month, as labelled in releases. */
+const periodHolding = (month: string, granularity: 'quarter' | 'year'): string =>
+  granularity === 'year'
+    ? month.slice(0, 4)
+    : `${month.slice(0, 4)}-Q${Math.floor((Number(month.slice(5, 7)) - 1) / 3) + 1}`;
+
+/**
+ * Refuses a range that cuts a period of the granularity asked for: part of a quarter, set beside
+ * the whole of it released elsewhere, would give the months left out away.
+ */
+const checkRangeFits = (granularity: Granularity, request: PeriodHierarchyRequest): void => {
+  if (granularity !== 'quarter' && granularity !== 'year') return;
+  for (const [bound, month] of [
+    ['from', request.from],
+    ['to', request.to],
+  ] as const) {
+    if (month === undefined) continue;
+    const period = periodHolding(month, granularity);
+    const [first, last] = monthsOfPeriod(period);
+    if (month === (bound === 'from' ? first : last)) continue;
+    throw new DisclosureError(
+      `${request.what} cannot go to a ${request.audience} by ${granularity} ${bound} ${month}: ${period} would be ` +
+        `counted in part, and beside the whole of ${period} released another time it would give the months left out away. ` +
+        (bound === 'from'
+          ? `Ask from ${first} or from ${nextMonth(last)}.`
+          : `Ask to ${last} or to ${previousMonth(first)}.`),
+    );
+  }
+};
+
+/**
+ * The whole periods of the table that make up the months `start` to `end`, each as coarse as fits
+ * (whole years, then quarters, then months), down to `finest`; undefined when they cannot.
+ */
+const piecesOf = (start: string, end: string, finest: Granularity): string[] | undefined => {
+  const depth = depthOf[finest];
+  const pieces: string[] = [];
+  for (let month = start; month <= end; ) {
+    const piece = [periodHolding(month, 'year'), periodHolding(month, 'quarter'), month].find((period, i) => {
+      const [first, last] = monthsOfPeriod(period);
+      return i < depth && first === month && last <= end;
+    });
+    if (piece === undefined) return undefined;
+    pieces.push(piece);
+    month = nextMonth(monthsOfPeriod(piece)[1]);
+  }
+  return pieces;
+};
+
+/**
+ * The totals over part of the months counted, one for each total over the whole of them: the
+ * sum of the whole periods that make the range up, when every one of them was released (then
+ * anyone could add them up), else hidden. A range those periods cannot make up is refused.
+ */
+const partTotals = (
+  overAll: readonly PeriodEntry[],
+  byPeriod: ReadonlyMap<string, readonly ReleasedEntry[]>,
+  range: {
+    readonly from: string;
+    readonly to: string;
+    readonly firstCounted: string;
+    readonly lastCounted: string;
+    readonly finest: Granularity;
+  },
+  request: PeriodHierarchyRequest,
+): PeriodEntry[] => {
+  const { from, to, firstCounted, lastCounted, finest } = range;
+  // Before the first month counted and after the last, every month counts 0: there the range
+  // reaches to the year's end, where periods end too.
+  const start = from <= firstCounted ? `${firstCounted.slice(0, 4)}-01` : from;
+  const end = to >= lastCounted ? `${lastCounted.slice(0, 4)}-12` : to;
+  const pieces = piecesOf(start, end, finest);
+  if (pieces === undefined) {
+    throw new DisclosureError(
+      `${request.what}${describedBy(request)} cannot go to a ${request.audience} as a total from ${from} to ${to}: ` +
+        (finest === 'life'
+          ? 'it can be protected only over every month counted. Leave out from and to.'
+          : `such a total is released only as the sum of whole ${plural[finest]}, released one by one. ` +
+            `Give from as the first month of a ${finest} and to as the last month of one.`),
+    );
+  }
+  const breakdownOf = (key: Readonly<Record<string, string>>) =>
+    JSON.stringify(request.by.map((d) => key[d] ?? null));
+  const figures = pieces.map(
+    (piece) => new Map((byPeriod.get(piece) ?? []).map((entry) => [breakdownOf(entry.key), entry])),
+  );
+  return overAll.map(({ entry, complete }) => {
+    const breakdown = breakdownOf(entry.key);
+    let sum = 0;
+    for (const figure of figures) {
+      const part = figure.get(breakdown);
+      if (part === undefined || 'suppressed' in part) {
+        return {
+          period: 'total',
+          entry: { key: entry.key, value: null, suppressed: 'partly-hidden' },
+          complete,
+        };
+      }
+      sum += part.value;
+    }
+    return { period: 'total', entry: { key: entry.key, value: sum }, complete };
+  });
 };
 
 /** The breakdown as a refusal names it: ` by data.sex, data.area`, or nothing. */

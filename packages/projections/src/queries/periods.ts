@@ -64,6 +64,11 @@ export const nextMonth = (month: string): string => {
   return m === 12 ? `${year + 1}-01` : `${year}-${String(m + 1).padStart(2, '0')}`;
 };
 
+export const previousMonth = (month: string): string => {
+  const [year, m] = month.split('-').map(Number) as [number, number];
+  return m === 1 ? `${year - 1}-12` : `${year}-${String(m - 1).padStart(2, '0')}`;
+};
+
 /** The months from `first` to `last`, both included. */
 export const monthsBetween = (first: string, last: string): string[] => {
   const months: string[] = [];

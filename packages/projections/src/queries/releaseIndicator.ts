@@ -42,10 +42,18 @@ export interface ReleaseRequest extends IndicatorRequest {
   policy?: Partial<DisclosurePolicy>;
 }
 
-/** One released figure: a number, or hidden with the reason. */
+/**
+ * One released figure: a number, or hidden with the reason. `primary`: a small count, shown as
+ * "<5"; `secondary`: hidden so that no small count can be worked out, and itself 0 or not small;
+ * `partly-hidden`: a total over part of the months counted, some period under which is hidden,
+ * of any size; `few-observations`: a median over too few.
+ */
 export type ReleasedValue =
   | { readonly value: number }
-  | { readonly value: string | null; readonly suppressed: 'primary' | 'secondary' | 'few-observations' };
+  | {
+      readonly value: string | null;
+      readonly suppressed: 'primary' | 'secondary' | 'partly-hidden' | 'few-observations';
+    };
 
 export interface ReleasedIndicatorRow {
   /** The period label (`2020-03`, `2020-Q1`, `2020`, `life`), or `total` for a margin over periods. */
@@ -84,21 +92,24 @@ const summaryOf = (summary: SuppressionSummary) => ({
   secondary: summary.cells.secondary + summary.margins.secondary,
 });
 
-const releasedOf = (entry: ReleasedEntry | ReleasedRatioEntry): ReleasedValue =>
+const releasedOf = (entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry']): ReleasedValue =>
   'suppressed' in entry && entry.suppressed !== undefined
     ? { value: entry.value as string | null, suppressed: entry.suppressed }
     : entry.value === null
       ? { value: null, suppressed: 'primary' }
       : { value: entry.value as number };
 
-/** How many of the figures released were hidden, by why. */
+/**
+ * How many of the figures released were hidden, by why: a total hidden because a period under it
+ * is counts as secondary, hidden so that no small count can be worked out.
+ */
 const suppressionOf = (...released: readonly (readonly ReleasedIndicatorRow[])[]) => {
-  const hidden = (why: 'primary' | 'secondary') =>
-    released.flat().filter((row) => 'suppressed' in row.actual && row.actual.suppressed === why).length;
-  return { primary: hidden('primary'), secondary: hidden('secondary') };
+  const hidden = (...why: readonly string[]) =>
+    released.flat().filter((row) => 'suppressed' in row.actual && why.includes(row.actual.suppressed)).length;
+  return { primary: hidden('primary'), secondary: hidden('secondary', 'partly-hidden') };
 };
 
-const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry, by: readonly string[]) => {
+const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry'], by: readonly string[]) => {
   const dims: Record<string, string> = {};
   for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
   return { period: entry.key[periodDimension] ?? 'total', dims, actual: releasedOf(entry) };
@@ -391,7 +402,7 @@ export const releaseIndicator = (
         return [{ ...rest, entry: { ...entry, key }, complete: by.every((d) => key[d] !== undefined) }];
       })
     : releaseOverPeriods(
-        internalTable(projection, data, { ...request, period: 'month' }).rows.map((row) => ({
+        internalTable(projection, data, everyMonth(request)).rows.map((row) => ({
           month: row.period.label,
           dims: row.dims,
           value: row.actual ?? 0,
@@ -403,6 +414,7 @@ export const releaseIndicator = (
           by,
           ...(by.includes(areaDimension) ? { areaDimension } : {}),
           what: `Indicator "${meta.id}"`,
+          ...rangeOf(projection, request),
         },
       );
   const asked = new Set(periods);
@@ -433,7 +445,7 @@ const ratioEntries = (
   /** The indicator a refusal names: the one asked for, the percentage or one of its parts. */
   asked: string = request.indicator,
 ): PeriodEntry[] => {
-  const months = internalTable(projection, data, { ...request, period: 'month' }).rows.flatMap((row) => {
+  const months = internalTable(projection, data, everyMonth(request)).rows.flatMap((row) => {
     const numerator = row.numerator ?? 0;
     return [
       { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
@@ -451,7 +463,22 @@ const ratioEntries = (
     asked: by,
     ...(by.includes(areaDimension) ? { areaDimension } : {}),
     what: `Indicator "${asked}"`,
+    ...rangeOf(projection, request),
   });
+};
+
+/**
+ * A request for every month counted, whatever its range: counts released outside the programme
+ * are protected over all of them at once, and the range picks the figures out (see
+ * periodHierarchy.ts).
+ */
+const everyMonth = <R extends IndicatorRequest>({ from: _from, to: _to, ...rest }: R) =>
+  ({ ...rest, period: 'month' }) as Omit<R, 'from' | 'to'>;
+
+/** The months a request asks for, as `YYYY-MM`. */
+const rangeOf = (projection: IndicatorProjection, request: IndicatorRequest) => {
+  const { from, to } = checkRequest(projection, request);
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 };
 
 /**
@@ -500,7 +527,12 @@ const releaseRatioOverPeriods = (
   /** Each period and part of the breakdown: its numerator, complement and denominator as released. */
   const groups = new Map<
     string,
-    { period: string; dims: Record<string, string>; complete: boolean; parts: Map<string, ReleasedEntry> }
+    {
+      period: string;
+      dims: Record<string, string>;
+      complete: boolean;
+      parts: Map<string, PeriodEntry['entry']>;
+    }
   >();
   for (const { period, entry } of entries) {
     if (period !== 'total' && !asked.has(period)) continue;
@@ -523,16 +555,17 @@ const releaseRatioOverPeriods = (
     const exact = [numerator, complement, denominator].map((entry) =>
       entry !== undefined && !('suppressed' in entry) ? (entry.value as number) : undefined,
     );
-    const small = [numerator, complement, denominator].some(
-      (entry) => entry !== undefined && 'suppressed' in entry && entry.suppressed === 'primary',
-    );
+    const hiddenAs = (why: string) =>
+      [numerator, complement, denominator].some(
+        (entry) => entry !== undefined && 'suppressed' in entry && entry.suppressed === why,
+      );
     const [n, c, d] = exact;
     const actual: ReleasedValue =
       n !== undefined && c !== undefined && d !== undefined && d > 0
         ? { value: (100 * n) / d }
-        : d === 0 || small
+        : d === 0 || hiddenAs('primary')
           ? { value: null, suppressed: 'primary' }
-          : { value: null, suppressed: 'secondary' };
+          : { value: null, suppressed: hiddenAs('partly-hidden') ? 'partly-hidden' : 'secondary' };
     if (complete && period !== 'total') rows.push(withTarget({ period, dims, actual }));
     else totals.push({ period, dims, actual });
   }

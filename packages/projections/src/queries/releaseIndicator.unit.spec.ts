@@ -115,7 +115,7 @@ const loadCases = async (
 /**
  * An attacker of releases of the same counts by different periods. It knows every released
  * figure and that each adds up the months under it, that "<5" is 1…4 and any other hidden figure
- * 0 or 5 and more, and (stronger than a real one) that months with no case are 0. It tries every
+ * 0 or 5 and more (but for a total partly hidden, which may be anything), and (stronger than a real one) that months with no case are 0. It tries every
  * value of the months not released exactly, and gives back the periods of the small figures it
  * pins to one value, how many small figures there were, and the exact figures that are not true.
  */
@@ -134,13 +134,20 @@ const monthsUnder = (period: string, all: readonly string[]): string[] => {
   return all.filter((month) => month === period);
 };
 
+/** The first and last months a release was asked for. */
+interface Range {
+  readonly from: string;
+  readonly to: string;
+}
+
 const attackAcrossPeriods = (
   byMonth: Readonly<Record<string, number>>,
-  released: readonly { readonly period: string; readonly actual: ReleasedValue }[],
+  released: readonly { readonly period: string; readonly actual: ReleasedValue; readonly range?: Range }[],
 ) => {
   const all = Object.keys(byMonth);
-  const monthsOf = (period: string): string[] => monthsUnder(period, all);
-  const facts = released.map((row) => ({ months: monthsOf(row.period), actual: row.actual }));
+  const monthsOf = (period: string, range?: Range): string[] =>
+    monthsUnder(period, all).filter((month) => !range || (month >= range.from && month <= range.to));
+  const facts = released.map((row) => ({ months: monthsOf(row.period, row.range), actual: row.actual }));
   const sumOf = (months: readonly string[], values: ReadonlyMap<string, number>) =>
     months.reduce((total, month) => total + (values.get(month) ?? 0), 0);
   const known = new Map<string, number>();
@@ -153,6 +160,7 @@ const attackAcrossPeriods = (
     facts.every(({ months, actual }) => {
       const sum = sumOf(months, values);
       if (!('suppressed' in actual)) return sum === actual.value;
+      if (actual.suppressed === 'partly-hidden') return true;
       return actual.suppressed === 'primary' ? sum >= 1 && sum <= 4 : sum === 0 || sum >= 5;
     });
   const seen = facts.map(() => new Set<number>());
@@ -368,6 +376,96 @@ describe('releases of one indicator by different periods', () => {
     const attack = attackAcrossPeriods(byMonth, disclosed);
     expect(attack.small).toBeGreaterThan(0);
     expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
+  });
+
+  /** Ranges a donor might ask for: every run of whole quarters over the two years, and some of months. */
+  const ranges: Range[] = [
+    ...['2019', '2020']
+      .flatMap((year) => ['01', '04', '07', '10'].map((month) => `${year}-${month}`))
+      .flatMap((from, i, starts) =>
+        starts.slice(i).map((start) => {
+          const [year, month] = start.split('-').map(Number) as [number, number];
+          return { from, to: `${year}-${String(month + 2).padStart(2, '0')}` };
+        }),
+      ),
+    { from: '2019-05', to: '2019-08' },
+    { from: '2019-06', to: '2019-08' },
+    { from: '2019-05', to: '2019-09' },
+    { from: '2020-03', to: '2020-08' },
+  ];
+
+  it('lets no small count be worked out from releases over different ranges', () => {
+    // Over April to September 2019 the total is 8; over the third quarter alone, 7: released
+    // each from a protection of its own months, the two gave the second quarter's 1 away.
+    const overRanges = ranges.flatMap((range) => {
+      const released = releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period: 'life',
+        ...range,
+        audience: 'donor',
+        principal: donor,
+      });
+      return [...released.rows, ...released.totals].map((row) => ({ ...row, range }));
+    });
+    expect(overRanges.some((row) => !('suppressed' in row.actual))).toBe(true);
+    const attack = attackAcrossPeriods(byMonth, [
+      ...releasedByEveryPeriod(data, 'cases-disclosed'),
+      ...overRanges,
+    ]);
+    expect(attack.small).toBeGreaterThan(0);
+    expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
+  });
+
+  it('does the same for the case funnel over different ranges', async () => {
+    const funnels = await Promise.all(
+      ranges.map(async (range) =>
+        (
+          await releaseCaseFunnel(readModels, {
+            audience: 'donor',
+            principal: donor,
+            period: 'life',
+            ...range,
+          })
+        ).map((row) => ({ ...row, range })),
+      ),
+    );
+    const whole = await Promise.all(
+      (['month', 'quarter', 'year', 'life'] as const).map((period) =>
+        releaseCaseFunnel(readModels, { audience: 'donor', principal: donor, period }),
+      ),
+    );
+    const disclosed = [...funnels.flat(), ...whole.flat()].map((row) => ({
+      period: row.period,
+      actual: row.steps.find((step) => step.stage === 'disclosed')?.cases as ReleasedValue,
+      ...('range' in row ? { range: row.range as Range } : {}),
+    }));
+    const attack = attackAcrossPeriods(byMonth, disclosed);
+    expect(attack.small).toBeGreaterThan(0);
+    expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
+  });
+
+  it('refuses a range that cuts a period asked for, saying which months to ask from', () => {
+    const ask = (period: 'quarter' | 'year', from: string, to: string) => () =>
+      releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period,
+        from,
+        to,
+        audience: 'donor',
+        principal: donor,
+      });
+    expect(ask('quarter', '2019-02', '2019-12')).toThrow(
+      /cannot go to a donor by quarter from 2019-02: 2019-Q1 would be counted in part.* Ask from 2019-01 or from 2019-04\./,
+    );
+    expect(ask('year', '2019-01', '2020-06')).toThrow(
+      /by year to 2020-06: .* Ask to 2020-12 or to 2019-12\./,
+    );
+    // Whole quarters and years are released; the internal table is not limited.
+    expect(ask('quarter', '2019-04', '2019-09')().rows.map((row) => row.period)).toEqual([
+      '2019-Q2',
+      '2019-Q3',
+    ]);
+    expect(ask('year', '2020-01', '2020-12')().rows.map((row) => row.period)).toEqual(['2020']);
   });
 
   it('refuses months when they cannot be protected with their totals, and reads coarser periods from one protection', async () => {
