@@ -16,7 +16,14 @@ export const alternativeTableSearch = (
   layout: TableLayout,
   values: readonly number[],
   threshold: number,
-  budget = 20_000,
+  {
+    budget = 20_000,
+    unseen = () => false,
+  }: {
+    budget?: number;
+    /** Entries no release shows: they bound nothing (see `PlanOptions.unseen`). */
+    unseen?: (index: number) => boolean;
+  } = {},
 ): ((p: number) => number[] | 'none' | 'gaveUp') => {
   const t = threshold;
   const { sizes, strides } = layout;
@@ -44,7 +51,7 @@ export const alternativeTableSearch = (
     }
   }
   const constraints = Array.from({ length: layout.length }, (_, index) => index)
-    .filter((index) => (values[index] as number) > 0)
+    .filter((index) => (values[index] as number) > 0 && !unseen(index))
     .map((index) => ({
       index,
       slots: cellsOf(index)

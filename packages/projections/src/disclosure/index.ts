@@ -24,5 +24,11 @@ export type {
   ReleasedRatioTable,
 } from './protectRatio.js';
 export { protectMedian, protectRatio, protectRatioTable } from './protectRatio.js';
-export type { ReleasedCount, ReleasedEntry, ReleasedTable, SmallCountLabel } from './protectTable.js';
+export type {
+  ProtectOptions,
+  ReleasedCount,
+  ReleasedEntry,
+  ReleasedTable,
+  SmallCountLabel,
+} from './protectTable.js';
 export { findReleased, protectCount, protectTable } from './protectTable.js';

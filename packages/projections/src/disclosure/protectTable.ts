@@ -25,6 +25,22 @@ export type ReleasedCount =
   | { readonly value: SmallCountLabel; readonly suppressed: 'primary' }
   | { readonly value: null; readonly suppressed: 'secondary' };
 
+/** How a table is protected, beyond its audience's policy. */
+export interface ProtectOptions {
+  /**
+   * Dimensions whose totals are hidden only when hiding cells will not do: a total over sex is a
+   * headline figure, a figure by sex a detail. Each such dimension a total adds up over makes it
+   * costlier to hide. Default none: the values hidden are as few and as small as can be.
+   */
+  readonly totalsFirst?: readonly string[];
+  /**
+   * Whether an entry (by its key) is one no release will show, a total that means nothing to a
+   * reader: it is hidden, needs no protection of its own, and bounds nothing an attacker could
+   * try. Every other entry is protected as shown. Default none.
+   */
+  readonly unseen?: (key: Readonly<Record<string, string>>) => boolean;
+}
+
 /**
  * A released cell or margin. A margin's key leaves out the dimensions it adds up over: in an
  * `['area', 'sex']` table, `{ area: 'KH-12' }` is the total of KH-12 over both sexes and `{}` is the grand total.
@@ -110,15 +126,20 @@ export const protectTable = (
   table: CountTable,
   audience: Audience,
   policy: DisclosurePolicy,
+  options: ProtectOptions = {},
 ): ReleasedTable => {
   requirePolicy(requireAudience(audience), policy);
   const { layout, values } = readCountTable(table);
   checkDeclaredDimensions(table, audience, policy);
 
+  const { unseen } = options;
   const status =
     audience === 'internal'
       ? new Uint8Array(layout.length)
-      : planSuppression(layout, values, policy.threshold);
+      : planSuppression(layout, values, policy.threshold, {
+          totalsFirst: layout.dimensions.map((d) => options.totalsFirst?.includes(d) === true),
+          ...(unseen === undefined ? {} : { unseen: (index: number) => unseen(keyOf(layout, index)) }),
+        });
   const label = smallLabel(policy.threshold);
   const cells: ReleasedEntry[] = [];
   const margins: ReleasedEntry[] = [];

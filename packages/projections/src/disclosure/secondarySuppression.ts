@@ -52,22 +52,57 @@ interface Move {
 /** Which moves to accept: any (priced by what they would hide), or only moves through hidden entries. */
 type Search = 'cheapest' | 'hiddenOnly';
 
+/**
+ * Hiding a total over one of the dimensions whose totals come first costs this much more, for each
+ * of them it adds up over: more than any sum of hidden values a report table holds, less than the
+ * grand total.
+ */
+const totalFirstCost = 2 ** 20;
+
+/** What a plan takes beyond the table: see {@link planSuppression}. */
+export interface PlanOptions {
+  /** One flag per dimension: its totals are hidden only when hiding cells will not do. */
+  readonly totalsFirst?: readonly boolean[];
+  /**
+   * Whether an entry is one no release shows (a total that means nothing to a reader, such as
+   * every first month of a quarter added up): it is hidden from the start, needs no protection
+   * of its own, and a certificate may pass through it at no cost, giving it any value a sum of
+   * cells may take. What is protected is every entry that is shown.
+   */
+  readonly unseen?: (index: number) => boolean;
+}
+
 /** Plans which entries of a table to hide for an outside audience: one {@link entryStatus} per entry. */
 export const planSuppression = (
   layout: TableLayout,
   values: readonly number[],
   threshold: number,
+  options: PlanOptions = {},
 ): Uint8Array => {
   const { sizes, strides } = layout;
   const k = sizes.length;
+  const totalsFirst = options.totalsFirst ?? [];
   const status = new Uint8Array(layout.length);
+  const unseen = new Uint8Array(layout.length);
+  if (options.unseen) {
+    for (let index = 0; index < layout.length; index += 1) {
+      if (options.unseen(index)) {
+        unseen[index] = 1;
+        status[index] = secondary;
+      }
+    }
+  }
   const coordinates = Array.from({ length: layout.length }, (_, index) => coordinatesOf(layout, index));
   const isMargin = coordinates.map((at) => at.some((c, i) => c === sizes[i]));
+  /** What hiding each entry costs beyond its value, for the totals that come first it is. */
+  const totalCost = coordinates.map(
+    (at) => at.filter((c, i) => c === sizes[i] && totalsFirst[i] === true).length * totalFirstCost,
+  );
 
   const primaries: number[] = [];
   for (let index = 0; index < layout.length; index += 1) {
     const v = values[index] as number;
-    if (v >= 1 && v < threshold) {
+    if (v >= 1 && v < threshold && unseen[index] === 0) {
       status[index] = primary;
       primaries.push(index);
     }
@@ -80,6 +115,7 @@ export const planSuppression = (
    */
   const canStep = (index: number, step: number): boolean => {
     const v = values[index] as number;
+    if (unseen[index] === 1) return v + step >= 0;
     return status[index] === primary
       ? v + step >= 1 && v + step <= threshold - 1
       : v > 0 && v + step >= threshold;
@@ -88,7 +124,8 @@ export const planSuppression = (
   /**
    * The cost of hiding `index`, added up over a move and compared as one number: 0 if it is hidden
    * already; else its value, plus a little for a margin (prefer hiding cells) and a little more for any
-   * entry (prefer fewer), plus {@link grandTotalCost} for the grand total (hide it only when nothing
+   * entry (prefer fewer), plus {@link totalFirstCost} for each dimension whose totals come first that
+   * it adds up over, plus {@link grandTotalCost} for the grand total (hide it only when nothing
    * else works). The fractions are powers of two, so sums stay exact.
    */
   const costOf = (index: number): number =>
@@ -97,6 +134,7 @@ export const planSuppression = (
       : (values[index] as number) +
         (isMargin[index] ? 2 ** -8 : 0) +
         2 ** -16 +
+        (totalCost[index] as number) +
         (index === layout.grandTotal ? grandTotalCost : 0);
 
   /** The cost of hiding what `entries` need, if each can take its change; else NaN. */
@@ -253,7 +291,9 @@ export const planSuppression = (
    */
   let alternativeTable: ReturnType<typeof alternativeTableSearch> | undefined;
   const anyAlternative = (p: number): Move => {
-    alternativeTable ??= alternativeTableSearch(layout, values, threshold);
+    alternativeTable ??= alternativeTableSearch(layout, values, threshold, {
+      unseen: (index) => unseen[index] === 1,
+    });
     const entries = alternativeTable(p);
     if (typeof entries === 'string') {
       const why =
@@ -275,11 +315,12 @@ export const planSuppression = (
     certificates.set(p, move);
   }
 
-  // Release again, most recently hidden first, every secondary value that no certificate needs.
+  // Release again, most recently hidden first, every secondary value that no certificate needs
+  // (one no release shows stays hidden).
   const hiddenOrder = new Set<number>();
   for (const p of primaries) {
     for (const index of (certificates.get(p) as Move).entries) {
-      if (status[index] === secondary) hiddenOrder.add(index);
+      if (status[index] === secondary && unseen[index] === 0) hiddenOrder.add(index);
     }
   }
   for (const s of [...hiddenOrder].reverse()) {

@@ -174,3 +174,102 @@ describe('releases by every period, from one protection of the period hierarchy'
     );
   });
 });
+
+describe('releases by every breakdown, from one protection of every dimension', () => {
+  const sexes = ['female', 'male'];
+  const areas = ['KH-01', 'KH-09', 'KH-12'];
+  const cells = sexes.flatMap((sex) => areas.map((area) => ({ sex, area })));
+  const breakdowns = [[], ['sex'], ['area'], ['sex', 'area']];
+  const granularities = ['month', 'quarter', 'year', 'life'] as const;
+
+  it('lets no small figure be worked out from the releases by sex, by area, by both and by neither together', () => {
+    const counts = fc.array(
+      fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 9 })),
+      { minLength: cells.length, maxLength: cells.length },
+    );
+    fc.assert(
+      fc.property(counts, (values) => {
+        // One month's counts: every period a release shows of it holds that month or nothing.
+        const byMonth = cells.map((cell, i) => ({
+          month: '2019-02',
+          dims: cell,
+          value: values[i] as number,
+        }));
+        const policy = resolvePolicy('donor', { threshold });
+        const facts: { readonly under: readonly number[]; readonly entry: PeriodEntry['entry'] }[] = [];
+        for (const by of breakdowns) {
+          for (const granularity of granularities) {
+            let released: PeriodEntry[];
+            try {
+              released = releaseOverPeriods(byMonth, granularity, {
+                audience: 'donor',
+                policy,
+                by,
+                dimensions: ['sex', 'area'],
+                what: 'The counts',
+              });
+            } catch (error) {
+              expect(isDisclosureError(error)).toBe(true);
+              continue;
+            }
+            for (const { period, entry } of released) {
+              if (!['2019-02', '2019-Q1', '2019', 'life', 'total'].includes(period)) continue;
+              const under = cells.flatMap((cell, i) =>
+                by.every((d) => entry.key[d] === undefined || entry.key[d] === cell[d as 'sex' | 'area'])
+                  ? [i]
+                  : [],
+              );
+              facts.push({ under, entry });
+            }
+          }
+        }
+        const sumOf = (under: readonly number[], of: readonly number[]) =>
+          under.reduce((total, i) => total + (of[i] ?? 0), 0);
+        for (const fact of facts) expect(fits(sumOf(fact.under, values), fact.entry)).toBe(true);
+        // The attacker tries every value up to 20 of each cell. A figure is checked once its cells
+        // have values, and bounds them before: the cells under a released figure or a "<5" add up to
+        // no more than it. It stops once every small figure has shown two values.
+        const last = facts.map((fact) => Math.max(...fact.under));
+        const most = facts.map((fact) =>
+          !('suppressed' in fact.entry)
+            ? (fact.entry.value as number)
+            : fact.entry.suppressed === 'primary'
+              ? threshold - 1
+              : Number.POSITIVE_INFINITY,
+        );
+        const small = facts.flatMap((fact, f) =>
+          'suppressed' in fact.entry && fact.entry.suppressed === 'primary' ? [f] : [],
+        );
+        const seen = facts.map(() => new Set<number>());
+        const tried: number[] = [];
+        const settled = () => small.every((f) => (seen[f]?.size ?? 0) >= 2);
+        const tryFrom = (i: number): boolean => {
+          for (const [f, fact] of facts.entries()) {
+            const sum = sumOf(
+              fact.under.filter((cell) => cell < i),
+              tried,
+            );
+            if (sum > (most[f] as number)) return false;
+            if (last[f] === i - 1 && !fits(sum, fact.entry)) return false;
+          }
+          if (i === cells.length) {
+            for (const [f, fact] of facts.entries()) seen[f]?.add(sumOf(fact.under, tried));
+            return settled();
+          }
+          for (let value = 0; value <= 20; value += 1) {
+            tried[i] = value;
+            if (tryFrom(i + 1)) return true;
+          }
+          return false;
+        };
+        tryFrom(0);
+        const pinned = facts.filter(
+          (fact, f) =>
+            'suppressed' in fact.entry && fact.entry.suppressed === 'primary' && (seen[f]?.size ?? 0) < 2,
+        );
+        expect(pinned.map((fact) => fact.entry.key)).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -67,6 +67,13 @@ export interface PeriodHierarchyRequest {
   /** The breakdown as a refusal names it, when `by` holds more than the request's. Default `by`. */
   readonly asked?: readonly string[];
   /**
+   * Every dimension the counts break down by that a release may ask for (see `HierarchyShape`).
+   * Default `by` without `kept`.
+   */
+  readonly dimensions?: readonly string[];
+  /** Dimensions always kept, among `by`: a percentage's parts. */
+  readonly kept?: readonly string[];
+  /**
    * The first and last months asked for (`YYYY-MM`); default, every month counted. The counts
    * always cover every month there is: the range picks the released figures out of one protection.
    */
@@ -126,71 +133,199 @@ const plural: Readonly<Record<Granularity, string>> = {
  * Protects the month counts' whole period hierarchy for the audience and gives back the figures
  * of `granularity` in the range asked for: every period's cells and totals over the breakdown,
  * and the totals over the range (`total`). A DisclosureError when `granularity` is finer than the
- * hierarchy could be protected at, saying which period to ask for, or when the range cuts a
- * period asked for.
+ * hierarchy could be protected at, saying which period to ask for, when the range cuts a period
+ * asked for, or when the breakdown is one the protection could not keep.
  */
 export const releaseOverPeriods = (
   counts: readonly MonthCount[],
   granularity: Granularity,
   request: PeriodHierarchyRequest,
 ): PeriodEntry[] => {
-  const { by, policy, audience } = request;
+  checkHierarchyRequest(granularity, request);
+  const table = protectHierarchy(counts, {
+    ...request,
+    dimensions: request.dimensions ?? request.by.filter((d) => !(request.kept ?? []).includes(d)),
+  });
+  return table === undefined ? [] : readHierarchy(table, granularity, request);
+};
+
+/** What a request is refused for before any count is read: a period or a range the policy does not allow. */
+export const checkHierarchyRequest = (granularity: Granularity, request: PeriodHierarchyRequest): void => {
   // The life of a programme is coarser than a year, and may be released wherever a year may.
-  checkPeriodGranularity(granularity === 'life' ? 'year' : granularity, audience, policy);
+  checkPeriodGranularity(granularity === 'life' ? 'year' : granularity, request.audience, request.policy);
   checkRangeFits(granularity, request);
+};
+
+/** What a hierarchy is protected for, whatever is then asked of it. */
+export interface HierarchyShape {
+  readonly audience: Exclude<Audience, 'internal'>;
+  readonly policy: DisclosurePolicy;
+  /**
+   * Every dimension the counts break down by that a release may ask for, in the order they are
+   * kept when not all of them can be: the last is given up first.
+   */
+  readonly dimensions: readonly string[];
+  /** Dimensions always kept: a percentage's parts. */
+  readonly kept?: readonly string[];
+  readonly areaDimension?: string;
+  /** Names the figures in a refusal: `Indicator "cases-disclosed"`. */
+  readonly what: string;
+}
+
+/** The period hierarchy of some counts, protected once for an audience: what every release of them reads. */
+export interface ProtectedHierarchy {
+  readonly released: ReleasedTable;
+  /** The period levels of the table, coarsest first. */
+  readonly levels: readonly string[];
+  readonly finest: Granularity;
+  /** The breakdown's dimensions the table kept (the `kept` ones among them). */
+  readonly dimensions: readonly string[];
+  readonly kept: readonly string[];
+  readonly firstCounted: string;
+  readonly lastCounted: string;
+}
+
+/**
+ * The subsets of `dimensions` to try, in order: all of them first, then one fewer, and so on;
+ * among subsets of one size, those that keep the earlier dimensions first.
+ */
+const subsetsOf = (dimensions: readonly string[]): string[][] => {
+  const subsets: string[][] = [];
+  for (let size = dimensions.length; size >= 0; size -= 1) {
+    const pick = (from: number, chosen: string[]): void => {
+      if (chosen.length === size) {
+        subsets.push(chosen);
+        return;
+      }
+      for (let i = from; i <= dimensions.length - (size - chosen.length); i += 1) {
+        pick(i + 1, [...chosen, dimensions[i] as string]);
+      }
+    };
+    pick(0, []);
+  }
+  return subsets;
+};
+
+/**
+ * Protects the counts' period hierarchy once, with every dimension they break down by: a release
+ * by sex and one without a breakdown read the same table, so a total hidden in one is hidden in
+ * the other. The table is by the finest period it can be protected at (months, else quarters,
+ * else years, else, with a dimension, the whole range only), with as many dimensions as can be
+ * kept at that period without hiding the grand total: all of them, else one fewer (the last
+ * given up first), and so on. The headline figures by period come first; a policy with a coarser
+ * `finestPeriod` may keep more dimensions. Undefined when nothing was counted.
+ */
+export const protectHierarchy = (
+  counts: readonly MonthCount[],
+  shape: HierarchyShape,
+): ProtectedHierarchy | undefined => {
   // Nothing counted (a programme just launched): nothing to hide, no period to show.
-  if (counts.length === 0) return [];
-  const levelsTried = (['month', 'quarter', 'year', 'life'] as const).filter(
-    // The whole range alone (no period level) only with a breakdown: a table needs a dimension.
-    (level) =>
-      depthOf[level] <= depthOf[finestLevel(policy.finestPeriod)] && (level !== 'life' || by.length > 0),
-  );
-  let protectedTable: { released: ReleasedTable; levels: readonly string[]; finest: Granularity } | undefined;
-  for (const [i, finest] of levelsTried.entries()) {
+  if (counts.length === 0) return undefined;
+  const { policy, audience } = shape;
+  const kept = shape.kept ?? [];
+  const sorted = counts.map((count) => count.month).sort();
+  const years = [...new Set(sorted.map((month) => month.slice(0, 4)))];
+  const finestAllowed = depthOf[finestLevel(policy.finestPeriod)];
+  /** The first table protected, if none keeps the grand total. */
+  let fallback: ProtectedHierarchy | undefined;
+  for (const finest of ['month', 'quarter', 'year', 'life'] as const) {
+    if (depthOf[finest] > finestAllowed) continue;
     const levels = hierarchy.slice(0, depthOf[finest]);
-    const years = [...new Set(counts.map((count) => count.month.slice(0, 4)))].sort();
-    let table: CountTable = merged({
-      dimensions: [...levels, ...by],
-      categories: {
-        ...(levels.includes(yearLevel) ? { [yearLevel]: years } : {}),
-        ...(levels.includes(quarterLevel) ? { [quarterLevel]: ['Q1', 'Q2', 'Q3', 'Q4'] } : {}),
-        ...(levels.includes(monthLevel) ? { [monthLevel]: ['1', '2', '3'] } : {}),
-      },
-      // Months that fall in one cell of a coarser level are added up by `merged`.
-      cells: counts.map((count) => ({
-        key: { ...levelsOf(count.month, levels.length), ...count.dims },
-        value: count.value,
-      })),
-      ...(request.areaDimension === undefined ? {} : { areaDimension: request.areaDimension }),
-    });
-    if (request.areaDimension !== undefined) {
-      table = coarsenAreas(table, request.areaDimension, policy.areaLevel);
-    }
-    try {
-      protectedTable = { released: protectTable(table, audience, policy), levels, finest };
-      break;
-    } catch (error) {
-      if (!isDisclosureError(error)) throw error;
-      if (i === levelsTried.length - 1) {
-        // Its message names the levels of the hierarchy, which no request names.
-        throw new DisclosureError(
-          `${request.what}${describedBy(request)} cannot go to a ${audience} by any period: some small count ` +
-            'could be worked out from the totals and the "<5" labels whatever else were hidden. Merge small ' +
-            'categories or coarsen areas, or release it to internal staff only.',
-        );
+    for (const subset of subsetsOf(shape.dimensions)) {
+      const dimensions = [...subset, ...kept];
+      // The whole range alone (no period level) only with a dimension: a table needs one.
+      if (levels.length === 0 && dimensions.length === 0) continue;
+      const areaDimension =
+        shape.areaDimension !== undefined && dimensions.includes(shape.areaDimension)
+          ? shape.areaDimension
+          : undefined;
+      let table: CountTable = merged({
+        dimensions: [...levels, ...dimensions],
+        categories: {
+          ...(levels.includes(yearLevel) ? { [yearLevel]: years } : {}),
+          ...(levels.includes(quarterLevel) ? { [quarterLevel]: ['Q1', 'Q2', 'Q3', 'Q4'] } : {}),
+          ...(levels.includes(monthLevel) ? { [monthLevel]: ['1', '2', '3'] } : {}),
+        },
+        // Months that fall in one cell of a coarser level, and counts that differ only in the
+        // dimensions left out, are added up by `merged`.
+        cells: counts.map((count) => {
+          const key: Record<string, string> = levelsOf(count.month, levels.length);
+          for (const d of dimensions) key[d] = count.dims[d] ?? 'unknown';
+          return { key, value: count.value };
+        }),
+        ...(areaDimension === undefined ? {} : { areaDimension }),
+      });
+      if (areaDimension !== undefined) table = coarsenAreas(table, areaDimension, policy.areaLevel);
+      try {
+        const made = {
+          // Headline figures first: a total over the breakdown is hidden only when cells will not do.
+          released: protectTable(table, audience, policy, {
+            totalsFirst: dimensions,
+            // A total over every first month of a quarter, say, is part of no release.
+            unseen: (key) => depthIn(key, levels) === undefined,
+          }),
+          levels,
+          finest,
+          dimensions,
+          kept,
+          firstCounted: sorted[0] as string,
+          lastCounted: sorted.at(-1) as string,
+        };
+        // A breakdown that costs the grand total is given up (the grand total hidden, every
+        // figure by period could hide with it): the headline figures come first.
+        const grand = made.released.margins.find((entry) => Object.keys(entry.key).length === 0);
+        if (grand !== undefined && 'suppressed' in grand && grand.suppressed === 'secondary') {
+          fallback ??= made;
+          continue;
+        }
+        return made;
+      } catch (error) {
+        if (!isDisclosureError(error)) throw error;
       }
     }
   }
-  const { released, levels, finest } = protectedTable as NonNullable<typeof protectedTable>;
+  if (fallback !== undefined) return fallback;
+  // Its message would name the levels of the hierarchy, which no request names.
+  throw new DisclosureError(
+    `${shape.what} cannot go to a ${audience} by any period: some small count could be worked out from the ` +
+      'totals and the "<5" labels whatever else were hidden. Merge small categories or coarsen areas, or ' +
+      'release it to internal staff only.',
+  );
+};
+
+/**
+ * The figures of `granularity` in the range asked for, read from a protected hierarchy: every
+ * period's cells and totals over the breakdown `by`, and the totals over the range (`total`).
+ */
+export const readHierarchy = (
+  table: ProtectedHierarchy,
+  granularity: Granularity,
+  request: PeriodHierarchyRequest,
+): PeriodEntry[] => {
+  const { by, audience } = request;
+  const { released, levels, finest, firstCounted, lastCounted } = table;
+  const missing = by.filter((d) => !table.dimensions.includes(d));
+  if (missing.length > 0) {
+    const open = table.dimensions.filter((d) => !table.kept.includes(d));
+    const ask = open.length === 0 ? 'without a breakdown' : `by ${open.join(', ')} or without a breakdown`;
+    throw new DisclosureError(
+      `${request.what} cannot go to a ${audience} by ${missing.join(', ')}: ` +
+        `by ${finest === 'life' ? 'the whole range' : plural[finest]}, the finest period its figures go out by, ` +
+        'some small count broken down so could be worked out from the totals whatever else were hidden. ' +
+        `Ask for it ${ask}, ` +
+        (finest === 'life'
+          ? ''
+          : 'try a policy with a coarser finestPeriod, which may keep more breakdowns, ') +
+        'or release it to internal staff only.',
+    );
+  }
   if (depthOf[granularity] > depthOf[finest]) {
     throw new DisclosureError(
       `${request.what}${describedBy(request)} cannot go to a ${audience} by ${granularity}: ` +
         `its small counts could be worked out from the ${plural[granularity]} and their totals whatever else were hidden. ` +
-        `Ask for it ${finest === 'life' ? 'over the whole range (period: life)' : `by ${finest} or coarser`}, or with fewer breakdowns.`,
+        `Ask for it ${finest === 'life' ? 'over the whole range (period: life)' : `by ${finest} or coarser`}.`,
     );
   }
-  const sorted = counts.map((count) => count.month).sort();
-  const [firstCounted, lastCounted] = [sorted[0] as string, sorted.at(-1) as string];
   const from = request.from ?? firstCounted;
   const to = request.to ?? lastCounted;
   const entries: PeriodEntry[] = [];
@@ -198,6 +333,8 @@ export const releaseOverPeriods = (
   const byPeriod = new Map<string, ReleasedEntry[]>();
   const overAll: PeriodEntry[] = [];
   for (const entry of [...released.cells, ...released.margins]) {
+    // The breakdown asked for and its totals: the table's other dimensions added up.
+    if (table.dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d))) continue;
     const depth = depthIn(entry.key, levels);
     // Only whole periods are released: a total over every first month of a quarter, say, is part
     // of the protection and of no release.

@@ -1,4 +1,11 @@
-import { type Audience, auditExport, type ExportAudit, type Principal, ValidationError } from '@lantern/core';
+import {
+  type Audience,
+  auditExport,
+  type ExportAudit,
+  isDisclosureError,
+  type Principal,
+  ValidationError,
+} from '@lantern/core';
 import { fixRequest } from '../advice.js';
 import {
   checkPeriodGranularity,
@@ -15,16 +22,25 @@ import {
   resolvePolicy,
   type SuppressionSummary,
 } from '../disclosure/index.js';
+import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
 import {
   checkRequest,
   distinctCells,
   type IndicatorData,
   type IndicatorRequest,
+  type IndicatorRow,
   internalTable,
 } from './indicatorValues.js';
-import { type PeriodEntry, releaseOverPeriods } from './periodHierarchy.js';
-import type { Granularity } from './periods.js';
+import {
+  checkHierarchyRequest,
+  type PeriodEntry,
+  type PeriodHierarchyRequest,
+  type ProtectedHierarchy,
+  protectHierarchy,
+  readHierarchy,
+} from './periodHierarchy.js';
+import { type Granularity, parseMonthBound } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
 
 /**
@@ -125,6 +141,16 @@ export const releaseIndicator = (
   requireFiguresFor(request.principal, { query: 'releaseIndicator', audience: request.audience });
   const policy = resolvePolicy(request.audience, request.policy);
   const { indicator, granularity, by } = checkRequest(projection, request);
+  if (request.audience !== 'internal') {
+    // Outside the programme, a range may not cut a period asked for, whatever the indicator.
+    checkHierarchyRequest(granularity, {
+      audience: request.audience,
+      policy,
+      by,
+      what: `Indicator "${indicator.indicator.id}"`,
+      ...rangeOf(request),
+    });
+  }
   // Numerators and denominators add up over areas and periods, unless a part counts each
   // household once: then each period stands alone, and a breakdown would have totals that count
   // a household in two cells twice.
@@ -382,16 +408,19 @@ export const releaseIndicator = (
     };
   }
 
-  // Counts that add up over time, outside the programme: every granularity from one protection
-  // of the whole period hierarchy (see periodHierarchy.ts). The numerator or denominator of a
-  // percentage is read from the percentage's table, so that the three agree: a total hidden in
-  // one is hidden in the others.
-  const percentage = percentageOf(projection, meta.id, by);
+  // Counts that add up over time, outside the programme: every granularity and every breakdown
+  // from one protection of the whole period hierarchy by every dimension (see periodHierarchy.ts).
+  // The numerator or denominator of a percentage is read from the percentage's table, so that the
+  // three agree: a total hidden in one is hidden in the others.
+  const percentage = percentageOf(projection, meta.id);
+  const what = `Indicator "${meta.id}"`;
+  const audience = request.audience;
+  const hierarchyRequest = { audience, policy, by, what, ...rangeOf(request) };
   const entries = percentage
     ? ratioEntries(
         projection,
         data,
-        { ...request, audience: request.audience, indicator: percentage.ratio },
+        { ...request, audience, indicator: percentage.ratio },
         policy,
         by,
         meta.id,
@@ -401,21 +430,26 @@ export const releaseIndicator = (
         const { [part]: _side, ...key } = entry.key;
         return [{ ...rest, entry: { ...entry, key }, complete: by.every((d) => key[d] !== undefined) }];
       })
-    : releaseOverPeriods(
-        internalTable(projection, data, everyMonth(request)).rows.map((row) => ({
-          month: row.period.label,
-          dims: row.dims,
-          value: row.actual ?? 0,
-        })),
+    : readProtected(
+        protectedOnce(data, [meta.id, audience, policy, what], () => {
+          const dimensions = dimensionsOf(indicator);
+          return protectHierarchy(
+            internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
+              month: row.period.label,
+              dims: row.dims,
+              value: row.actual ?? 0,
+            })),
+            {
+              audience,
+              policy,
+              dimensions,
+              ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
+              what,
+            },
+          );
+        }),
         granularity,
-        {
-          audience: request.audience,
-          policy,
-          by,
-          ...(by.includes(areaDimension) ? { areaDimension } : {}),
-          what: `Indicator "${meta.id}"`,
-          ...rangeOf(projection, request),
-        },
+        hierarchyRequest,
       );
   const asked = new Set(periods);
   const rows: ReleasedIndicatorRow[] = [];
@@ -432,9 +466,64 @@ export const releaseIndicator = (
 /** The dimension of a percentage's table that parts its denominator: `numerator`, `complement`. */
 const part = '(part of the denominator)';
 
+/** An indicator's dimensions, each once, in the order its definition names them. */
+const dimensionsOf = (indicator: CompiledIndicator): string[] => [
+  ...new Set(indicator.dimensions.map((dimension) => dimension.path)),
+];
+
+/**
+ * Protections made, by the data they were made from: every release of the same figures to the
+ * same audience reads the one made first (and the work of making it is done once). A refusal is
+ * kept too, and given again.
+ */
+const protections = new WeakMap<
+  IndicatorData,
+  Map<string, ProtectedHierarchy | undefined | { refused: unknown }>
+>();
+
+const protectedOnce = (
+  data: IndicatorData,
+  identity: readonly unknown[],
+  protect: () => ProtectedHierarchy | undefined,
+): ProtectedHierarchy | undefined => {
+  let made = protections.get(data);
+  if (!made) {
+    made = new Map();
+    protections.set(data, made);
+  }
+  const key = JSON.stringify(identity);
+  if (!made.has(key)) {
+    try {
+      made.set(key, protect());
+    } catch (error) {
+      if (!isDisclosureError(error)) throw error;
+      made.set(key, { refused: error });
+    }
+  }
+  const found = made.get(key);
+  if (found !== undefined && 'refused' in found) throw found.refused;
+  return found;
+};
+
+/** The figures asked for out of a protection: none when nothing was counted. */
+const readProtected = (
+  table: ProtectedHierarchy | undefined,
+  granularity: Granularity,
+  request: PeriodHierarchyRequest,
+): PeriodEntry[] => (table === undefined ? [] : readHierarchy(table, granularity, request));
+
+/** The dimensions a percentage's table keeps: those both its parts break down by. */
+const ratioDimensions = (projection: IndicatorProjection, ratio: CompiledRatio): string[] => {
+  const [numerator, denominator] = [ratio.numerator, ratio.denominator].map((id) =>
+    dimensionsOf(projection.indicators.get(id) as CompiledIndicator),
+  ) as [string[], string[]];
+  return numerator.filter((d) => denominator.includes(d));
+};
+
 /**
  * The figures of a percentage's table (see `releaseRatioOverPeriods`): its numerator and
- * complement by period and breakdown, and their totals, the denominator among them.
+ * complement by period and breakdown, and their totals, the denominator among them. The table
+ * keeps every dimension both parts break down by, whatever breakdown is asked for.
  */
 const ratioEntries = (
   projection: IndicatorProjection,
@@ -445,26 +534,46 @@ const ratioEntries = (
   /** The indicator a refusal names: the one asked for, the percentage or one of its parts. */
   asked: string = request.indicator,
 ): PeriodEntry[] => {
-  const months = internalTable(projection, data, everyMonth(request)).rows.flatMap((row) => {
-    const numerator = row.numerator ?? 0;
-    return [
-      { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
-      {
-        month: row.period.label,
-        dims: { ...row.dims, [part]: 'complement' },
-        value: (row.denominator ?? 0) - numerator,
-      },
-    ];
-  });
-  return releaseOverPeriods(months, request.period ?? 'life', {
+  const ratio = projection.indicators.get(request.indicator) as CompiledRatio;
+  const granularity = request.period ?? 'life';
+  const what = `Indicator "${asked}"`;
+  const hierarchyRequest = {
     audience: request.audience,
     policy,
     by: [...by, part],
     asked: by,
-    ...(by.includes(areaDimension) ? { areaDimension } : {}),
-    what: `Indicator "${asked}"`,
-    ...rangeOf(projection, request),
+    what,
+    ...rangeOf(request),
+  };
+  checkHierarchyRequest(granularity, hierarchyRequest);
+  const table = protectedOnce(data, [ratio.indicator.id, request.audience, policy, what], () => {
+    const dimensions = ratioDimensions(projection, ratio);
+    const monthly = (id: string) =>
+      internalTable(projection, data, { indicator: id, period: 'month', by: dimensions }).rows;
+    const cellOf = (row: IndicatorRow) =>
+      JSON.stringify([row.period.label, ...dimensions.map((d) => row.dims[d])]);
+    const numerators = new Map(monthly(ratio.numerator).map((row) => [cellOf(row), row.actual ?? 0]));
+    const months = monthly(ratio.denominator).flatMap((row) => {
+      const numerator = numerators.get(cellOf(row)) ?? 0;
+      return [
+        { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
+        {
+          month: row.period.label,
+          dims: { ...row.dims, [part]: 'complement' },
+          value: (row.actual ?? 0) - numerator,
+        },
+      ];
+    });
+    return protectHierarchy(months, {
+      audience: request.audience,
+      policy,
+      dimensions,
+      kept: [part],
+      ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
+      what,
+    });
   });
+  return readProtected(table, granularity, hierarchyRequest);
 };
 
 /**
@@ -475,31 +584,31 @@ const ratioEntries = (
 const everyMonth = <R extends IndicatorRequest>({ from: _from, to: _to, ...rest }: R) =>
   ({ ...rest, period: 'month' }) as Omit<R, 'from' | 'to'>;
 
-/** The months a request asks for, as `YYYY-MM`. */
-const rangeOf = (projection: IndicatorProjection, request: IndicatorRequest) => {
-  const { from, to } = checkRequest(projection, request);
-  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
-};
+/** The months a request asks for, as `YYYY-MM` (checked by `checkRequest` already). */
+const rangeOf = (request: IndicatorRequest) => ({
+  ...(request.from === undefined ? {} : { from: parseMonthBound(request.from, 'from') }),
+  ...(request.to === undefined ? {} : { to: parseMonthBound(request.to, 'to') }),
+});
 
 /**
  * The one percentage whose numerator or denominator `id` is, with parts that add up over time
- * and both break down by `by`: a count released from its table agrees with the percentage. None
- * when there is no such percentage, or more than one.
+ * and whose table keeps every dimension of `id`: every release of the count, by any breakdown,
+ * is then read from the percentage's table and agrees with it. None when there is no such
+ * percentage, or more than one.
  */
 const percentageOf = (
   projection: IndicatorProjection,
   id: string,
-  by: readonly string[],
 ): { readonly ratio: string; readonly role: 'numerator' | 'denominator' } | undefined => {
   const found: { ratio: string; role: 'numerator' | 'denominator' }[] = [];
+  const own = dimensionsOf(projection.indicators.get(id) as CompiledIndicator);
   for (const [ratio, indicator] of projection.indicators) {
     if (indicator.kind !== 'ratio') continue;
     const parts = [indicator.numerator, indicator.denominator].map((p) => projection.indicators.get(p));
     const additive = parts.every((p) => p !== undefined && p.kind !== 'distinct' && p.kind !== 'active');
-    const breaksDown = [indicator, ...parts].every((p) =>
-      by.every((d) => p?.dimensions.some((dimension) => dimension.path === d)),
-    );
-    if (!additive || !breaksDown) continue;
+    if (!additive) continue;
+    const kept = ratioDimensions(projection, indicator);
+    if (!own.every((d) => kept.includes(d))) continue;
     if (indicator.numerator === id) found.push({ ratio, role: 'numerator' });
     if (indicator.denominator === id) found.push({ ratio, role: 'denominator' });
   }
