@@ -17,7 +17,7 @@ import {
   reportableChildren,
 } from '../indicators/reportingConsent.js';
 import { medianOf } from './median.js';
-import { releaseOverPeriods } from './periodHierarchy.js';
+import { checkHierarchyRequest, protectHierarchy, readHierarchy } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
@@ -151,6 +151,25 @@ export const caseFunnel = async (
   return funnelRows(readModels, request);
 };
 
+/** The cases disclosed in the months asked for whose children may be reported. */
+const reportableCases = async (
+  readModels: ReadModelStore,
+  request: Omit<CaseFunnelRequest, 'principal'>,
+): Promise<CaseDocument[]> => {
+  const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
+  const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
+  const projection = request.projection ?? 'case_funnel';
+  const reportable = await reportableChildren(readModels, projection);
+  return (await readModels.documents(projection, 'cases'))
+    .map((row) => row.document as unknown as CaseDocument)
+    .filter((c) => reportable.has(c.child))
+    .filter(
+      (c) =>
+        (from === undefined || c.disclosed.slice(0, 7) >= from) &&
+        (to === undefined || c.disclosed.slice(0, 7) <= to),
+    );
+};
+
 /** The internal funnel, unchecked: for `releaseCaseFunnel`, which checks its own principal. */
 const funnelRows = async (
   readModels: ReadModelStore,
@@ -159,16 +178,7 @@ const funnelRows = async (
   const granularity = checkGranularity(request.period ?? 'life');
   const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
   const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
-  const projection = request.projection ?? 'case_funnel';
-  const reportable = await reportableChildren(readModels, projection);
-  const cases = (await readModels.documents(projection, 'cases'))
-    .map((row) => row.document as unknown as CaseDocument)
-    .filter((c) => reportable.has(c.child))
-    .filter(
-      (c) =>
-        (from === undefined || c.disclosed.slice(0, 7) >= from) &&
-        (to === undefined || c.disclosed.slice(0, 7) <= to),
-    );
+  const cases = await reportableCases(readModels, request);
   const months = cases.map((c) => c.disclosed.slice(0, 7)).sort();
   const first = from ?? months[0] ?? '';
   const last = to ?? months.at(-1) ?? '';
@@ -228,10 +238,11 @@ export interface CaseFunnelReleaseRequest {
 }
 
 /**
- * The case funnel for an audience. Each stage's counts go through disclosure control as one
- * table of the whole period hierarchy, whatever period is asked for (a small count of placements
- * cannot be worked back from the total, the other periods, or the same stage released by another
- * period); medians are released only over enough cases.
+ * The case funnel for an audience. Its stages go through disclosure control as one table of the
+ * whole period hierarchy, whatever period or range is asked for: a small count of placements
+ * cannot be worked back from the total, the other periods, the same stage released by another
+ * period, nor a small number of cases not followed up from the cases disclosed and those followed
+ * up. Medians are released only over enough cases.
  */
 export const releaseCaseFunnel = (
   readModels: ReadModelStore,
@@ -247,32 +258,57 @@ const releaseFunnel = async (
   const policy = resolvePolicy(request.audience, request.policy);
   const granularity = checkGranularity(request.period ?? 'life');
   const { audience, principal: _principal, policy: _policy, audit: _audit, ...query } = request;
+  // Every stage from one protection of the whole period hierarchy, whatever period or range is
+  // asked for. Its table counts the cases by which later stages each reached, and shows each
+  // stage's count and what it leaves out of the cases disclosed (cases not followed up, say):
+  // with the disclosed cases and the followed-up ones both released, their difference is known.
+  const outside =
+    audience === 'internal'
+      ? undefined
+      : {
+          audience,
+          policy,
+          by: [] as string[],
+          what: 'The case funnel',
+          ...(query.from === undefined ? {} : { from: parseMonthBound(query.from, 'from') }),
+          ...(query.to === undefined ? {} : { to: parseMonthBound(query.to, 'to') }),
+        };
+  if (outside !== undefined) checkHierarchyRequest(granularity, outside);
   const rows = await funnelRows(readModels, query);
   const periods = rows.map((row) => row.period);
   const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
   const totals: ReleasedFunnelStep[] = [];
-  // Each stage's counts over the periods, from one protection of the whole period hierarchy, so
-  // that funnels released by quarter and by year together give no small count away.
-  // Over every month counted, whatever the range: the range picks figures out of the protection.
   const { from: _from, to: _to, ...everyMonth } = query;
-  const months =
-    audience === 'internal' ? [] : await funnelRows(readModels, { ...everyMonth, period: 'month' });
+  const later = funnelStages.slice(1);
+  const protectedFunnel =
+    outside === undefined
+      ? undefined
+      : protectHierarchy(
+          (await reportableCases(readModels, everyMonth)).map((c) => ({
+            month: c.disclosed.slice(0, 7),
+            dims: Object.fromEntries(later.map((stage) => [stage, c[stage] === undefined ? 'no' : 'yes'])),
+            value: 1,
+          })),
+          {
+            audience: outside.audience,
+            policy,
+            dimensions: [],
+            kept: later,
+            what: outside.what,
+            // A stage's count and the cases it leaves out; not the cases that reached two stages.
+            shown: (key) => later.filter((stage) => key[stage] !== undefined).length <= 1,
+          },
+        );
   funnelStages.forEach((stage, i) => {
+    /** The stage's count by period (and `total`) as released. */
     const table =
-      audience === 'internal'
+      protectedFunnel === undefined || outside === undefined
         ? undefined
-        : releaseOverPeriods(
-            months.map((row) => ({ month: row.period, dims: {}, value: row.steps[i]?.cases ?? 0 })),
-            granularity,
-            {
-              audience,
-              policy,
-              by: [],
-              what: `The case funnel's "${stage}" stage`,
-              ...(query.from === undefined ? {} : { from: parseMonthBound(query.from, 'from') }),
-              ...(query.to === undefined ? {} : { to: parseMonthBound(query.to, 'to') }),
-            },
-          );
+        : readHierarchy(protectedFunnel, granularity, {
+            ...outside,
+            by: i === 0 ? [] : [stage],
+            what: `The case funnel's "${stage}" stage`,
+          }).filter(({ entry }) => i === 0 || entry.key[stage] === 'yes');
     const releasedOf = (entry: {
       value: number | string | null;
       suppressed?: 'primary' | 'secondary' | 'partly-hidden';

@@ -82,23 +82,38 @@ const pinnedBy = (facts: readonly Fact[], upTo: number): string[] => {
   );
   const values = new Map(known);
   const sumOf = (of: readonly string[]) => of.reduce((total, month) => total + (values.get(month) ?? 0), 0);
-  // A fact is checked as soon as its last unknown month has a value: the search stays small.
+  // A fact is checked as soon as its last unknown month has a value, and bounds the months under
+  // it before: they add up to no more than a released figure or a "<5". The search stops once
+  // every small figure has shown two values.
   const checkedAt = facts.map((fact) => Math.max(-1, ...fact.months.map((month) => unknown.indexOf(month))));
+  const most = facts.map((fact) =>
+    !('suppressed' in fact.entry)
+      ? (fact.entry.value as number)
+      : fact.entry.suppressed === 'primary'
+        ? threshold - 1
+        : Number.POSITIVE_INFINITY,
+  );
+  const small = facts.flatMap((fact, f) =>
+    'suppressed' in fact.entry && fact.entry.suppressed === 'primary' ? [f] : [],
+  );
   const seen = facts.map(() => new Set<number>());
-  const tryFrom = (i: number): void => {
+  const tryFrom = (i: number): boolean => {
     for (const [f, fact] of facts.entries()) {
-      if (checkedAt[f] === i - 1 && !fits(sumOf(fact.months), fact.entry)) return;
+      const sum = sumOf(fact.months);
+      if (sum > (most[f] as number)) return false;
+      if (checkedAt[f] === i - 1 && !fits(sum, fact.entry)) return false;
     }
     if (i === unknown.length) {
       for (const [f, fact] of facts.entries()) seen[f]?.add(sumOf(fact.months));
-      return;
+      return small.every((f) => (seen[f]?.size ?? 0) >= 2);
     }
     for (let value = 0; value <= upTo; value += 1) {
       if (!(ownFacts[i] ?? []).every((fact) => fits(value, fact.entry))) continue;
       values.set(unknown[i] as string, value);
-      tryFrom(i + 1);
+      if (tryFrom(i + 1)) return true;
     }
     values.delete(unknown[i] as string);
+    return false;
   };
   tryFrom(0);
   return facts.flatMap((fact, f) =>

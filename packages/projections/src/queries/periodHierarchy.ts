@@ -170,6 +170,12 @@ export interface HierarchyShape {
   readonly areaDimension?: string;
   /** Names the figures in a refusal: `Indicator "cases-disclosed"`. */
   readonly what: string;
+  /**
+   * Whether a release shows an entry of a whole period (by its key): one that is not shown, nor
+   * can be worked out from those that are, is left out of the protection (see
+   * `ProtectOptions.unseen`). Default: every one.
+   */
+  readonly shown?: (key: Readonly<Record<string, string>>) => boolean;
 }
 
 /** The period hierarchy of some counts, protected once for an audience: what every release of them reads. */
@@ -262,7 +268,7 @@ export const protectHierarchy = (
           released: protectTable(table, audience, policy, {
             totalsFirst: dimensions,
             // A total over every first month of a quarter, say, is part of no release.
-            unseen: (key) => depthIn(key, levels) === undefined,
+            unseen: (key) => depthIn(key, levels) === undefined || shape.shown?.(key) === false,
           }),
           levels,
           finest,
