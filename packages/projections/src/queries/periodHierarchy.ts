@@ -195,7 +195,7 @@ export interface ProtectedHierarchy {
  * The subsets of `dimensions` to try, in order: all of them first, then one fewer, and so on;
  * among subsets of one size, those that keep the earlier dimensions first.
  */
-const subsetsOf = (dimensions: readonly string[]): string[][] => {
+export const subsetsOf = (dimensions: readonly string[]): string[][] => {
   const subsets: string[][] = [];
   for (let size = dimensions.length; size >= 0; size -= 1) {
     const pick = (from: number, chosen: string[]): void => {

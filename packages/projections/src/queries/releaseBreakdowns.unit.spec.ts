@@ -137,6 +137,59 @@ describe('totals and coarsened cells of a distinct indicator', () => {
     expect(released.suppression).toEqual({ primary: 3, secondary: 1 });
   });
 
+  it('gives no household count away from a release by province and one without a breakdown together', async () => {
+    // One household in KH-12 and five in KH-09. By province, the 1 needs the total hidden: KH-09's
+    // 5 cannot go down to hide it. Without a breakdown the total of 6 went out on its own, and with
+    // KH-09's 5 it gave KH-12's 1 away. One protection of both gives the total, not the provinces.
+    const few = await loadAid(projection, [
+      { household: 1, area: 'KH-12-06' },
+      ...range(2, 6).map((n) => ({ household: n, area: 'KH-09-01' })),
+    ]);
+    const release = (by: string[]) =>
+      releaseIndicator(projection, few, {
+        indicator: 'households-food-aid',
+        period: 'month',
+        by,
+        audience: 'donor',
+        principal: donor,
+      });
+    const total = release([]);
+    let byProvince: ReleasedIndicator | undefined;
+    try {
+      byProvince = release(['data.area']);
+    } catch (error) {
+      expect(isDisclosureError(error)).toBe(true);
+      expect((error as Error).message).toMatch(
+        /cannot go to a donor by data.area: .* Ask for it without a breakdown/,
+      );
+    }
+    const figures = [
+      ...total.rows,
+      ...total.totals,
+      ...(byProvince ? [...byProvince.rows, ...byProvince.totals] : []),
+    ];
+    // The attacker knows what is released, that "<5" is 1…4 and any other hidden figure 0 or 5
+    // and more, and (stronger than a real one) that no household is in both provinces.
+    const possible = new Set<number>();
+    for (let kh12 = 0; kh12 <= 20; kh12 += 1) {
+      for (let kh09 = 0; kh09 <= 20; kh09 += 1) {
+        const holds = figures.every((row) => {
+          const area = row.dims['data.area'];
+          const count = area === 'KH-12' ? kh12 : area === 'KH-09' ? kh09 : kh12 + kh09;
+          const actual = row.actual;
+          return !('suppressed' in actual)
+            ? actual.value === count
+            : actual.suppressed === 'primary'
+              ? count >= 1 && count <= 4
+              : count === 0 || count >= 5;
+        });
+        if (holds) possible.add(kh12);
+      }
+    }
+    expect(total.rows.map(shown)).toEqual([['2020-03', 'all', { value: 6 }]]);
+    expect(possible.size).toBeGreaterThanOrEqual(2);
+  });
+
   it('counts a household once in a quarter, over months and areas', () => {
     const released = releaseIndicator(projection, data, {
       indicator: 'households-food-aid',

@@ -1,6 +1,7 @@
 import {
   type Audience,
   auditExport,
+  DisclosureError,
   type ExportAudit,
   isDisclosureError,
   type Principal,
@@ -39,6 +40,7 @@ import {
   type ProtectedHierarchy,
   protectHierarchy,
   readHierarchy,
+  subsetsOf,
 } from './periodHierarchy.js';
 import { type Granularity, parseMonthBound } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
@@ -350,7 +352,7 @@ export const releaseIndicator = (
      * cell, so it tells no more about a hidden cell than the sum would have. A union that is small
      * is shown as small, even where the sum was hidden as not small.
      */
-    const recounted = (entry: ReleasedEntry, under: typeof cells): ReleasedEntry => {
+    const recounted = (entry: ReleasedEntry, under: readonly PeriodCell[]): ReleasedEntry => {
       const union = new Set<string>();
       for (const cell of under) {
         if (Object.entries(entry.key).every(([d, v]) => cell.dims[d] === v)) {
@@ -366,6 +368,34 @@ export const releaseIndicator = (
     };
     const rows: ReleasedIndicatorRow[] = [];
     const totals: ReleasedIndicatorRow[] = [];
+    if (request.audience !== 'internal') {
+      // Outside the programme, every breakdown is read from one protection of each period by
+      // every dimension the indicator has: released by sex and without a breakdown, a period's
+      // total hidden in one would be given in the other.
+      const audience = request.audience;
+      const kept = protectedOnce(
+        data,
+        [meta.id, audience, policy, granularity, request.from, request.to],
+        () =>
+          protectPeriodsApart(dimensionsOf(indicator), periods, audience, policy, (dims) =>
+            periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', policy),
+          ),
+      );
+      refuseGivenUp(`Indicator "${meta.id}"`, audience, by, kept.dimensions);
+      for (const { period, released, cells: own } of kept.periods) {
+        for (const entry of released) {
+          // The breakdown asked for and its totals: the other dimensions added up.
+          if (kept.dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d))) continue;
+          const complete = by.every((d) => entry.key[d] !== undefined);
+          // A total of the table counts what its cells hold once.
+          const cell = kept.dimensions.every((d) => entry.key[d] !== undefined);
+          const figure = indicator.kind === 'distinct' && !cell ? recounted(entry, own) : entry;
+          if (complete) rows.push(withTarget({ ...rowOf(figure, by), period }));
+          else totals.push({ ...rowOf(figure, by), period });
+        }
+      }
+      return { ...base, rows, totals, suppression: suppressionOf(rows, totals) };
+    }
     for (const period of periods) {
       const own = cells.filter((cell) => cell.period === period);
       if (by.length === 0) {
@@ -476,16 +506,9 @@ const dimensionsOf = (indicator: CompiledIndicator): string[] => [
  * same audience reads the one made first (and the work of making it is done once). A refusal is
  * kept too, and given again.
  */
-const protections = new WeakMap<
-  IndicatorData,
-  Map<string, ProtectedHierarchy | undefined | { refused: unknown }>
->();
+const protections = new WeakMap<IndicatorData, Map<string, unknown>>();
 
-const protectedOnce = (
-  data: IndicatorData,
-  identity: readonly unknown[],
-  protect: () => ProtectedHierarchy | undefined,
-): ProtectedHierarchy | undefined => {
+const protectedOnce = <T>(data: IndicatorData, identity: readonly unknown[], protect: () => T): T => {
   let made = protections.get(data);
   if (!made) {
     made = new Map();
@@ -500,9 +523,135 @@ const protectedOnce = (
       made.set(key, { refused: error });
     }
   }
-  const found = made.get(key);
-  if (found !== undefined && 'refused' in found) throw found.refused;
-  return found;
+  const found = made.get(key) as T | { refused: unknown };
+  if (typeof found === 'object' && found !== null && 'refused' in found) throw found.refused;
+  return found as T;
+};
+
+/** One period's cell of an indicator that each period releases on its own (distinct, active). */
+interface PeriodCell {
+  readonly period: string;
+  readonly dims: Readonly<Record<string, string>>;
+  readonly value: number;
+  /** What a distinct cell counts once. */
+  readonly refs?: ReadonlySet<string>;
+}
+
+/**
+ * The cells by period of a distinct or active indicator, by `request.by`, with areas coarsened
+ * to the policy's level: a distinct cell counts what it holds once (its refs), an active one adds
+ * up.
+ */
+const periodCells = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: IndicatorRequest,
+  distinct: boolean,
+  policy: DisclosurePolicy,
+): PeriodCell[] => {
+  const coarsen = (dims: Readonly<Record<string, string>>): Record<string, string> =>
+    dims[areaDimension] === undefined
+      ? { ...dims }
+      : { ...dims, [areaDimension]: coarsenArea(dims[areaDimension], policy.areaLevel) };
+  if (distinct) {
+    return distinctCells(projection, data, request, coarsen).map((cell) => ({
+      period: cell.period.label,
+      dims: cell.dims,
+      value: cell.refs.size,
+      refs: cell.refs,
+    }));
+  }
+  const merged = new Map<string, { period: string; dims: Record<string, string>; value: number }>();
+  for (const row of internalTable(projection, data, request).rows) {
+    const dims = coarsen(row.dims);
+    const id = JSON.stringify([row.period.label, dims]);
+    const known = merged.get(id);
+    if (known) known.value += row.actual ?? 0;
+    else merged.set(id, { period: row.period.label, dims, value: row.actual ?? 0 });
+  }
+  return [...merged.values()];
+};
+
+/** Each period's table, protected on its own by the dimensions kept. */
+interface PeriodsApart {
+  readonly dimensions: readonly string[];
+  readonly periods: readonly {
+    readonly period: string;
+    readonly released: readonly ReleasedEntry[];
+    readonly cells: readonly PeriodCell[];
+  }[];
+}
+
+/**
+ * Protects each period on its own, by as many of `dimensions` as can be kept without hiding a
+ * period's total (all of them, else one fewer, the last given up first): every breakdown of a
+ * period is then read from its one table.
+ */
+const protectPeriodsApart = (
+  dimensions: readonly string[],
+  periods: readonly string[],
+  audience: Exclude<Audience, 'internal'>,
+  policy: DisclosurePolicy,
+  cellsBy: (dims: string[]) => PeriodCell[],
+): PeriodsApart => {
+  let fallback: PeriodsApart | undefined;
+  for (const subset of subsetsOf(dimensions)) {
+    const cells = cellsBy(subset);
+    let made: PeriodsApart;
+    try {
+      made = {
+        dimensions: subset,
+        periods: periods.map((period) => {
+          const own = cells.filter((cell) => cell.period === period);
+          if (subset.length === 0) {
+            const total = own.reduce((sum, cell) => sum + cell.value, 0);
+            return { period, cells: own, released: [{ key: {}, ...protectCount(total, audience, policy) }] };
+          }
+          const released = protectTable(
+            {
+              dimensions: subset,
+              cells: own.map((cell) => ({ key: cell.dims, value: cell.value })),
+              ...(subset.includes(areaDimension) ? { areaDimension } : {}),
+            },
+            audience,
+            policy,
+            { totalsFirst: subset },
+          );
+          return { period, cells: own, released: [...released.cells, ...released.margins] };
+        }),
+      };
+    } catch (error) {
+      if (!isDisclosureError(error)) throw error;
+      continue;
+    }
+    const hidesTotal = made.periods.some(({ released }) =>
+      released.some(
+        (entry) =>
+          Object.keys(entry.key).length === 0 && 'suppressed' in entry && entry.suppressed === 'secondary',
+      ),
+    );
+    if (!hidesTotal) return made;
+    fallback ??= made;
+  }
+  // Without a dimension every period's total goes out (or is "<5"): the loop has returned.
+  return fallback as PeriodsApart;
+};
+
+/** Refuses a breakdown by a dimension the one protection gave up, naming those it kept. */
+const refuseGivenUp = (
+  what: string,
+  audience: Audience,
+  by: readonly string[],
+  kept: readonly string[],
+): void => {
+  const missing = by.filter((d) => !kept.includes(d));
+  if (missing.length === 0) return;
+  throw new DisclosureError(
+    `${what} cannot go to a ${audience} by ${missing.join(', ')}: broken down so, some small count could be ` +
+      'worked out from the totals whatever else were hidden. ' +
+      `Ask for it ${kept.length === 0 ? 'without a breakdown' : `by ${kept.join(', ')} or without a breakdown`}, ` +
+      'or release it to internal staff only.',
+  );
 };
 
 /** The figures asked for out of a protection: none when nothing was counted. */
