@@ -67,60 +67,64 @@ const fits = (sum: number, entry: Fact['entry']): boolean =>
         ? sum >= 1 && sum < threshold
         : sum === 0 || sum >= threshold;
 
-/** The periods of small figures the attacker pins to one value. */
-const pinnedBy = (facts: readonly Fact[], upTo: number): string[] => {
-  const known = new Map<string, number>();
-  for (const fact of facts) {
-    if (fact.months.length === 1 && !('suppressed' in fact.entry)) {
-      known.set(fact.months[0] as string, fact.entry.value as number);
-    }
-  }
-  const unknown = months.filter((month) => !known.has(month));
-  // What its own release says of a month (a "<5", a hidden figure) bounds it before any search.
-  const ownFacts = unknown.map((month) =>
-    facts.filter((fact) => fact.months.length === 1 && fact.months[0] === month),
-  );
-  const values = new Map(known);
-  const sumOf = (of: readonly string[]) => of.reduce((total, month) => total + (values.get(month) ?? 0), 0);
-  // A fact is checked as soon as its last unknown month has a value, and bounds the months under
-  // it before: they add up to no more than a released figure or a "<5". The search stops once
-  // every small figure has shown two values.
-  const checkedAt = facts.map((fact) => Math.max(-1, ...fact.months.map((month) => unknown.indexOf(month))));
-  const most = facts.map((fact) =>
-    !('suppressed' in fact.entry)
-      ? (fact.entry.value as number)
-      : fact.entry.suppressed === 'primary'
+/** A released figure and the unknowns (months, cells) it adds up, by index. */
+interface Figure {
+  readonly under: readonly number[];
+  readonly entry: Fact['entry'];
+}
+
+/**
+ * The attacker: it tries every value up to `upTo` of each of `count` unknowns and gives back the
+ * figures among `figures` that are small and keep fewer than two possible values. A figure is
+ * checked as soon as its unknowns have values, and bounds them before: they add up to no more
+ * than a released figure or a "<5". It stops once every small figure has shown two values.
+ */
+const pinnedOf = (count: number, figures: readonly Figure[], upTo: number): Figure[] => {
+  const last = figures.map((figure) => Math.max(-1, ...figure.under));
+  const most = figures.map(({ entry }) =>
+    !('suppressed' in entry)
+      ? (entry.value as number)
+      : entry.suppressed === 'primary'
         ? threshold - 1
         : Number.POSITIVE_INFINITY,
   );
-  const small = facts.flatMap((fact, f) =>
-    'suppressed' in fact.entry && fact.entry.suppressed === 'primary' ? [f] : [],
+  const small = figures.flatMap(({ entry }, f) =>
+    'suppressed' in entry && entry.suppressed === 'primary' ? [f] : [],
   );
-  const seen = facts.map(() => new Set<number>());
+  const seen = figures.map(() => new Set<number>());
+  const tried: number[] = [];
+  const sumOf = (under: readonly number[], below = count) =>
+    under.reduce((total, i) => total + (i < below ? (tried[i] ?? 0) : 0), 0);
   const tryFrom = (i: number): boolean => {
-    for (const [f, fact] of facts.entries()) {
-      const sum = sumOf(fact.months);
+    for (const [f, figure] of figures.entries()) {
+      const sum = sumOf(figure.under, i);
       if (sum > (most[f] as number)) return false;
-      if (checkedAt[f] === i - 1 && !fits(sum, fact.entry)) return false;
+      if (last[f] === i - 1 && !fits(sum, figure.entry)) return false;
     }
-    if (i === unknown.length) {
-      for (const [f, fact] of facts.entries()) seen[f]?.add(sumOf(fact.months));
+    if (i === count) {
+      for (const [f, figure] of figures.entries()) seen[f]?.add(sumOf(figure.under));
       return small.every((f) => (seen[f]?.size ?? 0) >= 2);
     }
     for (let value = 0; value <= upTo; value += 1) {
-      if (!(ownFacts[i] ?? []).every((fact) => fits(value, fact.entry))) continue;
-      values.set(unknown[i] as string, value);
+      tried[i] = value;
       if (tryFrom(i + 1)) return true;
     }
-    values.delete(unknown[i] as string);
     return false;
   };
   tryFrom(0);
-  return facts.flatMap((fact, f) =>
-    'suppressed' in fact.entry && fact.entry.suppressed === 'primary' && (seen[f]?.size ?? 0) < 2
-      ? [fact.period]
-      : [],
+  return small.filter((f) => (seen[f]?.size ?? 0) < 2).map((f) => figures[f] as Figure);
+};
+
+/** The periods of small figures the attacker pins to one value, trying each month up to `upTo`. */
+const pinnedBy = (facts: readonly Fact[], upTo: number): string[] => {
+  const pinned = new Set(
+    pinnedOf(
+      months.length,
+      facts.map((fact) => ({ under: fact.months.map((month) => months.indexOf(month)), entry: fact.entry })),
+      upTo,
+    ).map((figure) => figure.entry),
   );
+  return facts.flatMap((fact) => (pinned.has(fact.entry) ? [fact.period] : []));
 };
 
 /**
@@ -241,47 +245,8 @@ describe('releases by every breakdown, from one protection of every dimension', 
         const sumOf = (under: readonly number[], of: readonly number[]) =>
           under.reduce((total, i) => total + (of[i] ?? 0), 0);
         for (const fact of facts) expect(fits(sumOf(fact.under, values), fact.entry)).toBe(true);
-        // The attacker tries every value up to 20 of each cell. A figure is checked once its cells
-        // have values, and bounds them before: the cells under a released figure or a "<5" add up to
-        // no more than it. It stops once every small figure has shown two values.
-        const last = facts.map((fact) => Math.max(...fact.under));
-        const most = facts.map((fact) =>
-          !('suppressed' in fact.entry)
-            ? (fact.entry.value as number)
-            : fact.entry.suppressed === 'primary'
-              ? threshold - 1
-              : Number.POSITIVE_INFINITY,
-        );
-        const small = facts.flatMap((fact, f) =>
-          'suppressed' in fact.entry && fact.entry.suppressed === 'primary' ? [f] : [],
-        );
-        const seen = facts.map(() => new Set<number>());
-        const tried: number[] = [];
-        const settled = () => small.every((f) => (seen[f]?.size ?? 0) >= 2);
-        const tryFrom = (i: number): boolean => {
-          for (const [f, fact] of facts.entries()) {
-            const sum = sumOf(
-              fact.under.filter((cell) => cell < i),
-              tried,
-            );
-            if (sum > (most[f] as number)) return false;
-            if (last[f] === i - 1 && !fits(sum, fact.entry)) return false;
-          }
-          if (i === cells.length) {
-            for (const [f, fact] of facts.entries()) seen[f]?.add(sumOf(fact.under, tried));
-            return settled();
-          }
-          for (let value = 0; value <= 20; value += 1) {
-            tried[i] = value;
-            if (tryFrom(i + 1)) return true;
-          }
-          return false;
-        };
-        tryFrom(0);
-        const pinned = facts.filter(
-          (fact, f) =>
-            'suppressed' in fact.entry && fact.entry.suppressed === 'primary' && (seen[f]?.size ?? 0) < 2,
-        );
+        // The attacker tries every value up to 20 of each cell.
+        const pinned = pinnedOf(cells.length, facts, 20);
         expect(pinned.map((fact) => fact.entry.key)).toEqual([]);
       }),
       { numRuns: 100 },
