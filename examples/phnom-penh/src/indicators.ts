@@ -71,12 +71,10 @@ export const updateReadModels = async (
   readModels: ReadModelStore,
   projections: ProgrammeProjections,
 ): Promise<void> => {
-  let last = 0n;
-  for await (const event of eventStore.readAll()) last = event.position;
   const engine = createProjectionEngine({ eventStore, readModels, projections: projections.all });
   await engine.start();
   try {
-    await engine.waitFor(last);
+    await engine.caughtUp();
   } finally {
     await engine.stop();
   }

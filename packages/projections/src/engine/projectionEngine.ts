@@ -136,6 +136,15 @@ export interface ProjectionEngine {
    * position that is not a bigint, and an engine never started (at once on a stopped one).
    */
   waitFor(position: bigint): Promise<void>;
+  /**
+   * Resolves once every projection this engine runs has read the log to the end it found and
+   * committed what it applied (it is live), or has stopped at a poison event: a job that brings
+   * the read models up to date and stops needs no position to wait for. Projections another
+   * instance runs (standby) are not waited for, nor events appended after the end was found.
+   * Called while `start()` runs, it waits for the start first; it rejects an engine never started,
+   * and returns at once on a stopped one.
+   */
+  caughtUp(): Promise<void>;
   /** Drops a projection's read model and builds it again from the start of the log. */
   rebuild(name: string): Promise<void>;
 }
@@ -1192,6 +1201,30 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
       }
       await waitForOwn(position);
       if (options.instance) await waitForOwners(position);
+    },
+
+    caughtUp: async () => {
+      if (starting) await starting;
+      if (!loop && !stoppedOnce) {
+        throw new TypeError(
+          'caughtUp was called on an engine that is not running: call start() first, and again if it failed.',
+        );
+      }
+      const settled = (runner: Runner): boolean =>
+        runner.state === 'live' ||
+        runner.state === 'failed' ||
+        runner.state === 'stopped' ||
+        runner.state === 'standby';
+      // Told after every commit, when projections go live, and on stop.
+      while (!stopping && !runners.every(settled)) {
+        await new Promise<void>((resolve) => {
+          const listener = (): void => {
+            commitListeners.delete(listener);
+            resolve();
+          };
+          commitListeners.add(listener);
+        });
+      }
     },
 
     rebuild: async (name) => {

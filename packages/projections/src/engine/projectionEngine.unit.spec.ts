@@ -654,6 +654,31 @@ describe('createProjectionEngine', () => {
     await expect(engine.waitFor(3n)).resolves.toBeUndefined();
   });
 
+  it('says when every projection has caught up with the log, with no position to wait for', async () => {
+    const store = await closedClubs(250);
+    const shared = createMemoryReadModelStore();
+    const engine = made({
+      eventStore: store,
+      readModels: shared,
+      projections: [closedCount, closures],
+      batchSize: 100,
+    });
+    await expect(engine.caughtUp()).rejects.toThrow(
+      /caughtUp was called on an engine that is not running: call start\(\) first/,
+    );
+    const starting = engine.start();
+    // Called while starting: it waits for the start, then for the three batches.
+    await engine.caughtUp();
+    expect(await shared.getDocument('closed_count', 'totals', 'all')).toEqual({ closed: 250 });
+    expect(await shared.checkpoint('closures')).toMatchObject({ position: 250n });
+    expect(engine.status().map((status) => status.state)).toEqual(['live', 'live']);
+    await starting;
+    // Caught up already: at once.
+    await engine.caughtUp();
+    await engine.stop();
+    await expect(engine.caughtUp()).resolves.toBeUndefined();
+  });
+
   it('waits, on an instance that does not own a projection, until its owner has committed the position', async () => {
     const store = await closedClubs(2);
     const shared = createMemoryReadModelStore();
