@@ -213,6 +213,35 @@ export const subsetsOf = (dimensions: readonly string[]): string[][] => {
 };
 
 /**
+ * The first of `attempts` that protects its table without hiding the grand total (`entriesOf`
+ * gives the entries to look at): a breakdown that costs the grand total, and with it every
+ * figure by period that could hide with it, is given up; the headline figures come first. Else
+ * the first that protects its table at all; undefined when none does.
+ */
+export const firstKeepingTotal = <T>(
+  attempts: Iterable<() => T>,
+  entriesOf: (made: T) => readonly ReleasedEntry[],
+): T | undefined => {
+  let fallback: T | undefined;
+  for (const attempt of attempts) {
+    let made: T;
+    try {
+      made = attempt();
+    } catch (error) {
+      if (!isDisclosureError(error)) throw error;
+      continue;
+    }
+    const hidesTotal = entriesOf(made).some(
+      (entry) =>
+        Object.keys(entry.key).length === 0 && 'suppressed' in entry && entry.suppressed === 'secondary',
+    );
+    if (!hidesTotal) return made;
+    fallback ??= made;
+  }
+  return fallback;
+};
+
+/**
  * Protects the counts' period hierarchy once, with every dimension they break down by: a release
  * by sex and one without a breakdown read the same table, so a total hidden in one is hidden in
  * the other. The table is by the finest period it can be protected at (months, else quarters,
@@ -232,65 +261,56 @@ export const protectHierarchy = (
   const sorted = counts.map((count) => count.month).sort();
   const years = [...new Set(sorted.map((month) => month.slice(0, 4)))];
   const finestAllowed = depthOf[finestLevel(policy.finestPeriod)];
-  /** The first table protected, if none keeps the grand total. */
-  let fallback: ProtectedHierarchy | undefined;
-  for (const finest of ['month', 'quarter', 'year', 'life'] as const) {
-    if (depthOf[finest] > finestAllowed) continue;
-    const levels = hierarchy.slice(0, depthOf[finest]);
-    for (const subset of subsetsOf(shape.dimensions)) {
-      const dimensions = [...subset, ...kept];
-      // The whole range alone (no period level) only with a dimension: a table needs one.
-      if (levels.length === 0 && dimensions.length === 0) continue;
-      const areaDimension =
-        shape.areaDimension !== undefined && dimensions.includes(shape.areaDimension)
-          ? shape.areaDimension
-          : undefined;
-      let table: CountTable = merged({
-        dimensions: [...levels, ...dimensions],
-        categories: {
-          ...(levels.includes(yearLevel) ? { [yearLevel]: years } : {}),
-          ...(levels.includes(quarterLevel) ? { [quarterLevel]: ['Q1', 'Q2', 'Q3', 'Q4'] } : {}),
-          ...(levels.includes(monthLevel) ? { [monthLevel]: ['1', '2', '3'] } : {}),
-        },
-        // Months that fall in one cell of a coarser level, and counts that differ only in the
-        // dimensions left out, are added up by `merged`.
-        cells: counts.map((count) => {
-          const key: Record<string, string> = levelsOf(count.month, levels.length);
-          for (const d of dimensions) key[d] = count.dims[d] ?? 'unknown';
-          return { key, value: count.value };
-        }),
-        ...(areaDimension === undefined ? {} : { areaDimension }),
-      });
-      if (areaDimension !== undefined) table = coarsenAreas(table, areaDimension, policy.areaLevel);
-      try {
-        const made = {
-          // Headline figures first: a total over the breakdown is hidden only when cells will not do.
-          released: protectTable(table, audience, policy, {
-            totalsFirst: dimensions,
-            // A total over every first month of a quarter, say, is part of no release.
-            unseen: (key) => depthIn(key, levels) === undefined || shape.shown?.(key) === false,
-          }),
-          levels,
-          finest,
-          dimensions,
-          kept,
-          firstCounted: sorted[0] as string,
-          lastCounted: sorted.at(-1) as string,
+  function* attempts(): Generator<() => ProtectedHierarchy> {
+    for (const finest of ['month', 'quarter', 'year', 'life'] as const) {
+      if (depthOf[finest] > finestAllowed) continue;
+      const levels = hierarchy.slice(0, depthOf[finest]);
+      for (const subset of subsetsOf(shape.dimensions)) {
+        const dimensions = [...subset, ...kept];
+        // The whole range alone (no period level) only with a dimension: a table needs one.
+        if (levels.length === 0 && dimensions.length === 0) continue;
+        yield () => {
+          const areaDimension =
+            shape.areaDimension !== undefined && dimensions.includes(shape.areaDimension)
+              ? shape.areaDimension
+              : undefined;
+          let table: CountTable = merged({
+            dimensions: [...levels, ...dimensions],
+            categories: {
+              ...(levels.includes(yearLevel) ? { [yearLevel]: years } : {}),
+              ...(levels.includes(quarterLevel) ? { [quarterLevel]: ['Q1', 'Q2', 'Q3', 'Q4'] } : {}),
+              ...(levels.includes(monthLevel) ? { [monthLevel]: ['1', '2', '3'] } : {}),
+            },
+            // Months that fall in one cell of a coarser level, and counts that differ only in the
+            // dimensions left out, are added up by `merged`.
+            cells: counts.map((count) => {
+              const key: Record<string, string> = levelsOf(count.month, levels.length);
+              for (const d of dimensions) key[d] = count.dims[d] ?? 'unknown';
+              return { key, value: count.value };
+            }),
+            ...(areaDimension === undefined ? {} : { areaDimension }),
+          });
+          if (areaDimension !== undefined) table = coarsenAreas(table, areaDimension, policy.areaLevel);
+          return {
+            // Headline figures first: a total over the breakdown is hidden only when cells will not do.
+            released: protectTable(table, audience, policy, {
+              totalsFirst: dimensions,
+              // A total over every first month of a quarter, say, is part of no release.
+              unseen: (key) => depthIn(key, levels) === undefined || shape.shown?.(key) === false,
+            }),
+            levels,
+            finest,
+            dimensions,
+            kept,
+            firstCounted: sorted[0] as string,
+            lastCounted: sorted.at(-1) as string,
+          };
         };
-        // A breakdown that costs the grand total is given up (the grand total hidden, every
-        // figure by period could hide with it): the headline figures come first.
-        const grand = made.released.margins.find((entry) => Object.keys(entry.key).length === 0);
-        if (grand !== undefined && 'suppressed' in grand && grand.suppressed === 'secondary') {
-          fallback ??= made;
-          continue;
-        }
-        return made;
-      } catch (error) {
-        if (!isDisclosureError(error)) throw error;
       }
     }
   }
-  if (fallback !== undefined) return fallback;
+  const made = firstKeepingTotal(attempts(), ({ released }) => [...released.margins]);
+  if (made !== undefined) return made;
   // Its message would name the levels of the hierarchy, which no request names.
   throw new DisclosureError(
     `${shape.what} cannot go to a ${audience} by any period: some small count could be worked out from the ` +

@@ -35,6 +35,7 @@ import {
 } from './indicatorValues.js';
 import {
   checkHierarchyRequest,
+  firstKeepingTotal,
   type PeriodEntry,
   type PeriodHierarchyRequest,
   type ProtectedHierarchy,
@@ -594,47 +595,34 @@ const protectPeriodsApart = (
   policy: DisclosurePolicy,
   cellsBy: (dims: string[]) => PeriodCell[],
 ): PeriodsApart => {
-  let fallback: PeriodsApart | undefined;
-  for (const subset of subsetsOf(dimensions)) {
+  const attempts = subsetsOf(dimensions).map((subset) => (): PeriodsApart => {
     const cells = cellsBy(subset);
-    let made: PeriodsApart;
-    try {
-      made = {
-        dimensions: subset,
-        periods: periods.map((period) => {
-          const own = cells.filter((cell) => cell.period === period);
-          if (subset.length === 0) {
-            const total = own.reduce((sum, cell) => sum + cell.value, 0);
-            return { period, cells: own, released: [{ key: {}, ...protectCount(total, audience, policy) }] };
-          }
-          const released = protectTable(
-            {
-              dimensions: subset,
-              cells: own.map((cell) => ({ key: cell.dims, value: cell.value })),
-              ...(subset.includes(areaDimension) ? { areaDimension } : {}),
-            },
-            audience,
-            policy,
-            { totalsFirst: subset },
-          );
-          return { period, cells: own, released: [...released.cells, ...released.margins] };
-        }),
-      };
-    } catch (error) {
-      if (!isDisclosureError(error)) throw error;
-      continue;
-    }
-    const hidesTotal = made.periods.some(({ released }) =>
-      released.some(
-        (entry) =>
-          Object.keys(entry.key).length === 0 && 'suppressed' in entry && entry.suppressed === 'secondary',
-      ),
-    );
-    if (!hidesTotal) return made;
-    fallback ??= made;
-  }
-  // Without a dimension every period's total goes out (or is "<5"): the loop has returned.
-  return fallback as PeriodsApart;
+    return {
+      dimensions: subset,
+      periods: periods.map((period) => {
+        const own = cells.filter((cell) => cell.period === period);
+        if (subset.length === 0) {
+          const total = own.reduce((sum, cell) => sum + cell.value, 0);
+          return { period, cells: own, released: [{ key: {}, ...protectCount(total, audience, policy) }] };
+        }
+        const released = protectTable(
+          {
+            dimensions: subset,
+            cells: own.map((cell) => ({ key: cell.dims, value: cell.value })),
+            ...(subset.includes(areaDimension) ? { areaDimension } : {}),
+          },
+          audience,
+          policy,
+          { totalsFirst: subset },
+        );
+        return { period, cells: own, released: [...released.cells, ...released.margins] };
+      }),
+    };
+  });
+  // Without a dimension every period's total goes out, or is "<5": one of them is protected.
+  return firstKeepingTotal(attempts, (made) =>
+    made.periods.flatMap((period) => period.released),
+  ) as PeriodsApart;
 };
 
 /** Refuses a breakdown by a dimension the one protection gave up, naming those it kept. */
