@@ -539,6 +539,37 @@ describe('releases of one indicator by different periods', () => {
     expect(attack).toEqual({ small: attack.small, pinned: [], untrue: [] });
   });
 
+  it('hides a total over part of the months when a period under it is hidden, saying it may be of any size', async () => {
+    // April to September 2019: 18 cases disclosed, 11 followed up. The third quarter's 2 not
+    // followed up are hidden, and with them the percentage over the two quarters: anyone could
+    // add up released quarters, not a quarter hidden.
+    const family = await loadFollowUps();
+    const overRange = (indicator: string) =>
+      releaseIndicator(projection, family, {
+        indicator,
+        period: 'life',
+        from: '2019-04',
+        to: '2019-09',
+        audience: 'donor',
+        principal: donor,
+      }).rows.map((row) => row.actual);
+    expect(overRange('pct-cases-followed-up-within-7-days')).toEqual([
+      { value: null, suppressed: 'partly-hidden' },
+    ]);
+    const byQuarter = releaseIndicator(projection, family, {
+      indicator: 'pct-cases-followed-up-within-7-days',
+      period: 'quarter',
+      from: '2019-04',
+      to: '2019-09',
+      audience: 'donor',
+      principal: donor,
+    });
+    expect(byQuarter.rows.map((row) => [row.period, 'suppressed' in row.actual])).toEqual([
+      ['2019-Q2', false],
+      ['2019-Q3', true],
+    ]);
+  });
+
   it('refuses a range that cuts a period asked for, saying which months to ask from', () => {
     const ask = (period: 'quarter' | 'year', from: string, to: string) => () =>
       releaseIndicator(projection, data, {
