@@ -683,7 +683,8 @@ const ratioEntries = (
     ...rangeOf(request),
   };
   checkHierarchyRequest(granularity, hierarchyRequest);
-  const table = protectedOnce(data, [ratio.indicator.id, request.audience, policy, what], () => {
+  // One protection for the percentage and both its parts, whichever of them is asked for.
+  const table = protectedOnce(data, [ratio.indicator.id, request.audience, policy], () => {
     const dimensions = ratioDimensions(projection, ratio);
     const monthly = (id: string) =>
       internalTable(projection, data, { indicator: id, period: 'month', by: dimensions }).rows;
@@ -707,7 +708,7 @@ const ratioEntries = (
       dimensions,
       kept: [part],
       ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
-      what,
+      what: `Indicator "${ratio.indicator.id}" (with its parts "${ratio.numerator}" and "${ratio.denominator}")`,
     });
   });
   return readProtected(table, granularity, hierarchyRequest);
