@@ -333,20 +333,6 @@ export const releaseIndicator = (
     // cells (a household given aid in two districts), so its coarsened cells and its totals are
     // counted as unions, never as sums.
     checkPeriodGranularity(disclosureGranularity(granularity), request.audience, policy);
-    const cells: {
-      period: string;
-      dims: Record<string, string>;
-      value: number;
-      refs?: ReadonlySet<string>;
-    }[] =
-      indicator.kind === 'distinct'
-        ? distinctCells(projection, data, request, coarsened).map((cell) => ({
-            period: cell.period.label,
-            dims: { ...cell.dims },
-            value: cell.refs.size,
-            refs: cell.refs,
-          }))
-        : summedRows();
     /**
      * A total of a distinct indicator: what the cells under it count, each once. The table was
      * protected as if its totals were sums; a union is at most that sum and at least its largest
@@ -397,6 +383,16 @@ export const releaseIndicator = (
       }
       return { ...base, rows, totals, suppression: suppressionOf(rows, totals) };
     }
+    // Internal: by the breakdown asked for, each period as it is.
+    const cells: PeriodCell[] =
+      indicator.kind === 'distinct'
+        ? distinctCells(projection, data, request, coarsened).map((cell) => ({
+            period: cell.period.label,
+            dims: { ...cell.dims },
+            value: cell.refs.size,
+            refs: cell.refs,
+          }))
+        : summedRows();
     for (const period of periods) {
       const own = cells.filter((cell) => cell.period === period);
       if (by.length === 0) {
@@ -462,7 +458,7 @@ export const releaseIndicator = (
         return [{ ...rest, entry: { ...entry, key }, complete: by.every((d) => key[d] !== undefined) }];
       })
     : readProtected(
-        protectedOnce(data, [meta.id, audience, policy, what], () => {
+        protectedOnce(data, [meta.id, audience, policy], () => {
           const dimensions = dimensionsOf(indicator);
           return protectHierarchy(
             internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
@@ -682,7 +678,6 @@ const ratioEntries = (
     what,
     ...rangeOf(request),
   };
-  checkHierarchyRequest(granularity, hierarchyRequest);
   // One protection for the percentage and both its parts, whichever of them is asked for.
   const table = protectedOnce(data, [ratio.indicator.id, request.audience, policy], () => {
     const dimensions = ratioDimensions(projection, ratio);
