@@ -151,23 +151,16 @@ export const caseFunnel = async (
   return funnelRows(readModels, request);
 };
 
-/** The cases disclosed in the months asked for whose children may be reported. */
+/** Every case whose child may be reported. */
 const reportableCases = async (
   readModels: ReadModelStore,
-  request: Omit<CaseFunnelRequest, 'principal'>,
+  request: Pick<CaseFunnelRequest, 'projection'>,
 ): Promise<CaseDocument[]> => {
-  const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
-  const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
   const projection = request.projection ?? 'case_funnel';
   const reportable = await reportableChildren(readModels, projection);
   return (await readModels.documents(projection, 'cases'))
     .map((row) => row.document as unknown as CaseDocument)
-    .filter((c) => reportable.has(c.child))
-    .filter(
-      (c) =>
-        (from === undefined || c.disclosed.slice(0, 7) >= from) &&
-        (to === undefined || c.disclosed.slice(0, 7) <= to),
-    );
+    .filter((c) => reportable.has(c.child));
 };
 
 /** The internal funnel, unchecked: for `releaseCaseFunnel`, which checks its own principal. */
@@ -175,10 +168,27 @@ const funnelRows = async (
   readModels: ReadModelStore,
   request: Omit<CaseFunnelRequest, 'principal'>,
 ): Promise<FunnelRow[]> => {
-  const granularity = checkGranularity(request.period ?? 'life');
-  const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
-  const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
-  const cases = await reportableCases(readModels, request);
+  const asked = funnelAsked(request);
+  return rowsOf(await reportableCases(readModels, request), asked);
+};
+
+/** A funnel request's period and months, checked before anything is read. */
+const funnelAsked = (request: Omit<CaseFunnelRequest, 'principal'>) => ({
+  granularity: checkGranularity(request.period ?? 'life'),
+  from: request.from === undefined ? undefined : parseMonthBound(request.from, 'from'),
+  to: request.to === undefined ? undefined : parseMonthBound(request.to, 'to'),
+});
+
+/** The funnel of the cases disclosed in the months asked for, by period. */
+const rowsOf = (
+  reportable: readonly CaseDocument[],
+  { granularity, from, to }: ReturnType<typeof funnelAsked>,
+): FunnelRow[] => {
+  const cases = reportable.filter(
+    (c) =>
+      (from === undefined || c.disclosed.slice(0, 7) >= from) &&
+      (to === undefined || c.disclosed.slice(0, 7) <= to),
+  );
   const months = cases.map((c) => c.disclosed.slice(0, 7)).sort();
   const first = from ?? months[0] ?? '';
   const last = to ?? months.at(-1) ?? '';
@@ -256,8 +266,9 @@ const releaseFunnel = async (
 ): Promise<ReleasedFunnelRow[]> => {
   requireFiguresFor(request.principal, { query: 'releaseCaseFunnel', audience: request.audience });
   const policy = resolvePolicy(request.audience, request.policy);
-  const granularity = checkGranularity(request.period ?? 'life');
   const { audience, principal: _principal, policy: _policy, audit: _audit, ...query } = request;
+  const asked = funnelAsked(query);
+  const { granularity } = asked;
   // Every stage from one protection of the whole period hierarchy, whatever period or range is
   // asked for. Its table counts the cases by which later stages each reached, and shows each
   // stage's count and what it leaves out of the cases disclosed (cases not followed up, say):
@@ -270,21 +281,22 @@ const releaseFunnel = async (
           policy,
           by: [] as string[],
           what: 'The case funnel',
-          ...(query.from === undefined ? {} : { from: parseMonthBound(query.from, 'from') }),
-          ...(query.to === undefined ? {} : { to: parseMonthBound(query.to, 'to') }),
+          ...(asked.from === undefined ? {} : { from: asked.from }),
+          ...(asked.to === undefined ? {} : { to: asked.to }),
         };
   if (outside !== undefined) checkHierarchyRequest(granularity, outside);
-  const rows = await funnelRows(readModels, query);
+  // Read once: the funnel asked for is some of them, its protection all of them.
+  const cases = await reportableCases(readModels, query);
+  const rows = rowsOf(cases, asked);
   const periods = rows.map((row) => row.period);
   const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
   const totals: ReleasedFunnelStep[] = [];
-  const { from: _from, to: _to, ...everyMonth } = query;
   const later = funnelStages.slice(1);
   const protectedFunnel =
     outside === undefined
       ? undefined
       : protectHierarchy(
-          (await reportableCases(readModels, everyMonth)).map((c) => ({
+          cases.map((c) => ({
             month: c.disclosed.slice(0, 7),
             dims: Object.fromEntries(later.map((stage) => [stage, c[stage] === undefined ? 'no' : 'yes'])),
             value: 1,
