@@ -60,19 +60,10 @@ export interface PeriodHierarchyRequest {
   readonly audience: Exclude<Audience, 'internal'>;
   readonly policy: DisclosurePolicy;
   readonly by: readonly string[];
-  /** The breakdown's area dimension, coarsened to the policy's level. */
-  readonly areaDimension?: string;
   /** Names the figures in a refusal: `Indicator "cases-disclosed"`. */
   readonly what: string;
   /** The breakdown as a refusal names it, when `by` holds more than the request's. Default `by`. */
   readonly asked?: readonly string[];
-  /**
-   * Every dimension the counts break down by that a release may ask for (see `HierarchyShape`).
-   * Default `by` without `kept`.
-   */
-  readonly dimensions?: readonly string[];
-  /** Dimensions always kept, among `by`: a percentage's parts. */
-  readonly kept?: readonly string[];
   /**
    * The first and last months asked for (`YYYY-MM`); default, every month counted. The counts
    * always cover every month there is: the range picks the released figures out of one protection.
@@ -127,26 +118,6 @@ const plural: Readonly<Record<Granularity, string>> = {
   quarter: 'quarters',
   year: 'years',
   life: 'periods',
-};
-
-/**
- * Protects the month counts' whole period hierarchy for the audience and gives back the figures
- * of `granularity` in the range asked for: every period's cells and totals over the breakdown,
- * and the totals over the range (`total`). A DisclosureError when `granularity` is finer than the
- * hierarchy could be protected at, saying which period to ask for, when the range cuts a period
- * asked for, or when the breakdown is one the protection could not keep.
- */
-export const releaseOverPeriods = (
-  counts: readonly MonthCount[],
-  granularity: Granularity,
-  request: PeriodHierarchyRequest,
-): PeriodEntry[] => {
-  checkHierarchyRequest(granularity, request);
-  const table = protectHierarchy(counts, {
-    ...request,
-    dimensions: request.dimensions ?? request.by.filter((d) => !(request.kept ?? []).includes(d)),
-  });
-  return table === undefined ? [] : readHierarchy(table, granularity, request);
 };
 
 /** What a request is refused for before any count is read: a period or a range the policy does not allow. */
