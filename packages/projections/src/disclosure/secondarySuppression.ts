@@ -172,7 +172,14 @@ export const planSuppression = (
     return best;
   };
 
-  /** Tables of two or more dimensions: cycles in a plane (i, j), repeated across levels {aₗ, bₗ} of the others. */
+  /**
+   * Tables of two or more dimensions: cycles in a plane (i, j), repeated across levels {aₗ, bₗ} of the
+   * others. The levels bₗ are chosen one dimension at a time, and a choice is dropped with every
+   * choice under it as soon as p's own corners so far rule it out: a corner that cannot take its
+   * change in either direction, or corners that already cost as much as the best move found. Every
+   * corner chosen so far is a corner of each full choice under it, so nothing that could beat the
+   * best move is dropped, and the moves found are those a search of every choice finds.
+   */
   const searchPlanes = (p: number, search: Search): Move | undefined => {
     const at = coordinates[p] as number[];
     let best: Move | undefined;
@@ -186,8 +193,8 @@ export const planSuppression = (
           return levels;
         });
         const choice = others.map(() => 0);
-        for (;;) {
-          // The corners repeated across the other dimensions: offset from the plane's entry, and sign.
+        /** A full choice: the corners repeated across the other dimensions, offset from the plane's entry, and sign. */
+        const tryChoice = (): Move | undefined => {
           const offsets: number[] = [];
           const signs: number[] = [];
           for (let mask = 0; mask < 1 << others.length; mask += 1) {
@@ -203,19 +210,56 @@ export const planSuppression = (
             offsets.push(offset);
             signs.push(sign);
           }
-          const found = searchPlane(p, i, j, offsets, signs, search, best?.cost ?? Number.POSITIVE_INFINITY);
-          if (found !== undefined) {
+          return searchPlane(p, i, j, offsets, signs, search, best?.cost ?? Number.POSITIVE_INFINITY);
+        };
+        /**
+         * Chooses the levels of others[o] down to others[0] (the last dimension changes slowest, as
+         * the corners are listed), given p's corners over the dimensions chosen already: their
+         * offsets from p and signs, their cost, and whether p may go up or down with them.
+         */
+        const choose = (
+          o: number,
+          corners: readonly { readonly offset: number; readonly sign: number }[],
+          cost: number,
+          up: boolean,
+          down: boolean,
+        ): boolean => {
+          if (o < 0) {
+            const found = tryChoice();
+            if (found === undefined) return false;
             best = found;
-            if (found.cost === 0) return best;
+            return found.cost === 0;
           }
-          let o = 0;
-          while (o < others.length && (choice[o] as number) + 1 === (partners[o] as number[]).length) {
-            choice[o] = 0;
-            o += 1;
+          const l = others[o] as number;
+          const levels = partners[o] as number[];
+          for (let c = 0; c < levels.length; c += 1) {
+            const b = levels[c] as number;
+            choice[o] = c;
+            const shift = (b - (at[l] as number)) * (strides[l] as number);
+            const flips = b !== sizes[l] && at[l] !== sizes[l] ? -1 : 1;
+            const more = corners.map(({ offset, sign }) => ({ offset: offset + shift, sign: sign * flips }));
+            let total = cost;
+            let canUp = up;
+            let canDown = down;
+            for (const corner of more) {
+              const index = p + corner.offset;
+              if (search === 'hiddenOnly' && status[index] === released) {
+                canUp = false;
+                canDown = false;
+                break;
+              }
+              canUp &&= canStep(index, corner.sign);
+              canDown &&= canStep(index, -corner.sign);
+              total += costOf(index);
+            }
+            if (!canUp && !canDown) continue;
+            if (best !== undefined && total >= best.cost) continue;
+            if (choose(o - 1, [...corners, ...more], total, canUp, canDown)) return true;
           }
-          if (o === others.length) break;
-          choice[o] = (choice[o] as number) + 1;
-        }
+          return false;
+        };
+        if (choose(others.length - 1, [{ offset: 0, sign: 1 }], costOf(p), canStep(p, 1), canStep(p, -1)))
+          return best;
       }
     }
     return best;
