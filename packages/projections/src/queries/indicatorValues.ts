@@ -209,6 +209,52 @@ const observationsOf = (data: IndicatorData, id: string): readonly ReadModelDocu
   return grouped.get(id) ?? [];
 };
 
+/** What one indicator of a load counts, and the months its observations span. */
+interface Counted {
+  /** Its observations of children whose consent allows reporting, and those about no child. */
+  readonly counted: readonly ReadModelDocument[];
+  /** The first and last month any of its observations (counted or not) names; none when it has none. */
+  readonly span: { readonly first: string; readonly last: string } | undefined;
+}
+
+/** Each loaded data's {@link Counted} by indicator, worked out on first use: every release of it reads them. */
+const countedByIndicator = new WeakMap<IndicatorData, Map<string, Counted>>();
+
+const countedOf = (data: IndicatorData, id: string): Counted => {
+  let known = countedByIndicator.get(data);
+  if (known === undefined) {
+    known = new Map();
+    countedByIndicator.set(data, known);
+  }
+  const found = known.get(id);
+  if (found !== undefined) return found;
+  const own = observationsOf(data, id);
+  // Without the consent read, a child is not counted: when unsure, protect the child.
+  const counted = own.filter((o) => typeof o.child !== 'string' || data.reportable?.has(o.child) === true);
+  // Months are text (YYYY-MM): compared as text, not Math.min'd.
+  let first: string | undefined;
+  let last: string | undefined;
+  const see = (month: string): void => {
+    if (first === undefined || month < first) first = month;
+    if (last === undefined || month > last) last = month;
+  };
+  for (const o of own) {
+    if ('month' in o) {
+      see(String(o.month));
+      continue;
+    }
+    const keyed = o as KeyedObservation;
+    for (const date of [keyed.from, keyed.to, keyed.latest?.date, keyed.closed])
+      if (date) see(date.slice(0, 7));
+  }
+  const result: Counted = {
+    counted,
+    span: first === undefined || last === undefined ? undefined : { first, last },
+  };
+  known.set(id, result);
+  return result;
+};
+
 /** Checks a request against the indicator set before any data is read. */
 export const checkRequest = (
   projection: IndicatorProjection,
@@ -288,10 +334,7 @@ const valuesOf = (
   by: readonly string[],
   range: { from?: string; to?: string },
 ): Map<string, Cell> => {
-  const id = indicator.indicator.id;
-  const own = observationsOf(data, id);
-  // Without the consent read, a child is not counted: when unsure, protect the child.
-  const counted = own.filter((o) => typeof o.child !== 'string' || data.reportable?.has(o.child) === true);
+  const { counted, span } = countedOf(data, indicator.indicator.id);
   const cells = new Map<string, Cell>();
   const monthsOf = (o: ReadModelDocument): string[] => {
     if ('month' in o) return [String(o.month)];
@@ -305,17 +348,8 @@ const valuesOf = (
     return at === undefined ? [] : [at.slice(0, 7)];
   };
   // The months the query covers: its range, or the months the data spans.
-  const allMonths = own.flatMap((o) => {
-    const keyed = o as KeyedObservation;
-    if ('month' in o) return [String(o.month)];
-    return [keyed.from, keyed.to, keyed.latest?.date, keyed.closed].flatMap((d) =>
-      d ? [d.slice(0, 7)] : [],
-    );
-  });
-  // Months are text (YYYY-MM): sorted, not Math.min'd.
-  const sortedMonths = [...allMonths].sort();
-  const first = range.from ?? sortedMonths[0] ?? '';
-  const last = range.to ?? sortedMonths.at(-1) ?? '';
+  const first = range.from ?? span?.first ?? '';
+  const last = range.to ?? span?.last ?? '';
   if (first === '' || last === '') return cells;
   // A period per month, worked out once: a table reads many observations of few months.
   const periods = new Map<string, Period>();
