@@ -1,18 +1,22 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createPostgresReadModelStore } from '@lantern/adapters/postgres';
 import { createSqliteEventStore, createSqliteReadModelStore, withLocalCopy } from '@lantern/adapters/sqlite';
-import type { EventStore, ReadModelDocument, ReadModelStore, RecordedEvent } from '@lantern/core';
+import type { EventStore, Principal, ReadModelDocument, ReadModelStore, RecordedEvent } from '@lantern/core';
 import {
   builtInIndicators,
   createCaseFunnelProjection,
   createIndicatorProjection,
   createProjectionEngine,
   fundingProjection,
+  type Granularity,
+  loadIndicatorData,
   type Projection,
   type ProjectionEngine,
   type ProjectionView,
+  releaseIndicator,
 } from '@lantern/projections';
 import pg from 'pg';
 import type { Tally } from '../workload.js';
@@ -24,6 +28,7 @@ import {
   type Measurement,
   type Percentiles,
   postgresConnectionString,
+  type Releases,
 } from './scenarios.js';
 import { foldCollection, foldKey, foldProjection } from './simpleFold.js';
 import { appendInOrder, copyDatabase, type Timing, time } from './timing.js';
@@ -128,6 +133,88 @@ export const rebuildBuiltIns = async (job: Job, where: 'memory' | 'sqlite', batc
     const { timing, problem } = await rebuild(stores, projections, batchSize ?? job.settings.batchSize);
     const checked = await checkBuiltIns(stores.readModels, projections, job.summary);
     return measured(job.summary.events, timing, joinProblems(problem, checked.problem), checked.digest);
+  } finally {
+    await closeAll(stores);
+  }
+};
+
+const donor: Principal = { id: 'dn_00000000000000b1', role: 'donor' };
+const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'life'];
+
+/**
+ * (h): what a donor's reports cost. The indicators projection is rebuilt from the memory store,
+ * untimed; then, timed: every indicator's observations and the children's consent are loaded once,
+ * and every built-in indicator is released to a donor by month, quarter, year and life, with no
+ * breakdown and by each of its dimensions. The first release of an indicator protects its whole
+ * table, every later one reads it; the slowest release shows what that costs for the largest table.
+ */
+export const donorReleases = async (job: Job): Promise<Measurement> => {
+  const stores = await memoryStores(job);
+  const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone });
+  try {
+    const rebuilt = await rebuild(stores, [projection], job.settings.batchSize);
+    if (rebuilt.problem) throw new Error(`The rebuild before the releases stopped short: ${rebuilt.problem}`);
+    const breakdowns = (id: string): string[][] => [
+      [],
+      ...[...new Set(projection.indicators.get(id)?.dimensions.map((d) => d.path))].map((d) => [d]),
+    ];
+    const hash = createHash('sha256');
+    const releases: Releases = {
+      asked: 0,
+      refused: {},
+      figures: 0,
+      hidden: 0,
+      loadMs: 0,
+      slowestMs: 0,
+      slowest: '',
+      digest: '',
+    };
+    const problems: string[] = [];
+    const timing = await time(async () => {
+      const loading = performance.now();
+      const data = await loadIndicatorData(stores.readModels, projection);
+      releases.loadMs = performance.now() - loading;
+      for (const { id } of builtInIndicators) {
+        for (const period of releasePeriods) {
+          for (const by of breakdowns(id)) {
+            const asked = `${id} by ${[period, ...by].join(' × ')}`;
+            const started = performance.now();
+            try {
+              const released = releaseIndicator(projection, data, {
+                indicator: id,
+                period,
+                by,
+                audience: 'donor',
+                principal: donor,
+              });
+              const figures = [...released.rows, ...released.totals];
+              releases.figures += figures.length;
+              releases.hidden += figures.filter((row) => 'suppressed' in row.actual).length;
+              hash.update(JSON.stringify([asked, released.rows, released.totals]));
+            } catch (error) {
+              const name = error instanceof Error ? error.name : typeof error;
+              if (name === 'DisclosureError' || name === 'ValidationError') {
+                const seen = releases.refused[name];
+                if (seen) seen.count += 1;
+                else releases.refused[name] = { count: 1, first: `${asked}: ${(error as Error).message}` };
+                hash.update(JSON.stringify([asked, name]));
+              } else {
+                problems.push(`${asked}: ${error instanceof Error ? error.message : String(error)}`);
+              }
+            }
+            const took = performance.now() - started;
+            releases.asked += 1;
+            if (took > releases.slowestMs) {
+              releases.slowestMs = took;
+              releases.slowest = asked;
+            }
+          }
+        }
+      }
+    });
+    releases.digest = hash.digest('hex').slice(0, 16);
+    const problem = problems.length > 0 ? `${problems.length} releases failed: ${problems[0]}` : undefined;
+    return { ...measured(job.summary.events, timing, problem), releases };
   } finally {
     await closeAll(stores);
   }

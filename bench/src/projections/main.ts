@@ -25,8 +25,8 @@ import {
 const usage = `Usage: npx -y pnpm@10 bench:projections [options]
 
 Rebuilds Lantern's built-in projections from the memory and SQLite stores, runs the engine on a
-simple fold beside Emmett (in-memory and SQLite) and raw better-sqlite3, measures live lag, and
-prints a table of medians and ratios against the targets; also writes it to
+simple fold beside Emmett (in-memory and SQLite) and raw better-sqlite3, measures live lag and
+what a donor's releases of every built-in indicator cost, and prints a table of medians and ratios against the targets; also writes it to
 bench/results/<date>-projections.md.
 
 Options (or environment variables, e.g. BENCH_EVENTS=20000):
@@ -121,6 +121,9 @@ const rateText = (reply: WorkerReply): string => {
     ? `; lag p50 ${m.lag.fromResolve.p50.toFixed(2)} ms, p99 ${m.lag.fromResolve.p99.toFixed(2)} ms`
     : '';
   const problem = m.problem ? ` ⚠ ${m.problem}` : '';
+  if (m.releases) {
+    return `${m.releases.asked} releases in ${m.seconds.toFixed(2)} s, the slowest ${m.releases.slowestMs.toFixed(0)} ms (${m.releases.slowest})${problem}`;
+  }
   return `${Math.round(m.events / m.seconds).toLocaleString('en-US')} events/s (${m.seconds.toFixed(2)} s, peak RSS ${Math.round(m.peakRssBytes / 2 ** 20)} MB)${lag}${problem}`;
 };
 
@@ -235,7 +238,9 @@ const main = async (): Promise<void> => {
     // Runs interleave the scenarios, each run starting with the next one, so a noisy minute on a
     // shared machine does not always fall on the same scenario.
     const chosen = cli.scenarios.filter(
-      (id) => !skipped[id] && ([...rebuildScenarioIds, 'liveLag'] as readonly ScenarioId[]).includes(id),
+      (id) =>
+        !skipped[id] &&
+        ([...rebuildScenarioIds, 'liveLag', 'donorReleases'] as readonly ScenarioId[]).includes(id),
     );
     for (let run = 1; run <= settings.runs; run += 1) {
       const first = chosen.length === 0 ? 0 : (run - 1) % chosen.length;

@@ -5,6 +5,7 @@ import {
   cappedOldSpaceMb,
   type Measurement,
   type ProjectionsSettings,
+  type Releases,
   rebuildScenarioIds,
   rssScenarioIds,
   type ScenarioId,
@@ -322,6 +323,46 @@ const lagTable = (run: ProjectionsRun): string => {
   return `${latencies}\n\nJust before each run, a busy loop in the same worker measured how often the process was not running (descheduled by the OS or collecting garbage): pauses longer than 1 ms in one second — ${stalls}. Any such pause that falls inside an append's measurement counts in its latency; on an idle machine there are next to none.`;
 };
 
+const releasesTable = (run: ProjectionsRun): string => {
+  const cell = cellOf(run, 'donorReleases');
+  if ('missing' in cell) return `Not measured: ${cell.missing}.`;
+  const runs = cell.runs.flatMap((m) => (m.releases ? [{ m, r: m.releases }] : []));
+  const first = runs[0]?.r;
+  if (first === undefined) return 'Not measured: no run reported its releases.';
+  const row = (
+    label: string,
+    pick: (m: Measurement, r: Releases) => number,
+    text: (value: number) => string,
+  ) =>
+    [
+      label,
+      ...runs.map(({ m, r }) => text(pick(m, r))),
+      text(median(runs.map(({ m, r }) => pick(m, r)))),
+    ] as const;
+  const seconds = (value: number): string => `${value.toFixed(2)} s`;
+  const figures = table(
+    ['cost', ...runs.map((_, i) => `run ${i + 1}`), 'median'],
+    [
+      row('every release, the load included', (m) => m.seconds, seconds),
+      row('the load: every observation and the consent, once', (_, r) => r.loadMs, milliseconds),
+      row(`the slowest release (${first.slowest})`, (_, r) => r.slowestMs, milliseconds),
+    ],
+  );
+  const refused = Object.entries(first.refused).map(
+    ([name, { count, first: example }]) => `${whole(count)} refused with a ${name}, the first: ${example}`,
+  );
+  const digests = new Set(runs.map(({ r }) => r.digest));
+  return [
+    figures,
+    '',
+    `${whole(first.asked)} releases asked for; ${whole(first.figures)} figures released, ${whole(first.hidden)} of them hidden.`,
+    ...refused.map((line) => `- ${line}`),
+    digests.size === 1
+      ? `Every run released the same figures (digest ${[...digests][0]}).`
+      : `⚠ The runs released different figures: digests ${[...digests].join(', ')}.`,
+  ].join('\n');
+};
+
 const rssTable = (run: ProjectionsRun): string =>
   table(
     ['scenario', 'events', 'seconds', 'events/s', 'peak RSS'],
@@ -434,6 +475,12 @@ export const renderReport = (run: ProjectionsRun): string => {
     `## Live lag (${whole(settings.liveEvents)} single-event appends after ${whole(Math.min(settings.liveHistory, settings.events))} events of history)`,
     '',
     lagTable(run),
+    '',
+    `## Donor releases (${settings.runs} run${settings.runs === 1 ? '' : 's'})`,
+    '',
+    'Every built-in indicator released to a donor by month, quarter, year and life, with no breakdown and by each of its dimensions, from the indicators read model rebuilt from the memory store (untimed). The first release of an indicator protects its table for every period and breakdown at once; later ones read it.',
+    '',
+    releasesTable(run),
     '',
     `## Peak RSS of a big rebuild (${settings.rssRuns} run${settings.rssRuns === 1 ? '' : 's'} each)`,
     '',

@@ -63,7 +63,7 @@ export const postgresConnectionString =
  */
 export const cappedOldSpaceMb = 512;
 
-export const scenarioIds = [...rebuildScenarioIds, 'liveLag', ...rssScenarioIds] as const;
+export const scenarioIds = [...rebuildScenarioIds, 'liveLag', 'donorReleases', ...rssScenarioIds] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
 
 export const scenarioLabels: Record<ScenarioId, string> = {
@@ -80,6 +80,8 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   foldRawSqlite: 'raw better-sqlite3: scan in position order + JSON.parse + the fold',
   foldEmmettSqlite: 'Emmett SQLite consumer + processor with the fold, its first {emmett} events',
   liveLag: 'Lantern live: single appends to the memory store, every built-in projection + the fold',
+  donorReleases:
+    'Lantern: every built-in indicator released to a donor by each period and each breakdown, from read models rebuilt untimed',
   rssBuiltIns: 'Lantern: every built-in projection, SQLite → SQLite',
   rssBuiltInsCapped: `Lantern: every built-in projection, SQLite → SQLite, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
   rssFold: 'Lantern engine, simple fold, SQLite → SQLite',
@@ -141,6 +143,24 @@ export interface LiveLag {
   stalls: { count: number; longestMs: number };
 }
 
+/** What the donor releases gave, and what the slowest of them cost. */
+export interface Releases {
+  /** Releases asked for: every built-in indicator by month, quarter, year and life, with no breakdown and by each of its dimensions. */
+  asked: number;
+  /** Those refused, by the error's name: how many, and the first with its message. */
+  refused: Record<string, { count: number; first: string }>;
+  /** Figures released, and those hidden (small counts, and totals hidden to protect them). */
+  figures: number;
+  hidden: number;
+  /** Loading every indicator's observations and the children's consent, before the first release. */
+  loadMs: number;
+  /** The slowest release (the first one to protect the largest table) and what it asked. */
+  slowestMs: number;
+  slowest: string;
+  /** A fingerprint of every release and refusal, to compare runs. */
+  digest: string;
+}
+
 export interface Measurement {
   /** Events the timed part handled (for rates). */
   events: number;
@@ -154,6 +174,7 @@ export interface Measurement {
   /** A fingerprint of every read-model document, to compare memory and SQLite rebuilds. */
   digest?: string;
   lag?: LiveLag;
+  releases?: Releases;
   remark?: string;
 }
 

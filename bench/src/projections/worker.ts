@@ -2,6 +2,7 @@ import { reasonOf } from '../subjects/index.js';
 import {
   applyBuiltIns,
   documentOperationsBuiltIns,
+  donorReleases,
   liveLag,
   rebuildBuiltIns,
   rebuildFold,
@@ -27,6 +28,7 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   foldRawSqlite: rawSqliteFold,
   foldEmmettSqlite: emmettSqliteFold,
   liveLag,
+  donorReleases,
   rssBuiltIns: (job) => rebuildForRss(job, 'builtIns'),
   rssBuiltInsCapped: (job) => rebuildForRss(job, 'builtIns'),
   rssFold: (job) => rebuildForRss(job, 'fold'),
