@@ -4,6 +4,7 @@ import {
   DisclosureError,
   type ExportAudit,
   isDisclosureError,
+  keepableTextOf,
   type Principal,
   ValidationError,
 } from '@lantern/core';
@@ -645,18 +646,39 @@ const readProtected = (
   request: PeriodHierarchyRequest,
 ): PeriodEntry[] => (table === undefined ? [] : readHierarchy(table, granularity, request));
 
-/** The dimensions a percentage's table keeps: those both its parts break down by. */
-const ratioDimensions = (projection: IndicatorProjection, ratio: CompiledRatio): string[] => {
-  const [numerator, denominator] = [ratio.numerator, ratio.denominator].map((id) =>
-    dimensionsOf(projection.indicators.get(id) as CompiledIndicator),
-  ) as [string[], string[]];
-  return numerator.filter((d) => denominator.includes(d));
+/**
+ * What a percentage's table is by: every dimension both its parts break down by, and any its
+ * denominator alone does where the numerator's condition puts every numerator in one category
+ * (`pinned`): the cases closed with goals met are the cases closed for the reason `goals-met`,
+ * so the table by reason holds them exactly, and a release of the cases closed by reason reads it.
+ */
+interface RatioShape {
+  readonly dimensions: readonly string[];
+  readonly pinned: Readonly<Record<string, string>>;
+}
+
+const ratioShape = (projection: IndicatorProjection, ratio: CompiledRatio): RatioShape => {
+  const numerator = projection.indicators.get(ratio.numerator) as CompiledIndicator;
+  const own = dimensionsOf(numerator);
+  const denominator = dimensionsOf(projection.indicators.get(ratio.denominator) as CompiledIndicator);
+  const common = own.filter((d) => denominator.includes(d));
+  const pinned: Record<string, string> = {};
+  if (numerator.kind === 'count' && common.length === own.length) {
+    for (const condition of numerator.indicator.definition.filter.where ?? []) {
+      const { field } = condition;
+      if (condition.op !== 'eq' || !denominator.includes(field) || common.includes(field)) continue;
+      // The category as the indicators projection writes the field's value down.
+      const { value } = condition;
+      pinned[field] = typeof value === 'string' ? keepableTextOf(value) : String(value);
+    }
+  }
+  return { dimensions: [...common, ...denominator.filter((d) => pinned[d] !== undefined)], pinned };
 };
 
 /**
  * The figures of a percentage's table (see `releaseRatioOverPeriods`): its numerator and
  * complement by period and breakdown, and their totals, the denominator among them. The table
- * keeps every dimension both parts break down by, whatever breakdown is asked for.
+ * keeps every dimension of its shape (see `ratioShape`), whatever breakdown is asked for.
  */
 const ratioEntries = (
   projection: IndicatorProjection,
@@ -680,14 +702,19 @@ const ratioEntries = (
   };
   // One protection for the percentage and both its parts, whichever of them is asked for.
   const table = protectedOnce(data, [ratio.indicator.id, request.audience, policy], () => {
-    const dimensions = ratioDimensions(projection, ratio);
-    const monthly = (id: string) =>
-      internalTable(projection, data, { indicator: id, period: 'month', by: dimensions }).rows;
+    const { dimensions, pinned } = ratioShape(projection, ratio);
+    const common = dimensions.filter((d) => pinned[d] === undefined);
+    const monthly = (id: string, by: readonly string[]) =>
+      internalTable(projection, data, { indicator: id, period: 'month', by }).rows;
     const cellOf = (row: IndicatorRow) =>
-      JSON.stringify([row.period.label, ...dimensions.map((d) => row.dims[d])]);
-    const numerators = new Map(monthly(ratio.numerator).map((row) => [cellOf(row), row.actual ?? 0]));
-    const months = monthly(ratio.denominator).flatMap((row) => {
-      const numerator = numerators.get(cellOf(row)) ?? 0;
+      JSON.stringify([row.period.label, ...common.map((d) => row.dims[d])]);
+    const numerators = new Map(monthly(ratio.numerator, common).map((row) => [cellOf(row), row.actual ?? 0]));
+    const pins = Object.entries(pinned);
+    const months = monthly(ratio.denominator, dimensions).flatMap((row) => {
+      // Where a dimension pins the numerator, it is all in that dimension's one category.
+      const numerator = pins.every(([d, category]) => row.dims[d] === category)
+        ? (numerators.get(cellOf(row)) ?? 0)
+        : 0;
       return [
         { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
         {
@@ -740,7 +767,7 @@ const percentageOf = (
     const parts = [indicator.numerator, indicator.denominator].map((p) => projection.indicators.get(p));
     const additive = parts.every((p) => p !== undefined && p.kind !== 'distinct' && p.kind !== 'active');
     if (!additive) continue;
-    const kept = ratioDimensions(projection, indicator);
+    const kept = ratioShape(projection, indicator).dimensions;
     if (!own.every((d) => kept.includes(d))) continue;
     if (indicator.numerator === id) found.push({ ratio, role: 'numerator' });
     if (indicator.denominator === id) found.push({ ratio, role: 'denominator' });

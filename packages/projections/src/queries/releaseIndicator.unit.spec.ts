@@ -906,3 +906,183 @@ describe('releases of one indicator by different periods', () => {
     expect(pinnedFollowUps(followUps, facts)).toEqual([]);
   });
 });
+
+describe('a count by a dimension that pins its percentage’s numerator', () => {
+  const projection = createIndicatorProjection({
+    indicators: builtInIndicators,
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  const reasons = ['goals-met', 'transferred', 'lost-contact'] as const;
+  type Reason = (typeof reasons)[number];
+
+  /** Cases closed, each disclosed (with its child registered) the day it is closed. */
+  const loadClosures = async (closed: Readonly<Record<string, Readonly<Record<Reason, number>>>>) => {
+    const store = createMemoryEventStore();
+    const readModels = createMemoryReadModelStore();
+    let n = 0;
+    let last = 0n;
+    for (const [month, byReason] of Object.entries(closed)) {
+      for (const reason of reasons) {
+        for (let i = 0; i < byReason[reason]; i += 1) {
+          n += 1;
+          const childRef = `ch_${String(n).padStart(16, '0')}`;
+          const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
+          const on = `${month}-1${i % 9}T10:00:00+07:00`;
+          await store.append(`child-${childRef}`, [
+            event(
+              'ChildRegistered',
+              {
+                programmeId: 'pp',
+                childRef,
+                sex: 'female',
+                ageBand: '12-17',
+                area: 'KH-12-06-01',
+                identifiedVia: 'outreach',
+                consent: { services: true, reporting: true, tracing: false, sharing: [] },
+                consentGivenBy: 'caregiver',
+                legalBasis: 'consent',
+              },
+              on,
+            ),
+          ]);
+          last = (
+            await store.append(`case-${caseId}`, [
+              event(
+                'CaseDisclosed',
+                {
+                  programmeId: 'pp',
+                  caseId,
+                  childRef,
+                  sex: 'female',
+                  ageBand: '12-17',
+                  area: 'KH-12-06-01',
+                  concerns: ['neglect'],
+                  disclosedVia: 'outreach',
+                },
+                on,
+              ),
+              event('CaseClosed', { caseId, reason }, on),
+            ])
+          ).position;
+        }
+      }
+    }
+    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+    await engine.start();
+    await engine.waitFor(last);
+    await engine.stop();
+    return loadIndicatorData(readModels, projection);
+  };
+
+  /** A released figure: the cells (month, reason) it adds up, and what it says of their sum. */
+  interface ClosureFact {
+    readonly cells: readonly number[];
+    readonly holds: (sum: number, cells: readonly number[]) => boolean;
+  }
+
+  /**
+   * An attacker of cases closed by month and reason: it tries every count up to 12 in each cell
+   * against every released figure (a figure checked as soon as its cells have counts). Gives back
+   * how many figures of the truth, by period and reason (or all reasons, or all but goals met),
+   * are small, and those of them that keep fewer than two possible values.
+   */
+  const pinnedClosures = (
+    closed: Readonly<Record<string, Readonly<Record<Reason, number>>>>,
+    facts: readonly ClosureFact[],
+    watched: readonly { readonly name: string; readonly cells: readonly number[] }[],
+  ): { small: number; pinned: string[] } => {
+    const truth = Object.values(closed).flatMap((byReason) => reasons.map((reason) => byReason[reason]));
+    const last = facts.map(({ cells }) => Math.max(-1, ...cells));
+    const tried: number[] = [];
+    const sumOf = (cells: readonly number[]) => cells.reduce((total, c) => total + (tried[c] ?? 0), 0);
+    const small = watched.filter(({ cells }) => {
+      const sum = cells.reduce((total, c) => total + (truth[c] ?? 0), 0);
+      return sum >= 1 && sum <= 4;
+    });
+    const seen = small.map(() => new Set<number>());
+    const tryFrom = (i: number): boolean => {
+      for (const [f, fact] of facts.entries()) {
+        if (last[f] === i - 1 && !fact.holds(sumOf(fact.cells), tried)) return false;
+      }
+      if (i === truth.length) {
+        for (const [w, { cells }] of small.entries()) seen[w]?.add(sumOf(cells));
+        return seen.every((values) => values.size >= 2);
+      }
+      for (let value = 0; value <= 12; value += 1) {
+        tried[i] = value;
+        if (tryFrom(i + 1)) return true;
+      }
+      return false;
+    };
+    tryFrom(0);
+    return {
+      small: small.length,
+      pinned: small.flatMap(({ name }, w) => ((seen[w]?.size ?? 0) < 2 ? [name] : [])),
+    };
+  };
+
+  /** Every release to a donor of cases closed by reason, those closed with goals met, and the percentage. */
+  const releasedClosures = (
+    data: IndicatorData,
+    closed: Readonly<Record<string, Readonly<Record<Reason, number>>>>,
+  ) => {
+    const all = Object.keys(closed);
+    const cellsOf = (period: string, reason?: string) =>
+      monthsUnder(period, all).flatMap((month) =>
+        reasons.flatMap((r, j) => (reason === undefined || reason === r ? [all.indexOf(month) * 3 + j] : [])),
+      );
+    const facts: ClosureFact[] = [];
+    for (const period of ['month', 'quarter', 'year', 'life'] as const) {
+      const release = (indicator: string, by: string[] = []) =>
+        releaseIndicator(projection, data, { indicator, period, by, audience: 'donor', principal: donor });
+      const byReason = release('cases-closed', ['data.reason']);
+      for (const row of [...byReason.rows, ...byReason.totals]) {
+        const cells = cellsOf(row.period, row.dims['data.reason']);
+        facts.push({ cells, holds: (sum) => counted(row.actual, sum) });
+      }
+      const goalsMet = release('cases-closed-goals-met');
+      for (const row of [...goalsMet.rows, ...goalsMet.totals]) {
+        const cells = cellsOf(row.period, 'goals-met');
+        facts.push({ cells, holds: (sum) => counted(row.actual, sum) });
+      }
+      for (const row of release('pct-cases-closed-goals-met').rows) {
+        if ('suppressed' in row.actual || typeof row.actual.value !== 'number') continue;
+        const cells = cellsOf(row.period);
+        const met = cellsOf(row.period, 'goals-met');
+        const percent = row.actual.value;
+        facts.push({
+          cells,
+          holds: (sum, tried) =>
+            sum > 0 && Math.abs((100 * met.reduce((t, c) => t + (tried[c] ?? 0), 0)) / sum - percent) < 1e-9,
+        });
+      }
+    }
+    const watched = [
+      ...all,
+      ...new Set(all.map((month) => `${month.slice(0, 4)}-Q${Math.ceil(Number(month.slice(5)) / 3)}`)),
+      'life',
+    ].flatMap((period) => [
+      { name: `${period} all`, cells: cellsOf(period) },
+      ...reasons.map((reason) => ({ name: `${period} ${reason}`, cells: cellsOf(period, reason) })),
+      { name: `${period} not goals-met`, cells: cellsOf(period).filter((c) => c % 3 !== 0) },
+    ]);
+    return { facts, watched };
+  };
+
+  it('reads the count by that dimension from the percentage’s table, so together they pin nothing', async () => {
+    // Protected apart, the table by reason and the percentage's table gave away the one case
+    // transferred in April (the only one that month not closed with goals met), in April and in
+    // the second quarter, from the totals of one and the cells of the other.
+    const closed = {
+      '2020-01': { 'goals-met': 5, transferred: 3, 'lost-contact': 2 },
+      '2020-02': { 'goals-met': 7, transferred: 4, 'lost-contact': 2 },
+      '2020-03': { 'goals-met': 6, transferred: 4, 'lost-contact': 3 },
+      '2020-04': { 'goals-met': 5, transferred: 1, 'lost-contact': 0 },
+    };
+    const data = await loadClosures(closed);
+    const { facts, watched } = releasedClosures(data, closed);
+    const { small, pinned } = pinnedClosures(closed, facts, watched);
+    expect(small).toBeGreaterThan(0);
+    expect(pinned).toEqual([]);
+  });
+});
