@@ -16,6 +16,7 @@ import {
   type Projection,
   type ProjectionEngine,
   type ProjectionView,
+  releaseCaseFunnel,
   releaseIndicator,
 } from '@lantern/projections';
 import pg from 'pg';
@@ -142,17 +143,23 @@ const donor: Principal = { id: 'dn_00000000000000b1', role: 'donor' };
 const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'life'];
 
 /**
- * (h): what a donor's reports cost. The indicators projection is rebuilt from the memory store,
- * untimed; then, timed: every indicator's observations and the children's consent are loaded once,
- * and every built-in indicator is released to a donor by month, quarter, year and life, with no
- * breakdown and by each of its dimensions. The first release of an indicator protects its whole
- * table, every later one reads it; the slowest release shows what that costs for the largest table.
+ * (h): what a donor's reports cost. The indicators projection and the case funnel are rebuilt
+ * from the memory store, untimed; then, timed: every indicator's observations and the children's
+ * consent are loaded once, every built-in indicator is released to a donor by month, quarter, year
+ * and life, with no breakdown and by each of its dimensions, and so is the case funnel by each
+ * period. The first release of an indicator protects its whole table, every later one reads it;
+ * the slowest release shows what that costs for the largest table. The funnel is protected anew
+ * by each release.
  */
 export const donorReleases = async (job: Job): Promise<Measurement> => {
   const stores = await memoryStores(job);
   const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone });
   try {
-    const rebuilt = await rebuild(stores, [projection], job.settings.batchSize);
+    const rebuilt = await rebuild(
+      stores,
+      [projection, createCaseFunnelProjection({ timeZone })],
+      job.settings.batchSize,
+    );
     if (rebuilt.problem) throw new Error(`The rebuild before the releases stopped short: ${rebuilt.problem}`);
     const breakdowns = (id: string): string[][] => [
       [],
@@ -170,6 +177,35 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
       digest: '',
     };
     const problems: string[] = [];
+    /** Times one release; `figures` gives what it released, to count and fingerprint. */
+    const timed = async (asked: string, figures: () => Promise<readonly { actual: unknown }[]>) => {
+      const started = performance.now();
+      try {
+        const released = await figures();
+        releases.figures += released.length;
+        releases.hidden += released.filter(
+          (figure) =>
+            typeof figure.actual === 'object' && figure.actual !== null && 'suppressed' in figure.actual,
+        ).length;
+        hash.update(JSON.stringify([asked, released]));
+      } catch (error) {
+        const name = error instanceof Error ? error.name : typeof error;
+        if (name === 'DisclosureError' || name === 'ValidationError') {
+          const seen = releases.refused[name];
+          if (seen) seen.count += 1;
+          else releases.refused[name] = { count: 1, first: `${asked}: ${(error as Error).message}` };
+          hash.update(JSON.stringify([asked, name]));
+        } else {
+          problems.push(`${asked}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      const took = performance.now() - started;
+      releases.asked += 1;
+      if (took > releases.slowestMs) {
+        releases.slowestMs = took;
+        releases.slowest = asked;
+      }
+    };
     const timing = await time(async () => {
       const loading = performance.now();
       const data = await loadIndicatorData(stores.readModels, projection);
@@ -177,9 +213,7 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
       for (const { id } of builtInIndicators) {
         for (const period of releasePeriods) {
           for (const by of breakdowns(id)) {
-            const asked = `${id} by ${[period, ...by].join(' × ')}`;
-            const started = performance.now();
-            try {
+            await timed(`${id} by ${[period, ...by].join(' × ')}`, async () => {
               const released = releaseIndicator(projection, data, {
                 indicator: id,
                 period,
@@ -187,29 +221,17 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
                 audience: 'donor',
                 principal: donor,
               });
-              const figures = [...released.rows, ...released.totals];
-              releases.figures += figures.length;
-              releases.hidden += figures.filter((row) => 'suppressed' in row.actual).length;
-              hash.update(JSON.stringify([asked, released.rows, released.totals]));
-            } catch (error) {
-              const name = error instanceof Error ? error.name : typeof error;
-              if (name === 'DisclosureError' || name === 'ValidationError') {
-                const seen = releases.refused[name];
-                if (seen) seen.count += 1;
-                else releases.refused[name] = { count: 1, first: `${asked}: ${(error as Error).message}` };
-                hash.update(JSON.stringify([asked, name]));
-              } else {
-                problems.push(`${asked}: ${error instanceof Error ? error.message : String(error)}`);
-              }
-            }
-            const took = performance.now() - started;
-            releases.asked += 1;
-            if (took > releases.slowestMs) {
-              releases.slowestMs = took;
-              releases.slowest = asked;
-            }
+              return [...released.rows, ...released.totals];
+            });
           }
         }
+      }
+      for (const period of releasePeriods) {
+        await timed(`the case funnel by ${period}`, async () =>
+          (
+            await releaseCaseFunnel(stores.readModels, { audience: 'donor', principal: donor, period })
+          ).flatMap((row) => row.steps.map((step) => ({ period: row.period, ...step, actual: step.cases }))),
+        );
       }
     });
     releases.digest = hash.digest('hex').slice(0, 16);

@@ -478,7 +478,7 @@ export const renderReport = (run: ProjectionsRun): string => {
     '',
     `## Donor releases (${settings.runs} run${settings.runs === 1 ? '' : 's'})`,
     '',
-    'Every built-in indicator released to a donor by month, quarter, year and life, with no breakdown and by each of its dimensions, from the indicators read model rebuilt from the memory store (untimed). The first release of an indicator protects its table for every period and breakdown at once; later ones read it.',
+    'Every built-in indicator released to a donor by month, quarter, year and life, with no breakdown and by each of its dimensions, and the case funnel by each of those periods, from read models rebuilt from the memory store (untimed). The first release of an indicator protects its table for every period and breakdown at once; later ones read it. Each release of the funnel protects it anew.',
     '',
     releasesTable(run),
     '',
