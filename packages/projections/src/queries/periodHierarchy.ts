@@ -284,7 +284,7 @@ export const protectHierarchy = (
   if (made !== undefined) return made;
   // Its message would name the levels of the hierarchy, which no request names.
   throw new DisclosureError(
-    `${shape.what} cannot go to a ${audience} by any period: some small count could be worked out from the ` +
+    `${shape.what} cannot go outside the programme by any period: some small count could be worked out from the ` +
       'totals and the "<5" labels whatever else were hidden. Merge small categories or coarsen areas, or ' +
       'release it to internal staff only.',
   );

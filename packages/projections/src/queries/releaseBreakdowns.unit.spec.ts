@@ -190,6 +190,42 @@ describe('totals and coarsened cells of a distinct indicator', () => {
     expect(possible.size).toBeGreaterThanOrEqual(2);
   });
 
+  it('gives the public each country as the donor’s total over its provinces, from one protection', () => {
+    const release = (audience: 'donor' | 'public', by: string[]) =>
+      releaseIndicator(projection, data, {
+        indicator: 'households-food-aid',
+        period: 'quarter',
+        by,
+        audience,
+        principal: donor,
+      });
+    const donorTotals = release('donor', ['data.area']).totals;
+    const publicRows = release('public', ['data.area']).rows;
+    // Each quarter's country is the quarter's total over the provinces, hidden or not as the
+    // donor's is: protected apart, the public's 12 could show where the donor's is hidden.
+    expect(publicRows.map((row) => row.dims['data.area'])).toEqual(['KH', 'KH']);
+    for (const row of publicRows) {
+      expect(row.actual).toEqual(donorTotals.find((total) => total.period === row.period)?.actual);
+    }
+  });
+
+  it('refuses the public a distinct count by country when the provinces lie in more than one', async () => {
+    // A household may be in two countries' figures: their provinces cannot be added up.
+    const twoCountries = await loadAid(projection, [
+      ...range(1, 6).map((n) => ({ household: n, area: 'KH-12-06' })),
+      ...range(7, 12).map((n) => ({ household: n, area: 'TH-10-01' })),
+    ]);
+    expect(() =>
+      releaseIndicator(projection, twoCountries, {
+        indicator: 'households-food-aid',
+        period: 'quarter',
+        by: ['data.area'],
+        audience: 'public',
+        principal: donor,
+      }),
+    ).toThrow(/households-food-aid" cannot go to a public by data.area: it counts each thing once/);
+  });
+
   it('counts a household once in a quarter, over months and areas', () => {
     const released = releaseIndicator(projection, data, {
       indicator: 'households-food-aid',

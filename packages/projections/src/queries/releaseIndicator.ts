@@ -10,9 +10,12 @@ import {
 } from '@lantern/core';
 import { fixRequest } from '../advice.js';
 import {
+  type AreaLevel,
+  areaLevelOf,
   checkPeriodGranularity,
   coarsenArea,
   type DisclosurePolicy,
+  defaultDisclosurePolicies,
   describeSuppression,
   type PeriodGranularity,
   protectCount,
@@ -65,8 +68,8 @@ export interface ReleaseRequest extends IndicatorRequest {
 /**
  * One released figure: a number, or hidden with the reason. `primary`: a small count, shown as
  * "<5"; `secondary`: hidden so that no small count can be worked out, and itself 0 or not small;
- * `partly-hidden`: a total over part of the months counted, some period under which is hidden,
- * of any size; `few-observations`: a median over too few.
+ * `partly-hidden`: a total over part of the months counted, or a country, some period or province
+ * under which is hidden, of any size; `few-observations`: a median over too few.
  */
 export type ReleasedValue =
   | { readonly value: number }
@@ -102,6 +105,102 @@ export interface ReleasedIndicator {
 
 const periodDimension = 'period';
 const areaDimension = 'data.area';
+
+/**
+ * The finest areas any audience outside the programme is given by default (a donor's provinces).
+ * A donor reads the public's releases too, so the figures each is given must come from one
+ * protection: it is made at these areas, and the public's countries are read out of it.
+ */
+const outsideAreaLevel = Math.max(
+  defaultDisclosurePolicies.donor.areaLevel,
+  defaultDisclosurePolicies.public.areaLevel,
+) as AreaLevel;
+
+/**
+ * The policy every protection outside the programme is made with: the release's own, at areas
+ * no coarser than {@link outsideAreaLevel}. Releases whose policies differ only in their areas
+ * read one protection, each at its own areas (see {@link coarsenEntries}).
+ */
+const protectionPolicy = (policy: DisclosurePolicy): DisclosurePolicy =>
+  policy.areaLevel >= outsideAreaLevel ? policy : { ...policy, areaLevel: outsideAreaLevel };
+
+/**
+ * Figures read from a protection made at finer areas than the release's policy allows, with their
+ * areas coarsened to it. Where every area coarsens to one (a programme in one country, released to
+ * the public), each figure is the protection's total over the areas, its status and all. Otherwise
+ * a coarser area's figure is the sum of the figures under it when each was released exactly (as
+ * anyone could add them up), the figure itself when it stands alone, and else hidden as
+ * `partly-hidden`. Figures that count each thing once (`additive` false) cannot be added up: a
+ * breakdown by area is refused instead.
+ */
+const coarsenEntries = <T extends { readonly period: string; readonly entry: PeriodEntry['entry'] }>(
+  read: readonly T[],
+  level: AreaLevel,
+  additive: boolean,
+  what: string,
+  audience: Audience,
+): T[] => {
+  const areas = new Set(
+    read.flatMap(({ entry }) => (entry.key[areaDimension] === undefined ? [] : [entry.key[areaDimension]])),
+  );
+  if (areas.size === 0 || [...areas].every((area) => areaLevelOf(area) <= level)) return [...read];
+  const coarser = new Set([...areas].map((area) => coarsenArea(area, level)));
+  const without = (key: Readonly<Record<string, string>>) => {
+    const { [areaDimension]: _area, ...rest } = key;
+    return rest;
+  };
+  const idOf = (period: string, key: Readonly<Record<string, string>>) =>
+    JSON.stringify([period, ...Object.entries(key).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+  if (coarser.size === 1) {
+    const [only] = coarser as Set<string>;
+    const totals = new Map(
+      read.flatMap((item) =>
+        item.entry.key[areaDimension] === undefined
+          ? [[idOf(item.period, item.entry.key), item] as const]
+          : [],
+      ),
+    );
+    const done = new Set<string>();
+    return read.flatMap((item) => {
+      if (item.entry.key[areaDimension] === undefined) return [item];
+      const id = idOf(item.period, without(item.entry.key));
+      if (done.has(id)) return [];
+      done.add(id);
+      const total = totals.get(id) as T;
+      return [{ ...item, entry: { ...total.entry, key: { ...total.entry.key, [areaDimension]: only } } }];
+    });
+  }
+  if (!additive) {
+    throw new DisclosureError(
+      `${what} cannot go to a ${audience} by ${areaDimension}: it counts each thing once, so its figures by ` +
+        `${[...coarser].join(', ')} cannot be added up from the finer areas it is protected at. Ask for it ` +
+        'without that breakdown, or release it to internal staff only.',
+    );
+  }
+  const groups = new Map<string, T[]>();
+  for (const item of read) {
+    const area = item.entry.key[areaDimension];
+    if (area === undefined) continue;
+    const id = idOf(item.period, { ...item.entry.key, [areaDimension]: coarsenArea(area, level) });
+    groups.set(id, [...(groups.get(id) ?? []), item]);
+  }
+  const done = new Set<string>();
+  return read.flatMap((item) => {
+    const area = item.entry.key[areaDimension];
+    if (area === undefined) return [item];
+    const key = { ...item.entry.key, [areaDimension]: coarsenArea(area, level) };
+    const id = idOf(item.period, key);
+    if (done.has(id)) return [];
+    done.add(id);
+    const under = groups.get(id) as T[];
+    if (under.length === 1) return [{ ...item, entry: { ...item.entry, key } }];
+    const exact = under.every(({ entry }) => !('suppressed' in entry));
+    const entry: PeriodEntry['entry'] = exact
+      ? { key, value: under.reduce((sum, { entry: e }) => sum + (e.value as number), 0) }
+      : { key, value: null, suppressed: 'partly-hidden' };
+    return [{ ...item, entry }];
+  });
+};
 
 /** Reporting periods as disclosure control grades them: the life of a programme is coarser than a year. */
 const disclosureGranularity = (granularity: Granularity): PeriodGranularity =>
@@ -361,26 +460,35 @@ export const releaseIndicator = (
       // every dimension the indicator has: released by sex and without a breakdown, a period's
       // total hidden in one would be given in the other.
       const audience = request.audience;
-      const kept = protectedOnce(
-        data,
-        [meta.id, audience, policy, granularity, request.from, request.to],
-        () =>
-          protectPeriodsApart(dimensionsOf(indicator), periods, audience, policy, (dims) =>
-            periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', policy),
-          ),
+      const outside = protectionPolicy(policy);
+      // One protection for every audience outside the programme (see protectionPolicy).
+      const kept = protectedOnce(data, [meta.id, outside, granularity, request.from, request.to], () =>
+        protectPeriodsApart(dimensionsOf(indicator), periods, audience, outside, (dims) =>
+          periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside),
+        ),
       );
       refuseGivenUp(`Indicator "${meta.id}"`, audience, by, kept.dimensions);
-      for (const { period, released, cells: own } of kept.periods) {
-        for (const entry of released) {
+      const read = kept.periods.flatMap(({ period, released, cells: own }) =>
+        released.flatMap((entry) => {
           // The breakdown asked for and its totals: the other dimensions added up.
-          if (kept.dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d))) continue;
-          const complete = by.every((d) => entry.key[d] !== undefined);
+          if (kept.dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d))) return [];
           // A total of the table counts what its cells hold once.
           const cell = kept.dimensions.every((d) => entry.key[d] !== undefined);
-          const figure = indicator.kind === 'distinct' && !cell ? recounted(entry, own) : entry;
-          if (complete) rows.push(withTarget({ ...rowOf(figure, by), period }));
-          else totals.push({ ...rowOf(figure, by), period });
-        }
+          return [{ period, entry: indicator.kind === 'distinct' && !cell ? recounted(entry, own) : entry }];
+        }),
+      );
+      // A stock adds up over areas; what is counted once does not.
+      const additive = indicator.kind === 'active';
+      for (const { period, entry } of coarsenEntries(
+        read,
+        policy.areaLevel,
+        additive,
+        `Indicator "${meta.id}"`,
+        audience,
+      )) {
+        if (by.every((d) => entry.key[d] !== undefined))
+          rows.push(withTarget({ ...rowOf(entry, by), period }));
+        else totals.push({ ...rowOf(entry, by), period });
       }
       return { ...base, rows, totals, suppression: suppressionOf(rows, totals) };
     }
@@ -458,26 +566,33 @@ export const releaseIndicator = (
         const { [part]: _side, ...key } = entry.key;
         return [{ ...rest, entry: { ...entry, key }, complete: by.every((d) => key[d] !== undefined) }];
       })
-    : readProtected(
-        protectedOnce(data, [meta.id, audience, policy], () => {
-          const dimensions = dimensionsOf(indicator);
-          return protectHierarchy(
-            internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
-              month: row.period.label,
-              dims: row.dims,
-              value: row.actual ?? 0,
-            })),
-            {
-              audience,
-              policy,
-              dimensions,
-              ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
-              what,
-            },
-          );
-        }),
-        granularity,
-        hierarchyRequest,
+    : coarsenEntries(
+        readProtected(
+          // One protection for every audience outside the programme (see protectionPolicy).
+          protectedOnce(data, [meta.id, protectionPolicy(policy)], () => {
+            const dimensions = dimensionsOf(indicator);
+            return protectHierarchy(
+              internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
+                month: row.period.label,
+                dims: row.dims,
+                value: row.actual ?? 0,
+              })),
+              {
+                audience,
+                policy: protectionPolicy(policy),
+                dimensions,
+                ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
+                what,
+              },
+            );
+          }),
+          granularity,
+          hierarchyRequest,
+        ),
+        policy.areaLevel,
+        true,
+        what,
+        audience,
       );
   const asked = new Set(periods);
   const rows: ReleasedIndicatorRow[] = [];
@@ -701,7 +816,7 @@ const ratioEntries = (
     ...rangeOf(request),
   };
   // One protection for the percentage and both its parts, whichever of them is asked for.
-  const table = protectedOnce(data, [ratio.indicator.id, request.audience, policy], () => {
+  const table = protectedOnce(data, [ratio.indicator.id, protectionPolicy(policy)], () => {
     const { dimensions, pinned } = ratioShape(projection, ratio);
     const common = dimensions.filter((d) => pinned[d] === undefined);
     const monthly = (id: string, by: readonly string[]) =>
@@ -726,14 +841,20 @@ const ratioEntries = (
     });
     return protectHierarchy(months, {
       audience: request.audience,
-      policy,
+      policy: protectionPolicy(policy),
       dimensions,
       kept: [part],
       ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
       what: `Indicator "${ratio.indicator.id}" (with its parts "${ratio.numerator}" and "${ratio.denominator}")`,
     });
   });
-  return readProtected(table, granularity, hierarchyRequest);
+  return coarsenEntries(
+    readProtected(table, granularity, hierarchyRequest),
+    policy.areaLevel,
+    true,
+    what,
+    request.audience,
+  );
 };
 
 /**

@@ -7,6 +7,7 @@ import {
   type ReadModelStore,
 } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -1084,5 +1085,186 @@ describe('a count by a dimension that pins its percentage’s numerator', () => 
     const { small, pinned } = pinnedClosures(closed, facts, watched);
     expect(small).toBeGreaterThan(0);
     expect(pinned).toEqual([]);
+  });
+});
+
+describe('releases to a donor and to the public together', () => {
+  const projection = createIndicatorProjection({
+    indicators: builtInIndicators,
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  const months = ['2020-01', '2020-02'] as const;
+  const sexes = ['female', 'male'] as const;
+  const communes = ['KH-12-06-01', 'KH-09-01-01', 'KH-01-01-01'] as const;
+  /** Every cell the cases can fall in: a month, a sex and a commune. */
+  const cellsAll = months.flatMap((month) =>
+    sexes.flatMap((sex) => communes.map((commune) => [month, sex, commune] as const)),
+  );
+  const fitsFigure = (sum: number, actual: ReleasedValue) =>
+    !('suppressed' in actual)
+      ? sum === actual.value
+      : actual.suppressed === 'primary'
+        ? sum >= 1 && sum <= 4
+        : actual.suppressed === 'partly-hidden' || sum === 0 || sum >= 5;
+
+  /**
+   * Releases `cases-disclosed` to a donor (provinces) and to the public (the country) by every
+   * breakdown and period, and attacks them together. The attacker knows every released figure and
+   * which cells it adds up, that "<5" is 1…4 and any other hidden figure 0 or 5 and more, and tries
+   * every count from 0 to 12 in every cell (a figure checked as soon as its cells have counts, and
+   * bounding them before). Gives back the small figures that keep fewer than two possible values,
+   * and how many small figures there were.
+   */
+  const attack = async (counts: readonly number[]) => {
+    const data = await loadCases(
+      projection,
+      cellsAll.flatMap(([month, sex, commune], i) =>
+        (counts[i] ?? 0) > 0 ? [[month, sex, commune, counts[i] as number] as const] : [],
+      ),
+    );
+    const released: {
+      audience: string;
+      period: string;
+      dims: Record<string, string>;
+      actual: ReleasedValue;
+    }[] = [];
+    for (const audience of ['donor', 'public'] as const) {
+      for (const by of [[], ['data.sex'], ['data.area'], ['data.sex', 'data.area']]) {
+        for (const period of ['month', 'quarter', 'year', 'life'] as const) {
+          try {
+            const release = releaseIndicator(projection, data, {
+              indicator: 'cases-disclosed',
+              period,
+              by,
+              audience,
+              principal: donor,
+            });
+            for (const row of [...release.rows, ...release.totals]) released.push({ audience, ...row });
+          } catch (error) {
+            // A breakdown the protection gave up is refused, and gives nothing away.
+            if (!isDisclosureError(error)) throw error;
+          }
+        }
+      }
+    }
+    const under = released.map((row) =>
+      cellsAll.flatMap(([month, sex, commune], i) => {
+        const area = row.dims['data.area'];
+        return (/^\d{4}-\d{2}$/.test(row.period) ? row.period === month : true) &&
+          (row.dims['data.sex'] ?? sex) === sex &&
+          (area === undefined || commune.startsWith(area))
+          ? [i]
+          : [];
+      }),
+    );
+    const last = under.map((cells) => Math.max(-1, ...cells));
+    const most = released.map(({ actual }) =>
+      !('suppressed' in actual)
+        ? (actual.value as number)
+        : actual.suppressed === 'primary'
+          ? 4
+          : Number.POSITIVE_INFINITY,
+    );
+    const small = released.flatMap(({ actual }, r) =>
+      'suppressed' in actual && actual.suppressed === 'primary' ? [r] : [],
+    );
+    const seen = released.map(() => new Set<number>());
+    const tried: number[] = [];
+    const sumOf = (cells: readonly number[], below: number) =>
+      cells.reduce((total, c) => total + (c < below ? (tried[c] ?? 0) : 0), 0);
+    const tryFrom = (i: number): boolean => {
+      for (const [r, cells] of under.entries()) {
+        const sum = sumOf(cells, i);
+        if (sum > (most[r] as number)) return false;
+        if (last[r] === i - 1 && !fitsFigure(sum, released[r]?.actual as ReleasedValue)) return false;
+      }
+      if (i === cellsAll.length) {
+        for (const [r, cells] of under.entries()) seen[r]?.add(sumOf(cells, i));
+        return small.every((r) => (seen[r]?.size ?? 0) >= 2);
+      }
+      for (let value = 0; value <= 12; value += 1) {
+        tried[i] = value;
+        if (tryFrom(i + 1)) return true;
+      }
+      return false;
+    };
+    tryFrom(0);
+    return {
+      small: small.length,
+      pinned: small
+        .filter((r) => (seen[r]?.size ?? 0) < 2)
+        .map((r) => `${released[r]?.audience} ${released[r]?.period} ${JSON.stringify(released[r]?.dims)}`),
+    };
+  };
+
+  it('reads the public’s countries from the donor’s protection, so together they pin nothing', async () => {
+    // Protected each for its own areas, the public's table by sex and the donor's by sex and
+    // province hid different figures: together they gave away a boy's count in January and a
+    // girl's in February, among others.
+    const counts = [2, 2, 2, 0, 0, 4, 1, 0, 0, 0, 4, 4];
+    const { small, pinned } = await attack(counts);
+    expect(small).toBeGreaterThan(0);
+    expect(pinned).toEqual([]);
+    // The public is given the country, with what its provinces add up to.
+    const data = await loadCases(
+      projection,
+      cellsAll.flatMap(([month, sex, commune], i) =>
+        (counts[i] ?? 0) > 0 ? [[month, sex, commune, counts[i] as number] as const] : [],
+      ),
+    );
+    const byArea = releaseIndicator(projection, data, {
+      indicator: 'cases-disclosed',
+      period: 'quarter',
+      by: ['data.area'],
+      audience: 'public',
+      principal: donor,
+    });
+    expect(byArea.rows.map((row) => [row.period, row.dims, row.actual])).toEqual([
+      ['2020-Q1', { 'data.area': 'KH' }, { value: 19 }],
+    ]);
+  });
+
+  it('gives the public each country as what its provinces add up to, when they lie in more than one', async () => {
+    const data = await loadCases(projection, [
+      ['2020-03', 'female', 'KH-12-06-01', 6],
+      ['2020-03', 'male', 'KH-09-01-01', 5],
+      ['2020-03', 'female', 'TH-10-01-01', 3],
+    ]);
+    const release = (audience: 'donor' | 'public') =>
+      releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period: 'quarter',
+        by: ['data.area'],
+        audience,
+        principal: donor,
+      });
+    const byProvince = new Map(release('donor').rows.map((row) => [row.dims['data.area'], row.actual]));
+    const khmer = [byProvince.get('KH-12'), byProvince.get('KH-09')];
+    // A country is the sum of its provinces where each was released, and hidden where one was not.
+    expect(release('public').rows.map((row) => [row.dims['data.area'], row.actual])).toEqual([
+      [
+        'KH',
+        khmer.every((actual) => actual !== undefined && !('suppressed' in actual))
+          ? { value: 11 }
+          : { value: null, suppressed: 'partly-hidden' },
+      ],
+      ['TH', byProvince.get('TH-10')],
+    ]);
+    expect(byProvince.get('TH-10')).toEqual({ value: '<5', suppressed: 'primary' });
+  });
+
+  it('lets no small count be worked out, whatever the cases (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 7 })), {
+          minLength: cellsAll.length,
+          maxLength: cellsAll.length,
+        }),
+        async (counts) => {
+          expect((await attack(counts)).pinned).toEqual([]);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
