@@ -151,32 +151,24 @@ const coarsenEntries = <T extends { readonly period: string; readonly entry: Per
   };
   const idOf = (period: string, key: Readonly<Record<string, string>>) =>
     JSON.stringify([period, ...Object.entries(key).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
-  if (coarser.size === 1) {
-    const [only] = coarser as Set<string>;
-    const totals = new Map(
-      read.flatMap((item) =>
-        item.entry.key[areaDimension] === undefined
-          ? [[idOf(item.period, item.entry.key), item] as const]
-          : [],
-      ),
-    );
-    const done = new Set<string>();
-    return read.flatMap((item) => {
-      if (item.entry.key[areaDimension] === undefined) return [item];
-      const id = idOf(item.period, without(item.entry.key));
-      if (done.has(id)) return [];
-      done.add(id);
-      const total = totals.get(id) as T;
-      return [{ ...item, entry: { ...total.entry, key: { ...total.entry.key, [areaDimension]: only } } }];
-    });
-  }
-  if (!additive) {
-    throw new DisclosureError(
+  // In one country, its figure is the protection's own total over the areas.
+  const totals =
+    coarser.size === 1
+      ? new Map(
+          read.flatMap((item) =>
+            item.entry.key[areaDimension] === undefined
+              ? [[idOf(item.period, item.entry.key), item] as const]
+              : [],
+          ),
+        )
+      : undefined;
+  const refuse = () =>
+    new DisclosureError(
       `${what} cannot go to a ${audience} by ${areaDimension}: it counts each thing once, so its figures by ` +
         `${[...coarser].join(', ')} cannot be added up from the finer areas it is protected at. Ask for it ` +
         'without that breakdown, or release it to internal staff only.',
     );
-  }
+  if (totals === undefined && !additive) throw refuse();
   const groups = new Map<string, T[]>();
   for (const item of read) {
     const area = item.entry.key[areaDimension];
@@ -192,6 +184,9 @@ const coarsenEntries = <T extends { readonly period: string; readonly entry: Per
     const id = idOf(item.period, key);
     if (done.has(id)) return [];
     done.add(id);
+    const total = totals?.get(idOf(item.period, without(item.entry.key)));
+    if (total !== undefined) return [{ ...item, entry: { ...total.entry, key } }];
+    if (!additive) throw refuse();
     const under = groups.get(id) as T[];
     if (under.length === 1) return [{ ...item, entry: { ...item.entry, key } }];
     const exact = under.every(({ entry }) => !('suppressed' in entry));
