@@ -875,7 +875,10 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   };
 
   /** Applies a batch to every running projection behind it and commits them all at once. */
-  const process = async (events: readonly RecordedEvent[], active: readonly Runner[]): Promise<void> => {
+  const applyAndCommit = async (
+    events: readonly RecordedEvent[],
+    active: readonly Runner[],
+  ): Promise<void> => {
     await applyAll(events, active);
     await commitApplied(active);
   };
@@ -972,7 +975,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
         }
         if (queue.length > batchSize * liveHighWaterBatches) return; // fell behind: read in batches
         const events = queue.splice(0, batchSize);
-        await process(events, active.filter(isRunning));
+        await applyAndCommit(events, active.filter(isRunning));
       }
       if (failure !== undefined) {
         failedLive = true;
