@@ -50,13 +50,15 @@ const loadCases = async (
     count: number,
     /** How many of them were followed up the day they were disclosed; default none. */
     followedUp?: number,
+    /** Why every one of them was closed, the day it was disclosed; default open. */
+    closedFor?: string,
   ])[],
   readModels: ReadModelStore = createMemoryReadModelStore(),
 ): Promise<IndicatorData> => {
   const store = createMemoryEventStore();
   let n = 0;
   let last = 0n;
-  for (const [month, sex, area, count, followedUp = 0] of counted) {
+  for (const [month, sex, area, count, followedUp = 0, closedFor] of counted) {
     for (let i = 0; i < count; i += 1) {
       n += 1;
       const childRef = `ch_${String(n).padStart(16, '0')}`;
@@ -98,6 +100,7 @@ const loadCases = async (
           ...(i < followedUp
             ? [event('CaseFollowedUp', { caseId, followedUpOn: on.slice(0, 10), kind: 'home-visit' }, on)]
             : []),
+          ...(closedFor === undefined ? [] : [event('CaseClosed', { caseId, reason: closedFor }, on)]),
         ])
       ).position;
     }
@@ -917,63 +920,13 @@ describe('a count by a dimension that pins its percentage’s numerator', () => 
   type Reason = (typeof reasons)[number];
 
   /** Cases closed, each disclosed (with its child registered) the day it is closed. */
-  const loadClosures = async (closed: Readonly<Record<string, Readonly<Record<Reason, number>>>>) => {
-    const store = createMemoryEventStore();
-    const readModels = createMemoryReadModelStore();
-    let n = 0;
-    let last = 0n;
-    for (const [month, byReason] of Object.entries(closed)) {
-      for (const reason of reasons) {
-        for (let i = 0; i < byReason[reason]; i += 1) {
-          n += 1;
-          const childRef = `ch_${String(n).padStart(16, '0')}`;
-          const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
-          const on = `${month}-1${i % 9}T10:00:00+07:00`;
-          await store.append(`child-${childRef}`, [
-            event(
-              'ChildRegistered',
-              {
-                programmeId: 'pp',
-                childRef,
-                sex: 'female',
-                ageBand: '12-17',
-                area: 'KH-12-06-01',
-                identifiedVia: 'outreach',
-                consent: { services: true, reporting: true, tracing: false, sharing: [] },
-                consentGivenBy: 'caregiver',
-                legalBasis: 'consent',
-              },
-              on,
-            ),
-          ]);
-          last = (
-            await store.append(`case-${caseId}`, [
-              event(
-                'CaseDisclosed',
-                {
-                  programmeId: 'pp',
-                  caseId,
-                  childRef,
-                  sex: 'female',
-                  ageBand: '12-17',
-                  area: 'KH-12-06-01',
-                  concerns: ['neglect'],
-                  disclosedVia: 'outreach',
-                },
-                on,
-              ),
-              event('CaseClosed', { caseId, reason }, on),
-            ])
-          ).position;
-        }
-      }
-    }
-    const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
-    await engine.start();
-    await engine.waitFor(last);
-    await engine.stop();
-    return loadIndicatorData(readModels, projection);
-  };
+  const loadClosures = (closed: Readonly<Record<string, Readonly<Record<Reason, number>>>>) =>
+    loadCases(
+      projection,
+      Object.entries(closed).flatMap(([month, byReason]) =>
+        reasons.map((reason) => [month, 'female', 'KH-12-06-01', byReason[reason], 0, reason] as const),
+      ),
+    );
 
   /** A released figure: the cells (month, reason) it adds up, and what it says of their sum. */
   interface ClosureFact {
