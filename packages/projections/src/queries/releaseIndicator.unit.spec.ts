@@ -194,6 +194,48 @@ const attackAcrossPeriods = (
   };
 };
 
+/** A released figure: the cells it adds up, what it says of their sum, and at most how much that is. */
+interface CellFigure {
+  readonly cells: readonly number[];
+  readonly holds: (sum: number, tried: readonly number[]) => boolean;
+  readonly most?: number;
+}
+
+/**
+ * An attacker's search: every count from 0 to 12 in each of `count` cells, against every figure
+ * (checked as soon as its cells have counts, and bounding their sum before by its `most`). Gives
+ * back the values each of `watched` (a set of cells) can take, stopping once each has taken two.
+ */
+const valuesTaken = (
+  count: number,
+  figures: readonly CellFigure[],
+  watched: readonly (readonly number[])[],
+): Set<number>[] => {
+  const last = figures.map(({ cells }) => Math.max(-1, ...cells));
+  const seen = watched.map(() => new Set<number>());
+  const tried: number[] = [];
+  const sumOf = (cells: readonly number[], below: number) =>
+    cells.reduce((total, c) => total + (c < below ? (tried[c] ?? 0) : 0), 0);
+  const tryFrom = (i: number): boolean => {
+    for (const [f, figure] of figures.entries()) {
+      const sum = sumOf(figure.cells, i);
+      if (sum > (figure.most ?? Number.POSITIVE_INFINITY)) return false;
+      if (last[f] === i - 1 && !figure.holds(sum, tried)) return false;
+    }
+    if (i === count) {
+      for (const [w, cells] of watched.entries()) seen[w]?.add(sumOf(cells, i));
+      return seen.every((values) => values.size >= 2);
+    }
+    for (let value = 0; value <= 12; value += 1) {
+      tried[i] = value;
+      if (tryFrom(i + 1)) return true;
+    }
+    return false;
+  };
+  tryFrom(0);
+  return seen;
+};
+
 describe('indicator values released to an audience', () => {
   const projection = createIndicatorProjection({
     indicators: builtInIndicators,
@@ -928,47 +970,26 @@ describe('a count by a dimension that pins its percentage’s numerator', () => 
       ),
     );
 
-  /** A released figure: the cells (month, reason) it adds up, and what it says of their sum. */
-  interface ClosureFact {
-    readonly cells: readonly number[];
-    readonly holds: (sum: number, cells: readonly number[]) => boolean;
-  }
-
   /**
-   * An attacker of cases closed by month and reason: it tries every count up to 12 in each cell
-   * against every released figure (a figure checked as soon as its cells have counts). Gives back
-   * how many figures of the truth, by period and reason (or all reasons, or all but goals met),
-   * are small, and those of them that keep fewer than two possible values.
+   * An attacker of cases closed by month and reason ({@link valuesTaken}). Gives back how many
+   * figures of the truth, by period and reason (or all reasons, or all but goals met), are small,
+   * and those of them that keep fewer than two possible values.
    */
   const pinnedClosures = (
     closed: Readonly<Record<string, Readonly<Record<Reason, number>>>>,
-    facts: readonly ClosureFact[],
+    facts: readonly CellFigure[],
     watched: readonly { readonly name: string; readonly cells: readonly number[] }[],
   ): { small: number; pinned: string[] } => {
     const truth = Object.values(closed).flatMap((byReason) => reasons.map((reason) => byReason[reason]));
-    const last = facts.map(({ cells }) => Math.max(-1, ...cells));
-    const tried: number[] = [];
-    const sumOf = (cells: readonly number[]) => cells.reduce((total, c) => total + (tried[c] ?? 0), 0);
     const small = watched.filter(({ cells }) => {
       const sum = cells.reduce((total, c) => total + (truth[c] ?? 0), 0);
       return sum >= 1 && sum <= 4;
     });
-    const seen = small.map(() => new Set<number>());
-    const tryFrom = (i: number): boolean => {
-      for (const [f, fact] of facts.entries()) {
-        if (last[f] === i - 1 && !fact.holds(sumOf(fact.cells), tried)) return false;
-      }
-      if (i === truth.length) {
-        for (const [w, { cells }] of small.entries()) seen[w]?.add(sumOf(cells));
-        return seen.every((values) => values.size >= 2);
-      }
-      for (let value = 0; value <= 12; value += 1) {
-        tried[i] = value;
-        if (tryFrom(i + 1)) return true;
-      }
-      return false;
-    };
-    tryFrom(0);
+    const seen = valuesTaken(
+      truth.length,
+      facts,
+      small.map(({ cells }) => cells),
+    );
     return {
       small: small.length,
       pinned: small.flatMap(({ name }, w) => ((seen[w]?.size ?? 0) < 2 ? [name] : [])),
@@ -985,7 +1006,7 @@ describe('a count by a dimension that pins its percentage’s numerator', () => 
       monthsUnder(period, all).flatMap((month) =>
         reasons.flatMap((r, j) => (reason === undefined || reason === r ? [all.indexOf(month) * 3 + j] : [])),
       );
-    const facts: ClosureFact[] = [];
+    const facts: CellFigure[] = [];
     for (const period of ['month', 'quarter', 'year', 'life'] as const) {
       const release = (indicator: string, by: string[] = []) =>
         releaseIndicator(projection, data, { indicator, period, by, audience: 'donor', principal: donor });
@@ -1110,42 +1131,26 @@ describe('releases to a donor and to the public together', () => {
           : [];
       }),
     );
-    const last = under.map((cells) => Math.max(-1, ...cells));
-    const most = released.map(({ actual }) =>
-      !('suppressed' in actual)
-        ? (actual.value as number)
-        : actual.suppressed === 'primary'
-          ? 4
-          : Number.POSITIVE_INFINITY,
-    );
     const small = released.flatMap(({ actual }, r) =>
       'suppressed' in actual && actual.suppressed === 'primary' ? [r] : [],
     );
-    const seen = released.map(() => new Set<number>());
-    const tried: number[] = [];
-    const sumOf = (cells: readonly number[], below: number) =>
-      cells.reduce((total, c) => total + (c < below ? (tried[c] ?? 0) : 0), 0);
-    const tryFrom = (i: number): boolean => {
-      for (const [r, cells] of under.entries()) {
-        const sum = sumOf(cells, i);
-        if (sum > (most[r] as number)) return false;
-        if (last[r] === i - 1 && !fitsFigure(sum, released[r]?.actual as ReleasedValue)) return false;
-      }
-      if (i === cellsAll.length) {
-        for (const [r, cells] of under.entries()) seen[r]?.add(sumOf(cells, i));
-        return small.every((r) => (seen[r]?.size ?? 0) >= 2);
-      }
-      for (let value = 0; value <= 12; value += 1) {
-        tried[i] = value;
-        if (tryFrom(i + 1)) return true;
-      }
-      return false;
-    };
-    tryFrom(0);
+    const seen = valuesTaken(
+      cellsAll.length,
+      released.map(({ actual }, r) => ({
+        cells: under[r] as number[],
+        holds: (sum: number) => fitsFigure(sum, actual),
+        most: !('suppressed' in actual)
+          ? (actual.value as number)
+          : actual.suppressed === 'primary'
+            ? 4
+            : Number.POSITIVE_INFINITY,
+      })),
+      small.map((r) => under[r] as number[]),
+    );
     return {
       small: small.length,
       pinned: small
-        .filter((r) => (seen[r]?.size ?? 0) < 2)
+        .filter((_, w) => (seen[w]?.size ?? 0) < 2)
         .map((r) => `${released[r]?.audience} ${released[r]?.period} ${JSON.stringify(released[r]?.dims)}`),
     };
   };
