@@ -457,10 +457,16 @@ export const releaseIndicator = (
       const audience = request.audience;
       const outside = protectionPolicy(policy);
       // One protection for every audience outside the programme (see protectionPolicy).
-      const kept = protectedOnce(data, [meta.id, outside, granularity, request.from, request.to], () =>
-        protectPeriodsApart(dimensionsOf(indicator), periods, audience, outside, (dims) =>
-          periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside),
-        ),
+      const kept = protectedOnce(
+        data,
+        meta.id,
+        `Indicator "${meta.id}"`,
+        outside,
+        [granularity, request.from, request.to],
+        () =>
+          protectPeriodsApart(dimensionsOf(indicator), periods, audience, outside, (dims) =>
+            periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside),
+          ),
       );
       refuseGivenUp(`Indicator "${meta.id}"`, audience, by, kept.dimensions);
       const read = kept.periods.flatMap(({ period, released, cells: own }) =>
@@ -564,7 +570,7 @@ export const releaseIndicator = (
     : coarsenEntries(
         readProtected(
           // One protection for every audience outside the programme (see protectionPolicy).
-          protectedOnce(data, [meta.id, protectionPolicy(policy)], () => {
+          protectedOnce(data, meta.id, what, protectionPolicy(policy), [], () => {
             const dimensions = dimensionsOf(indicator);
             return protectHierarchy(
               internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
@@ -616,13 +622,50 @@ const dimensionsOf = (indicator: CompiledIndicator): string[] => [
  */
 const protections = new WeakMap<IndicatorData, Map<string, unknown>>();
 
-const protectedOnce = <T>(data: IndicatorData, identity: readonly unknown[], protect: () => T): T => {
+/** The policy each table's protections were made with, by the data they were made from. */
+const policiesUsed = new WeakMap<IndicatorData, Map<string, DisclosurePolicy>>();
+
+const describePolicy = (policy: DisclosurePolicy): string =>
+  `threshold ${policy.threshold}, periods by ${policy.finestPeriod} at the finest and areas to level ${policy.areaLevel}`;
+
+/**
+ * The protection of `table` (an indicator, or a percentage with its parts) made with `policy`
+ * for everyone outside the programme, made on first use and read by every later release (`rest`
+ * tells apart what one table protects separately, such as each granularity of a distinct count).
+ * A table already protected from this data with another policy is refused: the two protections
+ * would hide different figures, and a reader given both could work a small count out.
+ */
+const protectedOnce = <T>(
+  data: IndicatorData,
+  table: string,
+  /** Names what was asked for in a refusal: `Indicator "cases-disclosed"`. */
+  what: string,
+  policy: DisclosurePolicy,
+  rest: readonly unknown[],
+  protect: () => T,
+): T => {
+  let used = policiesUsed.get(data);
+  if (!used) {
+    used = new Map();
+    policiesUsed.set(data, used);
+  }
+  const before = used.get(table);
+  if (before !== undefined && JSON.stringify(before) !== JSON.stringify(policy)) {
+    throw new DisclosureError(
+      `${what} was released outside the programme from this data with ${describePolicy(before)}; ` +
+        `with ${describePolicy(policy)} it would be protected apart, and the two releases side by side could ` +
+        'give a small count away. Give every release outside the programme the same threshold and finest ' +
+        'period (areas coarser than a province are read from the same protection), or make this release ' +
+        'from data loaded anew if the two will never reach the same readers.',
+    );
+  }
+  used.set(table, policy);
   let made = protections.get(data);
   if (!made) {
     made = new Map();
     protections.set(data, made);
   }
-  const key = JSON.stringify(identity);
+  const key = JSON.stringify([table, policy, ...rest]);
   if (!made.has(key)) {
     try {
       made.set(key, protect());
@@ -811,7 +854,7 @@ const ratioEntries = (
     ...rangeOf(request),
   };
   // One protection for the percentage and both its parts, whichever of them is asked for.
-  const table = protectedOnce(data, [ratio.indicator.id, protectionPolicy(policy)], () => {
+  const table = protectedOnce(data, ratio.indicator.id, what, protectionPolicy(policy), [], () => {
     const { dimensions, pinned } = ratioShape(projection, ratio);
     const common = dimensions.filter((d) => pinned[d] === undefined);
     const monthly = (id: string, by: readonly string[]) =>

@@ -289,8 +289,9 @@ describe('indicator values released to an audience', () => {
     expect(released.suppression?.secondary).toBeGreaterThan(0);
   });
 
-  it('coarsens areas for a donor to the policy level, adding up the communes', () => {
-    const released = releaseIndicator(projection, data, {
+  it('coarsens areas for a donor to the policy level, adding up the communes', async () => {
+    // Data of its own: from the data the other releases read, a policy of its own is refused.
+    const released = releaseIndicator(projection, await loadCases(projection, cases), {
       indicator: 'cases-disclosed',
       period: 'life',
       by: ['data.area'],
@@ -302,6 +303,31 @@ describe('indicator values released to an audience', () => {
       ['KH-12-06', { value: 8 }],
       ['KH-12-09', { value: 8 }],
     ]);
+  });
+
+  it('refuses a release with another policy from data already released outside the programme', () => {
+    const release = (policy?: { finestPeriod: 'quarter' }) =>
+      releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period: 'quarter',
+        audience: 'donor',
+        principal: donor,
+        ...(policy === undefined ? {} : { policy }),
+      });
+    // The public reads the donor's protection: the same policy but for areas.
+    const once = release();
+    expect(
+      releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period: 'quarter',
+        audience: 'public',
+        principal: donor,
+      }).rows,
+    ).toEqual(once.rows);
+    // Protected by quarters alone, the figures could be hidden otherwise than by months.
+    expect(() => release({ finestPeriod: 'quarter' })).toThrow(
+      /Indicator "cases-disclosed" was released outside the programme from this data with threshold 5, periods by month .* with threshold 5, periods by quarter .* Give every release outside the programme the same threshold and finest period/,
+    );
   });
 
   it('refuses a donor internal figures before any work, saying which audience to ask for', () => {
