@@ -552,6 +552,8 @@ export const releaseIndicator = (
   const percentage = percentageOf(projection, meta.id);
   const what = `Indicator "${meta.id}"`;
   const audience = request.audience;
+  // One protection for every audience outside the programme (see protectionPolicy).
+  const outside = protectionPolicy(policy);
   const hierarchyRequest = { audience, policy, by, what, ...rangeOf(request) };
   const entries = percentage
     ? ratioEntries(
@@ -569,8 +571,7 @@ export const releaseIndicator = (
       })
     : coarsenEntries(
         readProtected(
-          // One protection for every audience outside the programme (see protectionPolicy).
-          protectedOnce(data, meta.id, what, protectionPolicy(policy), [], () => {
+          protectedOnce(data, meta.id, what, outside, [], () => {
             const dimensions = dimensionsOf(indicator);
             return protectHierarchy(
               internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
@@ -580,7 +581,7 @@ export const releaseIndicator = (
               })),
               {
                 audience,
-                policy: protectionPolicy(policy),
+                policy: outside,
                 dimensions,
                 ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
                 what,
@@ -854,7 +855,8 @@ const ratioEntries = (
     ...rangeOf(request),
   };
   // One protection for the percentage and both its parts, whichever of them is asked for.
-  const table = protectedOnce(data, ratio.indicator.id, what, protectionPolicy(policy), [], () => {
+  const outside = protectionPolicy(policy);
+  const table = protectedOnce(data, ratio.indicator.id, what, outside, [], () => {
     const { dimensions, pinned } = ratioShape(projection, ratio);
     const common = dimensions.filter((d) => pinned[d] === undefined);
     const monthly = (id: string, by: readonly string[]) =>
@@ -879,7 +881,7 @@ const ratioEntries = (
     });
     return protectHierarchy(months, {
       audience: request.audience,
-      policy: protectionPolicy(policy),
+      policy: outside,
       dimensions,
       kept: [part],
       ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
