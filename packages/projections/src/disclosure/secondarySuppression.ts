@@ -212,18 +212,17 @@ export const planSuppression = (
           }
           return searchPlane(p, i, j, offsets, signs, search, best?.cost ?? Number.POSITIVE_INFINITY);
         };
+        // p's corners over the dimensions chosen so far: the first `n` of these, each an offset from
+        // p and a sign. Choosing a level for one more dimension writes the next `n`.
+        const cornerOffsets = new Int32Array(1 << others.length);
+        const cornerSigns = new Int8Array(1 << others.length);
+        cornerSigns[0] = 1;
         /**
          * Chooses the levels of others[o] down to others[0] (the last dimension changes slowest, as
-         * the corners are listed), given p's corners over the dimensions chosen already: their
-         * offsets from p and signs, their cost, and whether p may go up or down with them.
+         * the corners are listed), given p's first `n` corners, what they cost, and whether p may go
+         * up or down with them.
          */
-        const choose = (
-          o: number,
-          corners: readonly { readonly offset: number; readonly sign: number }[],
-          cost: number,
-          up: boolean,
-          down: boolean,
-        ): boolean => {
+        const choose = (o: number, n: number, cost: number, up: boolean, down: boolean): boolean => {
           if (o < 0) {
             const found = tryChoice();
             if (found === undefined) return false;
@@ -237,29 +236,31 @@ export const planSuppression = (
             choice[o] = c;
             const shift = (b - (at[l] as number)) * (strides[l] as number);
             const flips = b !== sizes[l] && at[l] !== sizes[l] ? -1 : 1;
-            const more = corners.map(({ offset, sign }) => ({ offset: offset + shift, sign: sign * flips }));
             let total = cost;
             let canUp = up;
             let canDown = down;
-            for (const corner of more) {
-              const index = p + corner.offset;
+            for (let k = 0; k < n && (canUp || canDown); k += 1) {
+              const offset = (cornerOffsets[k] as number) + shift;
+              const sign = (cornerSigns[k] as number) * flips;
+              cornerOffsets[n + k] = offset;
+              cornerSigns[n + k] = sign;
+              const index = p + offset;
               if (search === 'hiddenOnly' && status[index] === released) {
                 canUp = false;
                 canDown = false;
                 break;
               }
-              canUp &&= canStep(index, corner.sign);
-              canDown &&= canStep(index, -corner.sign);
+              canUp &&= canStep(index, sign);
+              canDown &&= canStep(index, -sign);
               total += costOf(index);
             }
             if (!canUp && !canDown) continue;
             if (best !== undefined && total >= best.cost) continue;
-            if (choose(o - 1, [...corners, ...more], total, canUp, canDown)) return true;
+            if (choose(o - 1, 2 * n, total, canUp, canDown)) return true;
           }
           return false;
         };
-        if (choose(others.length - 1, [{ offset: 0, sign: 1 }], costOf(p), canStep(p, 1), canStep(p, -1)))
-          return best;
+        if (choose(others.length - 1, 1, costOf(p), canStep(p, 1), canStep(p, -1))) return best;
       }
     }
     return best;
