@@ -147,7 +147,7 @@ const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'lif
  * from the memory store, untimed; then, timed: every indicator's observations and the children's
  * consent are loaded once, every built-in indicator is released to a donor by month, quarter, year
  * and life, with no breakdown and by each of its dimensions, and so is the case funnel by each
- * period. The first release of an indicator protects its whole table, every later one reads it;
+ * period; then all of it again to the public, which reads the protections the donor's made. The first release of an indicator protects its whole table, every later one reads it;
  * the slowest release shows what that costs for the largest table. The funnel is protected anew
  * by each release.
  */
@@ -210,28 +210,31 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
       const loading = performance.now();
       const data = await loadIndicatorData(stores.readModels, projection);
       releases.loadMs = performance.now() - loading;
-      for (const { id } of builtInIndicators) {
-        for (const period of releasePeriods) {
-          for (const by of breakdowns(id)) {
-            await timed(`${id} by ${[period, ...by].join(' × ')}`, async () => {
-              const released = releaseIndicator(projection, data, {
-                indicator: id,
-                period,
-                by,
-                audience: 'donor',
-                principal: donor,
+      // The donor first: the public's releases read the protections the donor's made.
+      for (const audience of ['donor', 'public'] as const) {
+        for (const { id } of builtInIndicators) {
+          for (const period of releasePeriods) {
+            for (const by of breakdowns(id)) {
+              await timed(`${id} by ${[period, ...by].join(' × ')} to the ${audience}`, async () => {
+                const released = releaseIndicator(projection, data, {
+                  indicator: id,
+                  period,
+                  by,
+                  audience,
+                  principal: donor,
+                });
+                return [...released.rows, ...released.totals];
               });
-              return [...released.rows, ...released.totals];
-            });
+            }
           }
         }
-      }
-      for (const period of releasePeriods) {
-        await timed(`the case funnel by ${period}`, async () =>
-          (
-            await releaseCaseFunnel(stores.readModels, { audience: 'donor', principal: donor, period })
-          ).flatMap((row) => row.steps.map((step) => ({ period: row.period, ...step, actual: step.cases }))),
-        );
+        for (const period of releasePeriods) {
+          await timed(`the case funnel by ${period} to the ${audience}`, async () =>
+            (await releaseCaseFunnel(stores.readModels, { audience, principal: donor, period })).flatMap(
+              (row) => row.steps.map((step) => ({ period: row.period, ...step, actual: step.cases })),
+            ),
+          );
+        }
       }
     });
     releases.digest = hash.digest('hex').slice(0, 16);

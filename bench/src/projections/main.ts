@@ -26,8 +26,8 @@ const usage = `Usage: npx -y pnpm@10 bench:projections [options]
 
 Rebuilds Lantern's built-in projections from the memory and SQLite stores, runs the engine on a
 simple fold beside Emmett (in-memory and SQLite) and raw better-sqlite3, measures live lag and
-what a donor's releases of every built-in indicator cost, and prints a table of medians and ratios against the targets; also writes it to
-bench/results/<date>-projections.md.
+what releasing every built-in indicator to a donor and to the public costs, and prints a table
+of medians and ratios against the targets; also writes it to bench/results/<date>-projections.md.
 
 Options (or environment variables, e.g. BENCH_EVENTS=20000):
   --events N          events in the workload                              (default 200000)

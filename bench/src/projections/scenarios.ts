@@ -81,7 +81,7 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   foldEmmettSqlite: 'Emmett SQLite consumer + processor with the fold, its first {emmett} events',
   liveLag: 'Lantern live: single appends to the memory store, every built-in projection + the fold',
   donorReleases:
-    'Lantern: every built-in indicator released to a donor by each period and each breakdown, and the case funnel by each period, from read models rebuilt untimed',
+    'Lantern: every built-in indicator released to a donor and to the public by each period and each breakdown, and the case funnel by each period, from read models rebuilt untimed',
   rssBuiltIns: 'Lantern: every built-in projection, SQLite → SQLite',
   rssBuiltInsCapped: `Lantern: every built-in projection, SQLite → SQLite, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
   rssFold: 'Lantern engine, simple fold, SQLite → SQLite',
@@ -147,7 +147,8 @@ export interface LiveLag {
 export interface Releases {
   /**
    * Releases asked for: every built-in indicator by month, quarter, year and life, with no
-   * breakdown and by each of its dimensions; the case funnel by each of those periods.
+   * breakdown and by each of its dimensions; the case funnel by each of those periods; each to a
+   * donor and to the public.
    */
   asked: number;
   /** Those refused, by the error's name: how many, and the first with its message. */
