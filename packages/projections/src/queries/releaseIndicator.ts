@@ -626,8 +626,10 @@ const protections = new WeakMap<IndicatorData, Map<string, unknown>>();
 /** The policy each table's protections were made with, by the data they were made from. */
 const policiesUsed = new WeakMap<IndicatorData, Map<string, DisclosurePolicy>>();
 
+/** A protection's policy in words; its areas only when finer than any outside audience's by default. */
 const describePolicy = (policy: DisclosurePolicy): string =>
-  `threshold ${policy.threshold}, periods by ${policy.finestPeriod} at the finest and areas to level ${policy.areaLevel}`;
+  `threshold ${policy.threshold}, periods by ${policy.finestPeriod} at the finest` +
+  (policy.areaLevel > outsideAreaLevel ? ` and areas to level ${policy.areaLevel}` : '');
 
 /**
  * The protection of `table` (an indicator, or a percentage with its parts) made with `policy`
