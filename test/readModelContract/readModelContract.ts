@@ -285,6 +285,42 @@ export const runReadModelContract = (
         expect((await readModels.checkpoint(projection))?.position).toBe(1n);
       });
 
+      it('keeps a field named __proto__ as any other field, in what it keeps and what it hands out', async () => {
+        // Field names can come from data (an indicator's cells are keyed by values typed in the
+        // field): set on a copy, `__proto__` would change its prototype and be lost.
+        const projection = projectionName('proto');
+        await readModels.prepare(projection, ['clubs']);
+        const document = JSON.parse(
+          '{"cells":{"__proto__":3,"a":1},"__proto__":{"x":1}}',
+        ) as ReadModelDocument;
+        await commitFirst(projection, [['k', document]]);
+        // Own fields, by name (PostgreSQL's jsonb orders them its own way).
+        const fields = (value: unknown): unknown =>
+          typeof value === 'object' && value !== null
+            ? Object.keys(value)
+                .sort()
+                .map((key) => [key, fields(Object.getOwnPropertyDescriptor(value, key)?.value)])
+            : value;
+        const expected = [
+          ['__proto__', [['x', 1]]],
+          [
+            'cells',
+            [
+              ['__proto__', 3],
+              ['a', 1],
+            ],
+          ],
+        ];
+        const read = await readModels.getDocument(projection, 'clubs', 'k');
+        expect(fields(read)).toEqual(expected);
+        expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+        const [row] = await readModels.documents(projection, 'clubs');
+        expect(fields(row?.document)).toEqual(expected);
+        if (readModels.getDocumentNow) {
+          expect(fields(readModels.getDocumentNow(projection, 'clubs', 'k'))).toEqual(expected);
+        }
+      });
+
       it('refuses a key or a text that not every store keeps alike, writing nothing of the commit', async () => {
         const projection = projectionName('texts');
         await readModels.prepare(projection, ['clubs']);

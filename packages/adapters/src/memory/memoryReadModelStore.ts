@@ -34,6 +34,16 @@ type Kept = unknown;
 const deepestCopied = 64;
 
 /**
+ * Sets a field of a copy. A field named `__proto__` (JSON text can hold one) is defined as the
+ * object's own: set, it would change the copy's prototype, and the field would be lost.
+ */
+const setField = (copy: Record<string, unknown>, key: string, value: unknown): void => {
+  if (key === '__proto__') {
+    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  } else copy[key] = value;
+};
+
+/**
  * A deeply frozen copy of a plain JSON value, or `undefined` where JSON text would not give it
  * back as it is (a Date, an undefined field, -0, NaN, a Map, a class instance, a cycle, very deep
  * nesting) or where a text is one the SQL stores would refuse (`isKeepableText`): those go
@@ -61,7 +71,7 @@ const frozenPlainCopy = (value: unknown, depth: number): Kept | undefined => {
     if (!isKeepableText(key)) return undefined;
     const field = frozenPlainCopy((value as Record<string, unknown>)[key], depth + 1);
     if (field === undefined) return undefined;
-    copy[key] = field;
+    setField(copy, key, field);
   }
   return Object.freeze(copy);
 };
@@ -75,7 +85,7 @@ const freshCopy = (value: Kept): unknown => {
     return copy;
   }
   const copy: Record<string, unknown> = {};
-  for (const key in value) copy[key] = freshCopy((value as Record<string, unknown>)[key]);
+  for (const key in value) setField(copy, key, freshCopy((value as Record<string, unknown>)[key]));
   return copy;
 };
 
