@@ -50,6 +50,14 @@ export interface Projection {
    * returned. Must be deterministic: a rebuild must give the same read model.
    */
   apply(event: RecordedEvent, view: ProjectionView): void;
+  /**
+   * Optional: folds several events at once, in order, leaving the view as calling `apply` on each
+   * in turn would. The engine then gives it each read's events that the projection handles, so
+   * it may gather what many events change and put each document once. Synchronous, like `apply`.
+   * When it throws, the engine throws away what it wrote, applies the same events one at a time
+   * with `apply`, and so finds the event that fails and dead-letters it.
+   */
+  applyEvents?(events: readonly RecordedEvent[], view: ProjectionView): void;
   /** Default `stop`: a poison event is dead-lettered and the projection stops at it. */
   readonly onPoison?: PoisonPolicy;
 }
@@ -86,18 +94,25 @@ export const checkProjectionShape = (projection: Projection): void => {
   if (projection.onPoison !== undefined && projection.onPoison !== 'stop' && projection.onPoison !== 'skip') {
     throw new TypeError(`Projection "${projection.name}": onPoison must be "stop" or "skip".`);
   }
-  const { apply } = projection;
-  if (typeof apply !== 'function') {
+  checkFold(projection.name, 'apply', projection.apply, '(event, view) => void');
+  if (projection.applyEvents !== undefined) {
+    checkFold(projection.name, 'applyEvents', projection.applyEvents, '(events, view) => void');
+  }
+};
+
+/** Refuses a fold that is not a function, or whose call does not run its body through. */
+const checkFold = (projection: string, name: string, fold: unknown, shape: string): void => {
+  if (typeof fold !== 'function') {
     throw new TypeError(
-      `Projection "${projection.name}": apply must be a function (event, view) => void; got ${typeof apply}.`,
+      `Projection "${projection}": ${name} must be a function ${shape}; got ${typeof fold}.`,
     );
   }
-  const kind = (apply as { constructor?: { name?: unknown } }).constructor?.name;
+  const kind = (fold as { constructor?: { name?: unknown } }).constructor?.name;
   if (typeof kind === 'string' && deferredKinds.has(kind)) {
     throw new TypeError(
-      `Projection "${projection.name}": apply is ${kind === 'AsyncFunction' ? 'an async function' : 'a generator'}. ` +
+      `Projection "${projection}": ${name} is ${kind === 'AsyncFunction' ? 'an async function' : 'a generator'}. ` +
         'It must be synchronous and write through the view before it returns: the engine commits a ' +
-        "batch's changes once apply returns, so what it wrote later would be lost. Read documents " +
+        "batch's changes once it returns, so what it wrote later would be lost. Read documents " +
         'with view.get, and do other I/O outside the projection (engine.changes tells what changed).',
     );
   }

@@ -702,6 +702,58 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     }
   };
 
+  /** Applies a run of events to the runner's view with its `applyEvents`; a promise is refused as with `apply`. */
+  const applyMany = (runner: Runner, events: readonly RecordedEvent[]): void => {
+    let returned: unknown;
+    runner.applying = true;
+    try {
+      returned = runner.projection.applyEvents?.(events, runner.view);
+    } finally {
+      runner.applying = false;
+    }
+    if (isThenable(returned)) {
+      returned.then(undefined, () => undefined);
+      throw new ApplyReturnedPromise(runner.projection.name);
+    }
+  };
+
+  /**
+   * A read's events, for a projection with `applyEvents`, folded at once; true when that worked.
+   * When it throws, whatever it half-changed is thrown away (memory is reloaded from the last
+   * commit and what came in earlier reads applied again), and false tells the caller to apply the
+   * read one event at a time, which finds the event that fails. A failure of the store is thrown.
+   */
+  const appliedAtOnce = async (
+    runner: Runner,
+    events: readonly RecordedEvent[],
+    first: number,
+  ): Promise<boolean> => {
+    const handled: RecordedEvent[] = [];
+    for (let i = first; i < events.length; i += 1) {
+      const event = events[i] as RecordedEvent;
+      if (runner.handles.has(event.type)) handled.push(event);
+    }
+    if (handled.length === 0) return true;
+    const from = runner.applied;
+    try {
+      applyMany(runner, handled);
+      if (runner.storeFailure !== undefined) throw runner.storeFailure.error;
+      return true;
+    } catch {
+      const failure = runner.storeFailure;
+      if (failure !== undefined) {
+        delete runner.storeFailure;
+        throw failure.error;
+      }
+    }
+    const { deadLetters, state } = runner;
+    await load(runner);
+    if (runner.state === 'catching-up') runner.state = state;
+    runner.deadLetters = deadLetters;
+    await reapply(runner, from, new Set(deadLetters.map((dead) => dead.position)));
+    return false;
+  };
+
   /**
    * Applies again what the runner had applied since its last commit, up to `until`, read back
    * from the log: after a reload, for what came in earlier reads than the one in hand.
@@ -725,6 +777,9 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   const applyBatch = async (runner: Runner, events: readonly RecordedEvent[]): Promise<bigint> => {
     const from = runner.applied;
     const first = firstAfter(events, from);
+    if (runner.projection.applyEvents !== undefined && (await appliedAtOnce(runner, events, first))) {
+      return events.at(-1)?.position ?? from;
+    }
     let skipped: Set<bigint> | undefined;
     const { handles } = runner;
     for (let i = first; i < events.length; i += 1) {
