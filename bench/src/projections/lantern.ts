@@ -266,6 +266,41 @@ const mapView = (collections: readonly string[]) => {
   return { view, maps };
 };
 
+/** The engine's default read: what `applyEvents` is given at a time when no `--batch-size` is set. */
+const engineBatchSize = 1000;
+
+/**
+ * Folds events into a projection as the engine does: runs of one read's length, each run's events
+ * of the types it handles given to `applyEvents` at once when it has one, else to `apply` in turn.
+ */
+const foldInRuns = (
+  projection: Projection,
+  handles: ReadonlySet<string>,
+  events: readonly RecordedEvent[],
+  view: ProjectionView,
+  runLength: number,
+  beforeEach?: () => void,
+): void => {
+  for (let start = 0; start < events.length; start += runLength) {
+    const run: RecordedEvent[] = [];
+    const end = Math.min(events.length, start + runLength);
+    for (let i = start; i < end; i += 1) {
+      const event = events[i] as RecordedEvent;
+      if (handles.has(event.type)) run.push(event);
+    }
+    if (run.length === 0) continue;
+    if (projection.applyEvents) {
+      beforeEach?.();
+      projection.applyEvents(run, view);
+      continue;
+    }
+    for (const event of run) {
+      beforeEach?.();
+      projection.apply(event, view);
+    }
+  }
+};
+
 /** Documents in plain maps, committed untimed to a memory store and checked like a rebuild's. */
 const checkMaps = async (
   job: Job,
@@ -315,9 +350,11 @@ const eventsInArray = async (job: Job): Promise<{ events: RecordedEvent[]; last:
 };
 
 /**
- * (a'): every built-in projection's `apply` alone, over events already read into an array and
- * documents in plain maps: no engine, no store, no commit. What evaluating the indicators costs
- * by itself, so the ceiling any engine could reach with them. The documents are then committed,
+ * (a'): every built-in projection's fold alone, over events already read into an array and
+ * documents in plain maps: no engine, no store, no commit. Each read's events (`--batch-size`, or
+ * the engine's 1,000) are folded as the engine folds them, with `applyEvents` where a projection
+ * has it. What evaluating the indicators costs by itself, so the ceiling any engine could reach
+ * with them. The documents are then committed,
  * untimed, to a memory read-model store and checked like a rebuild's.
  */
 export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
@@ -327,21 +364,23 @@ export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
     handles: new Set(projection.eventTypes),
     ...mapView(projection.collections),
   }));
+  const runLength = job.settings.batchSize ?? engineBatchSize;
   const timing = await time(async () => {
-    for (const event of events) {
-      for (const run of runs) if (run.handles.has(event.type)) run.projection.apply(event, run.view);
+    for (let start = 0; start < events.length; start += runLength) {
+      const read = events.slice(start, start + runLength);
+      for (const run of runs) foldInRuns(run.projection, run.handles, read, run.view, runLength);
     }
   });
   return checkMaps(job, last, runs, timing);
 };
 
 /**
- * (a''): only the document reads and writes that the built-ins' `apply` makes. Untimed, their
- * apply runs over every event and each `get` and `put` is recorded; timed, the same operations
- * are made again, in order, on plain maps, each key made anew from its two halves as apply makes
- * its keys (a new string is hashed when first looked up). A put of the key the operation before
- * read, within one event, reuses that string, as apply does when it reads a document and writes
- * it back. No evaluation, no engine, no store: the floor under any rebuild that keeps these
+ * (a''): only the document reads and writes that the built-ins' folds make. Untimed, they fold
+ * every event as (a') does and each `get` and `put` is recorded; timed, the same operations are
+ * made again, in order, on plain maps, each key made anew from its two halves as the folds make
+ * their keys (a new string is hashed when first looked up). A put of the key the operation before
+ * read, within one call of the fold, reuses that string, as a fold does when it reads a document
+ * and writes it back. No evaluation, no engine, no store: the floor under any rebuild that keeps these
  * documents in maps, whatever else gets faster.
  */
 export const documentOperationsBuiltIns = async (job: Job): Promise<Measurement> => {
@@ -390,11 +429,9 @@ export const documentOperationsBuiltIns = async (job: Job): Promise<Measurement>
       keys: (collection) => mapAt(collection).keys(),
     };
     const handles = new Set(projection.eventTypes);
-    for (const event of events) {
-      if (!handles.has(event.type)) continue;
+    foldInRuns(projection, handles, events, view, job.settings.batchSize ?? engineBatchSize, () => {
       lastRead = undefined;
-      projection.apply(event, view);
-    }
+    });
   }
   events.length = 0;
   const replayed = names.map(() => new Map<string, ReadModelDocument>());

@@ -69,6 +69,7 @@ export type {
 export { compileIndicators } from './indicators/compileIndicator.js';
 export type {
   FlowObservation,
+  FlowObservationDocument,
   IndicatorProjection,
   IndicatorProjectionOptions,
   KeyedObservation,

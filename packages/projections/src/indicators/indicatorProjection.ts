@@ -21,17 +21,46 @@ import { keepReportingConsent } from './reportingConsent.js';
  * indicator, observations at the finest grain a query needs — a month, a combination of
  * dimension values and, for indicators about children, the child — so that any period (month,
  * quarter, year, life of programme) and any breakdown is summed at query time, and consent is
- * applied at query time too. It also keeps targets (TargetSet, TargetRevised), each child's
- * reporting consent (ChildRegistered, ConsentChanged) and which child each case is about.
+ * applied at query time too. A count, sum or distinct indicator keeps one document per month and
+ * combination, with a cell per child (see {@link FlowObservationDocument}); it folds a read's
+ * events at once (`applyEvents`) and puts each document it changed once. It also keeps targets
+ * (TargetSet, TargetRevised), each child's reporting consent (ChildRegistered, ConsentChanged)
+ * and which child each case is about.
  */
 
 /** Collections of the indicators projection. */
 export const indicatorCollections = ['observations', 'targets', 'children', 'cases'] as const;
 
 /** Code version of this fold; the projection's version also changes whenever the definitions do. */
-const foldVersion = 3;
+const foldVersion = 4;
 
-/** A month, a dimension combination and a child, for a count, sum or distinct indicator. */
+/**
+ * What a count, sum or distinct indicator counted in a month and a dimension combination, as the
+ * read model keeps it (key `f|<indicator>|<month>|<dimension values>`). An indicator about
+ * children keeps each child's figure in `cells`, so that consent can be applied when queried; one
+ * counting a value once keeps each value there. One document holds them all, so a rebuild writes
+ * one document per month and combination rather than one per child.
+ */
+export interface FlowObservationDocument extends ReadModelDocument {
+  readonly indicator: string;
+  /** `YYYY-MM`, in the programme's time zone. */
+  readonly month: string;
+  readonly dims: Readonly<Record<string, string>>;
+  /** Not about children, not counting once: the count or sum. */
+  readonly value?: number;
+  /**
+   * About children, or counting once: each cell's count or sum (1 for a value counted once), by
+   * the child it is about ('' when unknown), by the value counted once, or by both, joined as
+   * `child|value` with `|` and `\` escaped as in keys. A child counted once is keyed by the child
+   * alone.
+   */
+  readonly cells?: Readonly<Record<string, number>>;
+}
+
+/**
+ * One cell of a {@link FlowObservationDocument}: a month, a dimension combination and a child, for
+ * a count, sum or distinct indicator. What `loadIndicatorData` gives queries, one per cell.
+ */
 export interface FlowObservation extends ReadModelDocument {
   readonly indicator: string;
   /** `YYYY-MM`, in the programme's time zone. */
@@ -118,7 +147,12 @@ interface FlowPlan {
   readonly itemChild: boolean;
   /** A distinct indicator counting the very child it is about: the ref is the child, keyed once. */
   readonly refIsChild: boolean;
+  /** What its cells are keyed by; none when the document holds one value. */
+  readonly cells: CellKeys | undefined;
 }
+
+/** What a flow indicator's cells are keyed by: see {@link FlowObservationDocument}. */
+type CellKeys = 'child' | 'ref' | 'child|ref';
 
 /**
  * The start of every key of an indicator's observations: `f|<id>|` for a flow indicator (count,
@@ -136,6 +170,7 @@ const planFlow = (indicator: CompiledFlow): FlowPlan => {
   const about = definition.about;
   const childPath = about && 'child' in about ? about.child : undefined;
   const counted = definition.value.kind === 'distinct' ? definition.value.field : undefined;
+  const refIsChild = counted !== undefined && counted === childPath;
   return {
     indicator,
     prefix: observationKeyPrefix(indicator),
@@ -143,9 +178,17 @@ const planFlow = (indicator: CompiledFlow): FlowPlan => {
     itemDate: readsItem(definition.dateField),
     itemDims: dimensions.some((dimension) => readsItem(dimension.path)),
     itemChild: readsItem(about ? ('child' in about ? about.child : about.case) : undefined),
-    refIsChild: counted !== undefined && counted === childPath,
+    refIsChild,
+    cells: cellKeysOf(about !== undefined, counted !== undefined, refIsChild),
   };
 };
+
+const cellKeysOf = (
+  aboutChildren: boolean,
+  countsOnce: boolean,
+  refIsChild: boolean,
+): CellKeys | undefined =>
+  aboutChildren ? (countsOnce && !refIsChild ? 'child|ref' : 'child') : countsOnce ? 'ref' : undefined;
 
 /**
  * A text as part of an observation's key. Parts are joined with `|`, and an indicator's keys
@@ -158,11 +201,106 @@ export const escapeKeyPart = (part: string): string =>
 const joinKeyPart = (joined: string, index: number, value: string): string =>
   index === 0 ? escapeKeyPart(value) : `${joined}|${escapeKeyPart(value)}`;
 
+/** A flow document's cells being grown: see {@link FlowObservationDocument}. */
+interface Group {
+  readonly indicator: string;
+  readonly month: string;
+  readonly dims: Readonly<Record<string, string>>;
+  value: number;
+  readonly cells: Map<string, number> | undefined;
+  /** Whether anything was added: a value counted once already leaves it as it was. */
+  changed: boolean;
+}
+
+/** The documents a run of events grows, by key. */
+type Groups = Map<string, Group>;
+
+/**
+ * The cells as a plain object, in the order they were first counted. A cell keyed `__proto__` (a
+ * value typed in the field) is made an own field rather than set, which would change the object's
+ * prototype and lose it.
+ */
+const recordOf = (cells: ReadonlyMap<string, number>): Record<string, number> => {
+  const record: Record<string, number> = {};
+  for (const [cell, value] of cells) {
+    if (cell === '__proto__') {
+      Object.defineProperty(record, cell, { value, enumerable: true, writable: true, configurable: true });
+    } else record[cell] = value;
+  }
+  return record;
+};
+
 /** The dimension values of a key: each escaped, joined with `|`. */
 export const keyPartOf = (values: readonly string[]): string => {
   let joined = '';
   for (let i = 0; i < values.length; i++) joined = joinKeyPart(joined, i, values[i] as string);
   return joined;
+};
+
+/** A `child|value` cell's two parts, each unescaped. */
+const splitCell = (cell: string): [string, string] => {
+  const parts = ['', ''];
+  let part = 0;
+  for (let i = 0; i < cell.length; i += 1) {
+    const char = cell[i] as string;
+    if (char === '\\') {
+      i += 1;
+      parts[part] += cell[i] ?? '';
+    } else if (char === '|' && part === 0) part = 1;
+    else parts[part] += char;
+  }
+  return parts as [string, string];
+};
+
+/**
+ * The observations stored documents hold, as queries read them: each cell of a flow document as
+ * a {@link FlowObservation} of its own, every other document as it is. A flow document of an
+ * indicator not in `indicators` is left out: no query reads it.
+ */
+export const observationsInDocuments = (
+  indicators: ReadonlyMap<string, CompiledIndicator>,
+  documents: readonly ReadModelDocument[],
+): ReadModelDocument[] => {
+  const keysOf = new Map<string, { readonly cells: CellKeys | undefined; readonly refIsChild: boolean }>();
+  const out: ReadModelDocument[] = [];
+  for (const document of documents) {
+    const cells = (document as FlowObservationDocument).cells;
+    if (cells === undefined) {
+      out.push(document);
+      continue;
+    }
+    const { indicator: id, month, dims } = document as FlowObservationDocument;
+    let keys = keysOf.get(id);
+    if (keys === undefined) {
+      const indicator = indicators.get(id);
+      const plan = indicator !== undefined && isFlow(indicator) ? planFlow(indicator) : undefined;
+      keys = { cells: plan?.cells, refIsChild: plan?.refIsChild ?? false };
+      keysOf.set(id, keys);
+    }
+    for (const cell of Object.keys(cells)) {
+      const value = cells[cell] as number;
+      switch (keys.cells) {
+        case 'child':
+          out.push(
+            keys.refIsChild
+              ? { indicator: id, month, dims, child: cell, ref: cell, value }
+              : { indicator: id, month, dims, child: cell, value },
+          );
+          break;
+        case 'ref':
+          out.push({ indicator: id, month, dims, ref: cell, value });
+          break;
+        case 'child|ref': {
+          const [child, ref] = splitCell(cell);
+          out.push({ indicator: id, month, dims, child, ref, value });
+          break;
+        }
+        case undefined:
+          break;
+      }
+    }
+  }
+  return out;
 };
 
 export interface IndicatorProjection extends Projection {
@@ -224,7 +362,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
 
   /**
    * One element (or the event itself) that an indicator counts, in the month, dimension values
-   * and child given: its observation, added or grown.
+   * and child given: its cell of the month and combination, added or grown in `groups`.
    */
   const observeCell = (
     plan: FlowPlan,
@@ -233,6 +371,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     dimsKey: string,
     child: string | undefined,
     view: ProjectionView,
+    groups: Groups,
   ): void => {
     const { indicator } = plan;
     let value = 1;
@@ -246,34 +385,79 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       if (counted === undefined || counted === null) return;
       ref = text(counted);
     }
-    let key = `${plan.prefix}${month}|${dimsKey}`;
-    if (child !== undefined) key += `|${escapeKeyPart(child)}`;
-    if (ref !== undefined && !plan.refIsChild) key += `|${escapeKeyPart(ref)}`;
-    const before = view.get('observations', key) as FlowObservation | undefined;
-    if (before) {
-      if (indicator.kind === 'distinct') return;
-      // A copy, then the one field set: cheaper than a spread with the field beside it.
-      const grown = { ...before } as { -readonly [K in keyof FlowObservation]: FlowObservation[K] };
-      grown.value = before.value + value;
-      view.put('observations', key, grown);
+    const key = `${plan.prefix}${month}|${dimsKey}`;
+    const group = groups.get(key) ?? openGroup(plan, key, month, source, view, groups);
+    const { cells } = group;
+    if (cells === undefined) {
+      group.value += value;
+      group.changed = true;
       return;
     }
-    // Only a new observation needs its dimensions as an object. Read from this source, they are
-    // the values in the key: a path the element does not decide reads the event here too.
-    const dims: Record<string, string> = {};
-    for (const dimension of plan.dimensions) dims[dimension.path] = text(dimension.get(source));
-    // One literal per combination rather than spreads of optional parts, each of which builds an
-    // object only to copy it. The fields keep the same order either way.
-    const id = indicator.indicator.id;
-    const observation: FlowObservation =
-      child === undefined
-        ? ref === undefined
-          ? { indicator: id, month, dims, value }
-          : { indicator: id, month, dims, ref, value }
-        : ref === undefined
-          ? { indicator: id, month, dims, child, value }
-          : { indicator: id, month, dims, child, ref, value };
-    view.put('observations', key, observation);
+    const cell =
+      plan.cells === 'child'
+        ? (child as string)
+        : plan.cells === 'ref'
+          ? (ref as string)
+          : `${escapeKeyPart(child as string)}|${escapeKeyPart(ref as string)}`;
+    const before = cells.get(cell);
+    if (indicator.kind === 'distinct') {
+      if (before !== undefined) return;
+      cells.set(cell, 1);
+    } else {
+      cells.set(cell, before === undefined ? value : before + value);
+    }
+    group.changed = true;
+  };
+
+  /**
+   * A month and combination's document, first met in this run of events: what is stored of it,
+   * copied to be grown, or a new one. Only a new one needs the dimensions as an object; read from
+   * this source, they are the values in the key.
+   */
+  const openGroup = (
+    plan: FlowPlan,
+    key: string,
+    month: string,
+    source: FieldSource,
+    view: ProjectionView,
+    groups: Groups,
+  ): Group => {
+    const before = view.get('observations', key) as FlowObservationDocument | undefined;
+    let dims = before?.dims;
+    if (dims === undefined) {
+      const fresh: Record<string, string> = {};
+      for (const dimension of plan.dimensions) fresh[dimension.path] = text(dimension.get(source));
+      dims = fresh;
+    }
+    let cells: Map<string, number> | undefined;
+    if (plan.cells !== undefined) {
+      cells = new Map();
+      const stored = before?.cells;
+      if (stored) for (const cell of Object.keys(stored)) cells.set(cell, stored[cell] as number);
+    }
+    const group: Group = {
+      indicator: plan.indicator.indicator.id,
+      month,
+      dims,
+      value: before?.value ?? 0,
+      cells,
+      changed: false,
+    };
+    groups.set(key, group);
+    return group;
+  };
+
+  /** Puts every document a run of events changed, once each. */
+  const putGroups = (groups: Groups, view: ProjectionView): void => {
+    for (const [key, group] of groups) {
+      if (!group.changed) continue;
+      const { indicator, month, dims, cells } = group;
+      const document: FlowObservationDocument =
+        cells === undefined
+          ? { indicator, month, dims, value: group.value }
+          : { indicator, month, dims, cells: recordOf(cells) };
+      view.put('observations', key, document);
+    }
   };
 
   /**
@@ -285,6 +469,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     source: FieldSource,
     known: EventParts | undefined,
     view: ProjectionView,
+    groups: Groups,
   ): EventParts | undefined => {
     if (!plan.indicator.matches(source)) return known;
     const parts: EventParts = known ?? {
@@ -296,18 +481,18 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     if (month === undefined) return parts;
     const dimsKey = plan.itemDims ? dimsKeyOf(plan, source) : parts.dimsKey;
     const child = plan.itemChild ? childOf(plan.indicator, source, view) : parts.child;
-    observeCell(plan, source, month, dimsKey, child, view);
+    observeCell(plan, source, month, dimsKey, child, view, groups);
     return parts;
   };
 
-  const observeFlow = (plan: FlowPlan, event: RecordedEvent, view: ProjectionView): void => {
+  const observeFlow = (plan: FlowPlan, event: RecordedEvent, view: ProjectionView, groups: Groups): void => {
     const { indicator } = plan;
     if (!indicator.unnest) {
       // The event itself: nothing to keep between elements, so no parts object.
       if (!indicator.matches(event)) return;
       const month = monthOf(plan, event);
       if (month === undefined) return;
-      observeCell(plan, event, month, dimsKeyOf(plan, event), childOf(indicator, event, view), view);
+      observeCell(plan, event, month, dimsKeyOf(plan, event), childOf(indicator, event, view), view, groups);
       return;
     }
     const items = indicator.unnest(sourceOf(event));
@@ -315,7 +500,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     let parts: EventParts | undefined;
     // An index loop: events are frozen, and V8 iterates frozen arrays slower with for…of.
     for (let i = 0; i < items.length; i++) {
-      parts = observeElement(plan, sourceOf(event, items[i]), parts, view);
+      parts = observeElement(plan, sourceOf(event, items[i]), parts, view, groups);
     }
   };
 
@@ -407,17 +592,15 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
    * What each event type is observed by. A flow indicator's plan (how its observations are keyed
    * and which parts the element decides) is worked out here, once.
    */
-  const byType = new Map<string, ((event: RecordedEvent, view: ProjectionView) => void)[]>();
-  const observeOn = (
-    types: Iterable<string>,
-    observe: (event: RecordedEvent, view: ProjectionView) => void,
-  ) => {
+  type Observe = (event: RecordedEvent, view: ProjectionView, groups: Groups) => void;
+  const byType = new Map<string, Observe[]>();
+  const observeOn = (types: Iterable<string>, observe: Observe) => {
     for (const type of types) byType.set(type, [...(byType.get(type) ?? []), observe]);
   };
   for (const indicator of compiled.values()) {
     if (isFlow(indicator)) {
       const plan = planFlow(indicator);
-      observeOn(indicator.eventTypes, (event, view) => observeFlow(plan, event, view));
+      observeOn(indicator.eventTypes, (event, view, groups) => observeFlow(plan, event, view, groups));
     } else if (isKeyed(indicator)) {
       const types = new Set([indicator.from.eventType, ...indicator.to.map((stage) => stage.eventType)]);
       const prefix = observationKeyPrefix(indicator);
@@ -425,17 +608,30 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
   }
 
+  /**
+   * Folds a run of events: the flow indicators' documents are grown in memory as the events come
+   * and put once at the end, each as the events one at a time would have left it.
+   */
+  const applyEvents = (events: readonly RecordedEvent[], view: ProjectionView): void => {
+    const groups: Groups = new Map();
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as RecordedEvent;
+      // Cases first: an indicator about a case looks its child up.
+      if (bookkeeping.has(event.type)) keepBookkeeping(event, view);
+      const observers = byType.get(event.type);
+      if (observers) for (const observe of observers) observe(event, view, groups);
+    }
+    putGroups(groups, view);
+  };
+
   const projection = defineProjection(
     {
       name: options.name ?? 'indicators',
       version: foldVersion * 1_000_000 + fingerprint(options.indicators, options.timeZone),
       eventTypes: [...new Set([...eventTypesOf(compiled.values()), ...bookkeeping])],
       collections: [...indicatorCollections],
-      apply: (event, view) => {
-        // Cases first: an indicator about a case looks its child up.
-        if (bookkeeping.has(event.type)) keepBookkeeping(event, view);
-        for (const observe of byType.get(event.type) ?? []) observe(event, view);
-      },
+      apply: (event, view) => applyEvents([event], view),
+      applyEvents,
     },
     options.registry ? { registry: options.registry } : {},
   );

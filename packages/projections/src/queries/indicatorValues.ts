@@ -12,6 +12,7 @@ import {
   type IndicatorProjection,
   type KeyedObservation,
   observationKeyPrefix,
+  observationsInDocuments,
   type TargetDocument,
 } from '../indicators/indicatorProjection.js';
 import { reportableChildren } from '../indicators/reportingConsent.js';
@@ -168,7 +169,7 @@ export const loadIndicatorData = async (
     aboutChildren ? reportableChildren(readModels, projection.name) : undefined,
   ]);
   return {
-    observations: loaded,
+    observations: observationsInDocuments(projection.indicators, loaded),
     targets: targets.map((row) => row.document as TargetDocument),
     ...(reportable === undefined ? {} : { reportable }),
     ...(chosen === undefined
