@@ -451,7 +451,7 @@ export const renderReport = (run: ProjectionsRun): string => {
     `Command: \`${run.command}\``,
     '',
     `- Workload: ${whole(summary.events)} catalog events of ${summary.programmes} programme${summary.programmes === 1 ? '' : 's'} over ${whole(summary.streams)} streams, seed ${settings.seed}: ${mixOf(summary)}.`,
-    `- Engine: batchSize ${settings.batchSize === undefined ? '1,000 (its default)' : whole(settings.batchSize)}; eventsPerCommit its default (10,000 with SQLite, a commit per read with the memory store); every built-in projection is the indicators projection (builtInIndicators, Asia/Phnom_Penh), funding and the case funnel.`,
+    `- Engine: batchSize ${settings.batchSize === undefined ? '1,000 (its default)' : whole(settings.batchSize)}; eventsPerCommit its default (10,000); every built-in projection is the indicators projection (builtInIndicators, Asia/Phnom_Penh), funding and the case funnel.`,
     `- Each rebuild figure: the median of ${settings.runs} run${settings.runs === 1 ? '' : 's'}, each scenario in a fresh Node process running the worker compiled (no TypeScript loader). Memory stores are filled in that process before the timing; SQLite runs work on a fresh copy of a file written once. Timed: from engine.start() on empty read models until waitFor(last position) resolves; for peers, their read and fold only.`,
     `- Machine: ${machine.cpus}; ${machine.memory}; ${machine.os}; Node ${machine.node}.`,
     `- Drivers: ${machine.drivers}. Commit: ${machine.commit}.`,

@@ -364,7 +364,6 @@ export const withLocalCopy = (readModels: ReadModelStore, options: LocalCopyOpti
 
   return {
     kind: readModels.kind,
-    ...(readModels.commitsAreCheap === undefined ? {} : { commitsAreCheap: readModels.commitsAreCheap }),
 
     prepare: async (projection, collections) => {
       ensureOpen();

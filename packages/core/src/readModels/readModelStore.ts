@@ -139,12 +139,6 @@ export interface ReadModelStore {
    * stored, so that a rebuild's new keys cost no query.
    */
   readonly missesAreCheap?: boolean;
-  /**
-   * True when a commit writes nothing outside the process (the memory store), so that fewer,
-   * bigger commits save nothing. The engine then commits after every read while catching up
-   * rather than every `eventsPerCommit` events (see the engine's options).
-   */
-  readonly commitsAreCheap?: boolean;
   deadLetters(projection: string): Promise<DeadLetter[]>;
   /** Takes the lease if it is free or expired (or already ours); undefined when another owner holds it. */
   acquireLease(projection: string, owner: string, ttlMs: number): Promise<Lease | undefined>;

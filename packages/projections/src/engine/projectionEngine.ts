@@ -77,8 +77,8 @@ export interface ProjectionEngineOptions {
    * read model) once per commit rather than once per read, while each read stays `batchSize`
    * events long, so no more events are held at once. A crash costs at most this many events'
    * work, applied again from the checkpoint; nothing is counted twice. Live, each batch is
-   * committed as it comes. Default 10,000, or `batchSize` with a store whose commits are cheap
-   * (`commitsAreCheap`: memory); never fewer than `batchSize`.
+   * committed as it comes. Default 10,000, with every store (the memory store copies each changed
+   * document at a commit, so it gains too); never fewer than `batchSize`.
    */
   eventsPerCommit?: number;
   /**
@@ -263,8 +263,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new TypeError(`batchSize must be a whole number of 1 or more; got ${String(options.batchSize)}.`);
   }
-  const eventsPerCommitAsked =
-    options.eventsPerCommit ?? (readModels.commitsAreCheap === true ? batchSize : defaultEventsPerCommit);
+  const eventsPerCommitAsked = options.eventsPerCommit ?? defaultEventsPerCommit;
   if (!Number.isSafeInteger(eventsPerCommitAsked) || eventsPerCommitAsked < 1) {
     throw new TypeError(
       `eventsPerCommit must be a whole number of 1 or more; got ${String(options.eventsPerCommit)}.`,

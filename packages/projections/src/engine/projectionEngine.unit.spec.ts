@@ -848,13 +848,10 @@ describe('createProjectionEngine', () => {
 
   it('commits every eventsPerCommit events while catching up, and never less than a read', async () => {
     const store = await closedClubs(25);
-    const commitsWith = async (
-      eventsPerCommit: number | undefined,
-      readModelStore: ReadModelStore = createMemoryReadModelStore(),
-    ): Promise<bigint[]> => {
+    const commitsWith = async (eventsPerCommit: number | undefined): Promise<bigint[]> => {
       const engine = createProjectionEngine({
         eventStore: store,
-        readModels: readModelStore,
+        readModels: createMemoryReadModelStore(),
         projections: [closures],
         batchSize: 5,
         ...(eventsPerCommit === undefined ? {} : { eventsPerCommit }),
@@ -869,11 +866,8 @@ describe('createProjectionEngine', () => {
     expect(await commitsWith(10)).toEqual([10n, 20n, 25n]);
     // Fewer than a read: a commit per read.
     expect(await commitsWith(2)).toEqual([5n, 10n, 15n, 20n, 25n]);
-    // By default, a commit per read with the memory store, whose commits are cheap…
-    expect(await commitsWith(undefined)).toEqual([5n, 10n, 15n, 20n, 25n]);
-    // …and every 10,000 events with any other: here, once at the end of the log.
-    const elsewhere = { ...createMemoryReadModelStore(), commitsAreCheap: false };
-    expect(await commitsWith(undefined, elsewhere)).toEqual([25n]);
+    // By default every 10,000 events, with any store: here, once at the end of the log.
+    expect(await commitsWith(undefined)).toEqual([25n]);
   });
 
   it('reads nothing back for a document deleted since the last commit, even one the store still holds', async () => {
