@@ -201,13 +201,18 @@ export const escapeKeyPart = (part: string): string =>
 const joinKeyPart = (joined: string, index: number, value: string): string =>
   index === 0 ? escapeKeyPart(value) : `${joined}|${escapeKeyPart(value)}`;
 
-/** A flow document's cells being grown: see {@link FlowObservationDocument}. */
-interface Group {
+/** A flow document as it is grown: see {@link FlowObservationDocument}. */
+interface GrownDocument extends ReadModelDocument {
   readonly indicator: string;
   readonly month: string;
   readonly dims: Readonly<Record<string, string>>;
-  value: number;
-  readonly cells: Map<string, number> | undefined;
+  value?: number;
+  cells?: Record<string, number>;
+}
+
+/** A flow document met in a run of events: grown in place, and put back once if it changed. */
+interface Group {
+  readonly document: GrownDocument;
   /** Whether anything was added: a value counted once already leaves it as it was. */
   changed: boolean;
 }
@@ -216,18 +221,22 @@ interface Group {
 type Groups = Map<string, Group>;
 
 /**
- * The cells as a plain object, in the order they were first counted. A cell keyed `__proto__` (a
- * value typed in the field) is made an own field rather than set, which would change the object's
- * prototype and lose it.
+ * A cell's figure, if it has one. Cells are numbers, and nothing an object inherits is one, so a
+ * cell named `toString` or `__proto__` reads as absent until it is counted.
  */
-const recordOf = (cells: ReadonlyMap<string, number>): Record<string, number> => {
-  const record: Record<string, number> = {};
-  for (const [cell, value] of cells) {
-    if (cell === '__proto__') {
-      Object.defineProperty(record, cell, { value, enumerable: true, writable: true, configurable: true });
-    } else record[cell] = value;
-  }
-  return record;
+const cellOf = (cells: Record<string, number>, cell: string): number | undefined => {
+  const held: unknown = cells[cell];
+  return typeof held === 'number' ? held : undefined;
+};
+
+/**
+ * Sets a cell. One named `__proto__` (a value typed in the field) is defined as the object's own:
+ * set, it would change the object's prototype, and the cell would be lost.
+ */
+const setCell = (cells: Record<string, number>, cell: string, value: number): void => {
+  if (cell === '__proto__') {
+    Object.defineProperty(cells, cell, { value, enumerable: true, writable: true, configurable: true });
+  } else cells[cell] = value;
 };
 
 /** The dimension values of a key: each escaped, joined with `|`. */
@@ -387,9 +396,10 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
     const key = `${plan.prefix}${month}|${dimsKey}`;
     const group = groups.get(key) ?? openGroup(plan, key, month, source, view, groups);
-    const { cells } = group;
+    const { document } = group;
+    const { cells } = document;
     if (cells === undefined) {
-      group.value += value;
+      document.value = (document.value ?? 0) + value;
       group.changed = true;
       return;
     }
@@ -399,20 +409,20 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
         : plan.cells === 'ref'
           ? (ref as string)
           : `${escapeKeyPart(child as string)}|${escapeKeyPart(ref as string)}`;
-    const before = cells.get(cell);
+    const before = cellOf(cells, cell);
     if (indicator.kind === 'distinct') {
       if (before !== undefined) return;
-      cells.set(cell, 1);
+      setCell(cells, cell, 1);
     } else {
-      cells.set(cell, before === undefined ? value : before + value);
+      setCell(cells, cell, before === undefined ? value : before + value);
     }
     group.changed = true;
   };
 
   /**
-   * A month and combination's document, first met in this run of events: what is stored of it,
-   * copied to be grown, or a new one. Only a new one needs the dimensions as an object; read from
-   * this source, they are the values in the key.
+   * A month and combination's document, first met in this run of events: the one the engine
+   * holds, to be grown in place and put back (the view allows it), or a new one. Only a new one
+   * needs the dimensions as an object; read from this source, they are the values in the key.
    */
   const openGroup = (
     plan: FlowPlan,
@@ -422,42 +432,24 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     view: ProjectionView,
     groups: Groups,
   ): Group => {
-    const before = view.get('observations', key) as FlowObservationDocument | undefined;
-    let dims = before?.dims;
-    if (dims === undefined) {
-      const fresh: Record<string, string> = {};
-      for (const dimension of plan.dimensions) fresh[dimension.path] = text(dimension.get(source));
-      dims = fresh;
+    let document = view.get('observations', key) as GrownDocument | undefined;
+    if (document === undefined) {
+      const dims: Record<string, string> = {};
+      for (const dimension of plan.dimensions) dims[dimension.path] = text(dimension.get(source));
+      const indicator = plan.indicator.indicator.id;
+      document =
+        plan.cells === undefined
+          ? { indicator, month, dims, value: 0 }
+          : { indicator, month, dims, cells: {} };
     }
-    let cells: Map<string, number> | undefined;
-    if (plan.cells !== undefined) {
-      cells = new Map();
-      const stored = before?.cells;
-      if (stored) for (const cell of Object.keys(stored)) cells.set(cell, stored[cell] as number);
-    }
-    const group: Group = {
-      indicator: plan.indicator.indicator.id,
-      month,
-      dims,
-      value: before?.value ?? 0,
-      cells,
-      changed: false,
-    };
+    const group: Group = { document, changed: false };
     groups.set(key, group);
     return group;
   };
 
   /** Puts every document a run of events changed, once each. */
   const putGroups = (groups: Groups, view: ProjectionView): void => {
-    for (const [key, group] of groups) {
-      if (!group.changed) continue;
-      const { indicator, month, dims, cells } = group;
-      const document: FlowObservationDocument =
-        cells === undefined
-          ? { indicator, month, dims, value: group.value }
-          : { indicator, month, dims, cells: recordOf(cells) };
-      view.put('observations', key, document);
-    }
+    for (const [key, group] of groups) if (group.changed) view.put('observations', key, group.document);
   };
 
   /**
