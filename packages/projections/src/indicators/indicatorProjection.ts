@@ -55,6 +55,12 @@ export interface FlowObservationDocument extends ReadModelDocument {
    * alone.
    */
   readonly cells?: Readonly<Record<string, number>>;
+  /**
+   * How many documents the cells lie in, on the first of them, when more than one: a month of many
+   * children is kept in pages of at most {@link cellsPerPage} cells, keyed
+   * `f|<indicator>|<month>|<values>|#<page>` after the first.
+   */
+  readonly pages?: number;
 }
 
 /**
@@ -208,17 +214,47 @@ interface GrownDocument extends ReadModelDocument {
   readonly dims: Readonly<Record<string, string>>;
   value?: number;
   cells?: Record<string, number>;
+  pages?: number;
 }
 
-/** A flow document met in a run of events: grown in place, and put back once if it changed. */
+/**
+ * A month and combination met in a run of events, its documents grown in place and those changed
+ * put back once. With cells, they lie in `pages` pages (documents), each cell in the page its
+ * name's hash picks; the first page is the one keyed by the month and combination.
+ */
 interface Group {
-  readonly document: GrownDocument;
-  /** Whether anything was added: a value counted once already leaves it as it was. */
-  changed: boolean;
+  readonly key: string;
+  readonly indicator: string;
+  readonly month: string;
+  readonly dims: Readonly<Record<string, string>>;
+  /** Its pages as read or made in this run, by number; the first always. */
+  readonly pages: (GrownDocument | undefined)[];
+  /** How many cells each page read or made holds. */
+  readonly sizes: number[];
+  /** The pages changed: a value counted once already leaves its page as it was. */
+  readonly changed: Set<number>;
 }
 
-/** The documents a run of events grows, by key. */
+/** The documents a run of events grows, by the month and combination's key. */
 type Groups = Map<string, Group>;
+
+/**
+ * The most cells a page holds. Once a cell would make one hold more, the pages are doubled and
+ * every cell moved to the page its hash then picks, so a page holds about half of this or more;
+ * which page holds a cell depends only on which cells there are, not on the order they came in.
+ * A live event rewrites one page, not a month's every child.
+ */
+export const cellsPerPage = 64;
+
+/** The key of a month and combination's page: the first is the month and combination's own. */
+const pageKey = (key: string, page: number): string => (page === 0 ? key : `${key}|#${page}`);
+
+/** FNV-1a of a cell's name, over its UTF-16 code units: the same in every process. */
+const hashOf = (cell: string): number => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < cell.length; i += 1) hash = Math.imul(hash ^ cell.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+};
 
 /**
  * A cell's figure, if it has one. Cells are numbers, and nothing an object inherits is one, so a
@@ -396,11 +432,10 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
     const key = `${plan.prefix}${month}|${dimsKey}`;
     const group = groups.get(key) ?? openGroup(plan, key, month, source, view, groups);
-    const { document } = group;
-    const { cells } = document;
-    if (cells === undefined) {
-      document.value = (document.value ?? 0) + value;
-      group.changed = true;
+    const first = group.pages[0] as GrownDocument;
+    if (first.cells === undefined) {
+      first.value = (first.value ?? 0) + value;
+      group.changed.add(0);
       return;
     }
     const cell =
@@ -409,6 +444,9 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
         : plan.cells === 'ref'
           ? (ref as string)
           : `${escapeKeyPart(child as string)}|${escapeKeyPart(ref as string)}`;
+    const count = first.pages ?? 1;
+    const page = count === 1 ? 0 : hashOf(cell) & (count - 1);
+    const cells = pageOf(group, page, view).cells as Record<string, number>;
     const before = cellOf(cells, cell);
     if (indicator.kind === 'distinct') {
       if (before !== undefined) return;
@@ -416,12 +454,16 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     } else {
       setCell(cells, cell, before === undefined ? value : before + value);
     }
-    group.changed = true;
+    group.changed.add(page);
+    if (before === undefined) {
+      group.sizes[page] = (group.sizes[page] as number) + 1;
+      if ((group.sizes[page] as number) > cellsPerPage) doublePages(group, view);
+    }
   };
 
   /**
-   * A month and combination's document, first met in this run of events: the one the engine
-   * holds, to be grown in place and put back (the view allows it), or a new one. Only a new one
+   * A month and combination first met in this run of events: its first page as the engine holds
+   * it, to be grown in place and put back (the view allows it), or a new one. Only a new one
    * needs the dimensions as an object; read from this source, they are the values in the key.
    */
   const openGroup = (
@@ -432,24 +474,85 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     view: ProjectionView,
     groups: Groups,
   ): Group => {
-    let document = view.get('observations', key) as GrownDocument | undefined;
-    if (document === undefined) {
+    const indicator = plan.indicator.indicator.id;
+    let first = view.get('observations', key) as GrownDocument | undefined;
+    if (first === undefined) {
       const dims: Record<string, string> = {};
       for (const dimension of plan.dimensions) dims[dimension.path] = text(dimension.get(source));
-      const indicator = plan.indicator.indicator.id;
-      document =
+      first =
         plan.cells === undefined
           ? { indicator, month, dims, value: 0 }
           : { indicator, month, dims, cells: {} };
     }
-    const group: Group = { document, changed: false };
+    const group: Group = {
+      key,
+      indicator,
+      month,
+      dims: first.dims,
+      pages: [first],
+      sizes: [first.cells === undefined ? 0 : Object.keys(first.cells).length],
+      changed: new Set(),
+    };
     groups.set(key, group);
     return group;
   };
 
+  /** A page of a month and combination: read when first needed in this run, or made. */
+  const pageOf = (group: Group, page: number, view: ProjectionView): GrownDocument => {
+    const held = group.pages[page];
+    if (held !== undefined) return held;
+    const { indicator, month, dims } = group;
+    const document = (view.get('observations', pageKey(group.key, page)) as GrownDocument | undefined) ?? {
+      indicator,
+      month,
+      dims,
+      cells: {},
+    };
+    group.pages[page] = document;
+    group.sizes[page] = Object.keys(document.cells as Record<string, number>).length;
+    return document;
+  };
+
+  /**
+   * Doubles a month and combination's pages, as often as it takes for none to hold more than
+   * {@link cellsPerPage} cells, and moves every cell, in order, to the page its hash now picks.
+   */
+  const doublePages = (group: Group, view: ProjectionView): void => {
+    const first = group.pages[0] as GrownDocument;
+    const before = first.pages ?? 1;
+    const all: [string, number][] = [];
+    for (let page = 0; page < before; page += 1) {
+      const cells = pageOf(group, page, view).cells as Record<string, number>;
+      for (const cell of Object.keys(cells)) all.push([cell, cellOf(cells, cell) as number]);
+    }
+    let count = before;
+    let spread: Record<string, number>[];
+    let sizes: number[];
+    do {
+      count *= 2;
+      spread = Array.from({ length: count }, () => ({}));
+      sizes = new Array<number>(count).fill(0);
+      for (const [cell, value] of all) {
+        const page = hashOf(cell) & (count - 1);
+        setCell(spread[page] as Record<string, number>, cell, value);
+        sizes[page] = (sizes[page] as number) + 1;
+      }
+    } while (Math.max(...sizes) > cellsPerPage);
+    for (let page = 0; page < count; page += 1) {
+      pageOf(group, page, view).cells = spread[page] as Record<string, number>;
+      group.sizes[page] = sizes[page] as number;
+      group.changed.add(page);
+    }
+    first.pages = count;
+  };
+
   /** Puts every document a run of events changed, once each. */
   const putGroups = (groups: Groups, view: ProjectionView): void => {
-    for (const [key, group] of groups) if (group.changed) view.put('observations', key, group.document);
+    for (const group of groups.values()) {
+      for (const page of group.changed) {
+        view.put('observations', pageKey(group.key, page), group.pages[page] as GrownDocument);
+      }
+    }
   };
 
   /**

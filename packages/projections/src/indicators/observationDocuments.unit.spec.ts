@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { loadIndicatorData } from '../queries/indicatorValues.js';
 import type { Indicator } from './compileIndicator.js';
-import { createIndicatorProjection } from './indicatorProjection.js';
+import { cellsPerPage, createIndicatorProjection } from './indicatorProjection.js';
 
 /**
  * The indicators projection keeps a count, sum or distinct indicator's figures in one document per
@@ -274,5 +274,118 @@ describe('flow observations kept by month and combination, a cell per child or v
         '{"indicator":"services-per-child","month":"2019-01","dims":{},"cells":{"ch_000000000000000a|medical":1,"|shelter":1}}',
       ],
     ]);
+  });
+
+  describe('a month of many children', () => {
+    const many = Array.from({ length: 600 }, (_, i) => `ch_${i.toString(16).padStart(16, '0')}`);
+    /** Session s: 20 children, each at most once, children coming back in later sessions. */
+    const attendeesOf = (session: number): string[] =>
+      Array.from({ length: 20 }, (_, k) => many[(session * 13 + k * 37) % many.length] as string);
+    const sessions = Array.from({ length: 60 }, (_, session) => attendeesOf(session));
+    const sessionEvent = (attendees: readonly string[], day: number): NewEvent =>
+      catalogEvent(
+        'ClubSessionHeld',
+        {
+          clubId: 'c0',
+          heldOn: `2019-01-${String(day).padStart(2, '0')}`,
+          activity: 'play',
+          attendance: [{ sex: 'female', ageBand: '12-17', count: attendees.length }],
+          attendeeRefs: attendees,
+        },
+        { occurredAt: `2019-01-${String(day).padStart(2, '0')}T16:00:00+07:00`, recordedBy: staff },
+      );
+    const manyIndicators: readonly Indicator[] = [
+      indicator('attendances', {
+        filter: { eventTypes: ['ClubSessionHeld'] },
+        unnest: 'data.attendeeRefs',
+        value: { kind: 'count' },
+        dateField: 'data.heldOn',
+        about: { child: 'item' },
+      }),
+      indicator('attendees', {
+        filter: { eventTypes: ['ClubSessionHeld'] },
+        unnest: 'data.attendeeRefs',
+        value: { kind: 'distinct', field: 'item' },
+        dateField: 'data.heldOn',
+        about: { child: 'item' },
+      }),
+    ];
+
+    const built = async (batchSize: number) => {
+      const eventStore = createMemoryEventStore();
+      const readModels = createMemoryReadModelStore();
+      const projection = createIndicatorProjection({
+        indicators: manyIndicators,
+        timeZone: 'Asia/Phnom_Penh',
+      });
+      let last = 0n;
+      for (const [index, attendees] of sessions.entries()) {
+        last = (await eventStore.append('club-c0', [sessionEvent(attendees, (index % 28) + 1)])).position;
+      }
+      const engine = createProjectionEngine({ eventStore, readModels, projections: [projection], batchSize });
+      await engine.start();
+      await engine.waitFor(last);
+      return { eventStore, readModels, projection, engine };
+    };
+
+    it('keeps them in pages of at most cellsPerPage cells, the same whatever the reads', async () => {
+      const documentsOf = async (batchSize: number) => {
+        const { readModels, projection, engine } = await built(batchSize);
+        await engine.stop();
+        return {
+          documents: await readModels.documents(projection.name, 'observations'),
+          data: await loadIndicatorData(readModels, projection),
+        };
+      };
+      const { documents, data } = await documentsOf(1);
+      for (const batchSize of [7, 1000]) expect((await documentsOf(batchSize)).documents).toEqual(documents);
+      // 600 children: more than one page, each page at most cellsPerPage, and every child once.
+      for (const id of ['attendances', 'attendees']) {
+        const own = documents.filter((row) => row.document.indicator === id);
+        const first = own.find((row) => row.key === `f|${id}|2019-01|`);
+        expect(first?.document.pages).toBe(own.length);
+        expect(own.length).toBeGreaterThan(1);
+        expect(Number.isInteger(Math.log2(own.length))).toBe(true);
+        const cells = own.flatMap((row) => Object.keys(row.document.cells as Record<string, number>));
+        for (const row of own) {
+          expect(Object.keys(row.document.cells as Record<string, number>).length).toBeLessThanOrEqual(
+            cellsPerPage,
+          );
+        }
+        expect(cells.sort()).toEqual([...many].sort());
+      }
+      // What they read back as: each child's attendances, counted directly.
+      const attended = new Map<string, number>();
+      for (const attendees of sessions)
+        for (const child of attendees) attended.set(child, (attended.get(child) ?? 0) + 1);
+      const read = (id: string) =>
+        new Map(
+          data.observations
+            .filter((o) => o.indicator === id)
+            .map((o) => [o.child as string, o.value as number] as const),
+        );
+      expect(read('attendances')).toEqual(attended);
+      expect(read('attendees')).toEqual(new Map(many.map((child) => [child, 1])));
+    });
+
+    it('rewrites only the pages an event changes, live', async () => {
+      const { eventStore, readModels, projection, engine } = await built(1000);
+      const pages = (await readModels.documents(projection.name, 'observations')).length;
+      const published: string[] = [];
+      engine.changes.subscribe(({ changes }) => {
+        for (const change of changes) if (change.collection === 'observations') published.push(change.key);
+      });
+      // One child new this month, one who came before: the new one's page of each indicator, and
+      // the page of the other's attendances. The other's distinct cell is there already.
+      const newcomer = 'ch_00000000000fffff';
+      const { position } = await eventStore.append('club-c0', [
+        sessionEvent([newcomer, many[0] as string], 28),
+      ]);
+      await engine.waitFor(position);
+      await engine.stop();
+      expect(published.length).toBeGreaterThan(0);
+      expect(published.length).toBeLessThanOrEqual(3);
+      expect(published.length).toBeLessThan(pages / 4);
+    });
   });
 });
