@@ -246,6 +246,12 @@ type Groups = Map<string, Group>;
  */
 export const cellsPerPage = 64;
 
+/**
+ * The most pages a month and combination is spread over. Names typed in a field could be chosen
+ * to share a hash: past this, pages grow beyond {@link cellsPerPage} rather than double for ever.
+ */
+export const mostPages = 1024;
+
 /** The key of a month and combination's page: the first is the month and combination's own. */
 const pageKey = (key: string, page: number): string => (page === 0 ? key : `${key}|#${page}`);
 
@@ -457,7 +463,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     group.changed.add(page);
     if (before === undefined) {
       group.sizes[page] = (group.sizes[page] as number) + 1;
-      if ((group.sizes[page] as number) > cellsPerPage) doublePages(group, view);
+      if ((group.sizes[page] as number) > cellsPerPage && count < mostPages) doublePages(group, view);
     }
   };
 
@@ -515,7 +521,8 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
 
   /**
    * Doubles a month and combination's pages, as often as it takes for none to hold more than
-   * {@link cellsPerPage} cells, and moves every cell, in order, to the page its hash now picks.
+   * {@link cellsPerPage} cells (up to {@link mostPages}), and moves every cell, in order, to the
+   * page its hash now picks.
    */
   const doublePages = (group: Group, view: ProjectionView): void => {
     const first = group.pages[0] as GrownDocument;
@@ -537,7 +544,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
         setCell(spread[page] as Record<string, number>, cell, value);
         sizes[page] = (sizes[page] as number) + 1;
       }
-    } while (Math.max(...sizes) > cellsPerPage);
+    } while (count < mostPages && sizes.some((size) => size > cellsPerPage));
     for (let page = 0; page < count; page += 1) {
       pageOf(group, page, view).cells = spread[page] as Record<string, number>;
       group.sizes[page] = sizes[page] as number;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { loadIndicatorData } from '../queries/indicatorValues.js';
 import type { Indicator } from './compileIndicator.js';
-import { cellsPerPage, createIndicatorProjection } from './indicatorProjection.js';
+import { cellsPerPage, createIndicatorProjection, mostPages } from './indicatorProjection.js';
 
 /**
  * The indicators projection keeps a count, sum or distinct indicator's figures in one document per
@@ -274,6 +274,55 @@ describe('flow observations kept by month and combination, a cell per child or v
         '{"indicator":"services-per-child","month":"2019-01","dims":{},"cells":{"ch_000000000000000a|medical":1,"|shelter":1}}',
       ],
     ]);
+  });
+
+  it('stop doubling the pages of a month at mostPages, when names typed in a field share a hash', async () => {
+    // FNV-1a over UTF-16 code units, as the projection pages cells: names found to share the
+    // page number mostPages pages would give them, one more than a page holds.
+    const hashOf = (text: string): number => {
+      let hash = 0x811c9dc5;
+      for (let i = 0; i < text.length; i += 1) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+      return hash >>> 0;
+    };
+    const byPage = new Map<number, string[]>();
+    let sharing: string[] = [];
+    for (let i = 0; sharing.length <= cellsPerPage; i += 1) {
+      const name = `Club ${i}`;
+      const page = hashOf(name) & (mostPages - 1);
+      const found = [...(byPage.get(page) ?? []), name];
+      byPage.set(page, found);
+      if (found.length > sharing.length) sharing = found;
+    }
+    const eventStore = createMemoryEventStore();
+    const readModels = createMemoryReadModelStore();
+    const projection = createIndicatorProjection({
+      indicators: indicators.filter((one) => one.id === 'club-names'),
+      timeZone: 'Asia/Phnom_Penh',
+    });
+    let last = 0n;
+    for (const [index, name] of sharing.entries()) {
+      const established = catalogEvent(
+        'ClubEstablished',
+        {
+          programmeId,
+          clubId: `c${index}`,
+          name,
+          area: 'KH-12-06',
+          kind: 'kids-club',
+          establishedOn: '2019-01-10',
+        },
+        { occurredAt: at(1), recordedBy: staff },
+      );
+      last = (await eventStore.append(`club-c${index}`, [established])).position;
+    }
+    const engine = createProjectionEngine({ eventStore, readModels, projections: [projection] });
+    await engine.start();
+    await engine.waitFor(last);
+    await engine.stop();
+    const documents = await readModels.documents(projection.name, 'observations');
+    expect(documents.find((row) => row.key === 'f|club-names|2019-01|')?.document.pages).toBe(mostPages);
+    const cells = documents.flatMap((row) => Object.keys(row.document.cells as Record<string, number>));
+    expect(cells.sort()).toEqual([...sharing].sort());
   });
 
   describe('a month of many children', () => {
