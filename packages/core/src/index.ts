@@ -135,6 +135,7 @@ export {
   type JsonProblemOptions,
   jsonProblem,
   keepableTextOf,
+  setOwnField,
   unkeepableTextFix,
   unkeepableTextRule,
 } from './events/plainJson.js';

@@ -20,6 +20,7 @@ import {
   type ReadModelStore,
   refuseUnkeepableKey,
   StoreError,
+  setOwnField,
 } from '@lantern/core';
 
 export interface MemoryReadModelStoreOptions {
@@ -32,16 +33,6 @@ type Kept = unknown;
 
 /** How deep a document may nest before it is copied through JSON text, which refuses a cycle. */
 const deepestCopied = 64;
-
-/**
- * Sets a field of a copy. A field named `__proto__` (JSON text can hold one) is defined as the
- * object's own: set, it would change the copy's prototype, and the field would be lost.
- */
-const setField = (copy: Record<string, unknown>, key: string, value: unknown): void => {
-  if (key === '__proto__') {
-    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
-  } else copy[key] = value;
-};
 
 /**
  * A deeply frozen copy of a plain JSON value, or `undefined` where JSON text would not give it
@@ -71,7 +62,7 @@ const frozenPlainCopy = (value: unknown, depth: number): Kept | undefined => {
     if (!isKeepableText(key)) return undefined;
     const field = frozenPlainCopy((value as Record<string, unknown>)[key], depth + 1);
     if (field === undefined) return undefined;
-    setField(copy, key, field);
+    setOwnField(copy, key, field);
   }
   return Object.freeze(copy);
 };
@@ -85,7 +76,7 @@ const freshCopy = (value: Kept): unknown => {
     return copy;
   }
   const copy: Record<string, unknown> = {};
-  for (const key in value) setField(copy, key, freshCopy((value as Record<string, unknown>)[key]));
+  for (const key in value) setOwnField(copy, key, freshCopy((value as Record<string, unknown>)[key]));
   return copy;
 };
 

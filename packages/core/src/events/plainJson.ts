@@ -67,6 +67,17 @@ export const keepableTextOf = (text: string): string =>
     ? text
     : (text.replaceAll('\u0000', '\uFFFD') as string & { toWellFormed(): string }).toWellFormed();
 
+/**
+ * Sets a field of an object being built from JSON-like data. A field named `__proto__` (JSON text
+ * can hold one, and a name may come from data) is defined as the object's own: set, it would
+ * change the object's prototype, and the field would be lost.
+ */
+export const setOwnField = <T>(target: Record<string, T>, key: string, value: T): void => {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else target[key] = value;
+};
+
 /** What to do about such a text. */
 export const unkeepableTextFix = 'remove the character, or replace it (with U+FFFD, say)';
 

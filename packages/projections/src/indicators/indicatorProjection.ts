@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { keepableTextOf, type ReadModelDocument, type RecordedEvent } from '@lantern/core';
+import { keepableTextOf, type ReadModelDocument, type RecordedEvent, setOwnField } from '@lantern/core';
 import { defineProjection, type Projection, type ProjectionView } from '../engine/projection.js';
 import {
   type CompiledFlow,
@@ -224,9 +224,6 @@ interface GrownDocument extends ReadModelDocument {
  */
 interface Group {
   readonly key: string;
-  readonly indicator: string;
-  readonly month: string;
-  readonly dims: Readonly<Record<string, string>>;
   /** Its pages as read or made in this run, by number; the first always. */
   readonly pages: (GrownDocument | undefined)[];
   /** How many cells each page read or made holds. */
@@ -269,16 +266,6 @@ const hashOf = (cell: string): number => {
 const cellOf = (cells: Record<string, number>, cell: string): number | undefined => {
   const held: unknown = cells[cell];
   return typeof held === 'number' ? held : undefined;
-};
-
-/**
- * Sets a cell. One named `__proto__` (a value typed in the field) is defined as the object's own:
- * set, it would change the object's prototype, and the cell would be lost.
- */
-const setCell = (cells: Record<string, number>, cell: string, value: number): void => {
-  if (cell === '__proto__') {
-    Object.defineProperty(cells, cell, { value, enumerable: true, writable: true, configurable: true });
-  } else cells[cell] = value;
 };
 
 /** The dimension values of a key: each escaped, joined with `|`. */
@@ -456,9 +443,9 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     const before = cellOf(cells, cell);
     if (indicator.kind === 'distinct') {
       if (before !== undefined) return;
-      setCell(cells, cell, 1);
+      setOwnField(cells, cell, 1);
     } else {
-      setCell(cells, cell, before === undefined ? value : before + value);
+      setOwnField(cells, cell, before === undefined ? value : before + value);
     }
     group.changed.add(page);
     if (before === undefined) {
@@ -480,9 +467,9 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     view: ProjectionView,
     groups: Groups,
   ): Group => {
-    const indicator = plan.indicator.indicator.id;
     let first = view.get('observations', key) as GrownDocument | undefined;
     if (first === undefined) {
+      const indicator = plan.indicator.indicator.id;
       const dims: Record<string, string> = {};
       for (const dimension of plan.dimensions) dims[dimension.path] = text(dimension.get(source));
       first =
@@ -492,9 +479,6 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
     const group: Group = {
       key,
-      indicator,
-      month,
-      dims: first.dims,
       pages: [first],
       sizes: [first.cells === undefined ? 0 : Object.keys(first.cells).length],
       changed: new Set(),
@@ -507,7 +491,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
   const pageOf = (group: Group, page: number, view: ProjectionView): GrownDocument => {
     const held = group.pages[page];
     if (held !== undefined) return held;
-    const { indicator, month, dims } = group;
+    const { indicator, month, dims } = group.pages[0] as GrownDocument;
     const document = (view.get('observations', pageKey(group.key, page)) as GrownDocument | undefined) ?? {
       indicator,
       month,
@@ -541,7 +525,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       sizes = new Array<number>(count).fill(0);
       for (const [cell, value] of all) {
         const page = hashOf(cell) & (count - 1);
-        setCell(spread[page] as Record<string, number>, cell, value);
+        setOwnField(spread[page] as Record<string, number>, cell, value);
         sizes[page] = (sizes[page] as number) + 1;
       }
     } while (count < mostPages && sizes.some((size) => size > cellsPerPage));
