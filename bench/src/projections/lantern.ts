@@ -366,10 +366,7 @@ export const applyBuiltIns = async (job: Job): Promise<Measurement> => {
   }));
   const runLength = job.settings.batchSize ?? engineBatchSize;
   const timing = await time(async () => {
-    for (let start = 0; start < events.length; start += runLength) {
-      const read = events.slice(start, start + runLength);
-      for (const run of runs) foldInRuns(run.projection, run.handles, read, run.view, runLength);
-    }
+    for (const run of runs) foldInRuns(run.projection, run.handles, events, run.view, runLength);
   });
   return checkMaps(job, last, runs, timing);
 };
