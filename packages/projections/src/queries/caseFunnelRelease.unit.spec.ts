@@ -1,0 +1,96 @@
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import type { EventStore, Principal, ReadModelStore } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
+import { describe, expect, it } from 'vitest';
+import { createProjectionEngine } from '../engine/projectionEngine.js';
+import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
+
+const donor: Principal = { id: 'dn_00000000000000b1', role: 'donor' };
+const staff = 'st_00000000000000a1';
+
+/** Appends `count` cases disclosed in January 2020, each about a child who may be reported. */
+const disclose = async (store: EventStore, from: number, count: number): Promise<bigint> => {
+  let last = 0n;
+  for (let n = from; n < from + count; n += 1) {
+    const childRef = `ch_${String(n).padStart(16, '0')}`;
+    const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
+    const metadata = { occurredAt: '2020-01-15T10:00:00+07:00', recordedBy: staff };
+    await store.append(`child-${childRef}`, [
+      catalogEvent(
+        'ChildRegistered',
+        {
+          programmeId: 'pp',
+          childRef,
+          sex: 'female',
+          ageBand: '12-17',
+          area: 'KH-12-06',
+          identifiedVia: 'outreach',
+          consent: { services: true, reporting: true, tracing: false, sharing: [] },
+          consentGivenBy: 'caregiver',
+          legalBasis: 'consent',
+        },
+        metadata,
+      ),
+    ]);
+    const disclosed = catalogEvent(
+      'CaseDisclosed',
+      {
+        programmeId: 'pp',
+        caseId,
+        childRef,
+        sex: 'female',
+        ageBand: '12-17',
+        area: 'KH-12-06',
+        concerns: ['neglect'],
+        disclosedVia: 'outreach',
+      },
+      metadata,
+    );
+    last = (await store.append(`case-${caseId}`, [disclosed])).position;
+  }
+  return last;
+};
+
+/** The memory store, counting how often the funnel's cases are read. */
+const counting = (): { readModels: ReadModelStore; reads: () => number } => {
+  const inner = createMemoryReadModelStore();
+  let reads = 0;
+  const readModels: ReadModelStore = {
+    ...inner,
+    documents: (projection, collection, query) => {
+      if (collection === 'cases') reads += 1;
+      return inner.documents(projection, collection, query);
+    },
+  };
+  return { readModels, reads: () => reads };
+};
+
+const disclosedIn = async (readModels: ReadModelStore, audience: 'donor' | 'public' = 'donor') => {
+  const rows = await releaseCaseFunnel(readModels, { audience, principal: donor, period: 'life' });
+  return rows.find((row) => row.period === 'total')?.steps.find((step) => step.stage === 'disclosed')?.cases;
+};
+
+describe('releases of the case funnel from one read model', () => {
+  it('read the cases and protect them once per checkpoint, and again once a commit moves it', async () => {
+    const store = createMemoryEventStore();
+    const { readModels, reads } = counting();
+    const engine = createProjectionEngine({
+      eventStore: store,
+      readModels,
+      projections: [createCaseFunnelProjection({ timeZone: 'Asia/Phnom_Penh' })],
+    });
+    await engine.start();
+    await engine.waitFor(await disclose(store, 1, 6));
+    expect(await disclosedIn(readModels)).toEqual({ value: 6 });
+    expect(await disclosedIn(readModels)).toEqual({ value: 6 });
+    expect(reads()).toBe(1);
+    // The public is protected on its own: another audience, another protection.
+    expect(await disclosedIn(readModels, 'public')).toEqual({ value: 6 });
+    expect(reads()).toBe(2);
+    // Five more cases committed: the next release reads them.
+    await engine.waitFor(await disclose(store, 7, 5));
+    expect(await disclosedIn(readModels)).toEqual({ value: 11 });
+    expect(reads()).toBe(3);
+    await engine.stop();
+  });
+});
