@@ -147,9 +147,10 @@ const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'lif
  * from the memory store, untimed; then, timed: every indicator's observations and the children's
  * consent are loaded once, every built-in indicator is released to a donor by month, quarter, year
  * and life, with no breakdown and by each of its dimensions, and so is the case funnel by each
- * period; then all of it again to the public, which reads the protections the donor's made. The first release of an indicator protects its whole table, every later one reads it;
- * the slowest release shows what that costs for the largest table. The funnel is protected anew
- * by each release.
+ * period; then all of it again to the public, which reads the protections the donor's made.
+ * The first release of an indicator protects its whole table, every later one reads it; the
+ * slowest release shows what that costs for the largest table. The funnel is protected once for
+ * each audience, and its later releases read that protection.
  */
 export const donorReleases = async (job: Job): Promise<Measurement> => {
   const stores = await memoryStores(job);
