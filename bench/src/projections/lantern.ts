@@ -149,8 +149,8 @@ const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'lif
  * and life, with no breakdown and by each of its dimensions, and so is the case funnel by each
  * period; then all of it again to the public, which reads the protections the donor's made.
  * The first release of an indicator protects its whole table, every later one reads it; the
- * slowest release shows what that costs for the largest table. The funnel is protected once for
- * each audience, and its later releases read that protection.
+ * slowest release shows what that costs for the largest table. The funnel is protected once, for
+ * the donor and the public alike, and its later releases read that protection.
  */
 export const donorReleases = async (job: Job): Promise<Measurement> => {
   const stores = await memoryStores(job);

@@ -84,8 +84,18 @@ describe('releases of the case funnel from one read model', () => {
     expect(await disclosedIn(readModels)).toEqual({ value: 6 });
     expect(await disclosedIn(readModels)).toEqual({ value: 6 });
     expect(reads()).toBe(1);
-    // The public is protected on its own: another audience, another protection.
+    // The funnel has no areas: the public, whose policy differs from the donor's in its areas
+    // only, reads the same protection.
     expect(await disclosedIn(readModels, 'public')).toEqual({ value: 6 });
+    expect(reads()).toBe(1);
+    // Another threshold is protected on its own.
+    const rows = await releaseCaseFunnel(readModels, {
+      audience: 'donor',
+      principal: donor,
+      period: 'life',
+      policy: { threshold: 10 },
+    });
+    expect(rows.at(-1)?.steps[0]?.cases).toEqual({ value: '<10', suppressed: 'primary' });
     expect(reads()).toBe(2);
     // Five more cases committed: the next release reads them.
     await engine.waitFor(await disclose(store, 7, 5));
