@@ -686,31 +686,20 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
    * compiled to a plain one, say) is refused: what it writes after an await would land in another
    * batch, or after a reload, so the view refuses it, and the projection stops saying why.
    */
-  const applyOne = (runner: Runner, event: RecordedEvent): void => {
+  const applyOne = (runner: Runner, event: RecordedEvent): void =>
+    fold(runner, () => runner.projection.apply(event, runner.view));
+
+  /** Runs `apply` or `applyEvents` with the view open for writes, refusing a promise returned. */
+  const fold = (runner: Runner, call: () => unknown): void => {
     let returned: unknown;
     runner.applying = true;
     try {
-      returned = runner.projection.apply(event, runner.view);
+      returned = call();
     } finally {
       runner.applying = false;
     }
     if (isThenable(returned)) {
       // Its outcome is nobody's now: a rejection must not end the process as an unhandled one.
-      returned.then(undefined, () => undefined);
-      throw new ApplyReturnedPromise(runner.projection.name);
-    }
-  };
-
-  /** Applies a run of events to the runner's view with its `applyEvents`; a promise is refused as with `apply`. */
-  const applyMany = (runner: Runner, events: readonly RecordedEvent[]): void => {
-    let returned: unknown;
-    runner.applying = true;
-    try {
-      returned = runner.projection.applyEvents?.(events, runner.view);
-    } finally {
-      runner.applying = false;
-    }
-    if (isThenable(returned)) {
       returned.then(undefined, () => undefined);
       throw new ApplyReturnedPromise(runner.projection.name);
     }
@@ -735,7 +724,7 @@ export const createProjectionEngine = (options: ProjectionEngineOptions): Projec
     if (handled.length === 0) return true;
     const from = runner.applied;
     try {
-      applyMany(runner, handled);
+      fold(runner, () => runner.projection.applyEvents?.(handled, runner.view));
       if (runner.storeFailure !== undefined) throw runner.storeFailure.error;
       return true;
     } catch {
