@@ -129,6 +129,7 @@ export {
   indicatorValue,
 } from './events/indicatorDefinition.js';
 export {
+  copyFields,
   isKeepableText,
   isPlainJson,
   type JsonProblem,

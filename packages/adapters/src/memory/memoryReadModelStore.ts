@@ -6,6 +6,7 @@ import {
   checkReadModelName,
   checkReadModelTableName,
   compareKeys,
+  copyFields,
   type DeadLetter,
   deepFreeze,
   documentJson,
@@ -20,7 +21,6 @@ import {
   type ReadModelStore,
   refuseUnkeepableKey,
   StoreError,
-  setOwnField,
 } from '@lantern/core';
 
 export interface MemoryReadModelStoreOptions {
@@ -57,14 +57,10 @@ const frozenPlainCopy = (value: unknown, depth: number): Kept | undefined => {
   }
   const prototype = Object.getPrototypeOf(value);
   if (prototype !== Object.prototype && prototype !== null) return undefined;
-  const copy: Record<string, unknown> = {};
-  for (const key in value) {
-    if (!isKeepableText(key)) return undefined;
-    const field = frozenPlainCopy((value as Record<string, unknown>)[key], depth + 1);
-    if (field === undefined) return undefined;
-    setOwnField(copy, key, field);
-  }
-  return Object.freeze(copy);
+  const copy = copyFields(value, (key, inner) =>
+    isKeepableText(key) ? frozenPlainCopy(inner, depth + 1) : undefined,
+  );
+  return copy === undefined ? undefined : Object.freeze(copy);
 };
 
 /** A fresh, unfrozen copy of a kept value, for a reader to do with as it likes. */
@@ -75,9 +71,7 @@ const freshCopy = (value: Kept): unknown => {
     for (let i = 0; i < value.length; i++) copy[i] = freshCopy(value[i]);
     return copy;
   }
-  const copy: Record<string, unknown> = {};
-  for (const key in value) setOwnField(copy, key, freshCopy((value as Record<string, unknown>)[key]));
-  return copy;
+  return copyFields(value, (_key, inner) => freshCopy(inner));
 };
 
 interface ProjectionData {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonProblem, keepableTextOf, unkeepableTextRule } from './plainJson.js';
+import { copyFields, jsonProblem, keepableTextOf, unkeepableTextRule } from './plainJson.js';
 
 /** Deep equality that, like any reader of a number, takes -0 for 0 (JSON writes both as 0). */
 const same = (a: unknown, b: unknown): boolean => {
@@ -119,5 +119,50 @@ describe('keepableTextOf', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('copyFields', () => {
+  const fieldsOf = (count: number, withProto: boolean): Record<string, unknown> => {
+    const value: Record<string, unknown> = Object.create(null);
+    for (let i = 0; i < count; i++) value[`child-${i}`] = i;
+    if (withProto) Object.defineProperty(value, '__proto__', { value: 'own', enumerable: true });
+    return value;
+  };
+
+  it('copies few fields and many, each through the callback, into an ordinary object', () => {
+    for (const count of [0, 1, 12, 13, 64, 600]) {
+      for (const source of [fieldsOf(count, false), { ...fieldsOf(count, false) }]) {
+        const copy = copyFields(source, (key, inner) => `${key}=${String(inner)}`) as Record<string, unknown>;
+        expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+        expect(Object.keys(copy)).toEqual(Object.keys(source));
+        for (const key of Object.keys(source)) expect(copy[key]).toBe(`${key}=${String(source[key])}`);
+        expect('hasOwnProperty' in copy).toBe(true);
+      }
+    }
+  });
+
+  it('keeps a field named __proto__ as the copy’s own, in few fields and in many', () => {
+    for (const count of [2, 40]) {
+      const copy = copyFields(fieldsOf(count, true), (_key, inner) => inner) as Record<string, unknown>;
+      expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+      expect(Object.hasOwn(copy, '__proto__')).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(JSON.parse(JSON.stringify(copy)), '__proto__')?.value).toBe(
+        'own',
+      );
+      expect(Object.keys(copy)).toHaveLength(count + 1);
+    }
+  });
+
+  it('gives undefined as soon as the callback does, without asking about the fields after', () => {
+    for (const count of [5, 30]) {
+      const asked: string[] = [];
+      const copy = copyFields(fieldsOf(count, false), (key, inner) => {
+        asked.push(key);
+        return inner === 3 ? undefined : inner;
+      });
+      expect(copy).toBeUndefined();
+      expect(asked).toEqual(['child-0', 'child-1', 'child-2', 'child-3']);
+    }
   });
 });

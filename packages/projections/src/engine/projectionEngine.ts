@@ -1,6 +1,7 @@
 import {
   checkLeaseOwner,
   checkLeaseTtl,
+  copyFields,
   type DeadLetter,
   type DocumentChange,
   type EventStore,
@@ -1289,7 +1290,7 @@ const frozenCopyOf = <T>(value: T): T => {
   if (value === null || typeof value !== 'object') return value;
   const copy = Array.isArray(value)
     ? value.map(frozenCopyOf)
-    : Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, frozenCopyOf(inner)]));
+    : copyFields(value, (_field, inner) => frozenCopyOf(inner));
   return Object.freeze(copy) as T;
 };
 
