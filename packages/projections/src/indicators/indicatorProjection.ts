@@ -207,6 +207,9 @@ export const escapeKeyPart = (part: string): string =>
 const joinKeyPart = (joined: string, index: number, value: string): string =>
   index === 0 ? escapeKeyPart(value) : `${joined}|${escapeKeyPart(value)}`;
 
+/** A document as the fold changes it in place. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** A flow document as it is grown: see {@link FlowObservationDocument}. */
 interface GrownDocument extends ReadModelDocument {
   readonly indicator: string;
@@ -608,8 +611,11 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     const source = sourceOf(event);
     const byValue = indicator.by(source);
     if (byValue === undefined || byValue === null) return;
-    const key = `${prefix}${text(byValue)}`;
-    const before = view.get('observations', key) as KeyedObservation | undefined;
+    const keyText = text(byValue);
+    const key = `${prefix}${keyText}`;
+    // Changed in place and put back, as the flow documents are: the engine reloads what it holds
+    // when a fold fails.
+    const before = view.get('observations', key) as Writable<KeyedObservation> | undefined;
     const { from } = indicator;
     if (event.type === from.eventType && from.matches(source)) {
       const date = dateOf(from.date(source));
@@ -617,21 +623,21 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       if (!before) {
         const child = childOf(indicator, source, view);
         const first = indicator.kind === 'change' ? indicator.field?.(source) : undefined;
-        const observation: KeyedObservation = {
-          indicator: indicator.indicator.id,
-          key: text(byValue),
-          dims: dimsOf(indicator, source),
-          ...(child === undefined ? {} : { child }),
-          from: date,
-          ...(typeof first === 'number' ? { first } : {}),
-        };
+        const id = indicator.indicator.id;
+        const dims = dimsOf(indicator, source);
+        const observation: Writable<KeyedObservation> =
+          child === undefined
+            ? { indicator: id, key: keyText, dims, from: date }
+            : { indicator: id, key: keyText, dims, child, from: date };
+        if (typeof first === 'number') observation.first = first;
         view.put('observations', key, observation);
         return;
       }
       // Opened again after being closed (a club reopened): open from now.
       if (indicator.kind === 'active' && before.closed !== undefined && date >= before.closed) {
-        const { closed: _closed, ...open } = before;
-        view.put('observations', key, { ...open, from: date });
+        delete before.closed;
+        before.from = date;
+        view.put('observations', key, before);
       }
       if (event.type !== indicator.to[0]?.eventType) return;
     }
@@ -641,15 +647,18 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       const date = dateOf(stage.date(source));
       if (date === undefined || date < before.from) continue;
       if (indicator.kind === 'active') {
-        view.put('observations', key, { ...before, closed: date });
+        before.closed = date;
+        view.put('observations', key, before);
       } else if (indicator.kind === 'change') {
         const value = indicator.field?.(source);
         if (typeof value !== 'number') continue;
         if (!before.latest || date >= before.latest.date) {
-          view.put('observations', key, { ...before, latest: { date, value } });
+          before.latest = { date, value };
+          view.put('observations', key, before);
         }
       } else if (before.to === undefined) {
-        view.put('observations', key, { ...before, to: date });
+        before.to = date;
+        view.put('observations', key, before);
       }
       return;
     }
