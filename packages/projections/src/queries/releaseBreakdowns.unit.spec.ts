@@ -481,7 +481,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
 
   it('releases an empty table for a period with nothing in it', () => {
     const released = releaseIndicator(projection, data, {
-      indicator: 'cases-disclosed',
+      indicator: 'home-visits',
       period: 'month',
       by: ['data.area'],
       from: '2021-01',
@@ -491,5 +491,56 @@ describe('a ratio by area, and a release with nothing in range', () => {
     });
     expect(released.rows).toEqual([]);
     expect(released.totals).toEqual([]);
+  });
+
+  it('refuses the counts two percentages share once one of them went out, and says what to do', () => {
+    // This percentage has the built-in one's numerator and denominator, so no one table holds
+    // every release of either: each table would hide their figures in its own way.
+    expect(
+      releaseIndicator(projection, data, {
+        indicator: 'pct-followed-up-by-area',
+        period: 'month',
+        audience: 'donor',
+        principal: donor,
+      }).rows,
+    ).toHaveLength(1);
+    const refusal = (count: string) =>
+      new RegExp(
+        `would give the figures of "${count}" from (its own table|the table of the percentage "pct-cases-followed-up-within-7-days"), ` +
+          'but they were released outside the programme from this data from the table of the percentage "pct-followed-up-by-area".*' +
+          `release "${count}" with one percentage it is part of at most, or make this release from data loaded anew`,
+      );
+    for (const [indicator, count] of [
+      ['cases-disclosed', 'cases-disclosed'],
+      ['cases-followed-up-within-7-days', 'cases-followed-up-within-7-days'],
+      ['pct-cases-followed-up-within-7-days', 'cases-followed-up-within-7-days'],
+    ] as const) {
+      expect(() =>
+        releaseIndicator(projection, data, {
+          indicator,
+          period: 'month',
+          audience: 'public',
+          principal: donor,
+        }),
+      ).toThrow(refusal(count));
+    }
+    // The same percentage by another period, to the public too, reads the same table; inside the
+    // programme nothing is refused.
+    expect(
+      releaseIndicator(projection, data, {
+        indicator: 'pct-followed-up-by-area',
+        period: 'quarter',
+        audience: 'public',
+        principal: donor,
+      }).rows,
+    ).toHaveLength(1);
+    expect(
+      releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period: 'month',
+        audience: 'internal',
+        principal: analyst,
+      }).rows[0]?.actual,
+    ).toEqual({ value: 20 });
   });
 });

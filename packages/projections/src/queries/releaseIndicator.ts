@@ -235,6 +235,20 @@ export const releaseIndicator = (
   data: IndicatorData,
   request: ReleaseRequest,
 ): ReleasedIndicator => {
+  const claims: (() => void)[] = [];
+  const released = releaseFigures(projection, data, request, claims);
+  // Only figures that went out bind later releases: a refused release gave nothing away.
+  for (const claim of claims) claim();
+  return released;
+};
+
+const releaseFigures = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest,
+  /** Filled with what to note once the figures are released: see `claimFigures`. */
+  claims: (() => void)[],
+): ReleasedIndicator => {
   // Everything is checked before any figure is computed.
   requireFiguresFor(request.principal, { query: 'releaseIndicator', audience: request.audience });
   const policy = resolvePolicy(request.audience, request.policy);
@@ -248,6 +262,7 @@ export const releaseIndicator = (
       what: `Indicator "${indicator.indicator.id}"`,
       ...rangeOf(request),
     });
+    claims.push(claimFigures(projection, data, indicator));
   }
   // Numerators and denominators add up over areas and periods, unless a part counts each
   // household once: then each period stands alone, and a breakdown would have totals that count
@@ -680,6 +695,77 @@ const protectedOnce = <T>(
   const found = made.get(key) as T | { refused: unknown };
   if (typeof found === 'object' && found !== null && 'refused' in found) throw found.refused;
   return found as T;
+};
+
+/**
+ * The table each count's figures went out from, outside the programme, by the data they were
+ * released from: the count's own, or a percentage's (which holds its numerator and denominator).
+ */
+const figuresReleased = new WeakMap<IndicatorData, Map<string, string>>();
+
+/**
+ * The counts whose figures a release of `indicator` outside the programme gives, each with the
+ * table it gives them from: a count its own table, or that of the one percentage it is read from
+ * (see `percentageOf`); a percentage its numerator and denominator, from its table. Quantities of
+ * things (`protect: false`) are released exactly, and medians only over enough observations:
+ * neither is protected by a table.
+ */
+const figuresGiven = (projection: IndicatorProjection, indicator: CompiledIndicator): Map<string, string> => {
+  const given = new Map<string, string>();
+  const id = indicator.indicator.id;
+  const protectedCount = (count: string) => {
+    const found = projection.indicators.get(count);
+    return found !== undefined && found.indicator.protect !== false && found.kind !== 'medianDays';
+  };
+  if (indicator.kind === 'ratio') {
+    for (const count of [indicator.numerator, indicator.denominator]) {
+      if (protectedCount(count)) given.set(count, id);
+    }
+  } else if (protectedCount(id)) {
+    const shared =
+      indicator.kind === 'distinct' || indicator.kind === 'active' ? undefined : percentageOf(projection, id);
+    given.set(id, shared?.ratio ?? id);
+  }
+  return given;
+};
+
+/**
+ * Refuses a release outside the programme that would give a count's figures from another table
+ * than they went out from before, from the same data; else gives what to note once it is made.
+ * A count is part of one table only where every release of it reads that table. One that is part
+ * of two percentages, or of a percentage that cannot read it from its table (a count of things
+ * counted once, or one broken down by a dimension the percentage's table drops), is protected in
+ * each table apart, hidden differently, and a reader given both could work a small count out.
+ */
+const claimFigures = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  indicator: CompiledIndicator,
+): (() => void) => {
+  const given = figuresGiven(projection, indicator);
+  const before = figuresReleased.get(data);
+  const tableOf = (count: string, table: string) =>
+    table === count ? 'its own table' : `the table of the percentage "${table}"`;
+  for (const [count, table] of given) {
+    const earlier = before?.get(count);
+    if (earlier === undefined || earlier === table) continue;
+    const asked = indicator.indicator.id;
+    throw new DisclosureError(
+      `Indicator "${asked}" would give the figures of "${count}" from ${tableOf(count, table)}, but they were ` +
+        `released outside the programme from this data from ${tableOf(count, earlier)}. Protected apart, the ` +
+        'two would hide different figures, and side by side could give a small count away. Outside the ' +
+        `programme, release "${count}" with one percentage it is part of at most, or make this release from ` +
+        'data loaded anew if the two will never reach the same readers.',
+    );
+  }
+  return () => {
+    let noted = figuresReleased.get(data);
+    if (noted === undefined) {
+      noted = new Map();
+      figuresReleased.set(data, noted);
+    }
+    for (const [count, table] of given) noted.set(count, table);
+  };
 };
 
 /** One period's cell of an indicator that each period releases on its own (distinct, active). */
