@@ -31,7 +31,10 @@ const analystPrincipal: Principal = { id: fieldWorker1, role: 'analyst', scope: 
 describe('releases beyond the programme', () => {
   it('are audited as exports before the figures are handed over', async () => {
     const store = await seededStore();
-    const { data, readModels } = await figuresOf(store);
+    const { data } = await figuresOf(store);
+    // The funnel from read models of its own: from the ones cases-disclosed went out from, it
+    // would be refused (it counts the same cases, protected apart).
+    const { readModels } = await figuresOf(store);
     const audit = {
       sink: auditTo(store),
       programmeId,

@@ -144,7 +144,8 @@ const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'lif
 
 /**
  * (h): what a donor's reports cost. The indicators projection and the case funnel are rebuilt
- * from the memory store, untimed; then, timed: every indicator's observations and the children's
+ * from the memory store, untimed, each into read models of its own (released from the same ones,
+ * the second would be refused: they count the same cases, protected apart); then, timed: every indicator's observations and the children's
  * consent are loaded once, every built-in indicator is released to a donor by month, quarter, year
  * and life, with no breakdown and by each of its dimensions, and so is the case funnel by each
  * period; then all of it again to the public, which reads the protections the donor's made.
@@ -154,14 +155,19 @@ const releasePeriods: readonly Granularity[] = ['month', 'quarter', 'year', 'lif
  */
 export const donorReleases = async (job: Job): Promise<Measurement> => {
   const stores = await memoryStores(job);
+  // The funnel in read models of its own: it counts the cases the indicators about cases count,
+  // protected apart, and from the read models those went out from it would be refused.
+  const funnelReadModels = createMemoryReadModelStore();
   const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone });
   try {
-    const rebuilt = await rebuild(
-      stores,
-      [projection, createCaseFunnelProjection({ timeZone })],
+    const rebuilt = await rebuild(stores, [projection], job.settings.batchSize);
+    const funnelRebuilt = await rebuild(
+      { ...stores, readModels: funnelReadModels },
+      [createCaseFunnelProjection({ timeZone })],
       job.settings.batchSize,
     );
-    if (rebuilt.problem) throw new Error(`The rebuild before the releases stopped short: ${rebuilt.problem}`);
+    const stoppedShort = joinProblems(rebuilt.problem, funnelRebuilt.problem);
+    if (stoppedShort) throw new Error(`The rebuild before the releases stopped short: ${stoppedShort}`);
     const breakdowns = (id: string): string[][] => [
       [],
       ...[...new Set(projection.indicators.get(id)?.dimensions.map((d) => d.path))].map((d) => [d]),
@@ -231,7 +237,7 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
         }
         for (const period of releasePeriods) {
           await timed(`the case funnel by ${period} to the ${audience}`, async () =>
-            (await releaseCaseFunnel(stores.readModels, { audience, principal: donor, period })).flatMap(
+            (await releaseCaseFunnel(funnelReadModels, { audience, principal: donor, period })).flatMap(
               (row) => row.steps.map((step) => ({ period: row.period, ...step, actual: step.cases })),
             ),
           );
@@ -242,6 +248,7 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
     const problem = problems.length > 0 ? `${problems.length} releases failed: ${problems[0]}` : undefined;
     return { ...measured(job.summary.events, timing, problem), releases };
   } finally {
+    await funnelReadModels.close();
     await closeAll(stores);
   }
 };

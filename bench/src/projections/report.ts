@@ -478,7 +478,7 @@ export const renderReport = (run: ProjectionsRun): string => {
     '',
     `## Releases to a donor and to the public (${settings.runs} run${settings.runs === 1 ? '' : 's'})`,
     '',
-    'Every built-in indicator released to a donor by month, quarter, year and life, with no breakdown and by each of its dimensions, and the case funnel by each of those periods, then all of it to the public, from read models rebuilt from the memory store (untimed). The first release of an indicator protects its table for every period, breakdown and audience outside the programme at once; later ones read it. The funnel is protected once, for the donor and the public alike, and its later releases read that.',
+    'Every built-in indicator released to a donor by month, quarter, year and life, with no breakdown and by each of its dimensions, and the case funnel by each of those periods, then all of it to the public, from read models rebuilt from the memory store (untimed; the funnel into read models of its own, since from those of the indicators it would be refused). The first release of an indicator protects its table for every period, breakdown and audience outside the programme at once; later ones read it. The funnel is protected once, for the donor and the public alike, and its later releases read that.',
     '',
     releasesTable(run),
     '',

@@ -16,6 +16,7 @@ import {
   keepReportingConsent,
   reportableChildren,
 } from '../indicators/reportingConsent.js';
+import { claimFunnel } from './funnelOrCases.js';
 import { medianOf } from './median.js';
 import { checkHierarchyRequest, protectHierarchy, readHierarchy } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
@@ -355,6 +356,7 @@ const releaseFunnel = async (
           ...(asked.to === undefined ? {} : { to: asked.to }),
         };
   if (outside !== undefined) checkHierarchyRequest(granularity, outside);
+  const claim = outside === undefined ? undefined : claimFunnel(readModels);
   const { cases, protectedFunnel } =
     outside === undefined
       ? { cases: await reportableCases(readModels, query), protectedFunnel: undefined }
@@ -409,6 +411,8 @@ const releaseFunnel = async (
     const exactTotal = rows.reduce((sum, row) => sum + (row.steps[i]?.cases ?? 0), 0);
     totals.push({ stage, cases: casesOf('total', exactTotal), medianDaysFromPrevious: null });
   });
+  // Only a funnel that went out binds later releases: a refused one gave nothing away.
+  claim?.();
   return [
     ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
     { period: 'total', steps: totals },

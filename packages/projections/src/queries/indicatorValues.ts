@@ -16,6 +16,7 @@ import {
   type TargetDocument,
 } from '../indicators/indicatorProjection.js';
 import { reportableChildren } from '../indicators/reportingConsent.js';
+import { noteLoadedFrom } from './funnelOrCases.js';
 import { medianOf } from './median.js';
 import {
   checkGranularity,
@@ -168,7 +169,7 @@ export const loadIndicatorData = async (
     readModels.documents(projection.name, 'targets'),
     aboutChildren ? reportableChildren(readModels, projection.name) : undefined,
   ]);
-  return {
+  const data: IndicatorData = {
     observations: observationsInDocuments(projection.indicators, loaded),
     targets: targets.map((row) => row.document as TargetDocument),
     ...(reportable === undefined ? {} : { reportable }),
@@ -176,6 +177,8 @@ export const loadIndicatorData = async (
       ? {}
       : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
   };
+  noteLoadedFrom(data, readModels);
+  return data;
 };
 
 /** Each observations array's observations by indicator, worked out on first use. */

@@ -29,6 +29,7 @@ import {
 } from '../disclosure/index.js';
 import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
+import { claimCaseFigures } from './funnelOrCases.js';
 import {
   checkRequest,
   distinctCells,
@@ -262,7 +263,7 @@ const releaseFigures = (
       what: `Indicator "${indicator.indicator.id}"`,
       ...rangeOf(request),
     });
-    claims.push(claimFigures(projection, data, indicator));
+    claims.push(claimFigures(projection, data, indicator), claimCaseFigures(projection, data, indicator));
   }
   // Numerators and denominators add up over areas and periods, unless a part counts each
   // household once: then each period stands alone, and a breakdown would have totals that count

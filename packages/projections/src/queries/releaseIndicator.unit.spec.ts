@@ -482,14 +482,18 @@ describe('releases of one indicator by different periods', () => {
     '2020-08': 4,
   };
   let data: IndicatorData;
+  /**
+   * The funnel's read models, of the same cases: released outside the programme from the read
+   * models `data` was loaded from, after an indicator about cases, the funnel would be refused.
+   */
   const readModels = createMemoryReadModelStore();
 
   beforeAll(async () => {
-    data = await loadCases(
-      projection,
-      Object.entries(byMonth).map(([month, count]) => [month, 'female', 'KH-12-06-01', count] as const),
-      readModels,
+    const counted = Object.entries(byMonth).map(
+      ([month, count]) => [month, 'female', 'KH-12-06-01', count] as const,
     );
+    data = await loadCases(projection, counted);
+    await loadCases(projection, counted, readModels);
   });
 
   /**
@@ -970,6 +974,75 @@ describe('releases of one indicator by different periods', () => {
       }
     }
     expect(pinnedFollowUps(followUps, facts)).toEqual([]);
+  });
+});
+
+describe('the case funnel or the indicators about cases, outside the programme', () => {
+  // They count the same cases in tables of their own, which may hide different figures.
+  const projection = createIndicatorProjection({
+    indicators: builtInIndicators,
+    timeZone: 'Asia/Phnom_Penh',
+  });
+  const funnelTo = (readModels: ReadModelStore, audience: 'donor' | 'public' | 'internal' = 'donor') =>
+    releaseCaseFunnel(readModels, {
+      audience,
+      principal: audience === 'internal' ? analyst : donor,
+      period: 'quarter',
+    });
+  const release = (
+    data: IndicatorData,
+    indicator: string,
+    audience: 'donor' | 'public' | 'internal' = 'donor',
+  ) =>
+    releaseIndicator(projection, data, {
+      indicator,
+      period: 'quarter',
+      audience,
+      principal: audience === 'internal' ? analyst : donor,
+    });
+
+  it('refuses an indicator about cases from read models the funnel went out from', async () => {
+    const readModels = createMemoryReadModelStore();
+    const data = await loadCases(projection, cases, readModels);
+    const funnel = await funnelTo(readModels);
+    for (const indicator of ['cases-disclosed', 'pct-cases-followed-up-within-7-days', 'referrals-made']) {
+      for (const audience of ['donor', 'public'] as const) {
+        expect(() => release(data, indicator, audience)).toThrow(
+          new RegExp(
+            `Indicator "${indicator}" counts the cases the case funnel counts, and the funnel was released outside ` +
+              'the programme from these read models.*release the case funnel or the indicators about cases, not both',
+          ),
+        );
+      }
+    }
+    // Inside the programme nothing is refused; nor what counts no case, nor a median.
+    expect(release(data, 'cases-disclosed', 'internal').rows.map((row) => row.actual)).toEqual([
+      { value: 16 },
+    ]);
+    for (const indicator of ['children-reached-night-outreach', 'median-days-disclosure-to-placement']) {
+      expect(() => release(data, indicator)).not.toThrow();
+    }
+    // The funnel itself goes out again, as before.
+    expect(await funnelTo(readModels, 'public')).toEqual(funnel);
+  });
+
+  it('refuses the funnel from read models an indicator about cases went out from, and only from them', async () => {
+    const readModels = createMemoryReadModelStore();
+    const data = await loadCases(projection, cases, readModels);
+    const released = release(data, 'cases-disclosed');
+    await expect(funnelTo(readModels, 'public')).rejects.toSatisfy(isDisclosureError);
+    await expect(funnelTo(readModels)).rejects.toThrow(
+      /The case funnel counts the cases that indicator "cases-disclosed" counts, and that indicator was released outside the programme from these read models.*A release meant for readers who will never see the other may be made from a read-model store opened anew/,
+    );
+    // Refused, the funnel bound nothing: the indicators about cases still go out.
+    expect(release(data, 'cases-disclosed', 'public').rows).toEqual(released.rows);
+    expect(() => release(data, 'children-placed-family-care')).not.toThrow();
+    const [internal] = await funnelTo(readModels, 'internal');
+    expect(internal?.steps[0]?.cases).toEqual({ value: 16 });
+    // Read models of their own (opened anew, for readers who never see the indicators).
+    const other = createMemoryReadModelStore();
+    await loadCases(projection, cases, other);
+    expect((await funnelTo(other)).at(-1)?.steps[0]?.cases).toEqual({ value: 16 });
   });
 });
 

@@ -202,7 +202,12 @@ describe('every query checks who asks', () => {
       principal: donor,
     });
     expect(released.rows[0]?.actual).toEqual({ value: 6 });
-    const [life] = await releaseCaseFunnel(readModels, { audience: 'public', principal: service });
+    // The funnel from read models of its own: it counts the same cases as cases-disclosed,
+    // protected apart, so from the read models that went out from it would be refused.
+    const [life] = await releaseCaseFunnel((await programme()).readModels, {
+      audience: 'public',
+      principal: service,
+    });
     expect(life?.steps[0]?.cases).toEqual({ value: 6 });
   });
 });
