@@ -319,6 +319,27 @@ const pick = (dims: Readonly<Record<string, string>>, by: readonly string[]): Re
   return out;
 };
 
+/** The range asked for, or else the months from the first either part spans to the last. */
+const spanOfParts = (
+  data: IndicatorData,
+  parts: readonly CompiledIndicator[],
+  range: { from?: string; to?: string },
+): { from?: string; to?: string } => {
+  const spans = parts.flatMap((part) => {
+    const span = countedOf(data, part.indicator.id).span;
+    return span === undefined ? [] : [span];
+  });
+  if (spans.length === 0) return range;
+  const from = range.from ?? spans.map((span) => span.first).sort()[0];
+  const to =
+    range.to ??
+    spans
+      .map((span) => span.last)
+      .sort()
+      .at(-1);
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+};
+
 interface Cell {
   period: Period;
   dims: Record<string, string>;
@@ -514,7 +535,11 @@ export const internalTable = (
     const parts = [indicator.numerator, indicator.denominator].map(
       (id) => projection.indicators.get(id) as Exclude<CompiledIndicator, { kind: 'ratio' }>,
     );
-    const [numerator, denominator] = parts.map((part) => valuesOf(part, data, granularity, by, range)) as [
+    // A stock counts what is open at each period's end, whether or not its own events fall in
+    // that period: over the months either part spans, so a period with no event of one part (no
+    // club opened in February) still counts what it has open.
+    const over = parts.some((part) => part.kind === 'active') ? spanOfParts(data, parts, range) : range;
+    const [numerator, denominator] = parts.map((part) => valuesOf(part, data, granularity, by, over)) as [
       Map<string, Cell>,
       Map<string, Cell>,
     ];

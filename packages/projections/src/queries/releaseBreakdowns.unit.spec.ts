@@ -374,6 +374,85 @@ describe('a protected stock (active) by area, for a donor', () => {
     });
     expect(released.rows.map(shown)).toEqual([['2020-03', 'KH-12', { value: 7 }]]);
   });
+
+  it('gives a percentage of two stocks at each period’s end, the same inside the programme and out', async () => {
+    // Kids' clubs of all clubs open: in January 5 kids' clubs and 5 healing-arts clubs open
+    // (50%), in February 10 more healing-arts clubs (25%, and 25% at the quarter's end). No
+    // kids' club opened in February, yet its 5 are still open; and a quarter's clubs are those
+    // open at its end, not its months' added up (which gave 15 of 30).
+    const clubs = (id: string, kind?: 'kids-club'): Indicator => ({
+      ...clubsByArea,
+      id,
+      definition: {
+        ...clubsByArea.definition,
+        value: {
+          kind: 'active',
+          by: 'data.clubId',
+          opens: {
+            eventType: 'ClubEstablished',
+            dateField: 'data.establishedOn',
+            ...(kind === undefined ? {} : { where: [{ field: 'data.kind', op: 'eq', value: kind }] }),
+          },
+          closes: [],
+        },
+      },
+    });
+    const share: Indicator = {
+      id: 'pct-kids-clubs',
+      title: "Kids' clubs, of all clubs open",
+      unit: '%',
+      measure: 'percentage',
+      ascending: true,
+      definition: {
+        filter: { eventTypes: ['ClubEstablished'] },
+        value: { kind: 'ratio', numerator: 'kids-clubs-open', denominator: 'clubs-open', scale: 100 },
+        dimensions: ['data.area'],
+      },
+    };
+    const projection = createIndicatorProjection({
+      indicators: [clubs('kids-clubs-open', 'kids-club'), clubs('clubs-open'), share],
+      timeZone: 'Asia/Phnom_Penh',
+    });
+    const store = createMemoryEventStore();
+    let last = 0n;
+    let n = 0;
+    for (const [on, kind, area, count] of [
+      ['2020-01-06', 'kids-club', 'KH-12-06', 5],
+      ['2020-01-06', 'healing-arts', 'KH-12-09', 5],
+      ['2020-02-03', 'healing-arts', 'KH-12-09', 10],
+    ] as const) {
+      for (let i = 0; i < count; i += 1) {
+        const clubId = `club-${n++}`;
+        last = (
+          await store.append(`club-${clubId}`, [
+            catalogEvent(
+              'ClubEstablished',
+              { programmeId: 'pp', clubId, name: `Club ${n}`, area, kind, establishedOn: on },
+              { occurredAt: `${on}T10:00:00+07:00`, recordedBy: staff },
+            ),
+          ])
+        ).position;
+      }
+    }
+    const data = await rebuilt(projection, store, last);
+    const percentages = (period: 'month' | 'quarter', audience: 'internal' | 'donor', by: string[] = []) =>
+      releaseIndicator(projection, data, {
+        indicator: 'pct-kids-clubs',
+        period,
+        by,
+        audience,
+        principal: audience === 'internal' ? analyst : donor,
+      }).rows.map(shown);
+    for (const audience of ['internal', 'donor'] as const) {
+      expect(percentages('month', audience)).toEqual([
+        ['2020-01', 'all', { value: 50 }],
+        ['2020-02', 'all', { value: 25 }],
+      ]);
+      expect(percentages('quarter', audience)).toEqual([['2020-Q1', 'all', { value: 25 }]]);
+    }
+    // A stock adds up over areas: the donor's province holds both districts.
+    expect(percentages('quarter', 'donor', ['data.area'])).toEqual([['2020-Q1', 'KH-12', { value: 25 }]]);
+  });
 });
 
 describe('a ratio by area, and a release with nothing in range', () => {

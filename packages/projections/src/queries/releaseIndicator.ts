@@ -282,6 +282,14 @@ const releaseFigures = (
       fixRequest,
     );
   }
+  // A percentage of a stock (clubs open at a period's end) does not add up over time either:
+  // a quarter's is the one at its end, not the sum of its months'. Each period goes out alone.
+  const eachPeriodAlone =
+    countsOnce ||
+    (indicator.kind === 'ratio' &&
+      [indicator.numerator, indicator.denominator].some(
+        (part) => projection.indicators.get(part)?.kind === 'active',
+      ));
   const table = internalTable(projection, data, request);
   const meta = indicator.indicator;
   const dimensions = [periodDimension, ...by];
@@ -336,7 +344,7 @@ const releaseFigures = (
     return { ...base, rows: [], totals: [], suppression: { primary: 0, secondary: 0 } };
   }
 
-  if (indicator.kind === 'ratio' && !countsOnce && request.audience !== 'internal') {
+  if (indicator.kind === 'ratio' && !eachPeriodAlone && request.audience !== 'internal') {
     return {
       ...base,
       ...releaseRatioOverPeriods(
@@ -362,7 +370,7 @@ const releaseFigures = (
       merged.set(id, known);
     }
     const ratioCells = [...merged.values()];
-    const releases = (countsOnce ? periods.map((period) => [period]) : [periods]).map((own) =>
+    const releases = (eachPeriodAlone ? periods.map((period) => [period]) : [periods]).map((own) =>
       protectRatioTable(
         {
           ...shape,
