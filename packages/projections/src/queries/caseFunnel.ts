@@ -16,7 +16,7 @@ import {
   keepReportingConsent,
   reportableChildren,
 } from '../indicators/reportingConsent.js';
-import { claimFunnel } from './funnelOrCases.js';
+import { claimFunnel, funnelEventTypes } from './funnelOrCases.js';
 import { medianOf } from './median.js';
 import { checkHierarchyRequest, protectHierarchy, readHierarchy } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
@@ -49,15 +49,7 @@ export const createCaseFunnelProjection = (options: { timeZone: string; name?: s
   return defineProjection({
     name: options.name ?? 'case_funnel',
     version: 1,
-    eventTypes: [
-      'CaseDisclosed',
-      'CaseFollowedUp',
-      'CaseReferred',
-      'ChildPlacedSafely',
-      'CaseClosed',
-      'CaseReopened',
-      ...consentEventTypes,
-    ],
+    eventTypes: [...funnelEventTypes, ...consentEventTypes],
     collections: ['cases', 'children'],
     apply: (event, view) => {
       const data = event.data as Record<string, unknown>;

@@ -12,7 +12,7 @@ import type { IndicatorData } from './indicatorValues.js';
  * who will never see the other may be made from a read-model store opened anew.
  */
 
-/** The events the funnel's stages are counted from. */
+/** The events the funnel's stages are counted from: what its projection reads, consent aside. */
 export const funnelEventTypes: readonly string[] = [
   'CaseDisclosed',
   'CaseFollowedUp',
