@@ -1,5 +1,4 @@
 import { DisclosureError, type ReadModelStore } from '@lantern/core';
-import type { CompiledIndicator } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
 import type { IndicatorData } from './indicatorValues.js';
 
@@ -36,24 +35,11 @@ const funnelReleased = new WeakSet<ReadModelStore>();
 /** Per store, the first indicator about cases released outside the programme from data read from it. */
 const casesReleased = new WeakMap<ReadModelStore, string>();
 
-/**
- * Whether a release of `indicator` gives counts of the funnel's cases: a count (or a percentage
- * with a part) that reads one of the funnel's events. Medians go out only over enough cases, and
- * quantities of things (`protect: false`) are released exactly: neither is protected by a table.
- */
-const countsFunnelCases = (projection: IndicatorProjection, indicator: CompiledIndicator): boolean => {
-  const parts =
-    indicator.kind === 'ratio' ? [indicator.numerator, indicator.denominator] : [indicator.indicator.id];
-  return parts.some((id) => {
-    const part = projection.indicators.get(id);
-    return (
-      part !== undefined &&
-      part.indicator.protect !== false &&
-      part.kind !== 'medianDays' &&
-      part.indicator.definition.filter.eventTypes.some((type) => funnelEventTypes.includes(type))
-    );
-  });
-};
+/** Whether a count reads one of the funnel's events. */
+const countsFunnelCases = (projection: IndicatorProjection, count: string): boolean =>
+  projection.indicators
+    .get(count)
+    ?.indicator.definition.filter.eventTypes.some((type) => funnelEventTypes.includes(type)) === true;
 
 const advice =
   'Outside the programme, release the case funnel or the indicators about cases, not both: not to a ' +
@@ -62,24 +48,29 @@ const advice =
 
 /**
  * Refuses a release outside the programme of an indicator about cases from data read from a store
- * the funnel was released from; else gives what to note once it is made.
+ * the funnel was released from; else gives what to note once it is made. `counts` are the counts
+ * whose figures the release gives, each protected by a table (medians and `protect: false`
+ * indicators are not): a percentage's parts, or the indicator itself.
  */
 export const claimCaseFigures = (
   projection: IndicatorProjection,
   data: IndicatorData,
-  indicator: CompiledIndicator,
+  asked: string,
+  counts: Iterable<string>,
 ): (() => void) => {
   const readModels = loadedFrom.get(data);
-  if (readModels === undefined || !countsFunnelCases(projection, indicator)) return () => undefined;
+  if (readModels === undefined || ![...counts].some((count) => countsFunnelCases(projection, count))) {
+    return () => undefined;
+  }
   if (funnelReleased.has(readModels)) {
     throw new DisclosureError(
-      `Indicator "${indicator.indicator.id}" counts the cases the case funnel counts, and the funnel was ` +
+      `Indicator "${asked}" counts the cases the case funnel counts, and the funnel was ` +
         'released outside the programme from these read models; the two are protected apart, and side by ' +
         `side could give a small count away. ${advice}`,
     );
   }
   return () => {
-    if (!casesReleased.has(readModels)) casesReleased.set(readModels, indicator.indicator.id);
+    if (!casesReleased.has(readModels)) casesReleased.set(readModels, asked);
   };
 };
 

@@ -263,7 +263,11 @@ const releaseFigures = (
       what: `Indicator "${indicator.indicator.id}"`,
       ...rangeOf(request),
     });
-    claims.push(claimFigures(projection, data, indicator), claimCaseFigures(projection, data, indicator));
+    const given = figuresGiven(projection, indicator);
+    claims.push(
+      claimFigures(data, indicator.indicator.id, given),
+      claimCaseFigures(projection, data, indicator.indicator.id, given.keys()),
+    );
   }
   // Numerators and denominators add up over areas and periods, unless a part counts each
   // household once: then each period stands alone, and a breakdown would have totals that count
@@ -747,18 +751,18 @@ const figuresGiven = (projection: IndicatorProjection, indicator: CompiledIndica
  * each table apart, hidden differently, and a reader given both could work a small count out.
  */
 const claimFigures = (
-  projection: IndicatorProjection,
   data: IndicatorData,
-  indicator: CompiledIndicator,
+  /** The indicator asked for. */
+  asked: string,
+  /** What its release gives: see `figuresGiven`. */
+  given: ReadonlyMap<string, string>,
 ): (() => void) => {
-  const given = figuresGiven(projection, indicator);
   const before = figuresReleased.get(data);
   const tableOf = (count: string, table: string) =>
     table === count ? 'its own table' : `the table of the percentage "${table}"`;
   for (const [count, table] of given) {
     const earlier = before?.get(count);
     if (earlier === undefined || earlier === table) continue;
-    const asked = indicator.indicator.id;
     throw new DisclosureError(
       `Indicator "${asked}" would give the figures of "${count}" from ${tableOf(count, table)}, but they were ` +
         `released outside the programme from this data from ${tableOf(count, earlier)}. Protected apart, the ` +
