@@ -485,6 +485,39 @@ describe('built-in indicators on a hand-computed programme', () => {
     ]);
   });
 
+  it('keeps the months the indicators observed anything in, every indicator together', async () => {
+    // Club c1 opened on 10 January 2019; the last visits and distributions are in April 2020.
+    expect(data.months).toEqual({ first: '2019-01', last: '2020-04' });
+    expect(await readModels.getDocument(projection.name, 'coverage', 'observed')).toEqual({
+      first: '2019-01',
+      last: '2020-04',
+    });
+  });
+
+  it('runs a stock on to the last month observed, not to its own last event', () => {
+    // No club opened or closed after June 2019, and club c1 was still open in April 2020.
+    const byQuarter = indicatorTable(projection, data, {
+      principal: analyst,
+      indicator: 'active-kids-clubs',
+      period: 'quarter',
+    });
+    expect(byQuarter.rows.map((r) => [r.period.label, r.actual])).toEqual([
+      ['2019-Q1', 2],
+      ['2019-Q2', 1],
+      ['2019-Q3', 1],
+      ['2019-Q4', 1],
+      ['2020-Q1', 1],
+      ['2020-Q2', 1],
+    ]);
+    const byMonth = indicatorTable(projection, data, {
+      principal: analyst,
+      indicator: 'active-kids-clubs',
+      period: 'month',
+    });
+    expect(byMonth.rows.at(-1)).toMatchObject({ period: { label: '2020-04' }, actual: 1 });
+    expect(byMonth.rows).toHaveLength(16);
+  });
+
   it('counts active clubs at the end of each period (a stock), and shows the target against it', () => {
     const byMonth = indicatorTable(projection, data, {
       principal: analyst,

@@ -29,10 +29,27 @@ import { keepReportingConsent } from './reportingConsent.js';
  */
 
 /** Collections of the indicators projection. */
-export const indicatorCollections = ['observations', 'targets', 'children', 'cases'] as const;
+export const indicatorCollections = ['observations', 'targets', 'children', 'cases', 'coverage'] as const;
 
 /** Code version of this fold; the projection's version also changes whenever the definitions do. */
-const foldVersion = 4;
+const foldVersion = 5;
+
+/**
+ * The months the indicators have observed anything in, every indicator together, as the
+ * `coverage` collection keeps it (key {@link observedMonthsKey}): from the first month any
+ * observation names to the last, in the programme's time zone. A stock (`active`) runs to the
+ * last of them, not only to the last month one of its own keys opened or closed: clubs opened in
+ * 2019 and never closed are still open in the programme's latest month.
+ */
+export interface ObservedMonths extends ReadModelDocument {
+  /** `YYYY-MM`. */
+  readonly first: string;
+  /** `YYYY-MM`. */
+  readonly last: string;
+}
+
+/** The key of the {@link ObservedMonths} document in the `coverage` collection. */
+export const observedMonthsKey = 'observed';
 
 /**
  * What a count, sum or distinct indicator counted in a month and a dimension combination, as the
@@ -393,6 +410,16 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
   const monthOf = (plan: FlowPlan, source: FieldSource): string | undefined =>
     dateOf(plan.indicator.date(source))?.slice(0, 7);
 
+  /** The first and last month observed in the run of events being folded; see {@link ObservedMonths}. */
+  let runFirst: string | undefined;
+  let runLast: string | undefined;
+  /** A month (or a date in it, `YYYY-MM-DD`) in which an observation was made or changed. */
+  const observedIn = (date: string): void => {
+    const month = date.length === 7 ? date : date.slice(0, 7);
+    if (runLast === undefined || month > runLast) runLast = month;
+    if (runFirst === undefined || month < runFirst) runFirst = month;
+  };
+
   /** The dimension values as the key holds them: what `keyPartOf` gives, without an array. */
   const dimsKeyOf = (plan: FlowPlan, source: FieldSource): string => {
     const { dimensions } = plan;
@@ -436,6 +463,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       ref = text(counted);
     }
     const key = `${plan.prefix}${month}|${dimsKey}`;
+    observedIn(month);
     const group = groups.get(key) ?? openGroup(plan, key, month, source, view, groups);
     const first = group.pages[0] as GrownDocument;
     if (first.cells === undefined) {
@@ -631,6 +659,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
             : { indicator: id, key: keyText, dims, child, from: date };
         if (typeof first === 'number') observation.first = first;
         view.put('observations', key, observation);
+        observedIn(date);
         return;
       }
       // Opened again after being closed (a club reopened): open from now.
@@ -638,6 +667,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
         delete before.closed;
         before.from = date;
         view.put('observations', key, before);
+        observedIn(date);
       }
       if (event.type !== indicator.to[0]?.eventType) return;
     }
@@ -649,16 +679,19 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       if (indicator.kind === 'active') {
         before.closed = date;
         view.put('observations', key, before);
+        observedIn(date);
       } else if (indicator.kind === 'change') {
         const value = indicator.field?.(source);
         if (typeof value !== 'number') continue;
         if (!before.latest || date >= before.latest.date) {
           before.latest = { date, value };
           view.put('observations', key, before);
+          observedIn(date);
         }
       } else if (before.to === undefined) {
         before.to = date;
         view.put('observations', key, before);
+        observedIn(date);
       }
       return;
     }
@@ -692,6 +725,17 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     }
   };
 
+  /** Widens the months observed so far to take in a run's, put back only when they grew. */
+  const widenObserved = (first: string, last: string, view: ProjectionView): void => {
+    const held = view.get('coverage', observedMonthsKey) as ObservedMonths | undefined;
+    if (held !== undefined && held.first <= first && held.last >= last) return;
+    const months: ObservedMonths = {
+      first: held === undefined || first < held.first ? first : held.first,
+      last: held === undefined || last > held.last ? last : held.last,
+    };
+    view.put('coverage', observedMonthsKey, months);
+  };
+
   /**
    * What each event type is observed by. A flow indicator's plan (how its observations are keyed
    * and which parts the element decides) is worked out here, once.
@@ -718,6 +762,8 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
    */
   const applyEvents = (events: readonly RecordedEvent[], view: ProjectionView): void => {
     const groups: Groups = new Map();
+    runFirst = undefined;
+    runLast = undefined;
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as RecordedEvent;
       // Cases first: an indicator about a case looks its child up.
@@ -726,6 +772,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       if (observers) for (const observe of observers) observe(event, view, groups);
     }
     putGroups(groups, view);
+    if (runFirst !== undefined && runLast !== undefined) widenObserved(runFirst, runLast, view);
   };
 
   const projection = defineProjection(

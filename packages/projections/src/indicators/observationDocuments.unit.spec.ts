@@ -222,7 +222,14 @@ const rebuilt = async (actions: readonly Action[], batchSize: number) => {
   return {
     documents: JSON.stringify(documents),
     observations: data.observations.map((o: ReadModelDocument) => JSON.stringify(o)).sort(),
+    months: data.months,
   };
+};
+
+/** The first and last month of the observations given, as `coverage` should keep them. */
+const monthsOf = (observations: readonly string[]) => {
+  const months = observations.map((o) => String(JSON.parse(o).month)).sort();
+  return months.length === 0 ? undefined : { first: months[0], last: months.at(-1) };
 };
 
 describe('flow observations kept by month and combination, a cell per child or value', () => {
@@ -231,6 +238,8 @@ describe('flow observations kept by month and combination, a cell per child or v
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 25 }), async (actions) => {
         const one = await rebuilt(actions, 1);
         expect(one.observations).toEqual(expectedObservations(actions));
+        // Disclosures and sessions no child attended observe nothing: their months are not kept.
+        expect(one.months).toEqual(monthsOf(one.observations));
         for (const batchSize of [3, 1000]) expect(await rebuilt(actions, batchSize)).toEqual(one);
       }),
       { numRuns: 60 },

@@ -11,8 +11,10 @@ import {
   type FlowObservation,
   type IndicatorProjection,
   type KeyedObservation,
+  type ObservedMonths,
   observationKeyPrefix,
   observationsInDocuments,
+  observedMonthsKey,
   type TargetDocument,
 } from '../indicators/indicatorProjection.js';
 import { reportableChildren } from '../indicators/reportingConsent.js';
@@ -93,6 +95,12 @@ export interface IndicatorData {
   readonly reportable?: ReadonlySet<string>;
   /** The indicators whose observations were loaded; every one when absent. */
   readonly indicators?: ReadonlySet<string>;
+  /**
+   * The months the indicators projection has observed anything in, every indicator together
+   * (whichever were loaded): a stock runs to the last of them. When absent, a stock runs to the
+   * last month its own observations name.
+   */
+  readonly months?: ObservedMonths;
 }
 
 export interface LoadIndicatorDataOptions {
@@ -164,15 +172,17 @@ export const loadIndicatorData = async (
     );
     return loaded.flat().map((row) => row.document);
   };
-  const [loaded, targets, reportable] = await Promise.all([
+  const [loaded, targets, reportable, months] = await Promise.all([
     observations(),
     readModels.documents(projection.name, 'targets'),
     aboutChildren ? reportableChildren(readModels, projection.name) : undefined,
+    readModels.getDocument(projection.name, 'coverage', observedMonthsKey),
   ]);
   const data: IndicatorData = {
     observations: observationsInDocuments(projection.indicators, loaded),
     targets: targets.map((row) => row.document as TargetDocument),
     ...(reportable === undefined ? {} : { reportable }),
+    ...(months === undefined ? {} : { months: months as ObservedMonths }),
     ...(chosen === undefined
       ? {}
       : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
@@ -217,14 +227,19 @@ const observationsOf = (data: IndicatorData, id: string): readonly ReadModelDocu
 interface Counted {
   /** Its observations of children whose consent allows reporting, and those about no child. */
   readonly counted: readonly ReadModelDocument[];
-  /** The first and last month any of its observations (counted or not) names; none when it has none. */
+  /**
+   * The first and last month any of its observations (counted or not) names; none when it has
+   * none. A stock's runs on to the last month the indicators observed anything in
+   * ({@link IndicatorData.months}): what was open then is open until it closes.
+   */
   readonly span: { readonly first: string; readonly last: string } | undefined;
 }
 
 /** Each loaded data's {@link Counted} by indicator, worked out on first use: every release of it reads them. */
 const countedByIndicator = new WeakMap<IndicatorData, Map<string, Counted>>();
 
-const countedOf = (data: IndicatorData, id: string): Counted => {
+const countedOf = (data: IndicatorData, indicator: CompiledIndicator): Counted => {
+  const id = indicator.indicator.id;
   let known = countedByIndicator.get(data);
   if (known === undefined) {
     known = new Map();
@@ -251,6 +266,7 @@ const countedOf = (data: IndicatorData, id: string): Counted => {
     for (const date of [keyed.from, keyed.to, keyed.latest?.date, keyed.closed])
       if (date) see(date.slice(0, 7));
   }
+  if (indicator.kind === 'active' && first !== undefined && data.months !== undefined) see(data.months.last);
   const result: Counted = {
     counted,
     span: first === undefined || last === undefined ? undefined : { first, last },
@@ -326,7 +342,7 @@ const spanOfParts = (
   range: { from?: string; to?: string },
 ): { from?: string; to?: string } => {
   const spans = parts.flatMap((part) => {
-    const span = countedOf(data, part.indicator.id).span;
+    const span = countedOf(data, part).span;
     return span === undefined ? [] : [span];
   });
   if (spans.length === 0) return range;
@@ -359,7 +375,7 @@ const valuesOf = (
   by: readonly string[],
   range: { from?: string; to?: string },
 ): Map<string, Cell> => {
-  const { counted, span } = countedOf(data, indicator.indicator.id);
+  const { counted, span } = countedOf(data, indicator);
   const cells = new Map<string, Cell>();
   const monthsOf = (o: ReadModelDocument): string[] => {
     if ('month' in o) return [String(o.month)];
