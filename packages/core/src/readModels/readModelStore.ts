@@ -274,6 +274,10 @@ const utf8Bytes = (text: string): number => {
   return bytes;
 };
 
+/** Where a refused key was put, worded only when refused: the engine checks every key put. */
+const putAt = (projection: string, collection: string): string =>
+  `Projection "${projection}" put a document at ${collection}/`;
+
 /**
  * Refuses a document key that not every store keeps as it is: one holding U+0000 or half of a
  * surrogate pair (see `unkeepableTextRule`: SQLite and PostgreSQL keep keys as UTF-8 text, so the
@@ -281,12 +285,11 @@ const utf8Bytes = (text: string): number => {
  * `maxKeyBytes`. A TypeError names where, before anything is written.
  */
 export const refuseUnkeepableKey = (projection: string, collection: string, key: string): void => {
-  const where = `Projection "${projection}" put a document at ${collection}/`;
   if (!isKeepableText(key)) {
     const rule = unkeepableTextRule(key);
     if (rule !== undefined) {
       throw new TypeError(
-        `${where}${JSON.stringify(key)}, and its key ${rule}; ${unkeepableTextFix} (read-model stores keep keys as UTF-8 text).`,
+        `${putAt(projection, collection)}${JSON.stringify(key)}, and its key ${rule}; ${unkeepableTextFix} (read-model stores keep keys as UTF-8 text).`,
       );
     }
   }
@@ -295,7 +298,7 @@ export const refuseUnkeepableKey = (projection: string, collection: string, key:
   const bytes = utf8Bytes(key);
   if (bytes <= maxKeyBytes) return;
   throw new TypeError(
-    `${where}${JSON.stringify(key.slice(0, 40))}… (${bytes} bytes of UTF-8), longer than the ${maxKeyBytes} bytes every read-model store can index; ` +
+    `${putAt(projection, collection)}${JSON.stringify(key.slice(0, 40))}… (${bytes} bytes of UTF-8), longer than the ${maxKeyBytes} bytes every read-model store can index; ` +
       'key it by an id, or by a digest of the text (e.g. SHA-256 in hex).',
   );
 };
