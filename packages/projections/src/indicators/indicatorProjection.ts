@@ -297,6 +297,17 @@ const cellOf = (cells: Record<string, number>, cell: string): number | undefined
  */
 const newCells = (): Record<string, number> => Object.create(null) as Record<string, number>;
 
+/**
+ * How many cells a page's cells object holds, as counted when its run of events was put: a page
+ * grown in place over many runs is not counted again at each (`Object.keys` of a page of 64 cells,
+ * for every page a run meets, was a tenth of what a rebuild allocated). Keyed by the object, so a
+ * page the engine reloads, after a fold failed or from the store, is counted anew.
+ */
+const cellCounts = new WeakMap<object, number>();
+
+const cellCountOf = (cells: Record<string, number>): number =>
+  cellCounts.get(cells) ?? Object.keys(cells).length;
+
 /** The dimension values of a key: each escaped, joined with `|`. */
 export const keyPartOf = (values: readonly string[]): string => {
   let joined = '';
@@ -434,8 +445,14 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
   interface EventParts {
     readonly month: string | undefined;
     readonly dimsKey: string;
+    /** The month and combination's key, when neither depends on the element. */
+    readonly key: string | undefined;
     readonly child: string | undefined;
   }
+
+  /** The key of a month and combination's first page: `f|<indicator>|<month>|<dimension values>`. */
+  const groupKey = (plan: FlowPlan, month: string, dimsKey: string): string =>
+    `${plan.prefix}${month}|${dimsKey}`;
 
   /**
    * One element (or the event itself) that an indicator counts, in the month, dimension values
@@ -445,7 +462,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     plan: FlowPlan,
     source: FieldSource,
     month: string,
-    dimsKey: string,
+    key: string,
     child: string | undefined,
     view: ProjectionView,
     groups: Groups,
@@ -462,7 +479,6 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       if (counted === undefined || counted === null) return;
       ref = text(counted);
     }
-    const key = `${plan.prefix}${month}|${dimsKey}`;
     observedIn(month);
     const group = groups.get(key) ?? openGroup(plan, key, month, source, view, groups);
     const first = group.pages[0] as GrownDocument;
@@ -520,7 +536,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     const group: Group = {
       key,
       pages: [first],
-      sizes: [first.cells === undefined ? 0 : Object.keys(first.cells).length],
+      sizes: [first.cells === undefined ? 0 : cellCountOf(first.cells)],
       changed: new Set(),
     };
     groups.set(key, group);
@@ -539,7 +555,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       cells: newCells(),
     };
     group.pages[page] = document;
-    group.sizes[page] = Object.keys(document.cells as Record<string, number>).length;
+    group.sizes[page] = cellCountOf(document.cells as Record<string, number>);
     return document;
   };
 
@@ -581,7 +597,9 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
   const putGroups = (groups: Groups, view: ProjectionView): void => {
     for (const group of groups.values()) {
       for (const page of group.changed) {
-        view.put('observations', pageKey(group.key, page), group.pages[page] as GrownDocument);
+        const document = group.pages[page] as GrownDocument;
+        view.put('observations', pageKey(group.key, page), document);
+        if (document.cells !== undefined) cellCounts.set(document.cells, group.sizes[page] as number);
       }
     }
   };
@@ -598,16 +616,22 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     groups: Groups,
   ): EventParts | undefined => {
     if (!plan.indicator.matches(source)) return known;
-    const parts: EventParts = known ?? {
-      month: plan.itemDate ? undefined : monthOf(plan, source),
-      dimsKey: plan.itemDims ? '' : dimsKeyOf(plan, source),
-      child: plan.itemChild ? undefined : childOf(plan.indicator, source, view),
-    };
+    let parts = known;
+    if (parts === undefined) {
+      const eventMonth = plan.itemDate ? undefined : monthOf(plan, source);
+      const eventDims = plan.itemDims ? '' : dimsKeyOf(plan, source);
+      parts = {
+        month: eventMonth,
+        dimsKey: eventDims,
+        key: eventMonth === undefined || plan.itemDims ? undefined : groupKey(plan, eventMonth, eventDims),
+        child: plan.itemChild ? undefined : childOf(plan.indicator, source, view),
+      };
+    }
     const month = plan.itemDate ? monthOf(plan, source) : parts.month;
     if (month === undefined) return parts;
-    const dimsKey = plan.itemDims ? dimsKeyOf(plan, source) : parts.dimsKey;
+    const key = parts.key ?? groupKey(plan, month, plan.itemDims ? dimsKeyOf(plan, source) : parts.dimsKey);
     const child = plan.itemChild ? childOf(plan.indicator, source, view) : parts.child;
-    observeCell(plan, source, month, dimsKey, child, view, groups);
+    observeCell(plan, source, month, key, child, view, groups);
     return parts;
   };
 
@@ -618,15 +642,24 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
       if (!indicator.matches(event)) return;
       const month = monthOf(plan, event);
       if (month === undefined) return;
-      observeCell(plan, event, month, dimsKeyOf(plan, event), childOf(indicator, event, view), view, groups);
+      const key = groupKey(plan, month, dimsKeyOf(plan, event));
+      observeCell(plan, event, month, key, childOf(indicator, event, view), view, groups);
       return;
     }
     const items = indicator.unnest(sourceOf(event));
     if (!Array.isArray(items)) return;
     let parts: EventParts | undefined;
+    // One source for every element, its item set in turn: what reads it is done with it before
+    // the next element, and an object per element was a twentieth of what a rebuild allocated.
+    const element: { data: unknown; metadata: unknown; item: unknown } = {
+      data: event.data,
+      metadata: event.metadata,
+      item: undefined,
+    };
     // An index loop: events are frozen, and V8 iterates frozen arrays slower with for…of.
     for (let i = 0; i < items.length; i++) {
-      parts = observeElement(plan, sourceOf(event, items[i]), parts, view, groups);
+      element.item = items[i];
+      parts = observeElement(plan, element, parts, view, groups);
     }
   };
 
