@@ -13,7 +13,7 @@ import {
   type Projection,
   type ReleasedIndicator,
   type ReleasedValue,
-  releaseIndicator,
+  releaseIndicatorRecorded,
 } from '@lantern/projections';
 import { phnomPenh } from './programme.js';
 
@@ -169,15 +169,17 @@ export const formatDonorView = async (
     ['pct-cases-followed-up-within-7-days', true],
   ];
   for (const [id, percent] of shown) {
-    const byPeriod = (['quarter', 'year'] as const).map((period) =>
-      releaseIndicator(projections.indicators, data, {
+    // Recorded in the register of releases in the read models, so that a report made later, by
+    // another run, is bound by what this one gave.
+    const released = (period: 'quarter' | 'year') =>
+      releaseIndicatorRecorded(projections.indicators, data, {
         principal: donor,
         audience: 'donor',
         indicator: id,
         period,
-      }),
-    );
-    const [byQuarter, byYear] = byPeriod as [ReleasedIndicator, ReleasedIndicator];
+      });
+    const byQuarter = await released('quarter');
+    const byYear = await released('year');
     lines.push(`  ${byQuarter.title}`);
     const cells = (release: ReleasedIndicator) =>
       release.rows.map((row) => `${row.period} ${formatReleased(row.actual, percent)}`).join(', ');

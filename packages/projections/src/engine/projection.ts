@@ -71,6 +71,12 @@ export interface DefineProjectionOptions {
 const deferredKinds = new Set(['AsyncFunction', 'GeneratorFunction', 'AsyncGeneratorFunction']);
 
 /**
+ * The name the register of releases outside the programme is kept under in a read-model store
+ * (see `queries/releaseRegister.ts`), as a read model no engine runs: no projection may take it.
+ */
+export const releaseRegisterName = 'release_register';
+
+/**
  * Checks what any store needs of a projection, whatever its registry: names that make valid table
  * names, a positive whole version, at least one event type and one collection, a known poison
  * policy, and an `apply` that runs through when called. The engine checks every projection it is
@@ -78,6 +84,12 @@ const deferredKinds = new Set(['AsyncFunction', 'GeneratorFunction', 'AsyncGener
  */
 export const checkProjectionShape = (projection: Projection): void => {
   checkReadModelName('projection', projection.name);
+  if (projection.name === releaseRegisterName) {
+    throw new TypeError(
+      `A projection may not be named "${releaseRegisterName}": the register of releases outside the programme is kept ` +
+        'under that name in the read-model store. Name it otherwise.',
+    );
+  }
   if (!Number.isSafeInteger(projection.version) || projection.version < 1) {
     throw new TypeError(
       `Projection "${projection.name}": version must be a whole number of 1 or more; got ${String(projection.version)}.`,

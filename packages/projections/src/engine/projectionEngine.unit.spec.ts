@@ -75,6 +75,10 @@ describe('createProjectionEngine', () => {
       /version must be a whole number/,
     );
     expect(() => engineOf({ ...shape, collections: [], apply: () => {} })).toThrow(/writes no collections/);
+    // The register of releases outside the programme is kept under this name.
+    expect(() => engineOf({ ...shape, name: 'release_register', apply: () => {} })).toThrow(
+      /may not be named "release_register".*Name it otherwise/,
+    );
   });
 
   it('stops a projection whose apply returns a promise, whatever its policy, and keeps nothing it writes late', async () => {

@@ -16,7 +16,7 @@ import {
   keepReportingConsent,
   reportableChildren,
 } from '../indicators/reportingConsent.js';
-import { claimFunnel, funnelEventTypes } from './funnelOrCases.js';
+import { claimFunnel, funnelEventTypes, readRegisterForFunnel, recordFunnel } from './funnelOrCases.js';
 import { medianOf } from './median.js';
 import { checkHierarchyRequest, protectHierarchy, readHierarchy } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
@@ -348,6 +348,9 @@ const releaseFunnel = async (
           ...(asked.to === undefined ? {} : { to: asked.to }),
         };
   if (outside !== undefined) checkHierarchyRequest(granularity, outside);
+  // Bound by what the register of releases in these read models says went out before, from any
+  // process, and recorded there before the figures are given back.
+  const register = outside === undefined ? undefined : await readRegisterForFunnel(readModels);
   const claim = outside === undefined ? undefined : claimFunnel(readModels);
   const { cases, protectedFunnel } =
     outside === undefined
@@ -405,6 +408,7 @@ const releaseFunnel = async (
   });
   // Only a funnel that went out binds later releases: a refused one gave nothing away.
   claim?.();
+  if (register !== undefined) await recordFunnel(readModels, register);
   return [
     ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
     { period: 'total', steps: totals },

@@ -1,6 +1,7 @@
-import { DisclosureError, type ReadModelStore } from '@lantern/core';
+import { DisclosureError, type ReadModelStore, StoreError } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
 import type { IndicatorData } from './indicatorValues.js';
+import { type ReleaseRegister, readReleaseRegister, writeClaims } from './releaseRegister.js';
 
 /**
  * The case funnel and the indicators about cases count the same cases: the funnel's disclosed
@@ -90,4 +91,73 @@ export const claimFunnel = (readModels: ReadModelStore): (() => void) => {
   return () => {
     funnelReleased.add(readModels);
   };
+};
+
+/** The register of releases' key of which went out from a store: the funnel, or an indicator about cases. */
+export const funnelOrCasesClaim = 'funnel-or-cases';
+
+/** The register's value for a store the funnel went out from. */
+const funnelValue = 'funnel';
+
+/** What went out from `readModels` in this process, as the register of releases keeps it. */
+export const funnelOrCasesOf = (readModels: ReadModelStore): string | undefined => {
+  if (funnelReleased.has(readModels)) return funnelValue;
+  const cases = casesReleased.get(readModels);
+  return cases === undefined ? undefined : `cases|${cases}`;
+};
+
+/** The store each loaded data was read from, if it was loaded with `loadIndicatorData`. */
+export const storeOf = (data: IndicatorData): ReadModelStore | undefined => loadedFrom.get(data);
+
+/**
+ * Binds later releases from `readModels` by what the register says went out from it before: the
+ * funnel, or an indicator about cases. A release of the other made in this process cannot be
+ * reconciled with it, and is refused.
+ */
+export const adoptFunnelOrCases = (readModels: ReadModelStore, value: string | undefined): void => {
+  if (value === undefined) return;
+  const own = funnelOrCasesOf(readModels);
+  const sameKind = (a: string, b: string) => (a === funnelValue) === (b === funnelValue);
+  if (own !== undefined && !sameKind(own, value)) {
+    throw new DisclosureError(
+      'The case funnel and an indicator about cases both went outside the programme from these read models, ' +
+        `one from this process and the other as the register of releases says. ${advice}`,
+    );
+  }
+  if (value === funnelValue) funnelReleased.add(readModels);
+  else if (!casesReleased.has(readModels)) casesReleased.set(readModels, value.slice('cases|'.length));
+};
+
+/**
+ * The register of releases of `readModels`, read before the funnel goes outside the programme:
+ * refused when it says an indicator about cases went out from them.
+ */
+export const readRegisterForFunnel = async (readModels: ReadModelStore): Promise<ReleaseRegister> => {
+  const register = await readReleaseRegister(readModels);
+  adoptFunnelOrCases(readModels, register.claims.get(funnelOrCasesClaim));
+  return register;
+};
+
+/** How often a claim is tried again when another writer changed the register meanwhile. */
+export const claimAttempts = 5;
+
+/** The refusal when the register kept changing under a claim. */
+export const registerBusy = (): StoreError =>
+  new StoreError(
+    `The register of releases in these read models kept changing while a release was recorded (${claimAttempts} ` +
+      'tries): other processes are releasing from them. Try again.',
+  );
+
+/**
+ * Records in the register that the funnel went out, before its figures are given back; reads it
+ * again, and refuses when an indicator about cases went out meanwhile, if another writer got in
+ * first.
+ */
+export const recordFunnel = async (readModels: ReadModelStore, register: ReleaseRegister): Promise<void> => {
+  let current = register;
+  for (let attempt = 1; attempt <= claimAttempts; attempt += 1) {
+    if (await writeClaims(readModels, current, new Map([[funnelOrCasesClaim, funnelValue]]))) return;
+    current = await readRegisterForFunnel(readModels);
+  }
+  throw registerBusy();
 };

@@ -1,8 +1,6 @@
 import {
   type Audience,
-  auditExport,
   DisclosureError,
-  type ExportAudit,
   isDisclosureError,
   keepableTextOf,
   type Principal,
@@ -654,6 +652,80 @@ const protections = new WeakMap<IndicatorData, Map<string, unknown>>();
 /** The policy each table's protections were made with, by the data they were made from. */
 const policiesUsed = new WeakMap<IndicatorData, Map<string, DisclosurePolicy>>();
 
+/** A policy as the register of releases keeps it: threshold, area level and finest period. */
+const policyText = (policy: DisclosurePolicy): string =>
+  `${policy.threshold}|${policy.areaLevel}|${policy.finestPeriod}`;
+
+const policyOfText = (text: string): DisclosurePolicy => {
+  const [threshold, areaLevel, finestPeriod] = text.split('|');
+  return {
+    threshold: Number(threshold),
+    areaLevel: Number(areaLevel) as DisclosurePolicy['areaLevel'],
+    finestPeriod: finestPeriod as DisclosurePolicy['finestPeriod'],
+  };
+};
+
+/** The register's key of the policy a table went out with, and of the table a count went out from. */
+const policyClaim = (projection: IndicatorProjection, table: string) => `policy|${projection.name}|${table}`;
+const figuresClaim = (projection: IndicatorProjection, count: string) =>
+  `figures|${projection.name}|${count}`;
+
+/**
+ * What releases outside the programme from `data` have bound so far, as the register of releases
+ * keeps it (see `releaseRegister.ts`): each table's policy and each count's table.
+ */
+export const claimsMadeFrom = (projection: IndicatorProjection, data: IndicatorData): Map<string, string> => {
+  const claims = new Map<string, string>();
+  for (const [table, policy] of policiesUsed.get(data) ?? []) {
+    claims.set(policyClaim(projection, table), policyText(policy));
+  }
+  for (const [count, table] of figuresReleased.get(data) ?? [])
+    claims.set(figuresClaim(projection, count), table);
+  return claims;
+};
+
+/**
+ * Binds `data`'s later releases by what the register says went out before (from another
+ * process, say), as if those releases had been made from `data`. Where `data`'s own releases
+ * already went out otherwise, the two cannot be reconciled, and that is refused.
+ */
+export const adoptClaims = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  claims: ReadonlyMap<string, string>,
+): void => {
+  const conflict = (what: string) =>
+    new DisclosureError(
+      `${what} went outside the programme from this data otherwise than the register of releases says it went ` +
+        'before, from these read models. Protected apart, the two could give a small count away. Release it ' +
+        'as it went out before, or only to readers who will never see the others, from data loaded anew.',
+    );
+  let policies = policiesUsed.get(data);
+  let figures = figuresReleased.get(data);
+  for (const [key, value] of claims) {
+    const [kind, name, subject] = key.split('|');
+    if (name !== projection.name || subject === undefined) continue;
+    if (kind === 'policy') {
+      const policy = policyOfText(value);
+      const own = policies?.get(subject);
+      if (own !== undefined && policyText(own) !== value) throw conflict(`Indicator "${subject}"`);
+      if (policies === undefined) {
+        policies = new Map();
+        policiesUsed.set(data, policies);
+      }
+      if (own === undefined) policies.set(subject, policy);
+    } else if (kind === 'figures') {
+      const own = figures?.get(subject);
+      if (own !== undefined && own !== value) throw conflict(`The figures of "${subject}"`);
+      if (figures === undefined) {
+        figures = new Map();
+        figuresReleased.set(data, figures);
+      }
+      if (own === undefined) figures.set(subject, value);
+    }
+  }
+};
+
 /** A protection's policy in words; its areas only when finer than any outside audience's by default. */
 const describePolicy = (policy: DisclosurePolicy): string =>
   `threshold ${policy.threshold}, periods by ${policy.finestPeriod} at the finest` +
@@ -681,7 +753,7 @@ const protectedOnce = <T>(
     policiesUsed.set(data, used);
   }
   const before = used.get(table);
-  if (before !== undefined && JSON.stringify(before) !== JSON.stringify(policy)) {
+  if (before !== undefined && policyText(before) !== policyText(policy)) {
     throw new DisclosureError(
       `${what} was released outside the programme from this data with ${describePolicy(before)}; ` +
         `with ${describePolicy(policy)} it would be protected apart, and the two releases side by side could ` +
@@ -1102,15 +1174,3 @@ const releaseRatioOverPeriods = (
   }
   return { rows, totals, suppression: suppressionOf(rows, totals) };
 };
-
-/**
- * `releaseIndicator`, audited: a release to an audience other than `internal` is an export and
- * is recorded (target `indicator/{id}`) before the figures are handed over; a refusal is recorded
- * as `access-denied`. Needs `principal`.
- */
-export const exportIndicator = (
-  projection: IndicatorProjection,
-  data: IndicatorData,
-  request: ReleaseRequest & { audit: ExportAudit },
-): Promise<ReleasedIndicator> =>
-  auditExport(request, `indicator/${request.indicator}`, () => releaseIndicator(projection, data, request));
