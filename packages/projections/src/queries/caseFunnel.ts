@@ -350,12 +350,17 @@ const releaseFunnel = async (
   if (outside !== undefined) checkHierarchyRequest(granularity, outside);
   // Bound by what the register of releases in these read models says went out before, from any
   // process, and recorded there before the figures are given back.
-  const register = outside === undefined ? undefined : await readRegisterForFunnel(readModels);
+  const funnel = {
+    projection: query.projection ?? 'case_funnel',
+    threshold: policy.threshold,
+    finestPeriod: policy.finestPeriod,
+  };
+  const register = outside === undefined ? undefined : await readRegisterForFunnel(readModels, funnel);
   const claim = outside === undefined ? undefined : claimFunnel(readModels);
   const { cases, protectedFunnel } =
     outside === undefined
       ? { cases: await reportableCases(readModels, query), protectedFunnel: undefined }
-      : await protectedFunnelOf(readModels, query.projection ?? 'case_funnel', outside.audience, policy);
+      : await protectedFunnelOf(readModels, funnel.projection, outside.audience, policy);
   const rows = rowsOf(cases, asked);
   const periods = rows.map((row) => row.period);
   const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
@@ -408,7 +413,7 @@ const releaseFunnel = async (
   });
   // Only a funnel that went out binds later releases: a refused one gave nothing away.
   claim?.();
-  if (register !== undefined) await recordFunnel(readModels, register);
+  if (register !== undefined) await recordFunnel(readModels, register, funnel);
   return [
     ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
     { period: 'total', steps: totals },

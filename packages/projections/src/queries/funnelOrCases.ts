@@ -130,13 +130,39 @@ export const adoptFunnelOrCases = (readModels: ReadModelStore, value: string | u
 
 /**
  * The register of releases of `readModels`, read before the funnel goes outside the programme:
- * refused when it says an indicator about cases went out from them.
+ * refused when it says an indicator about cases went out from them, or the funnel with another
+ * threshold or finest period.
  */
-export const readRegisterForFunnel = async (readModels: ReadModelStore): Promise<ReleaseRegister> => {
+export const readRegisterForFunnel = async (
+  readModels: ReadModelStore,
+  funnel: FunnelRelease,
+): Promise<ReleaseRegister> => {
   const register = await readReleaseRegister(readModels);
   adoptFunnelOrCases(readModels, register.claims.get(funnelOrCasesClaim));
+  const earlier = register.claims.get(funnelPolicyClaim(funnel.projection));
+  if (earlier !== undefined && earlier !== funnelPolicyText(funnel)) {
+    const [threshold, finestPeriod] = earlier.split('|');
+    throw new DisclosureError(
+      `The case funnel went outside the programme from these read models with threshold ${threshold} and periods by ` +
+        `${finestPeriod} at the finest; with threshold ${funnel.threshold} and periods by ${funnel.finestPeriod} it ` +
+        'would be protected apart, and the two releases side by side could give a small count away. Give every ' +
+        'release of the funnel outside the programme the same threshold and finest period.',
+    );
+  }
   return register;
 };
+
+/** What a release of the funnel outside the programme is protected with: its threshold and finest period. */
+export interface FunnelRelease {
+  /** The funnel projection's name. */
+  readonly projection: string;
+  readonly threshold: number;
+  readonly finestPeriod: string;
+}
+
+/** The register's key of the policy the funnel went out with (it has no areas), and its value. */
+const funnelPolicyClaim = (projection: string) => `policy|${projection}|funnel`;
+const funnelPolicyText = (funnel: FunnelRelease) => `${funnel.threshold}|${funnel.finestPeriod}`;
 
 /** How often a claim is tried again when another writer changed the register meanwhile. */
 export const claimAttempts = 5;
@@ -149,15 +175,23 @@ export const registerBusy = (): StoreError =>
   );
 
 /**
- * Records in the register that the funnel went out, before its figures are given back; reads it
- * again, and refuses when an indicator about cases went out meanwhile, if another writer got in
- * first.
+ * Records in the register that the funnel went out, and with which threshold and finest period,
+ * before its figures are given back; if another writer got in first, reads it again, and refuses
+ * when an indicator about cases, or the funnel with another policy, went out meanwhile.
  */
-export const recordFunnel = async (readModels: ReadModelStore, register: ReleaseRegister): Promise<void> => {
+export const recordFunnel = async (
+  readModels: ReadModelStore,
+  register: ReleaseRegister,
+  funnel: FunnelRelease,
+): Promise<void> => {
+  const claims = new Map([
+    [funnelOrCasesClaim, funnelValue],
+    [funnelPolicyClaim(funnel.projection), funnelPolicyText(funnel)],
+  ]);
   let current = register;
   for (let attempt = 1; attempt <= claimAttempts; attempt += 1) {
-    if (await writeClaims(readModels, current, new Map([[funnelOrCasesClaim, funnelValue]]))) return;
-    current = await readRegisterForFunnel(readModels);
+    if (await writeClaims(readModels, current, claims)) return;
+    current = await readRegisterForFunnel(readModels, funnel);
   }
   throw registerBusy();
 };
