@@ -9,7 +9,8 @@ import { type ReleaseRegister, readReleaseRegister, writeClaims } from './releas
  * Each is protected in a table of its own, so the two may hide different figures, and a reader
  * given both could work a small count out. Outside the programme, from one read-model store,
  * one of them is released: the second is refused, whichever it is. A release meant for readers
- * who will never see the other may be made from a read-model store opened anew.
+ * who will never see the other may be made from read models of its own (another file or database,
+ * whose register of releases does not hold the other).
  */
 
 /** The events the funnel's stages are counted from: what its projection reads, consent aside. */
@@ -25,10 +26,25 @@ export const funnelEventTypes: readonly string[] = [
 /** The read-model store each loaded data was read from. */
 const loadedFrom = new WeakMap<IndicatorData, ReadModelStore>();
 
-/** Notes the store `data` was loaded from, for `claimCaseFigures`. */
-export const noteLoadedFrom = (data: IndicatorData, readModels: ReadModelStore): void => {
+/** The claims of the store's register of releases when each data was loaded. */
+const registerAtLoad = new WeakMap<IndicatorData, ReadonlyMap<string, string>>();
+
+/**
+ * Notes the store `data` was loaded from, for `claimCaseFigures`, and what its register of
+ * releases held then, which binds every release from `data` outside the programme.
+ */
+export const noteLoadedFrom = (
+  data: IndicatorData,
+  readModels: ReadModelStore,
+  register: ReadonlyMap<string, string>,
+): void => {
   loadedFrom.set(data, readModels);
+  registerAtLoad.set(data, register);
 };
+
+/** What the register of releases held when `data` was loaded: nothing if it was not loaded from a store. */
+export const registerWhenLoaded = (data: IndicatorData): ReadonlyMap<string, string> =>
+  registerAtLoad.get(data) ?? new Map();
 
 /** Stores the funnel was released from outside the programme. */
 const funnelReleased = new WeakSet<ReadModelStore>();
@@ -45,7 +61,8 @@ const countsFunnelCases = (projection: IndicatorProjection, count: string): bool
 const advice =
   'Outside the programme, release the case funnel or the indicators about cases, not both: not to a ' +
   'donor, and not one to a donor and the other to the public, which the donor reads too. A release meant ' +
-  'for readers who will never see the other may be made from a read-model store opened anew.';
+  'for readers who will never see the other may be made from read models of its own (another file or ' +
+  'database, whose register of releases does not hold the other).';
 
 /**
  * Refuses a release outside the programme of an indicator about cases from data read from a store

@@ -6,6 +6,7 @@ import {
   ValidationError,
 } from '@lantern/core';
 import { fixRequest } from '../advice.js';
+import { releaseRegisterName } from '../engine/projection.js';
 import type { CompiledIndicator } from '../indicators/compileIndicator.js';
 import {
   type FlowObservation,
@@ -28,6 +29,7 @@ import {
   parseMonthBound,
   periodOf,
 } from './periods.js';
+import { readReleaseRegister } from './releaseRegister.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 
 /**
@@ -187,9 +189,18 @@ export const loadIndicatorData = async (
       ? {}
       : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
   };
-  noteLoadedFrom(data, readModels);
+  noteLoadedFrom(data, readModels, await registeredClaims(readModels));
   return data;
 };
+
+/**
+ * The claims of the store's register of releases, without making its table: a store it was never
+ * written to has none.
+ */
+const registeredClaims = async (readModels: ReadModelStore): Promise<ReadonlyMap<string, string>> =>
+  (await readModels.checkpoint(releaseRegisterName)) === undefined
+    ? new Map()
+    : (await readReleaseRegister(readModels)).claims;
 
 /** Each observations array's observations by indicator, worked out on first use. */
 const byIndicator = new WeakMap<readonly ReadModelDocument[], Map<string, ReadModelDocument[]>>();

@@ -587,7 +587,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
       new RegExp(
         `would give the figures of "${count}" from (its own table|the table of the percentage "pct-cases-followed-up-within-7-days"), ` +
           'but they were released outside the programme from this data from the table of the percentage "pct-followed-up-by-area".*' +
-          `release "${count}" with one percentage it is part of at most, or make this release from data loaded anew`,
+          `release "${count}" with one percentage it is part of at most, or, if the two will never reach the same readers, make this release from read models of its own`,
       );
     for (const [indicator, count] of [
       ['cases-disclosed', 'cases-disclosed'],

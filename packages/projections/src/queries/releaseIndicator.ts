@@ -27,7 +27,13 @@ import {
 } from '../disclosure/index.js';
 import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import { claimCaseFigures } from './funnelOrCases.js';
+import {
+  adoptFunnelOrCases,
+  claimCaseFigures,
+  funnelOrCasesClaim,
+  registerWhenLoaded,
+  storeOf,
+} from './funnelOrCases.js';
 import {
   checkRequest,
   distinctCells,
@@ -261,6 +267,7 @@ const releaseFigures = (
       what: `Indicator "${indicator.indicator.id}"`,
       ...rangeOf(request),
     });
+    adoptRegisterWhenLoaded(projection, data);
     const given = figuresGiven(projection, indicator);
     claims.push(
       claimFigures(data, indicator.indicator.id, given),
@@ -698,7 +705,7 @@ export const adoptClaims = (
     new DisclosureError(
       `${what} went outside the programme from this data otherwise than the register of releases says it went ` +
         'before, from these read models. Protected apart, the two could give a small count away. Release it ' +
-        'as it went out before, or only to readers who will never see the others, from data loaded anew.',
+        'as it went out before, or, for readers who will never see the others, from read models of its own.',
     );
   let policies = policiesUsed.get(data);
   let figures = figuresReleased.get(data);
@@ -724,6 +731,27 @@ export const adoptClaims = (
       if (own === undefined) figures.set(subject, value);
     }
   }
+};
+
+/** Where a release for readers who will never see the others may be made from. */
+const readModelsOfItsOwn =
+  'read models of its own (another file or database, whose register of releases does not hold the other)';
+
+/** Data whose releases are bound by what the register of releases held when it was loaded. */
+const registerAdopted = new WeakSet<IndicatorData>();
+
+/**
+ * Binds every release from `data` outside the programme by what the register of releases of the
+ * store it was loaded from held then (`loadIndicatorData` reads it), once: a report made before
+ * by another process binds `releaseIndicator` too, though only `releaseIndicatorRecorded` records.
+ */
+const adoptRegisterWhenLoaded = (projection: IndicatorProjection, data: IndicatorData): void => {
+  if (registerAdopted.has(data)) return;
+  const claims = registerWhenLoaded(data);
+  adoptClaims(projection, data, claims);
+  const readModels = storeOf(data);
+  if (readModels !== undefined) adoptFunnelOrCases(readModels, claims.get(funnelOrCasesClaim));
+  registerAdopted.add(data);
 };
 
 /** A protection's policy in words; its areas only when finer than any outside audience's by default. */
@@ -758,8 +786,8 @@ const protectedOnce = <T>(
       `${what} was released outside the programme from this data with ${describePolicy(before)}; ` +
         `with ${describePolicy(policy)} it would be protected apart, and the two releases side by side could ` +
         'give a small count away. Give every release outside the programme the same threshold and finest ' +
-        'period (areas coarser than a province are read from the same protection), or make this release ' +
-        'from data loaded anew if the two will never reach the same readers.',
+        'period (areas coarser than a province are read from the same protection), or, if the two will never ' +
+        `reach the same readers, make this release from ${readModelsOfItsOwn}.`,
     );
   }
   used.set(table, policy);
@@ -839,8 +867,8 @@ const claimFigures = (
       `Indicator "${asked}" would give the figures of "${count}" from ${tableOf(count, table)}, but they were ` +
         `released outside the programme from this data from ${tableOf(count, earlier)}. Protected apart, the ` +
         'two would hide different figures, and side by side could give a small count away. Outside the ' +
-        `programme, release "${count}" with one percentage it is part of at most, or make this release from ` +
-        'data loaded anew if the two will never reach the same readers.',
+        `programme, release "${count}" with one percentage it is part of at most, or, if the two will never ` +
+        `reach the same readers, make this release from ${readModelsOfItsOwn}.`,
     );
   }
   return () => {

@@ -1032,14 +1032,14 @@ describe('the case funnel or the indicators about cases, outside the programme',
     const released = release(data, 'cases-disclosed');
     await expect(funnelTo(readModels, 'public')).rejects.toSatisfy(isDisclosureError);
     await expect(funnelTo(readModels)).rejects.toThrow(
-      /The case funnel counts the cases that indicator "cases-disclosed" counts, and that indicator was released outside the programme from these read models.*A release meant for readers who will never see the other may be made from a read-model store opened anew/,
+      /The case funnel counts the cases that indicator "cases-disclosed" counts, and that indicator was released outside the programme from these read models.*A release meant for readers who will never see the other may be made from read models of its own/,
     );
     // Refused, the funnel bound nothing: the indicators about cases still go out.
     expect(release(data, 'cases-disclosed', 'public').rows).toEqual(released.rows);
     expect(() => release(data, 'children-placed-family-care')).not.toThrow();
     const [internal] = await funnelTo(readModels, 'internal');
     expect(internal?.steps[0]?.cases).toEqual({ value: 16 });
-    // Read models of their own (opened anew, for readers who never see the indicators).
+    // Read models of their own (another store, for readers who never see the indicators).
     const other = createMemoryReadModelStore();
     await loadCases(projection, cases, other);
     expect((await funnelTo(other)).at(-1)?.steps[0]?.cases).toEqual({ value: 16 });
