@@ -34,10 +34,10 @@ export interface ReleaseRegister {
 /** Reads the register of `readModels`, making its table the first time. */
 export const readReleaseRegister = async (readModels: ReadModelStore): Promise<ReleaseRegister> => {
   await readModels.prepare(releaseRegisterName, [claimsCollection]);
-  const [checkpoint, rows] = await Promise.all([
-    readModels.checkpoint(releaseRegisterName),
-    readModels.documents(releaseRegisterName, claimsCollection),
-  ]);
+  // The count of writes first: a write landing between the two reads then makes the next write
+  // from this read fail and read again, rather than pass on claims it never saw.
+  const checkpoint = await readModels.checkpoint(releaseRegisterName);
+  const rows = await readModels.documents(releaseRegisterName, claimsCollection);
   const claims = new Map<string, string>();
   for (const row of rows) {
     const value = (row.document as Partial<ClaimDocument>).value;
@@ -54,12 +54,12 @@ export const writeClaims = async (
   readModels: ReadModelStore,
   register: ReleaseRegister,
   claims: ReadonlyMap<string, string>,
-  now: () => Date = () => new Date(),
 ): Promise<boolean> => {
+  const claimedAt = new Date().toISOString();
   const changes = [...claims]
     .filter(([key]) => !register.claims.has(key))
     .map(([key, value]) => {
-      const document: ClaimDocument = { value, claimedAt: now().toISOString() };
+      const document: ClaimDocument = { value, claimedAt };
       return { collection: claimsCollection, key, document };
     });
   if (changes.length === 0) return true;
