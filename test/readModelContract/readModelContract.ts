@@ -17,6 +17,8 @@ import {
   type Projection,
   type ProjectionEngine,
   type ProjectionView,
+  readReleaseRegister,
+  releaseRegisterName,
 } from '@lantern/projections';
 import fc from 'fast-check';
 import { firstValueFrom, take, toArray } from 'rxjs';
@@ -439,6 +441,35 @@ export const runReadModelContract = (
         expect(await readModels.documents(projection, 'clubs')).toEqual([]);
         await expect(readModels.reset(projection, 0, ['clubs'])).rejects.toThrow(/version must be .*; got 0/);
         expect(await readModels.checkpoint(projection)).toBeUndefined();
+      });
+
+      it('keeps the register of releases outside the programme as a read model no engine runs', async () => {
+        // What releaseIndicatorRecorded and releaseCaseFunnel rely on: the register's table is made
+        // on first read, its claims read back, and its checkpoint counts its writes, so a writer
+        // whose read went stale is turned away (the test above).
+        const empty = await readReleaseRegister(readModels);
+        expect([...empty.claims]).toEqual([]);
+        expect(empty.writes).toBe(0n);
+        await readModels.commit([
+          {
+            projection: releaseRegisterName,
+            version: 1,
+            after: 0n,
+            position: 1n,
+            changes: [
+              {
+                collection: 'claims',
+                key: 'policy|indicators|cases-disclosed',
+                document: { value: '5|1|month', claimedAt: '2020-04-01T00:00:00.000Z' },
+              },
+            ],
+          },
+        ]);
+        const written = await readReleaseRegister(readModels);
+        expect(Object.fromEntries(written.claims)).toEqual({
+          'policy|indicators|cases-disclosed': '5|1|month',
+        });
+        expect(written.writes).toBe(1n);
       });
 
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
