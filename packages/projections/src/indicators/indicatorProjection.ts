@@ -299,9 +299,9 @@ const newCells = (): Record<string, number> => Object.create(null) as Record<str
 
 /**
  * How many cells a page's cells object holds, as counted when its run of events was put: a page
- * grown in place over many runs is not counted again at each (`Object.keys` of a page of 64 cells,
- * for every page a run meets, was a tenth of what a rebuild allocated). Keyed by the object, so a
- * page the engine reloads, after a fold failed or from the store, is counted anew.
+ * grown in place over many runs is not counted again at each (with `Object.keys`, an array of up
+ * to 64 names for every page every run meets). Keyed by the object, so a page the engine reloads,
+ * after a fold failed or from the store, is counted anew.
  */
 const cellCounts = new WeakMap<object, number>();
 
@@ -650,7 +650,7 @@ export const createIndicatorProjection = (options: IndicatorProjectionOptions): 
     if (!Array.isArray(items)) return;
     let parts: EventParts | undefined;
     // One source for every element, its item set in turn: what reads it is done with it before
-    // the next element, and an object per element was a twentieth of what a rebuild allocated.
+    // the next element, and a rebuild need not make an object for every child in every session.
     const element: { data: unknown; metadata: unknown; item: unknown } = {
       data: event.data,
       metadata: event.metadata,
