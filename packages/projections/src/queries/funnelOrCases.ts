@@ -1,7 +1,13 @@
-import { DisclosureError, type ReadModelStore, StoreError } from '@lantern/core';
+import { DisclosureError, type ReadModelStore } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
 import type { IndicatorData } from './indicatorValues.js';
-import { type ReleaseRegister, readReleaseRegister, writeClaims } from './releaseRegister.js';
+import {
+  claimAttempts,
+  type ReleaseRegister,
+  readReleaseRegister,
+  registerBusy,
+  writeClaims,
+} from './releaseRegister.js';
 
 /**
  * The case funnel and the indicators about cases count the same cases: the funnel's disclosed
@@ -180,16 +186,6 @@ export interface FunnelRelease {
 /** The register's key of the policy the funnel went out with (it has no areas), and its value. */
 const funnelPolicyClaim = (projection: string) => `policy|${projection}|funnel`;
 const funnelPolicyText = (funnel: FunnelRelease) => `${funnel.threshold}|${funnel.finestPeriod}`;
-
-/** How often a claim is tried again when another writer changed the register meanwhile. */
-export const claimAttempts = 5;
-
-/** The refusal when the register kept changing under a claim. */
-export const registerBusy = (): StoreError =>
-  new StoreError(
-    `The register of releases in these read models kept changing while a release was recorded (${claimAttempts} ` +
-      'tries): other processes are releasing from them. Try again.',
-  );
 
 /**
  * Records in the register that the funnel went out, and with which threshold and finest period,

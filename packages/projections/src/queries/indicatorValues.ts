@@ -6,7 +6,6 @@ import {
   ValidationError,
 } from '@lantern/core';
 import { fixRequest } from '../advice.js';
-import { releaseRegisterName } from '../engine/projection.js';
 import type { CompiledIndicator } from '../indicators/compileIndicator.js';
 import {
   type FlowObservation,
@@ -29,7 +28,7 @@ import {
   parseMonthBound,
   periodOf,
 } from './periods.js';
-import { readReleaseRegister } from './releaseRegister.js';
+import { registeredClaims } from './releaseRegister.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 
 /**
@@ -174,11 +173,12 @@ export const loadIndicatorData = async (
     );
     return loaded.flat().map((row) => row.document);
   };
-  const [loaded, targets, reportable, months] = await Promise.all([
+  const [loaded, targets, reportable, months, register] = await Promise.all([
     observations(),
     readModels.documents(projection.name, 'targets'),
     aboutChildren ? reportableChildren(readModels, projection.name) : undefined,
     readModels.getDocument(projection.name, 'coverage', observedMonthsKey),
+    registeredClaims(readModels),
   ]);
   const data: IndicatorData = {
     observations: observationsInDocuments(projection.indicators, loaded),
@@ -189,18 +189,9 @@ export const loadIndicatorData = async (
       ? {}
       : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
   };
-  noteLoadedFrom(data, readModels, await registeredClaims(readModels));
+  noteLoadedFrom(data, readModels, register);
   return data;
 };
-
-/**
- * The claims of the store's register of releases, without making its table: a store it was never
- * written to has none.
- */
-const registeredClaims = async (readModels: ReadModelStore): Promise<ReadonlyMap<string, string>> =>
-  (await readModels.checkpoint(releaseRegisterName)) === undefined
-    ? new Map()
-    : (await readReleaseRegister(readModels)).claims;
 
 /** Each observations array's observations by indicator, worked out on first use. */
 const byIndicator = new WeakMap<readonly ReadModelDocument[], Map<string, ReadModelDocument[]>>();

@@ -1,13 +1,6 @@
 import { auditExport, type ExportAudit } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import {
-  adoptFunnelOrCases,
-  claimAttempts,
-  funnelOrCasesClaim,
-  funnelOrCasesOf,
-  registerBusy,
-  storeOf,
-} from './funnelOrCases.js';
+import { adoptFunnelOrCases, funnelOrCasesClaim, funnelOrCasesOf, storeOf } from './funnelOrCases.js';
 import type { IndicatorData } from './indicatorValues.js';
 import {
   adoptClaims,
@@ -16,7 +9,7 @@ import {
   type ReleaseRequest,
   releaseIndicator,
 } from './releaseIndicator.js';
-import { readReleaseRegister, writeClaims } from './releaseRegister.js';
+import { claimAttempts, readReleaseRegister, registerBusy, writeClaims } from './releaseRegister.js';
 
 /**
  * `releaseIndicator`, bound by every release outside the programme recorded in the read-model

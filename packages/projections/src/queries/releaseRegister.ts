@@ -1,4 +1,4 @@
-import { isLeaseLostError, type ReadModelStore } from '@lantern/core';
+import { isLeaseLostError, type ReadModelStore, StoreError } from '@lantern/core';
 import { releaseRegisterName } from '../engine/projection.js';
 
 /**
@@ -45,6 +45,25 @@ export const readReleaseRegister = async (readModels: ReadModelStore): Promise<R
   }
   return { claims, writes: checkpoint?.position ?? 0n };
 };
+
+/**
+ * The register's claims, without making its table: a store it was never written to has none.
+ * What `loadIndicatorData` reads, which may read a store it must not write to yet.
+ */
+export const registeredClaims = async (readModels: ReadModelStore): Promise<ReadonlyMap<string, string>> =>
+  (await readModels.checkpoint(releaseRegisterName)) === undefined
+    ? new Map()
+    : (await readReleaseRegister(readModels)).claims;
+
+/** How often a claim is tried again when another writer changed the register meanwhile. */
+export const claimAttempts = 5;
+
+/** The refusal when the register kept changing under a claim. */
+export const registerBusy = (): StoreError =>
+  new StoreError(
+    `The register of releases in these read models kept changing while a release was recorded (${claimAttempts} ` +
+      'tries): other processes are releasing from them. Try again.',
+  );
 
 /**
  * Adds claims to the register read as `register`; false, writing nothing, when another writer
