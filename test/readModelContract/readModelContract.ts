@@ -444,7 +444,7 @@ export const runReadModelContract = (
       });
 
       it('keeps the register of releases outside the programme as a read model no engine runs', async () => {
-        // What releaseIndicatorRecorded and releaseCaseFunnel rely on: the register's table is made
+        // What releaseIndicator and releaseCaseFunnel rely on: the register's table is made
         // on first read, its claims read back, and its checkpoint counts its writes, so a writer
         // whose read went stale is turned away (the test above).
         const empty = await readReleaseRegister(readModels);

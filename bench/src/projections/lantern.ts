@@ -244,7 +244,7 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
           for (const period of releasePeriods) {
             for (const by of breakdowns(id)) {
               await timed(`${id} by ${[period, ...by].join(' × ')} to the ${audience}`, async () => {
-                const released = releaseIndicator(projection, data, {
+                const released = await releaseIndicator(projection, data, {
                   indicator: id,
                   period,
                   by,

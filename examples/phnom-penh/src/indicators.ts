@@ -13,7 +13,7 @@ import {
   type Projection,
   type ReleasedIndicator,
   type ReleasedValue,
-  releaseIndicatorRecorded,
+  releaseIndicator,
 } from '@lantern/projections';
 import { phnomPenh } from './programme.js';
 
@@ -172,7 +172,7 @@ export const formatDonorView = async (
     // Recorded in the register of releases in the read models, so that a report made later, by
     // another run, is bound by what this one gave.
     const released = (period: 'quarter' | 'year') =>
-      releaseIndicatorRecorded(projections.indicators, data, {
+      releaseIndicator(projections.indicators, data, {
         principal: donor,
         audience: 'donor',
         indicator: id,

@@ -106,7 +106,7 @@ describe('the Phnom Penh example', () => {
       principal: donor,
       period: 'year',
     });
-    const donorOutreach = releaseIndicator(projections.indicators, data, {
+    const donorOutreach = await releaseIndicator(projections.indicators, data, {
       indicator: 'children-reached-night-outreach',
       period: 'quarter',
       by: ['item.sex', 'data.area'],

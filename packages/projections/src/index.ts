@@ -113,13 +113,12 @@ export type {
 } from './queries/indicatorValues.js';
 export { indicatorTable, loadIndicatorData } from './queries/indicatorValues.js';
 export type { Granularity, Period } from './queries/periods.js';
-export { exportIndicator, releaseIndicatorRecorded } from './queries/recordedRelease.js';
+export { exportIndicator, releaseIndicator } from './queries/recordedRelease.js';
 export type {
   ReleasedIndicator,
   ReleasedIndicatorRow,
   ReleasedValue,
   ReleaseRequest,
 } from './queries/releaseIndicator.js';
-export { releaseIndicator } from './queries/releaseIndicator.js';
 export type { ReleaseRegister } from './queries/releaseRegister.js';
 export { readReleaseRegister, releaseRegisterName } from './queries/releaseRegister.js';

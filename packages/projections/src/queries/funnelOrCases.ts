@@ -32,25 +32,13 @@ export const funnelEventTypes: readonly string[] = [
 /** The read-model store each loaded data was read from. */
 const loadedFrom = new WeakMap<IndicatorData, ReadModelStore>();
 
-/** The claims of the store's register of releases when each data was loaded. */
-const registerAtLoad = new WeakMap<IndicatorData, ReadonlyMap<string, string>>();
-
 /**
- * Notes the store `data` was loaded from, for `claimCaseFigures`, and what its register of
- * releases held then, which binds every release from `data` outside the programme.
+ * Notes the store `data` was loaded from: its register of releases binds, and records, every
+ * release from `data` outside the programme (`releaseIndicator`, `claimCaseFigures`).
  */
-export const noteLoadedFrom = (
-  data: IndicatorData,
-  readModels: ReadModelStore,
-  register: ReadonlyMap<string, string>,
-): void => {
+export const noteLoadedFrom = (data: IndicatorData, readModels: ReadModelStore): void => {
   loadedFrom.set(data, readModels);
-  registerAtLoad.set(data, register);
 };
-
-/** What the register of releases held when `data` was loaded: nothing if it was not loaded from a store. */
-export const registerWhenLoaded = (data: IndicatorData): ReadonlyMap<string, string> =>
-  registerAtLoad.get(data) ?? new Map();
 
 /** Stores the funnel was released from outside the programme. */
 const funnelReleased = new WeakSet<ReadModelStore>();

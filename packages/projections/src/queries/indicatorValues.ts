@@ -28,7 +28,6 @@ import {
   parseMonthBound,
   periodOf,
 } from './periods.js';
-import { registeredClaims } from './releaseRegister.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 
 /**
@@ -173,12 +172,11 @@ export const loadIndicatorData = async (
     );
     return loaded.flat().map((row) => row.document);
   };
-  const [loaded, targets, reportable, months, register] = await Promise.all([
+  const [loaded, targets, reportable, months] = await Promise.all([
     observations(),
     readModels.documents(projection.name, 'targets'),
     aboutChildren ? reportableChildren(readModels, projection.name) : undefined,
     readModels.getDocument(projection.name, 'coverage', observedMonthsKey),
-    registeredClaims(readModels),
   ]);
   const data: IndicatorData = {
     observations: observationsInDocuments(projection.indicators, loaded),
@@ -189,7 +187,7 @@ export const loadIndicatorData = async (
       ? {}
       : { indicators: new Set(chosen.map((indicator) => indicator.indicator.id)) }),
   };
-  noteLoadedFrom(data, readModels, register);
+  noteLoadedFrom(data, readModels);
   return data;
 };
 

@@ -7,37 +7,43 @@ import {
   claimsMadeFrom,
   type ReleasedIndicator,
   type ReleaseRequest,
-  releaseIndicator,
+  releaseNow,
 } from './releaseIndicator.js';
 import { claimAttempts, readReleaseRegister, registerBusy, writeClaims } from './releaseRegister.js';
+import { requireFiguresFor } from './requireFiguresFor.js';
 
 /**
- * `releaseIndicator`, bound by every release outside the programme recorded in the read-model
- * store the data was loaded from, and recorded there before its figures are given back. The
- * guards `releaseIndicator` applies (one policy per table, one table per count, the case funnel
- * or the indicators about cases) then hold across processes and across store handles on the same
- * file: a donor report made yesterday by another script binds today's. Releases to internal
- * staff are neither bound nor recorded. The data must come from `loadIndicatorData`, which notes
- * the store it read.
+ * Indicator values by period and breakdown, fit for the audience: exact for the programme's
+ * staff; for a donor or the public, through disclosure control (areas coarsened, small counts as
+ * "<5", secondary suppression, percentages and medians only over enough cases: see
+ * releaseIndicator.ts). A release outside the programme is bound by every release outside it
+ * recorded in the register of releases of the read-model store the data was loaded from, and is
+ * recorded there before its figures are given back: the guards (one policy per table, one table
+ * per count, the case funnel or the indicators about cases) then hold across processes, scripts
+ * and store handles on the same file, so a donor report made yesterday binds today's. Outside the
+ * programme the data must come from `loadIndicatorData`, which notes the store it read, and the
+ * store must take writes. Releases to internal staff are neither bound nor recorded.
  */
-export const releaseIndicatorRecorded = async (
+export const releaseIndicator = async (
   projection: IndicatorProjection,
   data: IndicatorData,
   request: ReleaseRequest,
 ): Promise<ReleasedIndicator> => {
-  if (request.audience === 'internal') return releaseIndicator(projection, data, request);
+  if (request.audience === 'internal') return releaseNow(projection, data, request);
+  // A principal who may not have these figures is refused before the register is read or made.
+  requireFiguresFor(request.principal, { query: 'releaseIndicator', audience: request.audience });
   const readModels = storeOf(data);
   if (readModels === undefined) {
     throw new TypeError(
-      'releaseIndicatorRecorded records a release in the read-model store its data was loaded from: load the data ' +
-        'with loadIndicatorData, or use releaseIndicator, which records nothing.',
+      'A release outside the programme is recorded in the register of releases of the read-model store its data ' +
+        'was loaded from, and this data was not loaded from one: load it with loadIndicatorData.',
     );
   }
   for (let attempt = 1; attempt <= claimAttempts; attempt += 1) {
     const register = await readReleaseRegister(readModels);
     adoptClaims(projection, data, register.claims);
     adoptFunnelOrCases(readModels, register.claims.get(funnelOrCasesClaim));
-    const released = releaseIndicator(projection, data, request);
+    const released = releaseNow(projection, data, request);
     const claims = claimsMadeFrom(projection, data);
     const funnelOrCases = funnelOrCasesOf(readModels);
     if (funnelOrCases !== undefined) claims.set(funnelOrCasesClaim, funnelOrCases);
@@ -48,7 +54,7 @@ export const releaseIndicatorRecorded = async (
 };
 
 /**
- * `releaseIndicatorRecorded`, audited: a release to an audience other than `internal` is an
+ * `releaseIndicator`, audited: a release to an audience other than `internal` is an
  * export, and is audited (target `indicator/{id}`) and recorded in the register of releases
  * before the figures are handed over; a refusal is audited as `access-denied`. Needs `principal`,
  * and data from `loadIndicatorData`.
@@ -58,6 +64,4 @@ export const exportIndicator = (
   data: IndicatorData,
   request: ReleaseRequest & { audit: ExportAudit },
 ): Promise<ReleasedIndicator> =>
-  auditExport(request, `indicator/${request.indicator}`, () =>
-    releaseIndicatorRecorded(projection, data, request),
-  );
+  auditExport(request, `indicator/${request.indicator}`, () => releaseIndicator(projection, data, request));

@@ -9,7 +9,7 @@ import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import type { Indicator } from '../indicators/compileIndicator.js';
 import { createIndicatorProjection, type IndicatorProjection } from '../indicators/indicatorProjection.js';
 import { type IndicatorData, loadIndicatorData } from './indicatorValues.js';
-import { type ReleasedIndicator, type ReleasedIndicatorRow, releaseIndicator } from './releaseIndicator.js';
+import { type ReleasedIndicator, type ReleasedIndicatorRow, releaseNow } from './releaseIndicator.js';
 
 /**
  * A distinct indicator counts each household (or member of staff) once per period, so its totals
@@ -90,7 +90,7 @@ describe('totals and coarsened cells of a distinct indicator', () => {
   });
 
   it('gives the programme each household once in a total over areas', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'households-food-aid',
       period: 'month',
       by: ['data.area'],
@@ -110,7 +110,7 @@ describe('totals and coarsened cells of a distinct indicator', () => {
   });
 
   it('merges districts into their province for a donor as a union, and hides what is small', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'households-food-aid',
       period: 'quarter',
       by: ['data.area'],
@@ -146,7 +146,7 @@ describe('totals and coarsened cells of a distinct indicator', () => {
       ...range(2, 6).map((n) => ({ household: n, area: 'KH-09-01' })),
     ]);
     const release = (by: string[]) =>
-      releaseIndicator(projection, few, {
+      releaseNow(projection, few, {
         indicator: 'households-food-aid',
         period: 'month',
         by,
@@ -192,7 +192,7 @@ describe('totals and coarsened cells of a distinct indicator', () => {
 
   it('gives the public each country as the donor’s total over its provinces, from one protection', () => {
     const release = (audience: 'donor' | 'public', by: string[]) =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'households-food-aid',
         period: 'quarter',
         by,
@@ -216,7 +216,7 @@ describe('totals and coarsened cells of a distinct indicator', () => {
       ...range(7, 12).map((n) => ({ household: n, area: 'TH-10-01' })),
     ]);
     expect(() =>
-      releaseIndicator(projection, twoCountries, {
+      releaseNow(projection, twoCountries, {
         indicator: 'households-food-aid',
         period: 'quarter',
         by: ['data.area'],
@@ -227,7 +227,7 @@ describe('totals and coarsened cells of a distinct indicator', () => {
   });
 
   it('counts a household once in a quarter, over months and areas', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'households-food-aid',
       period: 'quarter',
       audience: 'donor',
@@ -275,7 +275,7 @@ describe('released distinct tables, for any households in any areas (property)',
           const areaOf = (area: string) => (audience === 'internal' ? area : coarsenArea(area, 1));
           let released: ReleasedIndicator;
           try {
-            released = releaseIndicator(projection, data, {
+            released = releaseNow(projection, data, {
               indicator: 'households-by-context',
               period: 'month',
               by: ['data.area', 'data.context'],
@@ -365,7 +365,7 @@ describe('a protected stock (active) by area, for a donor', () => {
       ).position;
     }
     const data = await rebuilt(projection, store, last);
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'clubs-by-area',
       period: 'month',
       by: ['data.area'],
@@ -436,7 +436,7 @@ describe('a protected stock (active) by area, for a donor', () => {
     }
     const data = await rebuilt(projection, store, last);
     const percentages = (period: 'month' | 'quarter', audience: 'internal' | 'donor', by: string[] = []) =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'pct-kids-clubs',
         period,
         by,
@@ -537,7 +537,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
   });
 
   it('adds numerators and denominators of districts into their province for a donor', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'pct-followed-up-by-area',
       period: 'month',
       by: ['data.area'],
@@ -549,7 +549,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
 
   it('refuses a breakdown of a ratio of distinct counts, before any figure is computed', () => {
     expect(() =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'pct-households-by-area',
         by: ['data.area'],
         audience: 'internal',
@@ -559,7 +559,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
   });
 
   it('releases an empty table for a period with nothing in it', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'home-visits',
       period: 'month',
       by: ['data.area'],
@@ -576,7 +576,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
     // This percentage has the built-in one's numerator and denominator, so no one table holds
     // every release of either: each table would hide their figures in its own way.
     expect(
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'pct-followed-up-by-area',
         period: 'month',
         audience: 'donor',
@@ -586,7 +586,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
     const refusal = (count: string) =>
       new RegExp(
         `would give the figures of "${count}" from (its own table|the table of the percentage "pct-cases-followed-up-within-7-days"), ` +
-          'but they were released outside the programme from this data from the table of the percentage "pct-followed-up-by-area".*' +
+          'but they were released outside the programme from these read models from the table of the percentage "pct-followed-up-by-area".*' +
           `release "${count}" with one percentage it is part of at most, or, if the two will never reach the same readers, make this release from read models of its own`,
       );
     for (const [indicator, count] of [
@@ -595,7 +595,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
       ['pct-cases-followed-up-within-7-days', 'cases-followed-up-within-7-days'],
     ] as const) {
       expect(() =>
-        releaseIndicator(projection, data, {
+        releaseNow(projection, data, {
           indicator,
           period: 'month',
           audience: 'public',
@@ -606,7 +606,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
     // The same percentage by another period, to the public too, reads the same table; inside the
     // programme nothing is refused.
     expect(
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'pct-followed-up-by-area',
         period: 'quarter',
         audience: 'public',
@@ -614,7 +614,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
       }).rows,
     ).toHaveLength(1);
     expect(
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period: 'month',
         audience: 'internal',

@@ -27,13 +27,7 @@ import {
 } from '../disclosure/index.js';
 import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import {
-  adoptFunnelOrCases,
-  claimCaseFigures,
-  funnelOrCasesClaim,
-  registerWhenLoaded,
-  storeOf,
-} from './funnelOrCases.js';
+import { claimCaseFigures } from './funnelOrCases.js';
 import {
   checkRequest,
   distinctCells,
@@ -234,8 +228,13 @@ const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry'],
   return { period: entry.key[periodDimension] ?? 'total', dims, actual: releasedOf(entry) };
 };
 
-/** Indicator values by period and breakdown, fit for the audience (see the module comment). */
-export const releaseIndicator = (
+/**
+ * Indicator values by period and breakdown, fit for the audience (see the module comment), from
+ * `data` as it is bound now: what `releaseIndicator` (recordedRelease.ts) gives once it has read
+ * the register of releases into `data`'s guards, and records before handing the figures over.
+ * Alone, it records nothing.
+ */
+export const releaseNow = (
   projection: IndicatorProjection,
   data: IndicatorData,
   request: ReleaseRequest,
@@ -267,7 +266,6 @@ const releaseFigures = (
       what: `Indicator "${indicator.indicator.id}"`,
       ...rangeOf(request),
     });
-    adoptRegisterWhenLoaded(projection, data);
     const given = figuresGiven(projection, indicator);
     claims.push(
       claimFigures(data, indicator.indicator.id, given),
@@ -737,23 +735,6 @@ export const adoptClaims = (
 const readModelsOfItsOwn =
   'read models of its own (another file or database, whose register of releases does not hold the other)';
 
-/** Data whose releases are bound by what the register of releases held when it was loaded. */
-const registerAdopted = new WeakSet<IndicatorData>();
-
-/**
- * Binds every release from `data` outside the programme by what the register of releases of the
- * store it was loaded from held then (`loadIndicatorData` reads it), once: a report made before
- * by another process binds `releaseIndicator` too, though only `releaseIndicatorRecorded` records.
- */
-const adoptRegisterWhenLoaded = (projection: IndicatorProjection, data: IndicatorData): void => {
-  if (registerAdopted.has(data)) return;
-  const claims = registerWhenLoaded(data);
-  adoptClaims(projection, data, claims);
-  const readModels = storeOf(data);
-  if (readModels !== undefined) adoptFunnelOrCases(readModels, claims.get(funnelOrCasesClaim));
-  registerAdopted.add(data);
-};
-
 /** A protection's policy in words; its areas only when finer than any outside audience's by default. */
 const describePolicy = (policy: DisclosurePolicy): string =>
   `threshold ${policy.threshold}, periods by ${policy.finestPeriod} at the finest` +
@@ -783,7 +764,7 @@ const protectedOnce = <T>(
   const before = used.get(table);
   if (before !== undefined && policyText(before) !== policyText(policy)) {
     throw new DisclosureError(
-      `${what} was released outside the programme from this data with ${describePolicy(before)}; ` +
+      `${what} was released outside the programme from these read models with ${describePolicy(before)}; ` +
         `with ${describePolicy(policy)} it would be protected apart, and the two releases side by side could ` +
         'give a small count away. Give every release outside the programme the same threshold and finest ' +
         'period (areas coarser than a province are read from the same protection), or, if the two will never ' +
@@ -865,7 +846,7 @@ const claimFigures = (
     if (earlier === undefined || earlier === table) continue;
     throw new DisclosureError(
       `Indicator "${asked}" would give the figures of "${count}" from ${tableOf(count, table)}, but they were ` +
-        `released outside the programme from this data from ${tableOf(count, earlier)}. Protected apart, the ` +
+        `released outside the programme from these read models from ${tableOf(count, earlier)}. Protected apart, the ` +
         'two would hide different figures, and side by side could give a small count away. Outside the ' +
         `programme, release "${count}" with one percentage it is part of at most, or, if the two will never ` +
         `reach the same readers, make this release from ${readModelsOfItsOwn}.`,

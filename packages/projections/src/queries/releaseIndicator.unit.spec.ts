@@ -14,7 +14,7 @@ import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
 import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
 import { type IndicatorData, loadIndicatorData } from './indicatorValues.js';
-import { type ReleasedValue, releaseIndicator } from './releaseIndicator.js';
+import { type ReleasedValue, releaseNow } from './releaseIndicator.js';
 
 /**
  * Sixteen cases: in January 6 girls (commune KH-12-06-01) and 2 boys (KH-12-06-02), in February
@@ -248,7 +248,7 @@ describe('indicator values released to an audience', () => {
   });
 
   it('gives the programme its exact figures', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'cases-disclosed',
       period: 'month',
       by: ['data.sex'],
@@ -265,7 +265,7 @@ describe('indicator values released to an audience', () => {
   });
 
   it('hides small counts from a donor, and enough besides that none can be worked back', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'cases-disclosed',
       period: 'month',
       by: ['data.sex'],
@@ -291,7 +291,7 @@ describe('indicator values released to an audience', () => {
 
   it('coarsens areas for a donor to the policy level, adding up the communes', async () => {
     // Data of its own: from the data the other releases read, a policy of its own is refused.
-    const released = releaseIndicator(projection, await loadCases(projection, cases), {
+    const released = releaseNow(projection, await loadCases(projection, cases), {
       indicator: 'cases-disclosed',
       period: 'life',
       by: ['data.area'],
@@ -307,7 +307,7 @@ describe('indicator values released to an audience', () => {
 
   it('refuses a release with another policy from data already released outside the programme', () => {
     const release = (policy?: { finestPeriod: 'quarter' }) =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period: 'quarter',
         audience: 'donor',
@@ -317,7 +317,7 @@ describe('indicator values released to an audience', () => {
     // The public reads the donor's protection: the same policy but for areas.
     const once = release();
     expect(
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period: 'quarter',
         audience: 'public',
@@ -326,14 +326,14 @@ describe('indicator values released to an audience', () => {
     ).toEqual(once.rows);
     // Protected by quarters alone, the figures could be hidden otherwise than by months.
     expect(() => release({ finestPeriod: 'quarter' })).toThrow(
-      /Indicator "cases-disclosed" was released outside the programme from this data with threshold 5, periods by month .* with threshold 5, periods by quarter .* Give every release outside the programme the same threshold and finest period/,
+      /Indicator "cases-disclosed" was released outside the programme from these read models with threshold 5, periods by month .* with threshold 5, periods by quarter .* Give every release outside the programme the same threshold and finest period/,
     );
   });
 
   it('refuses a donor internal figures before any work, saying which audience to ask for', () => {
     let refusal: unknown;
     try {
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         audience: 'internal',
         principal: donor,
@@ -346,7 +346,7 @@ describe('indicator values released to an audience', () => {
   });
 
   it('gives the public the country only, by default', () => {
-    const released = releaseIndicator(projection, data, {
+    const released = releaseNow(projection, data, {
       indicator: 'cases-disclosed',
       by: ['data.area'],
       audience: 'public',
@@ -358,7 +358,7 @@ describe('indicator values released to an audience', () => {
   it('refuses a policy finer than the rules allow for an audience outside the programme', () => {
     let refusal: unknown;
     try {
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period: 'month',
         audience: 'donor',
@@ -519,7 +519,7 @@ describe('releases of one indicator by different periods', () => {
   /** Every row and total of the indicator released to a donor by month, quarter, year and life. */
   const releasedByEveryPeriod = (from: IndicatorData, indicator: string) =>
     (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
-      const release = releaseIndicator(projection, from, {
+      const release = releaseNow(projection, from, {
         indicator,
         period,
         audience: 'donor',
@@ -569,7 +569,7 @@ describe('releases of one indicator by different periods', () => {
     // Over April to September 2019 the total is 8; over the third quarter alone, 7: released
     // each from a protection of its own months, the two gave the second quarter's 1 away.
     const overRanges = ranges.flatMap((range) => {
-      const released = releaseIndicator(projection, data, {
+      const released = releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period: 'life',
         ...range,
@@ -621,7 +621,7 @@ describe('releases of one indicator by different periods', () => {
     // add up released quarters, not a quarter hidden.
     const family = await loadFollowUps();
     const overRange = (indicator: string) =>
-      releaseIndicator(projection, family, {
+      releaseNow(projection, family, {
         indicator,
         period: 'life',
         from: '2019-04',
@@ -632,7 +632,7 @@ describe('releases of one indicator by different periods', () => {
     expect(overRange('pct-cases-followed-up-within-7-days')).toEqual([
       { value: null, suppressed: 'partly-hidden' },
     ]);
-    const byQuarter = releaseIndicator(projection, family, {
+    const byQuarter = releaseNow(projection, family, {
       indicator: 'pct-cases-followed-up-within-7-days',
       period: 'quarter',
       from: '2019-04',
@@ -648,7 +648,7 @@ describe('releases of one indicator by different periods', () => {
 
   it('refuses a range that cuts a period asked for, saying which months to ask from', () => {
     const ask = (period: 'quarter' | 'year', from: string, to: string) => () =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period,
         from,
@@ -661,7 +661,7 @@ describe('releases of one indicator by different periods', () => {
     );
     // A count that is part of no percentage is refused alike, before its figures are counted.
     expect(() =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'children-placed-family-care',
         period: 'quarter',
         from: '2019-02',
@@ -692,7 +692,7 @@ describe('releases of one indicator by different periods', () => {
     ] as const;
     const bySexAndArea = await loadCases(projection, counted);
     const release = (period: 'month' | 'quarter' | 'year') =>
-      releaseIndicator(projection, bySexAndArea, {
+      releaseNow(projection, bySexAndArea, {
         indicator: 'cases-disclosed',
         period,
         by: ['data.sex', 'data.area'],
@@ -803,7 +803,7 @@ describe('releases of one indicator by different periods', () => {
     const released = breakdowns.flatMap((by) =>
       (['month', 'quarter', 'year', 'life'] as const).flatMap((period) => {
         try {
-          const release = releaseIndicator(projection, bySexAndArea, {
+          const release = releaseNow(projection, bySexAndArea, {
             indicator: 'cases-disclosed',
             period,
             by,
@@ -875,7 +875,7 @@ describe('releases of one indicator by different periods', () => {
     );
     let refusal: unknown;
     try {
-      releaseIndicator(projection, scattered, {
+      releaseNow(projection, scattered, {
         indicator: 'cases-disclosed',
         period: 'life',
         by: ['data.area'],
@@ -891,7 +891,7 @@ describe('releases of one indicator by different periods', () => {
     );
     expect((refusal as Error).message).not.toMatch(/\(year\)|\(quarter\)|\(part/);
     // Without the breakdown, the four go out as "<5".
-    const total = releaseIndicator(projection, scattered, {
+    const total = releaseNow(projection, scattered, {
       indicator: 'cases-disclosed',
       period: 'life',
       audience: 'donor',
@@ -994,7 +994,7 @@ describe('the case funnel or the indicators about cases, outside the programme',
     indicator: string,
     audience: 'donor' | 'public' | 'internal' = 'donor',
   ) =>
-    releaseIndicator(projection, data, {
+    releaseNow(projection, data, {
       indicator,
       period: 'quarter',
       audience,
@@ -1102,7 +1102,7 @@ describe('a count by a dimension that pins its percentage’s numerator', () => 
     const facts: CellFigure[] = [];
     for (const period of ['month', 'quarter', 'year', 'life'] as const) {
       const release = (indicator: string, by: string[] = []) =>
-        releaseIndicator(projection, data, { indicator, period, by, audience: 'donor', principal: donor });
+        releaseNow(projection, data, { indicator, period, by, audience: 'donor', principal: donor });
       const byReason = release('cases-closed', ['data.reason']);
       for (const row of [...byReason.rows, ...byReason.totals]) {
         const cells = cellsOf(row.period, row.dims['data.reason']);
@@ -1193,7 +1193,7 @@ describe('releases to a donor and to the public together', () => {
       for (const by of [[], ['data.sex'], ['data.area'], ['data.sex', 'data.area']]) {
         for (const period of ['month', 'quarter', 'year', 'life'] as const) {
           try {
-            const release = releaseIndicator(projection, data, {
+            const release = releaseNow(projection, data, {
               indicator: 'cases-disclosed',
               period,
               by,
@@ -1257,7 +1257,7 @@ describe('releases to a donor and to the public together', () => {
         (counts[i] ?? 0) > 0 ? [[month, sex, commune, counts[i] as number] as const] : [],
       ),
     );
-    const byArea = releaseIndicator(projection, data, {
+    const byArea = releaseNow(projection, data, {
       indicator: 'cases-disclosed',
       period: 'quarter',
       by: ['data.area'],
@@ -1276,7 +1276,7 @@ describe('releases to a donor and to the public together', () => {
       ['2020-03', 'female', 'TH-10-01-01', 3],
     ]);
     const release = (audience: 'donor' | 'public') =>
-      releaseIndicator(projection, data, {
+      releaseNow(projection, data, {
         indicator: 'cases-disclosed',
         period: 'quarter',
         by: ['data.area'],

@@ -11,8 +11,8 @@ import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
 import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
 import { loadIndicatorData } from './indicatorValues.js';
-import { releaseIndicatorRecorded } from './recordedRelease.js';
-import { releaseIndicator } from './releaseIndicator.js';
+import { releaseIndicator } from './recordedRelease.js';
+import { releaseNow } from './releaseIndicator.js';
 import { readReleaseRegister, releaseRegisterName, writeClaims } from './releaseRegister.js';
 
 /**
@@ -73,6 +73,8 @@ describe('the register of releases, across two handles on one read-model file', 
   const opened: ReadModelStore[] = [];
   /** Data loaded before anything went out: the register was empty then. */
   let loadedFirst: Awaited<ReturnType<typeof loadIndicatorData>>;
+  /** Another, loaded then too. */
+  let loadedEarly: Awaited<ReturnType<typeof loadIndicatorData>>;
   /** A handle on the file, as another process would open it. */
   const open = (): ReadModelStore => {
     const readModels = createSqliteReadModelStore({ path: file });
@@ -96,6 +98,7 @@ describe('the register of releases, across two handles on one read-model file', 
     await engine.waitFor(last);
     await engine.stop();
     loadedFirst = await loadIndicatorData(open(), projection);
+    loadedEarly = await loadIndicatorData(open(), projection);
   });
 
   afterAll(async () => {
@@ -124,7 +127,7 @@ describe('the register of releases, across two handles on one read-model file', 
 
   it('records nothing for internal staff, and records a release outside the programme before giving it', async () => {
     const data = await loadedAnew();
-    const internal = await releaseIndicatorRecorded(projection, data, {
+    const internal = await releaseIndicator(projection, data, {
       ...request('home-visits'),
       audience: 'internal',
       principal: analyst,
@@ -132,7 +135,7 @@ describe('the register of releases, across two handles on one read-model file', 
     expect(internal.rows).toEqual([]);
     expect((await readReleaseRegister(open())).claims.size).toBe(0);
 
-    await releaseIndicatorRecorded(projection, data, request('cases-disclosed'));
+    await releaseIndicator(projection, data, request('cases-disclosed'));
     const register = await readReleaseRegister(open());
     expect(Object.fromEntries(register.claims)).toEqual({
       'policy|indicators|pct-cases-followed-up-within-7-days': '5|1|month',
@@ -144,7 +147,7 @@ describe('the register of releases, across two handles on one read-model file', 
 
   it('refuses, from another handle, the same figures with another policy', async () => {
     const message = await refusal(async () =>
-      releaseIndicatorRecorded(
+      releaseIndicator(
         projection,
         await loadedAnew(),
         request('cases-disclosed', { finestPeriod: 'quarter' }),
@@ -152,22 +155,23 @@ describe('the register of releases, across two handles on one read-model file', 
     );
     expect(message).toMatch(/periods by month at the finest.*periods by quarter at the finest/);
     // The same release as before goes out again from any handle, and records nothing new.
-    const again = await releaseIndicatorRecorded(projection, await loadedAnew(), request('cases-disclosed'));
+    const again = await releaseIndicator(projection, await loadedAnew(), request('cases-disclosed'));
     expect(again.rows.length).toBeGreaterThan(0);
     expect((await readReleaseRegister(open())).writes).toBe(1n);
-    // releaseIndicator records nothing, but is bound by what the register held at the load.
-    const later = await loadedAnew();
-    expect(() =>
-      releaseIndicator(projection, later, request('cases-disclosed', { finestPeriod: 'quarter' })),
-    ).toThrow(/periods by month at the finest.*periods by quarter at the finest/);
+    // Data loaded before the first release was recorded is bound too: the register is read at
+    // every release, not when the data was loaded.
+    const early = await refusal(() =>
+      releaseIndicator(projection, loadedEarly, request('cases-disclosed', { finestPeriod: 'quarter' })),
+    );
+    expect(early).toMatch(/periods by month at the finest.*periods by quarter at the finest/);
   });
 
   it('refuses to record data whose own releases went out otherwise than the register says', async () => {
     const data = loadedFirst;
-    // Released without the register by quarters, from data loaded while it was empty: nothing
-    // stopped it then.
-    releaseIndicator(projection, data, request('cases-disclosed', { finestPeriod: 'quarter' }));
-    const message = await refusal(() => releaseIndicatorRecorded(projection, data, request('home-visits')));
+    // Released by quarters, from data loaded while the register was empty, and never recorded (as
+    // a release whose record lost to another writer's leaves its data): nothing stopped it then.
+    releaseNow(projection, data, request('cases-disclosed', { finestPeriod: 'quarter' }));
+    const message = await refusal(() => releaseIndicator(projection, data, request('home-visits')));
     expect(message).toMatch(/otherwise than the register of releases says it went before/);
   });
 
@@ -220,7 +224,7 @@ describe('the register of releases, the other way round', () => {
     const data = await loadIndicatorData(open(), projection);
     let refused: unknown;
     try {
-      await releaseIndicatorRecorded(projection, data, {
+      await releaseIndicator(projection, data, {
         indicator: 'pct-cases-followed-up-within-7-days',
         period: 'year',
         audience: 'donor',
@@ -231,16 +235,37 @@ describe('the register of releases, the other way round', () => {
     }
     expect(isDisclosureError(refused)).toBe(true);
     expect((refused as Error).message).toMatch(/counts the cases the case funnel counts/);
-    // releaseIndicator, from data loaded anew, is bound by the register as it was loaded.
+    // Nor does the count itself go out, from data loaded anew.
     const anew = await loadIndicatorData(open(), projection);
-    expect(() =>
+    await expect(
       releaseIndicator(projection, anew, {
         indicator: 'cases-disclosed',
         period: 'year',
         audience: 'donor',
         principal: donor,
       }),
-    ).toThrow(/counts the cases the case funnel counts/);
+    ).rejects.toThrow(/counts the cases the case funnel counts/);
+  });
+});
+
+describe('a release outside the programme from data of no store', () => {
+  it('is refused, since it could not be recorded; internal figures are given', async () => {
+    const data = { observations: [], targets: [] };
+    await expect(
+      releaseIndicator(projection, data, {
+        indicator: 'cases-disclosed',
+        period: 'year',
+        audience: 'donor',
+        principal: donor,
+      }),
+    ).rejects.toThrow(/not loaded from one: load it with loadIndicatorData/);
+    const internal = await releaseIndicator(projection, data, {
+      indicator: 'cases-disclosed',
+      period: 'year',
+      audience: 'internal',
+      principal: analyst,
+    });
+    expect(internal.rows).toEqual([]);
   });
 });
 

@@ -46,15 +46,6 @@ export const readReleaseRegister = async (readModels: ReadModelStore): Promise<R
   return { claims, writes: checkpoint?.position ?? 0n };
 };
 
-/**
- * The register's claims, without making its table: a store it was never written to has none.
- * What `loadIndicatorData` reads, which may read a store it must not write to yet.
- */
-export const registeredClaims = async (readModels: ReadModelStore): Promise<ReadonlyMap<string, string>> =>
-  (await readModels.checkpoint(releaseRegisterName)) === undefined
-    ? new Map()
-    : (await readReleaseRegister(readModels)).claims;
-
 /** How often a claim is tried again when another writer changed the register meanwhile. */
 export const claimAttempts = 5;
 

@@ -8,7 +8,7 @@ import { createIndicatorProjection } from '../indicators/indicatorProjection.js'
 import { caseFunnel, createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
 import { fundingProjection, fundingStatus } from './funding.js';
 import { type IndicatorData, indicatorTable, loadIndicatorData } from './indicatorValues.js';
-import { releaseIndicator } from './releaseIndicator.js';
+import { releaseIndicator } from './recordedRelease.js';
 
 const fieldWorker: Principal = { id: 'st_00000000000000a1', role: 'field-worker' };
 const caseManager: Principal = {
@@ -196,7 +196,7 @@ describe('every query checks who asks', () => {
     );
     expect(isAccessDeniedError(refused)).toBe(true);
     expect(refused.message).toMatch(/may not read donor figures.*ask for audience "public"/);
-    const released = releaseIndicator(projection, data, {
+    const released = await releaseIndicator(projection, data, {
       indicator: 'cases-disclosed',
       audience: 'donor',
       principal: donor,
