@@ -291,16 +291,16 @@ export const protectHierarchy = (
 };
 
 /**
- * The figures of `granularity` in the range asked for, read from a protected hierarchy: every
- * period's cells and totals over the breakdown `by`, and the totals over the range (`total`).
+ * Refuses what a protected hierarchy cannot give: a breakdown by a dimension it gave up, or a
+ * period finer than it could be protected at.
  */
-export const readHierarchy = (
+const refuseUnreadable = (
   table: ProtectedHierarchy,
   granularity: Granularity,
   request: PeriodHierarchyRequest,
-): PeriodEntry[] => {
+): void => {
   const { by, audience } = request;
-  const { released, levels, finest, firstCounted, lastCounted } = table;
+  const { finest } = table;
   const missing = by.filter((d) => !table.dimensions.includes(d));
   if (missing.length > 0) {
     const open = table.dimensions.filter((d) => !table.kept.includes(d));
@@ -323,6 +323,20 @@ export const readHierarchy = (
         `Ask for it ${finest === 'life' ? 'over the whole range (period: life)' : `by ${finest} or coarser`}.`,
     );
   }
+};
+
+/**
+ * The figures of `granularity` in the range asked for, read from a protected hierarchy: every
+ * period's cells and totals over the breakdown `by`, and the totals over the range (`total`).
+ */
+export const readHierarchy = (
+  table: ProtectedHierarchy,
+  granularity: Granularity,
+  request: PeriodHierarchyRequest,
+): PeriodEntry[] => {
+  refuseUnreadable(table, granularity, request);
+  const { by } = request;
+  const { released, levels, firstCounted, lastCounted, finest } = table;
   const from = request.from ?? firstCounted;
   const to = request.to ?? lastCounted;
   const entries: PeriodEntry[] = [];
@@ -353,6 +367,127 @@ export const readHierarchy = (
     }
   }
   // Every month counted is in the range: the table's own totals.
+  const totals =
+    from <= firstCounted && to >= lastCounted
+      ? overAll
+      : partTotals(overAll, byPeriod, { from, to, firstCounted, lastCounted, finest }, request);
+  return [
+    ...(granularity === 'life' ? totals.map((total) => ({ ...total, period: 'life' })) : entries),
+    ...totals,
+  ];
+};
+
+/**
+ * One vintage of a hierarchy released outside the programme (see vintages.ts): the months after
+ * the vintage before it, up to `last`, protected as a table of their own when they first went out.
+ */
+export interface VintageTable {
+  /** The last month of the vintage, `YYYY-MM`; the first vintage reaches back to the start. */
+  readonly last: string;
+  /** Undefined when nothing was counted in its months. */
+  readonly table: ProtectedHierarchy | undefined;
+}
+
+/**
+ * The figures of `granularity` in the range asked for, read from the vintages of a hierarchy, as
+ * `readHierarchy` reads one. A period, or a total, that lies in one vintage is that vintage's
+ * figure as it was protected; one that spans vintages is the sum of its parts, one from each,
+ * when every part was released (then anyone could add them up), else hidden as `partly-hidden`.
+ * The vintages hold different months, each protected on its own, so what one gives tells nothing
+ * about the others. A breakdown or period is refused when a vintage in the range cannot give it.
+ */
+export const readVintages = (
+  vintages: readonly VintageTable[],
+  granularity: Granularity,
+  request: PeriodHierarchyRequest,
+): PeriodEntry[] => {
+  const counted = vintages.flatMap((vintage, i) =>
+    vintage.table === undefined
+      ? []
+      : [
+          {
+            table: vintage.table,
+            after: i === 0 ? undefined : (vintages[i - 1] as VintageTable).last,
+            last: vintage.last,
+          },
+        ],
+  );
+  const [only] = counted;
+  if (only === undefined) return [];
+  if (counted.length === 1) return readHierarchy(only.table, granularity, request);
+  const firstCounted = counted.map((v) => v.table.firstCounted).sort()[0] as string;
+  const lastCounted = counted
+    .map((v) => v.table.lastCounted)
+    .sort()
+    .at(-1) as string;
+  const from = request.from ?? firstCounted;
+  const to = request.to ?? lastCounted;
+  const inRange = counted.filter((v) => v.table.lastCounted >= from && v.table.firstCounted <= to);
+  const read = inRange.length > 0 ? inRange : counted;
+  for (const { table } of read) refuseUnreadable(table, granularity, request);
+  const { by } = request;
+  const breakdownOf = (key: Readonly<Record<string, string>>) =>
+    JSON.stringify(by.map((d) => key[d] ?? null));
+  /** Each period's parts (by its label; '' for the whole of a vintage), by the breakdown's cell or total. */
+  const parts = new Map<string, Map<string, ReleasedEntry[]>>();
+  for (const { table, after, last } of read) {
+    for (const entry of [...table.released.cells, ...table.released.margins]) {
+      if (table.dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d))) continue;
+      const depth = depthIn(entry.key, table.levels);
+      if (depth === undefined) continue;
+      const label = depth === 0 ? '' : periodLabelOf(entry.key);
+      if (label !== '') {
+        // A vintage's table has every quarter of its years: those outside its months are 0, not parts.
+        const [first, end] = monthsOfPeriod(label);
+        if (end <= (after ?? '') || first > last) continue;
+      }
+      let cells = parts.get(label);
+      if (!cells) {
+        cells = new Map();
+        parts.set(label, cells);
+      }
+      const cell = breakdownOf(entry.key);
+      const known = cells.get(cell);
+      if (known) known.push(entry);
+      else cells.set(cell, [entry]);
+    }
+  }
+  const combined = (entries: readonly ReleasedEntry[]): ReleasedEntry | PartlyHiddenEntry => {
+    const [first] = entries as [ReleasedEntry];
+    if (entries.length === 1) return first;
+    let sum = 0;
+    for (const entry of entries) {
+      if ('suppressed' in entry) return { key: first.key, value: null, suppressed: 'partly-hidden' };
+      sum += entry.value;
+    }
+    return { key: first.key, value: sum };
+  };
+  const complete = (key: Readonly<Record<string, string>>) => by.every((d) => key[d] !== undefined);
+  const entries: PeriodEntry[] = [];
+  const byPeriod = new Map<string, ReleasedEntry[]>();
+  const overAll: PeriodEntry[] = [];
+  for (const [label, cells] of parts) {
+    const figures = [...cells.values()].map(combined);
+    if (label === '') {
+      for (const entry of figures) overAll.push({ period: 'total', entry, complete: complete(entry.key) });
+      continue;
+    }
+    // A total over part of the range adds up shown figures only: a part hidden (left out here)
+    // hides it.
+    byPeriod.set(
+      label,
+      figures.filter((entry): entry is ReleasedEntry => !('suppressed' in entry)),
+    );
+    const depth = label.length === 4 ? 1 : label.includes('Q') ? 2 : 3;
+    if (depth !== depthOf[granularity]) continue;
+    const [first, last] = monthsOfPeriod(label);
+    if ((request.from ?? first) <= first && last <= (request.to ?? last)) {
+      for (const entry of figures) entries.push({ period: label, entry, complete: complete(entry.key) });
+    }
+  }
+  const finest = read
+    .map(({ table }) => table.finest)
+    .reduce((coarsest, finest) => (depthOf[finest] < depthOf[coarsest] ? finest : coarsest));
   const totals =
     from <= firstCounted && to >= lastCounted
       ? overAll

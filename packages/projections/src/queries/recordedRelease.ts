@@ -11,6 +11,7 @@ import {
 } from './releaseIndicator.js';
 import { claimAttempts, readReleaseRegister, registerBusy, writeClaims } from './releaseRegister.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
+import { adoptVintages, vintagesRecorded, vintagesToRecord } from './vintages.js';
 
 /**
  * Indicator values by period and breakdown, fit for the audience: exact for the programme's
@@ -20,7 +21,9 @@ import { requireFiguresFor } from './requireFiguresFor.js';
  * recorded in the register of releases of the read-model store the data was loaded from, and is
  * recorded there before its figures are given back: the guards (one policy per table, one table
  * per count, the case funnel or the indicators about cases) then hold across processes, scripts
- * and store handles on the same file, so a donor report made yesterday binds today's. Outside the
+ * and store handles on the same file, so a donor report made yesterday binds today's. Counts that
+ * add up over time go out in vintages kept there too (vintages.ts): the months a release first
+ * gives are given as they went out ever after. Outside the
  * programme the data must come from `loadIndicatorData`, which notes the store it read, and the
  * store must take writes. Releases to internal staff are neither bound nor recorded.
  */
@@ -42,12 +45,16 @@ export const releaseIndicator = async (
   for (let attempt = 1; attempt <= claimAttempts; attempt += 1) {
     const register = await readReleaseRegister(readModels);
     adoptClaims(projection, data, register.claims);
+    adoptVintages(data, register.vintages);
     adoptFunnelOrCases(readModels, register.claims.get(funnelOrCasesClaim));
     const released = releaseNow(projection, data, request);
     const claims = claimsMadeFrom(projection, data);
     const funnelOrCases = funnelOrCasesOf(readModels);
     if (funnelOrCases !== undefined) claims.set(funnelOrCasesClaim, funnelOrCases);
-    if (await writeClaims(readModels, register, claims)) return released;
+    if (await writeClaims(readModels, register, claims, vintagesToRecord(data))) {
+      vintagesRecorded(data);
+      return released;
+    }
     // Another writer recorded a release meanwhile: what it recorded may refuse this one.
   }
   throw registerBusy();

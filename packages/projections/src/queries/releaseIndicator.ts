@@ -39,15 +39,16 @@ import {
 import {
   checkHierarchyRequest,
   firstKeepingTotal,
+  type HierarchyShape,
+  type MonthCount,
   type PeriodEntry,
-  type PeriodHierarchyRequest,
-  type ProtectedHierarchy,
-  protectHierarchy,
-  readHierarchy,
+  readVintages,
   subsetsOf,
+  type VintageTable,
 } from './periodHierarchy.js';
 import { type Granularity, parseMonthBound } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
+import { cutOffOf, protectVintages, vintagesFor, vintagesIdentity, vintagesKey } from './vintages.js';
 
 /**
  * Indicator values for an audience. Internal figures are exact; for donors and the public every
@@ -362,6 +363,7 @@ const releaseFigures = (
         by,
         new Set(periods),
         withTarget,
+        claims,
       ),
     };
   }
@@ -593,6 +595,7 @@ const releaseFigures = (
         { ...request, audience, indicator: percentage.ratio },
         policy,
         by,
+        claims,
         meta.id,
       ).flatMap(({ entry, ...rest }) => {
         const side = entry.key[part];
@@ -601,23 +604,21 @@ const releaseFigures = (
         return [{ ...rest, entry: { ...entry, key }, complete: by.every((d) => key[d] !== undefined) }];
       })
     : coarsenEntries(
-        readProtected(
-          protectedOnce(data, meta.id, what, outside, [], () => {
-            const dimensions = dimensionsOf(indicator);
-            return protectHierarchy(
-              internalTable(projection, data, { ...everyMonth(request), by: dimensions }).rows.map((row) => ({
-                month: row.period.label,
-                dims: row.dims,
-                value: row.actual ?? 0,
-              })),
-              {
-                audience,
-                policy: outside,
-                dimensions,
-                ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
-                what,
-              },
-            );
+        readVintages(
+          vintagedOnce(projection, data, meta.id, what, outside, request, claims, {
+            dimensions: dimensionsOf(indicator),
+            counts: () =>
+              internalTable(projection, data, {
+                ...everyMonth(request),
+                by: dimensionsOf(indicator),
+              }).rows.map((row) => ({ month: row.period.label, dims: row.dims, value: row.actual ?? 0 })),
+            shape: {
+              audience,
+              policy: outside,
+              dimensions: dimensionsOf(indicator),
+              ...(dimensionsOf(indicator).includes(areaDimension) ? { areaDimension } : {}),
+              what,
+            },
           }),
           granularity,
           hierarchyRequest,
@@ -975,12 +976,46 @@ const refuseGivenUp = (
   );
 };
 
-/** The figures asked for out of a protection: none when nothing was counted. */
-const readProtected = (
-  table: ProtectedHierarchy | undefined,
-  granularity: Granularity,
-  request: PeriodHierarchyRequest,
-): PeriodEntry[] => (table === undefined ? [] : readHierarchy(table, granularity, request));
+/** What a table released outside the programme in vintages is made of: see `vintagedOnce`. */
+interface VintagedTable {
+  /** Every dimension its counts break down by, as its vintages keep them. */
+  readonly dimensions: readonly string[];
+  /** Its counts by month, as they are now: read only for a new vintage. */
+  readonly counts: () => readonly MonthCount[];
+  readonly shape: HierarchyShape;
+}
+
+/**
+ * A table released outside the programme, in vintages (see vintages.ts): those it went out in
+ * before, and a new one when the release reaches months they do not hold, each protected on its
+ * own; made once per data and set of vintages, and read by every later release. The new vintage
+ * becomes the data's once the release goes out (`claims`), to be recorded with it.
+ */
+const vintagedOnce = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  table: string,
+  what: string,
+  policy: DisclosurePolicy,
+  request: IndicatorRequest,
+  claims: (() => void)[],
+  made: VintagedTable,
+): VintageTable[] => {
+  const cutOff = cutOffOf(policy.finestPeriod, projection.timeZone, new Date(), rangeOf(request).to);
+  const { vintages, keep } = vintagesFor(
+    data,
+    vintagesKey(projection.name, table, policyText(policy)),
+    what,
+    made.dimensions,
+    cutOff,
+    made.counts,
+  );
+  const tables = protectedOnce(data, table, what, policy, [vintagesIdentity(vintages)], () =>
+    protectVintages(vintages, made.shape),
+  );
+  claims.push(keep);
+  return tables;
+};
 
 /**
  * What a percentage's table is by: every dimension both its parts break down by, and any its
@@ -1022,6 +1057,8 @@ const ratioEntries = (
   request: ReleaseRequest & { audience: 'donor' | 'public' },
   policy: DisclosurePolicy,
   by: readonly string[],
+  /** Filled with what to note once the figures are released: see `releaseFigures`. */
+  claims: (() => void)[],
   /** The indicator a refusal names: the one asked for, the percentage or one of its parts. */
   asked: string = request.indicator,
 ): PeriodEntry[] => {
@@ -1038,40 +1075,46 @@ const ratioEntries = (
   };
   // One protection for the percentage and both its parts, whichever of them is asked for.
   const outside = protectionPolicy(policy);
-  const table = protectedOnce(data, ratio.indicator.id, what, outside, [], () => {
-    const { dimensions, pinned } = ratioShape(projection, ratio);
-    const common = dimensions.filter((d) => pinned[d] === undefined);
-    const monthly = (id: string, by: readonly string[]) =>
-      internalTable(projection, data, { indicator: id, period: 'month', by }).rows;
-    const cellOf = (row: IndicatorRow) =>
-      JSON.stringify([row.period.label, ...common.map((d) => row.dims[d])]);
-    const numerators = new Map(monthly(ratio.numerator, common).map((row) => [cellOf(row), row.actual ?? 0]));
-    const pins = Object.entries(pinned);
-    const months = monthly(ratio.denominator, dimensions).flatMap((row) => {
-      // Where a dimension pins the numerator, it is all in that dimension's one category.
-      const numerator = pins.every(([d, category]) => row.dims[d] === category)
-        ? (numerators.get(cellOf(row)) ?? 0)
-        : 0;
-      return [
-        { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
-        {
-          month: row.period.label,
-          dims: { ...row.dims, [part]: 'complement' },
-          value: (row.actual ?? 0) - numerator,
-        },
-      ];
-    });
-    return protectHierarchy(months, {
+  const { dimensions, pinned } = ratioShape(projection, ratio);
+  const tables = vintagedOnce(projection, data, ratio.indicator.id, what, outside, request, claims, {
+    dimensions: [...dimensions, part],
+    counts: () => {
+      const common = dimensions.filter((d) => pinned[d] === undefined);
+      const monthly = (id: string, by: readonly string[]) =>
+        internalTable(projection, data, { indicator: id, period: 'month', by }).rows;
+      const cellOf = (row: IndicatorRow) =>
+        JSON.stringify([row.period.label, ...common.map((d) => row.dims[d])]);
+      const numerators = new Map(
+        monthly(ratio.numerator, common).map((row) => [cellOf(row), row.actual ?? 0]),
+      );
+      const pins = Object.entries(pinned);
+      const months = monthly(ratio.denominator, dimensions).flatMap((row) => {
+        // Where a dimension pins the numerator, it is all in that dimension's one category.
+        const numerator = pins.every(([d, category]) => row.dims[d] === category)
+          ? (numerators.get(cellOf(row)) ?? 0)
+          : 0;
+        return [
+          { month: row.period.label, dims: { ...row.dims, [part]: 'numerator' }, value: numerator },
+          {
+            month: row.period.label,
+            dims: { ...row.dims, [part]: 'complement' },
+            value: (row.actual ?? 0) - numerator,
+          },
+        ];
+      });
+      return months;
+    },
+    shape: {
       audience: request.audience,
       policy: outside,
       dimensions,
       kept: [part],
       ...(dimensions.includes(areaDimension) ? { areaDimension } : {}),
       what: `Indicator "${ratio.indicator.id}" (with its parts "${ratio.numerator}" and "${ratio.denominator}")`,
-    });
+    },
   });
   return coarsenEntries(
-    readProtected(table, granularity, hierarchyRequest),
+    readVintages(tables, granularity, hierarchyRequest),
     policy.areaLevel,
     true,
     what,
@@ -1134,8 +1177,9 @@ const releaseRatioOverPeriods = (
   by: readonly string[],
   asked: ReadonlySet<string>,
   withTarget: (row: Omit<ReleasedIndicatorRow, 'target' | 'percentOfTarget'>) => ReleasedIndicatorRow,
+  claims: (() => void)[],
 ): Pick<ReleasedIndicator, 'rows' | 'totals' | 'suppression'> => {
-  const entries = ratioEntries(projection, data, request, policy, by);
+  const entries = ratioEntries(projection, data, request, policy, by, claims);
   /** Each period and part of the breakdown: its numerator, complement and denominator as released. */
   const groups = new Map<
     string,

@@ -1,5 +1,7 @@
-import { isLeaseLostError, type ReadModelStore, StoreError } from '@lantern/core';
+import { isLeaseLostError, type ReadModelDocument, type ReadModelStore, StoreError } from '@lantern/core';
 import { releaseRegisterName } from '../engine/projection.js';
+import type { MonthCount } from './periodHierarchy.js';
+import { type FrozenVintage, frozenVintage } from './vintages.js';
 
 /**
  * The register of what went outside the programme from a read-model store, kept in that store:
@@ -9,15 +11,82 @@ import { releaseRegisterName } from '../engine/projection.js';
  * see only the releases made from the same loaded data (or store handle) in one process; with it,
  * a report made by another process, or from another handle on the same file, binds too.
  *
- * It is kept as the documents of a read model no engine runs, `release_register` (table
- * `release_register__claims`), one document per claim, so every store keeps it as it keeps
- * read models, and a commit of new claims fails when another writer got in first (its
- * checkpoint counts the register's writes). No projection may be named `release_register`.
+ * It also keeps the vintages each table went out in (see vintages.ts): the counts of the months
+ * each release outside the programme first gave, from which every later release gives them again
+ * as they went out.
+ *
+ * It is kept as the documents of a read model no engine runs, `release_register` (tables
+ * `release_register__claims`, one document per claim, and `release_register__vintages`, one per
+ * vintage), so every store keeps it as it keeps read models, and a commit of new claims fails
+ * when another writer got in first (its checkpoint counts the register's writes). No projection
+ * may be named `release_register`.
  */
 
 export { releaseRegisterName };
 
 const claimsCollection = 'claims';
+const vintagesCollection = 'vintages';
+const collections = [claimsCollection, vintagesCollection];
+
+/**
+ * A vintage's document (key `<projection>|<table>|<policy>|<last month>`): its table's key, its
+ * last month, its dimensions, its counts as `[month, the dimensions' values in order, count]`,
+ * its digest, and when it went out.
+ */
+type VintageDocument = {
+  readonly table: string;
+  readonly last: string;
+  readonly dimensions: readonly string[];
+  readonly counts: readonly (readonly [string, readonly string[], number])[];
+  readonly digest: string;
+  readonly claimedAt: string;
+};
+
+const vintageDocumentOf = (table: string, vintage: FrozenVintage, claimedAt: string): VintageDocument => ({
+  table,
+  last: vintage.last,
+  dimensions: vintage.dimensions,
+  counts: vintage.counts.map((count) => [
+    count.month,
+    vintage.dimensions.map((d) => count.dims[d] ?? ''),
+    count.value,
+  ]),
+  digest: vintage.digest,
+  claimedAt,
+});
+
+const isTextList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/**
+ * A vintage as its document gives it, checked against its digest: a vintage that reads otherwise
+ * than it was written would be protected otherwise, and is refused rather than used.
+ */
+const vintageOfDocument = (key: string, document: ReadModelDocument): [string, FrozenVintage] => {
+  const refuse = (): never => {
+    throw new StoreError(
+      `The register of releases holds a vintage (key "${key}") that does not read back as it was written. Lantern ` +
+        'left it as it is; restore the read models from a backup, or release from read models of their own.',
+    );
+  };
+  const { table, last, dimensions, counts, digest } = document as Partial<VintageDocument>;
+  if (
+    typeof table !== 'string' ||
+    typeof last !== 'string' ||
+    !isTextList(dimensions) ||
+    !Array.isArray(counts)
+  ) {
+    return refuse();
+  }
+  const read: MonthCount[] = counts.map((count) => {
+    const [month, values, value] = Array.isArray(count) ? count : [];
+    if (typeof month !== 'string' || !isTextList(values) || typeof value !== 'number') return refuse();
+    return { month, dims: Object.fromEntries(dimensions.map((d, i) => [d, values[i] as string])), value };
+  });
+  const vintage = frozenVintage(last, dimensions, read);
+  if (vintage.digest !== digest) return refuse();
+  return [table, vintage];
+};
 
 /** A claim's document: its value, and when it was made. */
 type ClaimDocument = {
@@ -25,25 +94,49 @@ type ClaimDocument = {
   readonly claimedAt: string;
 };
 
-/** The register as read: its claims by key, and how many writes it has had. */
+/** The register as read: its claims by key, each table's vintages, and how many writes it has had. */
 export interface ReleaseRegister {
   readonly claims: ReadonlyMap<string, string>;
+  /** By the table's key (`<projection>|<table>|<policy>`), oldest first. */
+  readonly vintages: ReadonlyMap<string, readonly FrozenVintage[]>;
   readonly writes: bigint;
 }
 
-/** Reads the register of `readModels`, making its table the first time. */
+/** The register last read from each store: read again only when its writes changed. */
+const lastRead = new WeakMap<ReadModelStore, ReleaseRegister>();
+
+/**
+ * Reads the register of `readModels`, making its tables the first time. What was read before
+ * from the same store is given again while the register's writes are the same.
+ */
 export const readReleaseRegister = async (readModels: ReadModelStore): Promise<ReleaseRegister> => {
-  await readModels.prepare(releaseRegisterName, [claimsCollection]);
+  await readModels.prepare(releaseRegisterName, collections);
   // The count of writes first: a write landing between the two reads then makes the next write
   // from this read fail and read again, rather than pass on claims it never saw.
   const checkpoint = await readModels.checkpoint(releaseRegisterName);
-  const rows = await readModels.documents(releaseRegisterName, claimsCollection);
+  const writes = checkpoint?.position ?? 0n;
+  const known = lastRead.get(readModels);
+  if (known !== undefined && known.writes === writes) return known;
+  const [claimRows, vintageRows] = await Promise.all([
+    readModels.documents(releaseRegisterName, claimsCollection),
+    readModels.documents(releaseRegisterName, vintagesCollection),
+  ]);
   const claims = new Map<string, string>();
-  for (const row of rows) {
+  for (const row of claimRows) {
     const value = (row.document as Partial<ClaimDocument>).value;
     if (typeof value === 'string') claims.set(row.key, value);
   }
-  return { claims, writes: checkpoint?.position ?? 0n };
+  const vintages = new Map<string, FrozenVintage[]>();
+  for (const row of vintageRows) {
+    const [table, vintage] = vintageOfDocument(row.key, row.document);
+    const list = vintages.get(table);
+    if (list) list.push(vintage);
+    else vintages.set(table, [vintage]);
+  }
+  for (const list of vintages.values()) list.sort((a, b) => (a.last < b.last ? -1 : a.last > b.last ? 1 : 0));
+  const register = { claims, vintages, writes };
+  lastRead.set(readModels, register);
+  return register;
 };
 
 /** How often a claim is tried again when another writer changed the register meanwhile. */
@@ -57,21 +150,34 @@ export const registerBusy = (): StoreError =>
   );
 
 /**
- * Adds claims to the register read as `register`; false, writing nothing, when another writer
- * changed it since (read it again and check again). A key already claimed keeps its value.
+ * Adds claims, and the vintages releases made (by their table's key), to the register read as
+ * `register`; false, writing nothing, when another writer changed it since (read it again and
+ * check again). A key already claimed keeps its value, and a vintage already kept stays as it is.
  */
 export const writeClaims = async (
   readModels: ReadModelStore,
   register: ReleaseRegister,
   claims: ReadonlyMap<string, string>,
+  vintages: ReadonlyMap<string, readonly FrozenVintage[]> = new Map(),
 ): Promise<boolean> => {
   const claimedAt = new Date().toISOString();
-  const changes = [...claims]
+  const changes: { collection: string; key: string; document: ReadModelDocument }[] = [...claims]
     .filter(([key]) => !register.claims.has(key))
     .map(([key, value]) => {
       const document: ClaimDocument = { value, claimedAt };
       return { collection: claimsCollection, key, document };
     });
+  for (const [table, made] of vintages) {
+    const kept = register.vintages.get(table) ?? [];
+    for (const vintage of made) {
+      if (kept.some((held) => held.last === vintage.last)) continue;
+      changes.push({
+        collection: vintagesCollection,
+        key: `${table}|${vintage.last}`,
+        document: vintageDocumentOf(table, vintage, claimedAt),
+      });
+    }
+  }
   if (changes.length === 0) return true;
   try {
     await readModels.commit([

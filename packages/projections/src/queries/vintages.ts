@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { DisclosureError } from '@lantern/core';
+import type { PeriodGranularity } from '../disclosure/index.js';
+import { createLocalDater } from '../indicators/dates.js';
+import type { IndicatorData } from './indicatorValues.js';
+import {
+  type HierarchyShape,
+  type MonthCount,
+  protectHierarchy,
+  type VintageTable,
+} from './periodHierarchy.js';
+import { previousMonth } from './periods.js';
+
+/*
+ * Figures that went outside the programme stay as they went out. The log grows after a release:
+ * new months, and late records of months already released. Protected again over every month, a
+ * table may hide other figures than it hid the first time, and a reader given both releases can
+ * set them side by side: a quarter released with 5 cases in all and 0 girls in one province, then
+ * again with 6 cases and the girls as "<5", gives the late case away as a girl of that province.
+ *
+ * So the months of a table (an indicator, or a percentage with its parts, protected with one
+ * policy) go out in vintages. The first release outside the programme takes every month up to its
+ * cut-off; a later one that reaches further takes the months after the last vintage, up to its
+ * own. A vintage's counts are kept in the register of releases as they were when it went out, and
+ * it is protected as a table of its own, from those counts, at every release: the same counts give
+ * the same protection, so every figure it gave is given again as it was. Late records of its
+ * months reach the programme's own figures, not those outside it. The vintages hold different
+ * months, so what one gives tells nothing about another, and a period that spans two is released
+ * as the sum of its parts only when every part was (`readVintages`).
+ *
+ * Only months that have ended go out: a cut-off is at most the end of the last month (quarter,
+ * year, as the policy's finest period is) that has ended in the programme's time zone, so a month
+ * still being recorded is not frozen half-counted.
+ */
+
+/** A vintage as the register of releases keeps it: the counts of its months when it went out. */
+export interface FrozenVintage {
+  /** Its last month, `YYYY-MM`: it holds the months after the vintage before it, up to this one. */
+  readonly last: string;
+  /** The table's dimensions when it went out. */
+  readonly dimensions: readonly string[];
+  readonly counts: readonly MonthCount[];
+  /** A digest of `last`, `dimensions` and `counts`: the same vintage has the same digest. */
+  readonly digest: string;
+}
+
+/** The vintages of one table released with one policy, and how many the register holds. */
+interface TableVintages {
+  vintages: FrozenVintage[];
+  recorded: number;
+}
+
+/** Each table's vintages, by the data they were released from (or adopted into from the register). */
+const vintagesOfData = new WeakMap<IndicatorData, Map<string, TableVintages>>();
+
+const tablesOf = (data: IndicatorData): Map<string, TableVintages> => {
+  let tables = vintagesOfData.get(data);
+  if (!tables) {
+    tables = new Map();
+    vintagesOfData.set(data, tables);
+  }
+  return tables;
+};
+
+/** The register's key of a table's vintages: its projection, the table and the policy's text. */
+export const vintagesKey = (projection: string, table: string, policy: string): string =>
+  `${projection}|${table}|${policy}`;
+
+/** The counts in a stable order: the digest, and the protection, do not depend on how they came. */
+const sortedCounts = (counts: readonly MonthCount[], dimensions: readonly string[]): MonthCount[] => {
+  const order = (count: MonthCount) =>
+    JSON.stringify([count.month, ...dimensions.map((d) => count.dims[d] ?? null)]);
+  return [...counts]
+    .map((count) => ({ count, order: order(count) }))
+    .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
+    .map(({ count }) => count);
+};
+
+/** A vintage of `counts`, in a stable order, with its digest. */
+export const frozenVintage = (
+  last: string,
+  dimensions: readonly string[],
+  counts: readonly MonthCount[],
+): FrozenVintage => {
+  const sorted = sortedCounts(counts, dimensions);
+  const digest = createHash('sha256')
+    .update(
+      JSON.stringify([
+        last,
+        dimensions,
+        sorted.map((c) => [c.month, dimensions.map((d) => c.dims[d] ?? null), c.value]),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 32);
+  return { last, dimensions: [...dimensions], counts: sorted, digest };
+};
+
+const sameVintage = (a: FrozenVintage, b: FrozenVintage): boolean =>
+  a.last === b.last && a.digest === b.digest;
+
+/**
+ * Binds `data`'s later releases by the vintages the register holds. Vintages `data` made in a
+ * release whose record did not go through (another writer recorded first) are dropped when the
+ * register holds others: their figures were never given. Vintages `data` recorded, or adopted,
+ * that the register does not hold as they are cannot be reconciled, and that is refused.
+ */
+export const adoptVintages = (
+  data: IndicatorData,
+  register: ReadonlyMap<string, readonly FrozenVintage[]>,
+): void => {
+  const tables = tablesOf(data);
+  for (const [key, held] of register) {
+    const own = tables.get(key);
+    if (own === undefined) {
+      tables.set(key, { vintages: [...held], recorded: held.length });
+      continue;
+    }
+    const agrees = own.vintages
+      .slice(0, own.recorded)
+      .every((vintage, i) => held[i] !== undefined && sameVintage(vintage, held[i] as FrozenVintage));
+    if (!agrees) {
+      throw new DisclosureError(
+        `The figures of "${key.split('|')[1]}" went outside the programme from this data otherwise than the register ` +
+          'of releases says they went before, from these read models. Release them from data loaded anew.',
+      );
+    }
+    // The register moved on past what this data recorded: what it made since was never given.
+    if (held.length > own.recorded) own.vintages = [...held];
+    own.recorded = held.length;
+  }
+};
+
+/** The vintages `data` made that the register does not hold yet, by their table's key. */
+export const vintagesToRecord = (data: IndicatorData): Map<string, FrozenVintage[]> => {
+  const found = new Map<string, FrozenVintage[]>();
+  for (const [key, { vintages, recorded }] of vintagesOfData.get(data) ?? []) {
+    if (vintages.length > recorded) found.set(key, vintages.slice(recorded));
+  }
+  return found;
+};
+
+/** Notes that the register now holds every vintage `data` made. */
+export const vintagesRecorded = (data: IndicatorData): void => {
+  for (const table of vintagesOfData.get(data)?.values() ?? []) table.recorded = table.vintages.length;
+};
+
+/** The month a period of the policy's finest granularity ends in, at or before `month`. */
+const endOfWhole = (month: string, finest: PeriodGranularity): string => {
+  let end = month;
+  const number = () => Number(end.slice(5, 7));
+  if (finest === 'quarter') while (number() % 3 !== 0) end = previousMonth(end);
+  if (finest === 'year') while (number() !== 12) end = previousMonth(end);
+  return end;
+};
+
+/**
+ * The last month a release outside the programme may take into a new vintage: the end of the
+ * last month, quarter or year (the policy's finest period) that has ended in the programme's time
+ * zone at `now`, and no later than `to` when the release asks to end there.
+ */
+export const cutOffOf = (
+  finest: PeriodGranularity,
+  timeZone: string,
+  now: Date,
+  to: string | undefined,
+): string => {
+  const today = createLocalDater(timeZone)(now.toISOString()) as string;
+  const ended = endOfWhole(previousMonth(today.slice(0, 7)), finest);
+  return to === undefined || to > ended ? ended : endOfWhole(to, finest);
+};
+
+/**
+ * The vintages of a table released outside the programme from `data`, with one more when the
+ * cut-off reaches past the last: its months' counts as they are now (`counts`, worked out only
+ * then). `keep` notes the new one as `data`'s, once the release it was made for went out, to be
+ * recorded with it. Refused when the table's dimensions changed since its figures first went out.
+ */
+export const vintagesFor = (
+  data: IndicatorData,
+  key: string,
+  what: string,
+  dimensions: readonly string[],
+  cutOff: string,
+  counts: () => readonly MonthCount[],
+): { readonly vintages: readonly FrozenVintage[]; readonly keep: () => void } => {
+  const held = vintagesOfData.get(data)?.get(key)?.vintages ?? [];
+  const before = held.at(-1);
+  if (before !== undefined && JSON.stringify(before.dimensions) !== JSON.stringify(dimensions)) {
+    throw new DisclosureError(
+      `${what} went outside the programme before by ${before.dimensions.join(', ') || 'no breakdown'}, and is now ` +
+        `by ${dimensions.join(', ') || 'no breakdown'}: its definition changed, and protected anew its figures could ` +
+        'give a small count away beside those given before. Release it to internal staff only, or, for readers who ' +
+        'never had the others, from read models of its own.',
+    );
+  }
+  if (before !== undefined && cutOff <= before.last) return { vintages: held, keep: () => undefined };
+  const after = before?.last;
+  const fresh = frozenVintage(
+    cutOff,
+    dimensions,
+    counts().filter((count) => count.month <= cutOff && (after === undefined || count.month > after)),
+  );
+  return {
+    vintages: [...held, fresh],
+    keep: () => {
+      const tables = tablesOf(data);
+      const table = tables.get(key) ?? { vintages: [], recorded: 0 };
+      tables.set(key, table);
+      // Kept once: a release that gives a table twice keeps its new vintage once.
+      if (table.vintages.at(-1) === before) table.vintages.push(fresh);
+    },
+  };
+};
+
+/** Each vintage protected on its own, as `protectHierarchy` protects a table. */
+export const protectVintages = (vintages: readonly FrozenVintage[], shape: HierarchyShape): VintageTable[] =>
+  vintages.map((vintage) => ({ last: vintage.last, table: protectHierarchy(vintage.counts, shape) }));
+
+/** What tells one set of vintages from another, for the protections kept per data. */
+export const vintagesIdentity = (vintages: readonly FrozenVintage[]): string =>
+  vintages.map((vintage) => `${vintage.last}:${vintage.digest}`).join(',');
