@@ -412,9 +412,7 @@ export const readVintages = (
           },
         ],
   );
-  const [only] = counted;
-  if (only === undefined) return [];
-  if (counted.length === 1) return readHierarchy(only.table, granularity, request);
+  if (counted.length === 0) return [];
   const firstCounted = counted.map((v) => v.table.firstCounted).sort()[0] as string;
   const lastCounted = counted
     .map((v) => v.table.lastCounted)

@@ -172,8 +172,8 @@ export const cutOffOf = (
 
 /**
  * The vintages of a table released outside the programme from `data`, with one more when the
- * cut-off reaches past the last: its months' counts as they are now (`counts`, worked out only
- * then). `keep` notes the new one as `data`'s, once the release it was made for went out, to be
+ * cut-off, and the last month anything was recorded in, reach past the last: its months' counts
+ * as they are now. `keep` notes the new one as `data`'s, once the release it was made for went out, to be
  * recorded with it. Refused when the table's dimensions changed since its figures first went out.
  */
 export const vintagesFor = (
@@ -194,12 +194,27 @@ export const vintagesFor = (
         'never had the others, from read models of its own.',
     );
   }
-  if (before !== undefined && cutOff <= before.last) return { vintages: held, keep: () => undefined };
+  const unchanged = { vintages: held, keep: () => undefined };
+  if (before !== undefined && (cutOff <= before.last || (data.months?.last ?? cutOff) <= before.last)) {
+    return unchanged;
+  }
+  const now = counts();
+  // Months after the last anything was recorded in are not taken: records of them, when they
+  // come, go out with the vintage that first reaches them.
+  const recorded =
+    data.months?.last ??
+    now
+      .map((count) => count.month)
+      .sort()
+      .at(-1) ??
+    '';
+  const [last] = [recorded, cutOff].sort() as [string];
+  if (last === '' || (before !== undefined && last <= before.last)) return unchanged;
   const after = before?.last;
   const fresh = frozenVintage(
-    cutOff,
+    last,
     dimensions,
-    counts().filter((count) => count.month <= cutOff && (after === undefined || count.month > after)),
+    now.filter((count) => count.month <= last && (after === undefined || count.month > after)),
   );
   return {
     vintages: [...held, fresh],

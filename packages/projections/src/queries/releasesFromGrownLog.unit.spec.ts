@@ -1,0 +1,138 @@
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import type { NewEvent, Principal } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
+import { describe, expect, it } from 'vitest';
+import { createProjectionEngine } from '../engine/projectionEngine.js';
+import { builtInIndicators } from '../indicators/builtInIndicators.js';
+import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
+import { indicatorTable, loadIndicatorData } from './indicatorValues.js';
+import { releaseIndicator } from './recordedRelease.js';
+import type { ReleasedIndicator } from './releaseIndicator.js';
+import { releaseRegisterName } from './releaseRegister.js';
+
+/**
+ * A donor's quarterly report, made again after the log grew: a late record of a quarter already
+ * reported, and a new quarter. What went out stays as it went out.
+ */
+
+const staff = 'st_00000000000000a1';
+const analyst: Principal = { id: 'st_00000000000000e1', role: 'analyst', scope: { kind: 'programme' } };
+const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
+const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone: 'Asia/Phnom_Penh' });
+
+let cases = 0;
+/** A case disclosed on `day` about a child of `sex`, in Phnom Penh. */
+const disclosed = (day: string, sex: 'female' | 'male'): [string, NewEvent[]] => {
+  cases += 1;
+  const childRef = `ch_${String(cases).padStart(16, '0')}`;
+  const caseId = `PP-2020-${String(cases).padStart(3, '0')}`;
+  const on = `${day}T10:00:00+07:00`;
+  const event = (type: string, data: Record<string, unknown>) =>
+    catalogEvent(type, data, { occurredAt: on, recordedBy: staff });
+  const about = { sex, ageBand: '12-17', area: 'KH-12-06-01' };
+  return [
+    `case-${caseId}`,
+    [
+      event('ChildRegistered', {
+        programmeId: 'pp',
+        childRef,
+        ...about,
+        identifiedVia: 'outreach',
+        consent: { services: true, reporting: true, tracing: false, sharing: [] },
+        consentGivenBy: 'caregiver',
+        legalBasis: 'consent',
+      }),
+      event('CaseDisclosed', {
+        programmeId: 'pp',
+        caseId,
+        childRef,
+        ...about,
+        concerns: ['neglect'],
+        disclosedVia: 'outreach',
+      }),
+    ],
+  ];
+};
+
+const byQuarterAndSex = (released: ReleasedIndicator) =>
+  [
+    ...released.rows.map((row) => [row.period, row.dims['data.sex'], row.actual]),
+    ...released.totals.filter((row) => row.period !== 'total').map((row) => [row.period, 'all', row.actual]),
+  ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+describe('releases outside the programme from a log that grew between them', () => {
+  it('give a quarter again as it went out, late records aside, and the next from months of its own', async () => {
+    const eventStore = createMemoryEventStore();
+    const readModels = createMemoryReadModelStore();
+    const catchUp = async (appended: readonly [string, NewEvent[]][]) => {
+      let last = 0n;
+      for (const [stream, events] of appended) last = (await eventStore.append(stream, events)).position;
+      const engine = createProjectionEngine({ eventStore, readModels, projections: [projection] });
+      await engine.start();
+      await engine.waitFor(last);
+      await engine.stop();
+    };
+    const release = async (to: string) =>
+      releaseIndicator(projection, await loadIndicatorData(readModels, projection), {
+        indicator: 'cases-disclosed',
+        period: 'quarter',
+        by: ['data.sex'],
+        to,
+        audience: 'donor',
+        principal: donor,
+      });
+
+    // Six girls in December 2019, and in the first quarter of 2020 five boys and no girl.
+    const december = ['2019-12-02', '2019-12-05', '2019-12-09', '2019-12-12', '2019-12-16', '2019-12-19'];
+    const boys = ['2020-01-10', '2020-01-20', '2020-02-10', '2020-03-05', '2020-03-25'];
+    await catchUp([
+      ...december.map((day) => disclosed(day, 'female')),
+      ...boys.map((day) => disclosed(day, 'male')),
+    ]);
+    const first = await release('2020-03');
+    const december2019 = [
+      ['2019-Q4', 'all', { value: 6 }],
+      ['2019-Q4', 'female', { value: 6 }],
+      ['2019-Q4', 'male', { value: 0 }],
+    ];
+    expect(byQuarterAndSex(first)).toEqual([
+      ...december2019,
+      ['2020-Q1', 'all', { value: 5 }],
+      ['2020-Q1', 'female', { value: 0 }],
+      ['2020-Q1', 'male', { value: 5 }],
+    ]);
+
+    // A girl's case of February recorded late, and the second quarter: six girls, six boys.
+    const second = ['2020-04-03', '2020-04-20', '2020-05-11', '2020-05-28', '2020-06-09', '2020-06-22'];
+    await catchUp([
+      disclosed('2020-02-14', 'female'),
+      ...second.map((day) => disclosed(day, 'female')),
+      ...second.map((day) => disclosed(day, 'male')),
+    ]);
+    const again = await release('2020-06');
+    // Protected anew, the first quarter would have gone out as 6 cases with the girls as "<5",
+    // and beside the first release given the late case away as a girl's.
+    expect(byQuarterAndSex(again)).toEqual([
+      ...december2019,
+      ['2020-Q1', 'all', { value: 5 }],
+      ['2020-Q1', 'female', { value: 0 }],
+      ['2020-Q1', 'male', { value: 5 }],
+      ['2020-Q2', 'all', { value: 12 }],
+      ['2020-Q2', 'female', { value: 6 }],
+      ['2020-Q2', 'male', { value: 6 }],
+    ]);
+    // The programme's own figures count the late case.
+    const internal = indicatorTable(projection, await loadIndicatorData(readModels, projection), {
+      principal: analyst,
+      indicator: 'cases-disclosed',
+      period: 'quarter',
+    });
+    expect(internal.rows.find((row) => row.period.label === '2020-Q1')?.actual).toBe(6);
+    // Each release's new months are a vintage in the register of releases.
+    const vintages = await readModels.documents(releaseRegisterName, 'vintages');
+    expect(vintages.map((row) => [row.document.last, (row.document.counts as unknown[]).length])).toEqual([
+      ['2020-03', expect.any(Number)],
+      ['2020-06', expect.any(Number)],
+    ]);
+  });
+});
