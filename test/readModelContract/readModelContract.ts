@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createMemoryEventStore } from '@lantern/adapters/memory';
 import {
   type DocumentsQuery,
@@ -470,6 +471,54 @@ export const runReadModelContract = (
           'policy|indicators|cases-disclosed': '5|1|month',
         });
         expect(written.writes).toBe(1n);
+
+        // A vintage: the counts of the months a release first gave, read back exactly as written,
+        // in the format every store keeps (its digest is what tells it has not changed).
+        const table = 'indicators|cases-disclosed|5|1|month';
+        const counts = [
+          ['2020-01', ['female'], 6],
+          ['2020-01', ['male'], 0],
+          ['2020-03', ['male'], 5],
+        ];
+        const digest = createHash('sha256')
+          .update(JSON.stringify(['2020-03', ['data.sex'], counts]))
+          .digest('hex')
+          .slice(0, 32);
+        const vintage = {
+          table,
+          last: '2020-03',
+          dimensions: ['data.sex'],
+          counts,
+          digest,
+          claimedAt: '2020-04-01T00:00:00.000Z',
+        };
+        const commitVintage = (after: bigint, document: ReadModelDocument) =>
+          readModels.commit([
+            {
+              projection: releaseRegisterName,
+              version: 1,
+              after,
+              position: after + 1n,
+              changes: [{ collection: 'vintages', key: `${table}|2020-03`, document }],
+            },
+          ]);
+        await commitVintage(1n, vintage);
+        const withVintage = await readReleaseRegister(readModels);
+        expect(withVintage.vintages.get(table)).toEqual([
+          {
+            last: '2020-03',
+            dimensions: ['data.sex'],
+            counts: [
+              { month: '2020-01', dims: { 'data.sex': 'female' }, value: 6 },
+              { month: '2020-01', dims: { 'data.sex': 'male' }, value: 0 },
+              { month: '2020-03', dims: { 'data.sex': 'male' }, value: 5 },
+            ],
+            digest,
+          },
+        ]);
+        // One that no longer reads as it was written is refused, not used.
+        await commitVintage(2n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
+        await expect(readReleaseRegister(readModels)).rejects.toThrow(/does not read back as it was written/);
       });
 
       it('refuses a batch that does not follow the stored checkpoint, writing nothing of any batch', async () => {
