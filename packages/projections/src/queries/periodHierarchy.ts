@@ -21,9 +21,10 @@ import { type Granularity, nextMonth, previousMonth } from './periods.js';
  * whole range; a request finer than that is refused, so every request of the same figures reads
  * the same protection.
  *
- * The table covers every month counted, whatever range is asked for: a donor who asks for April
- * to September after asking for the whole year would otherwise get a second protection, and a
- * total of two quarters beside a third released alone would give the fourth away. A range picks
+ * The table covers every month counted (of its vintage: see vintages.ts), whatever range is
+ * asked for: a donor who asks for April to September after asking for the whole year would
+ * otherwise get a second protection, and a total of two quarters beside a third released alone
+ * would give the fourth away. A range picks
  * whole periods out of the one table (a range that cuts a quarter asked for by quarter is
  * refused), and a total over part of the months is released only when the periods that make it
  * up all were: then it tells nothing they do not.

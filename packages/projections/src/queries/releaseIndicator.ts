@@ -1124,8 +1124,8 @@ const ratioEntries = (
 
 /**
  * A request for every month counted, whatever its range: counts released outside the programme
- * are protected over all of them at once, and the range picks the figures out (see
- * periodHierarchy.ts).
+ * are protected over all the months of a vintage at once, and the range picks the figures out
+ * (see periodHierarchy.ts, vintages.ts).
  */
 const everyMonth = <R extends IndicatorRequest>({ from: _from, to: _to, ...rest }: R) =>
   ({ ...rest, period: 'month' }) as Omit<R, 'from' | 'to'>;
