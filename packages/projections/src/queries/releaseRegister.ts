@@ -1,7 +1,7 @@
 import { isLeaseLostError, type ReadModelDocument, type ReadModelStore, StoreError } from '@lantern/core';
 import { releaseRegisterName } from '../engine/projection.js';
 import type { MonthCount } from './periodHierarchy.js';
-import { type FrozenVintage, frozenVintage } from './vintages.js';
+import { type FrozenVintage, frozenVintage, protectionOf } from './vintages.js';
 
 /**
  * The register of what went outside the programme from a read-model store, kept in that store:
@@ -39,21 +39,27 @@ type VintageDocument = {
   readonly dimensions: readonly string[];
   readonly counts: readonly (readonly [string, readonly string[], number])[];
   readonly digest: string;
+  /** A digest of the protection it went out with (see `FrozenVintage.protection`). */
+  readonly protection?: string;
   readonly claimedAt: string;
 };
 
-const vintageDocumentOf = (table: string, vintage: FrozenVintage, claimedAt: string): VintageDocument => ({
-  table,
-  last: vintage.last,
-  dimensions: vintage.dimensions,
-  counts: vintage.counts.map((count) => [
-    count.month,
-    vintage.dimensions.map((d) => count.dims[d] ?? ''),
-    count.value,
-  ]),
-  digest: vintage.digest,
-  claimedAt,
-});
+const vintageDocumentOf = (table: string, vintage: FrozenVintage, claimedAt: string): VintageDocument => {
+  const protection = protectionOf(vintage);
+  return {
+    table,
+    last: vintage.last,
+    dimensions: vintage.dimensions,
+    counts: vintage.counts.map((count) => [
+      count.month,
+      vintage.dimensions.map((d) => count.dims[d] ?? ''),
+      count.value,
+    ]),
+    digest: vintage.digest,
+    ...(protection === undefined ? {} : { protection }),
+    claimedAt,
+  };
+};
 
 const isTextList = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -69,7 +75,7 @@ const vintageOfDocument = (key: string, document: ReadModelDocument): [string, F
         'left it as it is; restore the read models from a backup, or release from read models of their own.',
     );
   };
-  const { table, last, dimensions, counts, digest } = document as Partial<VintageDocument>;
+  const { table, last, dimensions, counts, digest, protection } = document as Partial<VintageDocument>;
   if (
     typeof table !== 'string' ||
     typeof last !== 'string' ||
@@ -84,8 +90,9 @@ const vintageOfDocument = (key: string, document: ReadModelDocument): [string, F
     return { month, dims: Object.fromEntries(dimensions.map((d, i) => [d, values[i] as string])), value };
   });
   const vintage = frozenVintage(last, dimensions, read);
-  if (vintage.digest !== digest) return refuse();
-  return [table, vintage];
+  if (vintage.digest !== digest || (protection !== undefined && typeof protection !== 'string'))
+    return refuse();
+  return [table, protection === undefined ? vintage : { ...vintage, protection }];
 };
 
 /** A claim's document: its value, and when it was made. */

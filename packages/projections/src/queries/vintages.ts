@@ -6,6 +6,7 @@ import type { IndicatorData } from './indicatorValues.js';
 import {
   type HierarchyShape,
   type MonthCount,
+  type ProtectedHierarchy,
   protectHierarchy,
   type VintageTable,
 } from './periodHierarchy.js';
@@ -42,6 +43,11 @@ export interface FrozenVintage {
   readonly counts: readonly MonthCount[];
   /** A digest of `last`, `dimensions` and `counts`: the same vintage has the same digest. */
   readonly digest: string;
+  /**
+   * A digest of its protection as it went out (every figure shown or hidden): a later version of
+   * Lantern that would protect its counts otherwise is refused rather than given them.
+   */
+  readonly protection?: string;
 }
 
 /** The vintages of one table released with one policy, and how many the register holds. */
@@ -228,9 +234,46 @@ export const vintagesFor = (
   };
 };
 
-/** Each vintage protected on its own, as `protectHierarchy` protects a table. */
+/** A digest of a protection: every entry's key and what it shows (its value, or why it is hidden). */
+const protectionDigest = (table: ProtectedHierarchy | undefined): string => {
+  if (table === undefined) return 'nothing counted';
+  const entries = [...table.released.cells, ...table.released.margins].map((entry) => [
+    Object.entries(entry.key).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    'suppressed' in entry ? entry.suppressed : entry.value,
+  ]);
+  return createHash('sha256')
+    .update(JSON.stringify([table.levels, table.finest, table.dimensions, table.kept, entries]))
+    .digest('hex')
+    .slice(0, 32);
+};
+
+/** The digest of each vintage's protection as this process made it: what the register records. */
+const protectionsMade = new WeakMap<FrozenVintage, string>();
+
+/** The digest of a vintage's protection to record with it: as it went out, or as made here. */
+export const protectionOf = (vintage: FrozenVintage): string | undefined =>
+  vintage.protection ?? protectionsMade.get(vintage);
+
+/**
+ * Each vintage protected on its own, as `protectHierarchy` protects a table. A vintage whose
+ * protection now differs from the one it went out with (disclosure control changed since) is
+ * refused: given again, it would hide other figures than it did.
+ */
 export const protectVintages = (vintages: readonly FrozenVintage[], shape: HierarchyShape): VintageTable[] =>
-  vintages.map((vintage) => ({ last: vintage.last, table: protectHierarchy(vintage.counts, shape) }));
+  vintages.map((vintage) => {
+    const table = protectHierarchy(vintage.counts, shape);
+    const digest = protectionDigest(table);
+    if (vintage.protection !== undefined && vintage.protection !== digest) {
+      throw new DisclosureError(
+        `${shape.what} went outside the programme up to ${vintage.last} with a protection this version of ` +
+          'Lantern would not make again: given again, its figures would be hidden otherwise, and beside those ' +
+          'given before could give a small count away. Release them with the version that first did, or, for ' +
+          'readers who never had the others, from read models of their own.',
+      );
+    }
+    protectionsMade.set(vintage, digest);
+    return { last: vintage.last, table };
+  });
 
 /** What tells one set of vintages from another, for the protections kept per data. */
 export const vintagesIdentity = (vintages: readonly FrozenVintage[]): string =>

@@ -9,7 +9,7 @@ import {
   type VintageTable,
 } from './periodHierarchy.js';
 import type { Granularity } from './periods.js';
-import { cutOffOf, frozenVintage, protectVintages } from './vintages.js';
+import { cutOffOf, frozenVintage, protectionOf, protectVintages } from './vintages.js';
 
 const threshold = 5;
 const policy = resolvePolicy('donor', { threshold });
@@ -103,6 +103,22 @@ describe('figures read from vintages', () => {
     );
     expect(quarter).toContainEqual(['2020-Q1', 'female', 'partly-hidden']);
     expect(quarter).toContainEqual(['2020-Q1', 'all', 40]);
+  });
+
+  it('refuses a vintage whose protection differs from the one it went out with', () => {
+    const vintage = frozenVintage(
+      '2020-02',
+      ['data.sex'],
+      [...bySex('2020-01', [6, 7]), ...bySex('2020-02', [2, 9])],
+    );
+    // As a later version of disclosure control would find it: its digest no longer matches.
+    expect(() => protectVintages([{ ...vintage, protection: '0'.repeat(32) }], shape(['data.sex']))).toThrow(
+      /up to 2020-02 with a protection this version of Lantern would not make again/,
+    );
+    const [made] = protectVintages([vintage], shape(['data.sex']));
+    expect(
+      protectVintages([{ ...vintage, protection: protectionOf(vintage) as string }], shape(['data.sex'])),
+    ).toEqual([made]);
   });
 
   it('refuses a breakdown one vintage in the range gave up, and gives the others without it', () => {
