@@ -151,7 +151,8 @@ const formatReleased = (actual: ReleasedValue, percent = false): string =>
 
 /**
  * What a donor is given of a few headline figures, by quarter and by year: small counts shown as
- * "<5", and whatever else would give one away hidden, the same way in every release.
+ * "<5", and whatever else would give one away hidden, the same way in every release, and each
+ * month as it first went out.
  */
 export const formatDonorView = async (
   readModels: ReadModelStore,
@@ -180,7 +181,10 @@ export const formatDonorView = async (
       });
     const byQuarter = await released('quarter');
     const byYear = await released('year');
-    lines.push(`  ${byQuarter.title}`);
+    // Each month's figures as they first went out to donors: records made since stay internal.
+    lines.push(
+      `  ${byQuarter.title}${byQuarter.through ? ` (as first released, to ${byQuarter.through})` : ''}`,
+    );
     const cells = (release: ReleasedIndicator) =>
       release.rows.map((row) => `${row.period} ${formatReleased(row.actual, percent)}`).join(', ');
     lines.push(`    by quarter: ${cells(byQuarter)}`, `    by year:    ${cells(byYear)}`);

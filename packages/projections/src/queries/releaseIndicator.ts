@@ -101,6 +101,21 @@ export interface ReleasedIndicator {
   /** How many figures were hidden, and why; undefined when nothing could be. */
   readonly suppression: { readonly primary: number; readonly secondary: number } | undefined;
   readonly note?: string;
+  /**
+   * Outside the programme, for counts, sums and percentages (which go out in vintages: see
+   * vintages.ts): the last month the figures reach, `YYYY-MM`. Each month's figures are as they
+   * first went out; records of it made since are not in them. A report can say "as first
+   * released, to March 2020".
+   */
+  readonly through?: string;
+}
+
+/** What a release notes as it goes: what to claim once its figures go out, and how far they reach. */
+interface ReleaseNotes {
+  /** Done once the figures are released (see `claimFigures`), and only then. */
+  readonly claims: (() => void)[];
+  /** The last month of the vintages the figures were read from, if any. */
+  through?: string;
 }
 
 const periodDimension = 'period';
@@ -240,19 +255,19 @@ export const releaseNow = (
   data: IndicatorData,
   request: ReleaseRequest,
 ): ReleasedIndicator => {
-  const claims: (() => void)[] = [];
-  const released = releaseFigures(projection, data, request, claims);
+  const notes: ReleaseNotes = { claims: [] };
+  const released = releaseFigures(projection, data, request, notes);
   // Only figures that went out bind later releases: a refused release gave nothing away.
-  for (const claim of claims) claim();
-  return released;
+  for (const claim of notes.claims) claim();
+  return notes.through === undefined ? released : { ...released, through: notes.through };
 };
 
 const releaseFigures = (
   projection: IndicatorProjection,
   data: IndicatorData,
   request: ReleaseRequest,
-  /** Filled with what to note once the figures are released: see `claimFigures`. */
-  claims: (() => void)[],
+  /** Filled as the release goes: see `ReleaseNotes`. */
+  notes: ReleaseNotes,
 ): ReleasedIndicator => {
   // Everything is checked before any figure is computed.
   requireFiguresFor(request.principal, { query: 'releaseIndicator', audience: request.audience });
@@ -268,7 +283,7 @@ const releaseFigures = (
       ...rangeOf(request),
     });
     const given = figuresGiven(projection, indicator);
-    claims.push(
+    notes.claims.push(
       claimFigures(data, indicator.indicator.id, given),
       claimCaseFigures(projection, data, indicator.indicator.id, given.keys()),
     );
@@ -363,7 +378,7 @@ const releaseFigures = (
         by,
         new Set(periods),
         withTarget,
-        claims,
+        notes,
       ),
     };
   }
@@ -595,7 +610,7 @@ const releaseFigures = (
         { ...request, audience, indicator: percentage.ratio },
         policy,
         by,
-        claims,
+        notes,
         meta.id,
       ).flatMap(({ entry, ...rest }) => {
         const side = entry.key[part];
@@ -605,7 +620,7 @@ const releaseFigures = (
       })
     : coarsenEntries(
         readVintages(
-          vintagedOnce(projection, data, meta.id, what, outside, request, claims, {
+          vintagedOnce(projection, data, meta.id, what, outside, request, notes, {
             dimensions: dimensionsOf(indicator),
             counts: () =>
               internalTable(projection, data, {
@@ -989,7 +1004,7 @@ interface VintagedTable {
  * A table released outside the programme, in vintages (see vintages.ts): those it went out in
  * before, and a new one when the release reaches months they do not hold, each protected on its
  * own; made once per data and set of vintages, and read by every later release. The new vintage
- * becomes the data's once the release goes out (`claims`), to be recorded with it.
+ * becomes the data's once the release goes out (`notes`), to be recorded with it.
  */
 const vintagedOnce = (
   projection: IndicatorProjection,
@@ -998,7 +1013,7 @@ const vintagedOnce = (
   what: string,
   policy: DisclosurePolicy,
   request: IndicatorRequest,
-  claims: (() => void)[],
+  notes: ReleaseNotes,
   made: VintagedTable,
 ): VintageTable[] => {
   const cutOff = cutOffOf(policy.finestPeriod, projection.timeZone, new Date(), rangeOf(request).to);
@@ -1013,7 +1028,14 @@ const vintagedOnce = (
   const tables = protectedOnce(data, table, what, policy, [vintagesIdentity(vintages)], () =>
     protectVintages(vintages, made.shape),
   );
-  claims.push(keep);
+  notes.claims.push(keep);
+  // The figures reach the last vintage's last month, or the last month asked for before it.
+  const last = tables.at(-1)?.last;
+  if (last !== undefined) {
+    const to = rangeOf(request).to;
+    const reach = to !== undefined && to < last ? to : last;
+    if (notes.through === undefined || reach > notes.through) notes.through = reach;
+  }
   return tables;
 };
 
@@ -1057,8 +1079,8 @@ const ratioEntries = (
   request: ReleaseRequest & { audience: 'donor' | 'public' },
   policy: DisclosurePolicy,
   by: readonly string[],
-  /** Filled with what to note once the figures are released: see `releaseFigures`. */
-  claims: (() => void)[],
+  /** Filled as the release goes: see `ReleaseNotes`. */
+  notes: ReleaseNotes,
   /** The indicator a refusal names: the one asked for, the percentage or one of its parts. */
   asked: string = request.indicator,
 ): PeriodEntry[] => {
@@ -1076,7 +1098,7 @@ const ratioEntries = (
   // One protection for the percentage and both its parts, whichever of them is asked for.
   const outside = protectionPolicy(policy);
   const { dimensions, pinned } = ratioShape(projection, ratio);
-  const tables = vintagedOnce(projection, data, ratio.indicator.id, what, outside, request, claims, {
+  const tables = vintagedOnce(projection, data, ratio.indicator.id, what, outside, request, notes, {
     dimensions: [...dimensions, part],
     counts: () => {
       const common = dimensions.filter((d) => pinned[d] === undefined);
@@ -1177,9 +1199,9 @@ const releaseRatioOverPeriods = (
   by: readonly string[],
   asked: ReadonlySet<string>,
   withTarget: (row: Omit<ReleasedIndicatorRow, 'target' | 'percentOfTarget'>) => ReleasedIndicatorRow,
-  claims: (() => void)[],
+  notes: ReleaseNotes,
 ): Pick<ReleasedIndicator, 'rows' | 'totals' | 'suppression'> => {
-  const entries = ratioEntries(projection, data, request, policy, by, claims);
+  const entries = ratioEntries(projection, data, request, policy, by, notes);
   /** Each period and part of the breakdown: its numerator, complement and denominator as released. */
   const groups = new Map<
     string,

@@ -90,6 +90,7 @@ describe('releases outside the programme from a log that grew between them', () 
       ...boys.map((day) => disclosed(day, 'male')),
     ]);
     const first = await release('2020-03');
+    expect(first.through).toBe('2020-03');
     const december2019 = [
       ['2019-Q4', 'all', { value: 6 }],
       ['2019-Q4', 'female', { value: 6 }],
@@ -110,6 +111,7 @@ describe('releases outside the programme from a log that grew between them', () 
       ...second.map((day) => disclosed(day, 'male')),
     ]);
     const again = await release('2020-06');
+    expect(again.through).toBe('2020-06');
     // Protected anew, the first quarter would have gone out as 6 cases with the girls as "<5",
     // and beside the first release given the late case away as a girl's.
     expect(byQuarterAndSex(again)).toEqual([
