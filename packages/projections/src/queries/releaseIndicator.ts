@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Audience,
   DisclosureError,
@@ -394,6 +395,28 @@ const releaseFigures = (
       merged.set(id, known);
     }
     const ratioCells = [...merged.values()];
+    if (eachPeriodAlone && request.audience !== 'internal') {
+      const outside = protectionPolicy(policy);
+      notes.claims.push(
+        claimPeriods(
+          data,
+          `Indicator "${meta.id}" by ${granularity}${by.length === 0 ? '' : ` and ${by.join(', ')}`}`,
+          new Map(
+            periods.map((period) => [
+              periodClaim(projection, meta.id, outside, granularity, by, period),
+              {
+                period,
+                digest: digestOf(
+                  ratioCells
+                    .filter((cell) => cell.key[periodDimension] === period)
+                    .map((cell) => [cell.key, cell.numerator, cell.denominator]),
+                ),
+              },
+            ]),
+          ),
+        ),
+      );
+    }
     const releases = (eachPeriodAlone ? periods.map((period) => [period]) : [periods]).map((own) =>
       protectRatioTable(
         {
@@ -511,10 +534,43 @@ const releaseFigures = (
         `Indicator "${meta.id}"`,
         outside,
         [granularity, request.from, request.to],
-        () =>
-          protectPeriodsApart(dimensionsOf(indicator), periods, audience, outside, (dims) =>
-            periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside),
+        () => {
+          const cellsBy = (dims: string[]) =>
+            periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside);
+          // What each period's table is made from, by every dimension: its digest tells whether
+          // the period's figures changed since they went out.
+          const every = cellsBy(dimensionsOf(indicator));
+          const digests = new Map(
+            periods.map((period) => [
+              period,
+              digestOf(
+                every
+                  .filter((cell) => cell.period === period)
+                  .map((cell) => [
+                    cell.dims,
+                    cell.value,
+                    cell.refs === undefined ? null : [...cell.refs].sort(),
+                  ]),
+              ),
+            ]),
+          );
+          return {
+            ...protectPeriodsApart(dimensionsOf(indicator), periods, audience, outside, cellsBy),
+            digests,
+          };
+        },
+      );
+      notes.claims.push(
+        claimPeriods(
+          data,
+          `Indicator "${meta.id}" by ${granularity}`,
+          new Map(
+            [...kept.digests].map(([period, digest]) => [
+              periodClaim(projection, meta.id, outside, granularity, undefined, period),
+              { period, digest },
+            ]),
           ),
+        ),
       );
       refuseGivenUp(`Indicator "${meta.id}"`, audience, by, kept.dimensions);
       const read = kept.periods.flatMap(({ period, released, cells: own }) =>
@@ -702,6 +758,7 @@ export const claimsMadeFrom = (projection: IndicatorProjection, data: IndicatorD
   }
   for (const [count, table] of figuresReleased.get(data) ?? [])
     claims.set(figuresClaim(projection, count), table);
+  for (const [key, digest] of periodsReleased.get(data) ?? []) claims.set(key, digest);
   return claims;
 };
 
@@ -735,6 +792,17 @@ export const adoptClaims = (
         policiesUsed.set(data, policies);
       }
       if (own === undefined) policies.set(subject, policy);
+    } else if (kind === 'period') {
+      // A period that went out, with the digest of its figures: kept as the register says; a
+      // release of it whose figures changed is refused where it is asked for (`claimPeriods`).
+      let periods = periodsReleased.get(data);
+      const own = periods?.get(key);
+      if (own !== undefined && own !== value) throw conflict(`The figures of "${subject}"`);
+      if (periods === undefined) {
+        periods = new Map();
+        periodsReleased.set(data, periods);
+      }
+      periods.set(key, value);
     } else if (kind === 'figures') {
       const own = figures?.get(subject);
       if (own !== undefined && own !== value) throw conflict(`The figures of "${subject}"`);
@@ -989,6 +1057,70 @@ const refuseGivenUp = (
       `Ask for it ${kept.length === 0 ? 'without a breakdown' : `by ${kept.join(', ')} or without a breakdown`}, ` +
       'or release it to internal staff only.',
   );
+};
+
+/**
+ * The digest of each period's figures as they first went outside the programme, by the data they
+ * were released from (or adopted into from the register), by the period's claim (`periodClaim`).
+ */
+const periodsReleased = new WeakMap<IndicatorData, Map<string, string>>();
+
+/**
+ * The register's key of a period of a table that goes out period by period (a count of things
+ * counted once, a stock, a percentage of those): its table, policy, granularity, breakdown (for a
+ * percentage, protected by the breakdown asked for) and the period itself.
+ */
+const periodClaim = (
+  projection: IndicatorProjection,
+  table: string,
+  policy: DisclosurePolicy,
+  granularity: Granularity,
+  by: readonly string[] | undefined,
+  period: string,
+) =>
+  `period|${projection.name}|${table}|${policyText(policy)}|${granularity}|${by === undefined ? '' : by.join(',')}|${period}`;
+
+/** A digest of what a period's table is made from: its cells, in a stable order. */
+const digestOf = (cells: readonly unknown[]): string => {
+  const texts = cells.map((cell) => JSON.stringify(cell)).sort();
+  return createHash('sha256').update(JSON.stringify(texts)).digest('hex').slice(0, 32);
+};
+
+/**
+ * Refuses a release outside the programme of periods, each protected on its own, whose figures
+ * changed since they first went out (records made since, or consent withdrawn): protected again
+ * from what they are now, a period's table may hide other figures than it did, and beside the
+ * first release give a small count away. Counts that add up over time are given again as they
+ * first went out instead (vintages.ts); these are not kept so yet. Else gives what to note once
+ * the release is made.
+ */
+const claimPeriods = (
+  data: IndicatorData,
+  what: string,
+  claims: ReadonlyMap<string, { readonly period: string; readonly digest: string }>,
+): (() => void) => {
+  const before = periodsReleased.get(data);
+  const changed = [...claims].flatMap(([key, { period, digest }]) => {
+    const held = before?.get(key);
+    return held !== undefined && held !== digest ? [period] : [];
+  });
+  if (changed.length > 0) {
+    throw new DisclosureError(
+      `${what} for ${changed.join(', ')} went outside the programme before, and its figures have changed since ` +
+        '(records made since, or consent withdrawn): protected again, beside what went out they could give a ' +
+        'small count away. Counts of things counted once, stocks and percentages of them go out once per period: ' +
+        'ask for the periods that have not gone out yet, after they have ended and their records are in, or give ' +
+        'these to internal staff.',
+    );
+  }
+  return () => {
+    let noted = periodsReleased.get(data);
+    if (noted === undefined) {
+      noted = new Map();
+      periodsReleased.set(data, noted);
+    }
+    for (const [key, { digest }] of claims) if (!noted.has(key)) noted.set(key, digest);
+  };
 };
 
 /** What a table released outside the programme in vintages is made of: see `vintagedOnce`. */
