@@ -1107,7 +1107,8 @@ const claimPeriods = (
   if (changed.length > 0) {
     throw new DisclosureError(
       `${what} for ${changed.join(', ')} went outside the programme before, and its figures have changed since ` +
-        '(records made since, or consent withdrawn): protected again, beside what went out they could give a ' +
+        '(records made since, consent withdrawn, or, for the life of the programme, other months asked for): ' +
+        'protected again, beside what went out they could give a ' +
         'small count away. Counts of things counted once, stocks and percentages of them go out once per period: ' +
         'ask for the periods that have not gone out yet, after they have ended and their records are in, or give ' +
         'these to internal staff.',
