@@ -49,7 +49,14 @@ import {
 } from './periodHierarchy.js';
 import { type Granularity, parseMonthBound } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
-import { cutOffOf, protectVintages, vintagesFor, vintagesIdentity, vintagesKey } from './vintages.js';
+import {
+  cutOffOf,
+  noteProtections,
+  protectVintages,
+  vintagesFor,
+  vintagesIdentity,
+  vintagesKey,
+} from './vintages.js';
 
 /**
  * Indicator values for an audience. Internal figures are exact; for donors and the public every
@@ -396,14 +403,14 @@ const releaseFigures = (
     }
     const ratioCells = [...merged.values()];
     if (eachPeriodAlone && request.audience !== 'internal') {
-      const outside = protectionPolicy(policy);
+      // Protected for the policy and breakdown asked for, as the tables below are.
       notes.claims.push(
         claimPeriods(
           data,
           `Indicator "${meta.id}" by ${granularity}${by.length === 0 ? '' : ` and ${by.join(', ')}`}`,
           new Map(
             periods.map((period) => [
-              periodClaim(projection, meta.id, outside, granularity, by, period),
+              periodClaim(projection, meta.id, policy, granularity, by, period),
               {
                 period,
                 digest: digestOf(
@@ -1161,6 +1168,7 @@ const vintagedOnce = (
   const tables = protectedOnce(data, table, what, policy, [vintagesIdentity(vintages)], () =>
     protectVintages(vintages, made.shape),
   );
+  noteProtections(vintages, tables);
   notes.claims.push(keep);
   // The figures reach the last vintage's last month, or the last month asked for before it.
   const last = tables.at(-1)?.last;

@@ -31,7 +31,8 @@ import { previousMonth } from './periods.js';
  *
  * Only months that have ended go out: a cut-off is at most the end of the last month (quarter,
  * year, as the policy's finest period is) that has ended in the programme's time zone, so a month
- * still being recorded is not frozen half-counted.
+ * still being recorded is not frozen half-counted; and a vintage ends no later than the last month
+ * anything was recorded in, so months nothing was recorded in yet are not frozen empty.
  */
 
 /** A vintage as the register of releases keeps it: the counts of its months when it went out. */
@@ -179,8 +180,9 @@ export const cutOffOf = (
 /**
  * The vintages of a table released outside the programme from `data`, with one more when the
  * cut-off, and the last month anything was recorded in, reach past the last: its months' counts
- * as they are now. `keep` notes the new one as `data`'s, once the release it was made for went out, to be
- * recorded with it. Refused when the table's dimensions changed since its figures first went out.
+ * as they are now. `keep` notes the new one as `data`'s once the release it was made for went
+ * out, to be recorded with it. Refused when the table's dimensions changed since its figures
+ * first went out.
  */
 export const vintagesFor = (
   data: IndicatorData,
@@ -274,6 +276,23 @@ export const protectVintages = (vintages: readonly FrozenVintage[], shape: Hiera
     protectionsMade.set(vintage, digest);
     return { last: vintage.last, table };
   });
+
+/**
+ * Notes the digest of each vintage's protection, as `tables` (their protections, in order) hold
+ * it, for those the register does not hold one for yet: a protection kept from an earlier release
+ * of the same vintages was made for other objects of them.
+ */
+export const noteProtections = (
+  vintages: readonly FrozenVintage[],
+  tables: readonly VintageTable[],
+): void => {
+  vintages.forEach((vintage, i) => {
+    const made = tables[i];
+    if (protectionOf(vintage) === undefined && made !== undefined) {
+      protectionsMade.set(vintage, protectionDigest(made.table));
+    }
+  });
+};
 
 /** What tells one set of vintages from another, for the protections kept per data. */
 export const vintagesIdentity = (vintages: readonly FrozenVintage[]): string =>
