@@ -16,12 +16,28 @@ import {
   keepReportingConsent,
   reportableChildren,
 } from '../indicators/reportingConsent.js';
-import { claimFunnel, funnelEventTypes, readRegisterForFunnel, recordFunnel } from './funnelOrCases.js';
+import {
+  claimFunnel,
+  type FunnelRelease,
+  funnelEventTypes,
+  readRegisterForFunnel,
+  recordFunnel,
+} from './funnelOrCases.js';
 import { medianOf } from './median.js';
-import { checkHierarchyRequest, protectHierarchy, readHierarchy } from './periodHierarchy.js';
+import { checkHierarchyRequest, readVintages, type VintageTable } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
+import { claimAttempts, registerBusy } from './releaseRegister.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
+import {
+  adoptVintages,
+  cutOffOf,
+  noteProtections,
+  protectVintages,
+  vintagesFor,
+  vintagesIdentity,
+  vintagesKey,
+} from './vintages.js';
 
 /**
  * The case funnel: how many cases disclosed in a period were then followed up, referred,
@@ -256,73 +272,105 @@ export const releaseCaseFunnel = (
 /** The stages after disclosure: the dimensions of the funnel's protection. */
 const laterStages = funnelStages.slice(1);
 
-/** The reportable cases and their protection, as read at a checkpoint of the funnel. */
-interface ProtectedFunnel {
-  /** The checkpoint they were read at: the projection's version and position. */
+/** The reportable cases as read at a checkpoint of the funnel: the projection's version and position. */
+interface CasesAt {
   readonly at: string;
   readonly cases: CaseDocument[];
-  readonly protectedFunnel: ReturnType<typeof protectHierarchy>;
 }
 
 /**
- * Each read-model store's funnel protections, by projection, threshold and finest period. Releases
- * by month, quarter, year and life, to a donor and to the public, read one protection of the whole
- * period hierarchy: made again for each, it cost 0.3–0.8 s at 500,000 events. The funnel has no
- * areas, so audiences whose policies differ only in their areas get the same protection. A commit
- * moves the checkpoint, so one read at the same checkpoint reads the same cases.
+ * Each read-model store's reportable cases, by funnel projection, kept while its checkpoint stays
+ * where it was when they were read (a commit moves it); and the protections made of them, by the
+ * vintages they were made from. Releases by month, quarter, year and life, to a donor and to the
+ * public, read one protection: made again for each, it cost 0.3–0.8 s at 500,000 events. The
+ * funnel has no areas, so audiences whose policies differ only in their areas get the same one.
  */
-const funnelProtections = new WeakMap<ReadModelStore, Map<string, ProtectedFunnel>>();
+const casesRead = new WeakMap<ReadModelStore, Map<string, CasesAt>>();
+const funnelProtections = new WeakMap<ReadModelStore, Map<string, VintageTable[]>>();
 
 const checkpointOf = async (readModels: ReadModelStore, projection: string): Promise<string | undefined> => {
   const checkpoint = await readModels.checkpoint(projection);
   return checkpoint === undefined ? undefined : `${checkpoint.version}@${checkpoint.position}`;
 };
 
+/** The reportable cases of the funnel, read once per checkpoint. */
+const casesOfFunnel = async (readModels: ReadModelStore, projection: string): Promise<CaseDocument[]> => {
+  const before = await checkpointOf(readModels, projection);
+  const kept = casesRead.get(readModels)?.get(projection);
+  if (kept !== undefined && before !== undefined && kept.at === before) return kept.cases;
+  const cases = await reportableCases(readModels, { projection });
+  // Kept only when no commit landed while the cases were read.
+  if (before !== undefined && (await checkpointOf(readModels, projection)) === before) {
+    let byProjection = casesRead.get(readModels);
+    if (byProjection === undefined) {
+      byProjection = new Map();
+      casesRead.set(readModels, byProjection);
+    }
+    byProjection.set(projection, { at: before, cases });
+  }
+  return cases;
+};
+
 /**
- * The reportable cases, read once (the funnel asked for is some of them, its protection all of
- * them), and one protection of the whole period hierarchy: it counts the cases by which later
- * stages each reached, and shows each stage's count and what it leaves out of the cases disclosed
- * (cases not followed up, say), since with the disclosed cases and the followed-up ones both
- * released, their difference is known. Kept while the funnel's checkpoint stays where it was
- * when the cases were read.
+ * The time zone a month of the funnel has ended in for its cut-off (see vintages.ts): the release
+ * does not know the programme's, so a month goes out once it has ended everywhere.
  */
-const protectedFunnelOf = async (
+const latestZone = 'Etc/GMT+12';
+
+/**
+ * The funnel's protection outside the programme, in vintages (see vintages.ts): one table of the
+ * whole period hierarchy for the months of each, counting its cases by which later stages each
+ * reached, as they had when the vintage went out, and showing each stage's count and what it
+ * leaves out of the cases disclosed (cases not followed up, say), since with the disclosed cases
+ * and the followed-up ones both released, their difference is known. A case that moves on to
+ * another stage after its month went out is counted as it was there, as a late case is: donors
+ * read a month's funnel as it first went out, the programme's staff as it is. `keep` notes a new
+ * vintage as the store's once the release goes out.
+ */
+const protectedFunnelOf = (
   readModels: ReadModelStore,
-  projection: string,
+  funnel: FunnelRelease,
+  cases: readonly CaseDocument[],
   audience: Exclude<Audience, 'internal'>,
   policy: DisclosurePolicy,
-): Promise<Omit<ProtectedFunnel, 'at'>> => {
-  const protection = JSON.stringify([projection, policy.threshold, policy.finestPeriod]);
-  const before = await checkpointOf(readModels, projection);
-  const kept = funnelProtections.get(readModels)?.get(protection);
-  if (kept !== undefined && before !== undefined && kept.at === before) return kept;
-  const cases = await reportableCases(readModels, { projection });
-  const protectedFunnel = protectHierarchy(
-    cases.map((c) => ({
-      month: c.disclosed.slice(0, 7),
-      dims: Object.fromEntries(laterStages.map((stage) => [stage, c[stage] === undefined ? 'no' : 'yes'])),
-      value: 1,
-    })),
-    {
+  to: string | undefined,
+): { readonly tables: VintageTable[]; readonly keep: () => void } => {
+  const key = vintagesKey(funnel.projection, 'funnel', `${funnel.threshold}|${funnel.finestPeriod}`);
+  const { vintages, keep } = vintagesFor(
+    readModels,
+    key,
+    'The case funnel',
+    laterStages,
+    cutOffOf(policy.finestPeriod, latestZone, new Date(), to),
+    undefined,
+    () =>
+      cases.map((c) => ({
+        month: c.disclosed.slice(0, 7),
+        dims: Object.fromEntries(laterStages.map((stage) => [stage, c[stage] === undefined ? 'no' : 'yes'])),
+        value: 1,
+      })),
+  );
+  const identity = `${key}|${vintagesIdentity(vintages)}`;
+  let made = funnelProtections.get(readModels);
+  if (made === undefined) {
+    made = new Map();
+    funnelProtections.set(readModels, made);
+  }
+  let tables = made.get(identity);
+  if (tables === undefined) {
+    tables = protectVintages(vintages, {
       audience,
       policy,
       dimensions: [],
       kept: laterStages,
       what: 'The case funnel',
       // A stage's count and the cases it leaves out; not the cases that reached two stages.
-      shown: (key) => laterStages.filter((stage) => key[stage] !== undefined).length <= 1,
-    },
-  );
-  // Kept only when no commit landed while the cases were read.
-  if (before !== undefined && (await checkpointOf(readModels, projection)) === before) {
-    let byKey = funnelProtections.get(readModels);
-    if (byKey === undefined) {
-      byKey = new Map();
-      funnelProtections.set(readModels, byKey);
-    }
-    byKey.set(protection, { at: before, cases, protectedFunnel });
+      shown: (stageKey) => laterStages.filter((stage) => stageKey[stage] !== undefined).length <= 1,
+    });
+    made.set(identity, tables);
   }
-  return { cases, protectedFunnel };
+  noteProtections(vintages, tables);
+  return { tables, keep };
 };
 
 const releaseFunnel = async (
@@ -348,74 +396,91 @@ const releaseFunnel = async (
           ...(asked.to === undefined ? {} : { to: asked.to }),
         };
   if (outside !== undefined) checkHierarchyRequest(granularity, outside);
+  /** The funnel's rows as the audience may see them, its counts read from `tables` outside the programme. */
+  const figuresFrom = (cases: readonly CaseDocument[], tables: readonly VintageTable[] | undefined) => {
+    const stageTables = funnelStages.map((stage, i) =>
+      tables === undefined || outside === undefined
+        ? undefined
+        : readVintages(tables, granularity, {
+            ...outside,
+            by: i === 0 ? [] : [stage],
+            what: `The case funnel's "${stage}" stage`,
+          }).filter(({ entry }) => i === 0 || entry.key[stage] === 'yes'),
+    );
+    // Outside the programme, the periods the vintages hold: one after the last is not given yet.
+    const disclosedIn = stageTables[0];
+    const rows = rowsOf([...cases], asked).filter(
+      (row) => disclosedIn === undefined || disclosedIn.some((entry) => entry.period === row.period),
+    );
+    const periods = rows.map((row) => row.period);
+    const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
+    const totals: ReleasedFunnelStep[] = [];
+    funnelStages.forEach((stage, i) => {
+      /** The stage's count by period (and `total`) as released. */
+      const table = stageTables[i];
+      const releasedOf = (entry: {
+        value: number | string | null;
+        suppressed?: 'primary' | 'secondary' | 'partly-hidden';
+      }): ReleasedValue =>
+        entry.suppressed
+          ? { value: entry.value as string | null, suppressed: entry.suppressed }
+          : { value: entry.value as number };
+      const casesOf = (period: string, exact: number): ReleasedValue => {
+        if (table === undefined) return { value: exact };
+        const found = table.find((entry) => entry.period === period);
+        return found ? releasedOf(found.entry) : { value: 0 };
+      };
+      for (const row of rows) {
+        const step = row.steps[i];
+        const median =
+          i === 0 || !step
+            ? null
+            : protectMedian(
+                { median: step.medianDaysFromPrevious ?? 0, count: step.medianOver },
+                audience,
+                policy,
+              );
+        released.get(row.period)?.push({
+          stage,
+          cases: casesOf(row.period, step?.cases ?? 0),
+          medianDaysFromPrevious:
+            median === null
+              ? null
+              : median.value === null
+                ? { value: null, suppressed: 'few-observations' }
+                : { value: median.value },
+        });
+      }
+      const exactTotal = rows.reduce((sum, row) => sum + (row.steps[i]?.cases ?? 0), 0);
+      totals.push({ stage, cases: casesOf('total', exactTotal), medianDaysFromPrevious: null });
+    });
+    return [
+      ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
+      { period: 'total', steps: totals },
+    ];
+  };
+  if (outside === undefined) return figuresFrom(await reportableCases(readModels, query), undefined);
+
   // Bound by what the register of releases in these read models says went out before, from any
-  // process, and recorded there before the figures are given back.
+  // process, and recorded there, with any new vintage, before the figures are given back.
   const funnel = {
     projection: query.projection ?? 'case_funnel',
     threshold: policy.threshold,
     finestPeriod: policy.finestPeriod,
   };
-  const register = outside === undefined ? undefined : await readRegisterForFunnel(readModels, funnel);
-  const claim = outside === undefined ? undefined : claimFunnel(readModels);
-  const { cases, protectedFunnel } =
-    outside === undefined
-      ? { cases: await reportableCases(readModels, query), protectedFunnel: undefined }
-      : await protectedFunnelOf(readModels, funnel.projection, outside.audience, policy);
-  const rows = rowsOf(cases, asked);
-  const periods = rows.map((row) => row.period);
-  const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
-  const totals: ReleasedFunnelStep[] = [];
-  funnelStages.forEach((stage, i) => {
-    /** The stage's count by period (and `total`) as released. */
-    const table =
-      protectedFunnel === undefined || outside === undefined
-        ? undefined
-        : readHierarchy(protectedFunnel, granularity, {
-            ...outside,
-            by: i === 0 ? [] : [stage],
-            what: `The case funnel's "${stage}" stage`,
-          }).filter(({ entry }) => i === 0 || entry.key[stage] === 'yes');
-    const releasedOf = (entry: {
-      value: number | string | null;
-      suppressed?: 'primary' | 'secondary' | 'partly-hidden';
-    }): ReleasedValue =>
-      entry.suppressed
-        ? { value: entry.value as string | null, suppressed: entry.suppressed }
-        : { value: entry.value as number };
-    const casesOf = (period: string, exact: number): ReleasedValue => {
-      if (table === undefined) return { value: exact };
-      const found = table.find((entry) => entry.period === period);
-      return found ? releasedOf(found.entry) : { value: 0 };
-    };
-    for (const row of rows) {
-      const step = row.steps[i];
-      const median =
-        i === 0 || !step
-          ? null
-          : protectMedian(
-              { median: step.medianDaysFromPrevious ?? 0, count: step.medianOver },
-              audience,
-              policy,
-            );
-      released.get(row.period)?.push({
-        stage,
-        cases: casesOf(row.period, step?.cases ?? 0),
-        medianDaysFromPrevious:
-          median === null
-            ? null
-            : median.value === null
-              ? { value: null, suppressed: 'few-observations' }
-              : { value: median.value },
-      });
-    }
-    const exactTotal = rows.reduce((sum, row) => sum + (row.steps[i]?.cases ?? 0), 0);
-    totals.push({ stage, cases: casesOf('total', exactTotal), medianDaysFromPrevious: null });
-  });
-  // Only a funnel that went out binds later releases: a refused one gave nothing away.
-  claim?.();
-  if (register !== undefined) await recordFunnel(readModels, register, funnel);
-  return [
-    ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
-    { period: 'total', steps: totals },
-  ];
+  for (let attempt = 1; attempt <= claimAttempts; attempt += 1) {
+    const register = await readRegisterForFunnel(readModels, funnel);
+    adoptVintages(readModels, register.vintages);
+    const claim = claimFunnel(readModels);
+    const cases = await casesOfFunnel(readModels, funnel.projection);
+    const { tables, keep } = protectedFunnelOf(readModels, funnel, cases, outside.audience, policy, asked.to);
+    const figures = figuresFrom(cases, tables);
+    // Only a funnel that went out binds later releases: a refused one gave nothing away.
+    claim();
+    keep();
+    if (await recordFunnel(readModels, register, funnel)) return figures;
+    // Another writer recorded a release meanwhile: what it recorded may refuse this one, or hold
+    // the vintage this one would have made.
+  }
+  throw registerBusy();
 };

@@ -1,13 +1,8 @@
 import { DisclosureError, type ReadModelStore } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
 import type { IndicatorData } from './indicatorValues.js';
-import {
-  claimAttempts,
-  type ReleaseRegister,
-  readReleaseRegister,
-  registerBusy,
-  writeClaims,
-} from './releaseRegister.js';
+import { type ReleaseRegister, readReleaseRegister, writeClaims } from './releaseRegister.js';
+import { vintagesRecorded, vintagesToRecord } from './vintages.js';
 
 /**
  * The case funnel and the indicators about cases count the same cases: the funnel's disclosed
@@ -176,23 +171,21 @@ const funnelPolicyClaim = (projection: string) => `policy|${projection}|funnel`;
 const funnelPolicyText = (funnel: FunnelRelease) => `${funnel.threshold}|${funnel.finestPeriod}`;
 
 /**
- * Records in the register that the funnel went out, and with which threshold and finest period,
- * before its figures are given back; if another writer got in first, reads it again, and refuses
- * when an indicator about cases, or the funnel with another policy, went out meanwhile.
+ * Records in the register read as `register` that the funnel went out, with which threshold and
+ * finest period, and the vintage it made, if any, before its figures are given back; false,
+ * writing nothing, when another writer changed the register since (read it again, and make the
+ * release again from what it holds).
  */
 export const recordFunnel = async (
   readModels: ReadModelStore,
   register: ReleaseRegister,
   funnel: FunnelRelease,
-): Promise<void> => {
+): Promise<boolean> => {
   const claims = new Map([
     [funnelOrCasesClaim, funnelValue],
     [funnelPolicyClaim(funnel.projection), funnelPolicyText(funnel)],
   ]);
-  let current = register;
-  for (let attempt = 1; attempt <= claimAttempts; attempt += 1) {
-    if (await writeClaims(readModels, current, claims)) return;
-    current = await readRegisterForFunnel(readModels, funnel);
-  }
-  throw registerBusy();
+  if (!(await writeClaims(readModels, register, claims, vintagesToRecord(readModels)))) return false;
+  vintagesRecorded(readModels);
+  return true;
 };

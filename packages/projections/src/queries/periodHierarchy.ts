@@ -393,7 +393,8 @@ export interface VintageTable {
  * The figures of `granularity` in the range asked for, read from the vintages of a hierarchy, as
  * `readHierarchy` reads one. A period, or a total, that lies in one vintage is that vintage's
  * figure as it was protected; one that spans vintages is the sum of its parts, one from each,
- * when every part was released (then anyone could add them up), else hidden as `partly-hidden`.
+ * when every part was released (then anyone could add them up), else hidden as `partly-hidden`;
+ * where every part but one is shown as 0, it is that one, as it was protected.
  * The vintages hold different months, each protected on its own, so what one gives tells nothing
  * about the others. A breakdown or period is refused when a vintage in the range cannot give it.
  */
@@ -453,9 +454,13 @@ export const readVintages = (
   }
   const combined = (entries: readonly ReleasedEntry[]): ReleasedEntry | PartlyHiddenEntry => {
     const [first] = entries as [ReleasedEntry];
-    if (entries.length === 1) return first;
+    // A part shown as 0 adds nothing: the figure is what the others make it.
+    const parts = entries.filter((entry) => 'suppressed' in entry || entry.value !== 0);
+    const [only] = parts;
+    if (only === undefined) return first;
+    if (parts.length === 1) return only;
     let sum = 0;
-    for (const entry of entries) {
+    for (const entry of parts) {
       if ('suppressed' in entry) return { key: first.key, value: null, suppressed: 'partly-hidden' };
       sum += entry.value;
     }

@@ -1163,6 +1163,7 @@ const vintagedOnce = (
     what,
     made.dimensions,
     cutOff,
+    data.months?.last,
     made.counts,
   );
   const tables = protectedOnce(data, table, what, policy, [vintagesIdentity(vintages)], () =>

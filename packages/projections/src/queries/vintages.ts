@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { DisclosureError } from '@lantern/core';
 import type { PeriodGranularity } from '../disclosure/index.js';
 import { createLocalDater } from '../indicators/dates.js';
-import type { IndicatorData } from './indicatorValues.js';
 import {
   type HierarchyShape,
   type MonthCount,
@@ -57,10 +56,13 @@ interface TableVintages {
   recorded: number;
 }
 
-/** Each table's vintages, by the data they were released from (or adopted into from the register). */
-const vintagesOfData = new WeakMap<IndicatorData, Map<string, TableVintages>>();
+/**
+ * Each table's vintages, by what they were released from: the loaded data of the indicators, or
+ * the read-model store of the case funnel (or adopted into it from the register).
+ */
+const vintagesOfData = new WeakMap<object, Map<string, TableVintages>>();
 
-const tablesOf = (data: IndicatorData): Map<string, TableVintages> => {
+const tablesOf = (data: object): Map<string, TableVintages> => {
   let tables = vintagesOfData.get(data);
   if (!tables) {
     tables = new Map();
@@ -113,7 +115,7 @@ const sameVintage = (a: FrozenVintage, b: FrozenVintage): boolean =>
  * that the register does not hold as they are cannot be reconciled, and that is refused.
  */
 export const adoptVintages = (
-  data: IndicatorData,
+  data: object,
   register: ReadonlyMap<string, readonly FrozenVintage[]>,
 ): void => {
   const tables = tablesOf(data);
@@ -139,7 +141,7 @@ export const adoptVintages = (
 };
 
 /** The vintages `data` made that the register does not hold yet, by their table's key. */
-export const vintagesToRecord = (data: IndicatorData): Map<string, FrozenVintage[]> => {
+export const vintagesToRecord = (data: object): Map<string, FrozenVintage[]> => {
   const found = new Map<string, FrozenVintage[]>();
   for (const [key, { vintages, recorded }] of vintagesOfData.get(data) ?? []) {
     if (vintages.length > recorded) found.set(key, vintages.slice(recorded));
@@ -148,7 +150,7 @@ export const vintagesToRecord = (data: IndicatorData): Map<string, FrozenVintage
 };
 
 /** Notes that the register now holds every vintage `data` made. */
-export const vintagesRecorded = (data: IndicatorData): void => {
+export const vintagesRecorded = (data: object): void => {
   for (const table of vintagesOfData.get(data)?.values() ?? []) table.recorded = table.vintages.length;
 };
 
@@ -185,11 +187,13 @@ export const cutOffOf = (
  * first went out.
  */
 export const vintagesFor = (
-  data: IndicatorData,
+  data: object,
   key: string,
   what: string,
   dimensions: readonly string[],
   cutOff: string,
+  /** The last month anything was recorded in, when known; else the last month counted. */
+  lastRecorded: string | undefined,
   counts: () => readonly MonthCount[],
 ): { readonly vintages: readonly FrozenVintage[]; readonly keep: () => void } => {
   const held = vintagesOfData.get(data)?.get(key)?.vintages ?? [];
@@ -203,14 +207,14 @@ export const vintagesFor = (
     );
   }
   const unchanged = { vintages: held, keep: () => undefined };
-  if (before !== undefined && (cutOff <= before.last || (data.months?.last ?? cutOff) <= before.last)) {
+  if (before !== undefined && (cutOff <= before.last || (lastRecorded ?? cutOff) <= before.last)) {
     return unchanged;
   }
   const now = counts();
   // Months after the last anything was recorded in are not taken: records of them, when they
   // come, go out with the vintage that first reaches them.
   const recorded =
-    data.months?.last ??
+    lastRecorded ??
     now
       .map((count) => count.month)
       .sort()
