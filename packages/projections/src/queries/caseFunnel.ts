@@ -343,12 +343,21 @@ const protectedFunnelOf = (
     laterStages,
     cutOffOf(policy.finestPeriod, latestZone, new Date(), to),
     undefined,
-    () =>
-      cases.map((c) => ({
-        month: c.disclosed.slice(0, 7),
-        dims: Object.fromEntries(laterStages.map((stage) => [stage, c[stage] === undefined ? 'no' : 'yes'])),
-        value: 1,
-      })),
+    () => {
+      // The cases counted by month and the stages they reached: what a vintage keeps.
+      const counts = new Map<string, { month: string; dims: Record<string, string>; value: number }>();
+      for (const c of cases) {
+        const month = c.disclosed.slice(0, 7);
+        const dims = Object.fromEntries(
+          laterStages.map((stage) => [stage, c[stage] === undefined ? 'no' : 'yes']),
+        );
+        const id = JSON.stringify([month, ...laterStages.map((stage) => dims[stage])]);
+        const known = counts.get(id);
+        if (known) known.value += 1;
+        else counts.set(id, { month, dims, value: 1 });
+      }
+      return [...counts.values()];
+    },
   );
   const identity = `${key}|${vintagesIdentity(vintages)}`;
   let made = funnelProtections.get(readModels);
