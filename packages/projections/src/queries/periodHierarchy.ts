@@ -367,15 +367,14 @@ export const readHierarchy = (
       entries.push({ period: label, entry, complete });
     }
   }
-  // Every month counted is in the range: the table's own totals.
-  const totals =
-    from <= firstCounted && to >= lastCounted
-      ? overAll
-      : partTotals(overAll, byPeriod, { from, to, firstCounted, lastCounted, finest }, request);
-  return [
-    ...(granularity === 'life' ? totals.map((total) => ({ ...total, period: 'life' })) : entries),
-    ...totals,
-  ];
+  return periodsAndTotals(
+    granularity,
+    entries,
+    overAll,
+    byPeriod,
+    { from, to, firstCounted, lastCounted, finest },
+    request,
+  );
 };
 
 /**
@@ -492,10 +491,32 @@ export const readVintages = (
   const finest = read
     .map(({ table }) => table.finest)
     .reduce((coarsest, finest) => (depthOf[finest] < depthOf[coarsest] ? finest : coarsest));
+  return periodsAndTotals(
+    granularity,
+    entries,
+    overAll,
+    byPeriod,
+    { from, to, firstCounted, lastCounted, finest },
+    request,
+  );
+};
+
+/**
+ * What a read gives: the periods of the granularity asked for (for `life`, the totals) and the
+ * totals over the range: the table's own when every month counted is in it, else the sums of the
+ * whole periods that make it up (`partTotals`).
+ */
+const periodsAndTotals = (
+  granularity: Granularity,
+  entries: readonly PeriodEntry[],
+  overAll: readonly PeriodEntry[],
+  byPeriod: ReadonlyMap<string, readonly ReleasedEntry[]>,
+  range: Parameters<typeof partTotals>[2],
+  request: PeriodHierarchyRequest,
+): PeriodEntry[] => {
+  const { from, to, firstCounted, lastCounted } = range;
   const totals =
-    from <= firstCounted && to >= lastCounted
-      ? overAll
-      : partTotals(overAll, byPeriod, { from, to, firstCounted, lastCounted, finest }, request);
+    from <= firstCounted && to >= lastCounted ? [...overAll] : partTotals(overAll, byPeriod, range, request);
   return [
     ...(granularity === 'life' ? totals.map((total) => ({ ...total, period: 'life' })) : entries),
     ...totals,

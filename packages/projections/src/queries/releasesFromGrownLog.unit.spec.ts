@@ -2,6 +2,7 @@ import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/ada
 import type { NewEvent, Principal } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
+import type { Projection } from '../engine/projection.js';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
@@ -61,18 +62,24 @@ const byQuarterAndSex = (released: ReleasedIndicator) =>
     ...released.totals.filter((row) => row.period !== 'total').map((row) => [row.period, 'all', row.actual]),
   ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
+/** A memory event store and read models, and a catch-up that appends events and runs `projections` over them. */
+const storesFor = (projections: readonly Projection[]) => {
+  const eventStore = createMemoryEventStore();
+  const readModels = createMemoryReadModelStore();
+  const catchUp = async (appended: readonly [string, NewEvent[]][]) => {
+    let last = 0n;
+    for (const [stream, events] of appended) last = (await eventStore.append(stream, events)).position;
+    const engine = createProjectionEngine({ eventStore, readModels, projections });
+    await engine.start();
+    await engine.waitFor(last);
+    await engine.stop();
+  };
+  return { readModels, catchUp };
+};
+
 describe('releases outside the programme from a log that grew between them', () => {
   it('give a quarter again as it went out, late records aside, and the next from months of its own', async () => {
-    const eventStore = createMemoryEventStore();
-    const readModels = createMemoryReadModelStore();
-    const catchUp = async (appended: readonly [string, NewEvent[]][]) => {
-      let last = 0n;
-      for (const [stream, events] of appended) last = (await eventStore.append(stream, events)).position;
-      const engine = createProjectionEngine({ eventStore, readModels, projections: [projection] });
-      await engine.start();
-      await engine.waitFor(last);
-      await engine.stop();
-    };
+    const { readModels, catchUp } = storesFor([projection]);
     const release = async (to: string) =>
       releaseIndicator(projection, await loadIndicatorData(readModels, projection), {
         indicator: 'cases-disclosed',
@@ -141,8 +148,6 @@ describe('releases outside the programme from a log that grew between them', () 
   });
 
   it('refuse a period of a count of things counted once whose figures changed since it went out, and give the others', async () => {
-    const eventStore = createMemoryEventStore();
-    const readModels = createMemoryReadModelStore();
     let trained = 0;
     /** A member of staff trained on `day` in `course`. */
     const training = (day: string, course: 'healing-arts' | 'child-safeguarding'): [string, NewEvent[]] => {
@@ -159,14 +164,7 @@ describe('releases outside the programme from a log that grew between them', () 
         ],
       ];
     };
-    const catchUp = async (appended: readonly [string, NewEvent[]][]) => {
-      let last = 0n;
-      for (const [stream, events] of appended) last = (await eventStore.append(stream, events)).position;
-      const engine = createProjectionEngine({ eventStore, readModels, projections: [projection] });
-      await engine.start();
-      await engine.waitFor(last);
-      await engine.stop();
-    };
+    const { readModels, catchUp } = storesFor([projection]);
     const release = async (from: string, to: string) =>
       releaseIndicator(projection, await loadIndicatorData(readModels, projection), {
         indicator: 'staff-trained',
@@ -209,17 +207,8 @@ describe('releases outside the programme from a log that grew between them', () 
   });
 
   it('give the case funnel of a quarter again as it went out, though its cases moved on since', async () => {
-    const eventStore = createMemoryEventStore();
-    const readModels = createMemoryReadModelStore();
     const funnelProjection = createCaseFunnelProjection({ timeZone: 'Asia/Phnom_Penh' });
-    const catchUp = async (appended: readonly [string, NewEvent[]][]) => {
-      let last = 0n;
-      for (const [stream, events] of appended) last = (await eventStore.append(stream, events)).position;
-      const engine = createProjectionEngine({ eventStore, readModels, projections: [funnelProjection] });
-      await engine.start();
-      await engine.waitFor(last);
-      await engine.stop();
-    };
+    const { readModels, catchUp } = storesFor([funnelProjection]);
     const followUp = (caseNumber: number, on: string): [string, NewEvent[]] => {
       const caseId = `PP-2020-${String(caseNumber).padStart(3, '0')}`;
       return [
