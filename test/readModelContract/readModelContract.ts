@@ -519,8 +519,43 @@ export const runReadModelContract = (
             digest,
           },
         ]);
+        // A period kept as it went out: its breakdown and every figure, hidden ones as hidden.
+        const periodKey = 'frozen|indicators|staff-trained|5|1|month|quarter|2020-Q1';
+        const period = {
+          dimensions: ['data.course'],
+          entries: [
+            [[['data.course', 'healing-arts']], 6, null],
+            [[['data.course', 'child-safeguarding']], '<5', 'primary'],
+            [[], null, 'secondary'],
+          ],
+          claimedAt: '2020-04-01T00:00:00.000Z',
+        };
+        const commitPeriod = (after: bigint, document: ReadModelDocument) =>
+          readModels.commit([
+            {
+              projection: releaseRegisterName,
+              version: 1,
+              after,
+              position: after + 1n,
+              changes: [{ collection: 'periods', key: periodKey, document }],
+            },
+          ]);
+        await commitPeriod(2n, period);
+        expect((await readReleaseRegister(readModels)).periods.get(periodKey)).toEqual({
+          dimensions: ['data.course'],
+          entries: [
+            { key: { 'data.course': 'healing-arts' }, value: 6 },
+            { key: { 'data.course': 'child-safeguarding' }, value: '<5', suppressed: 'primary' },
+            { key: {}, value: null, suppressed: 'secondary' },
+          ],
+        });
         // One that no longer reads as it was written is refused, not used.
-        await commitVintage(2n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
+        await commitPeriod(3n, { ...period, entries: [[[], 3, 'primary']] });
+        await expect(readReleaseRegister(readModels)).rejects.toThrow(
+          /period .* does not read back as it was written/,
+        );
+        await commitPeriod(4n, period);
+        await commitVintage(5n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
         await expect(readReleaseRegister(readModels)).rejects.toThrow(/does not read back as it was written/);
       });
 

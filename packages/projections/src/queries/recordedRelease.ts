@@ -1,5 +1,6 @@
 import { auditExport, type ExportAudit } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
+import { adoptPeriods, periodsRecorded, periodsToRecord } from './frozenPeriods.js';
 import { adoptFunnelOrCases, funnelOrCasesClaim, funnelOrCasesOf, storeOf } from './funnelOrCases.js';
 import type { IndicatorData } from './indicatorValues.js';
 import {
@@ -46,13 +47,15 @@ export const releaseIndicator = async (
     const register = await readReleaseRegister(readModels);
     adoptClaims(projection, data, register.claims);
     adoptVintages(data, register.vintages);
+    adoptPeriods(data, register.periods);
     adoptFunnelOrCases(readModels, register.claims.get(funnelOrCasesClaim));
     const released = releaseNow(projection, data, request);
     const claims = claimsMadeFrom(projection, data);
     const funnelOrCases = funnelOrCasesOf(readModels);
     if (funnelOrCases !== undefined) claims.set(funnelOrCasesClaim, funnelOrCases);
-    if (await writeClaims(readModels, register, claims, vintagesToRecord(data))) {
+    if (await writeClaims(readModels, register, claims, vintagesToRecord(data), periodsToRecord(data))) {
       vintagesRecorded(data);
+      periodsRecorded(data);
       return released;
     }
     // Another writer recorded a release meanwhile: what it recorded may refuse this one.

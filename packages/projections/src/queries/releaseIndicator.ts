@@ -28,6 +28,7 @@ import {
 } from '../disclosure/index.js';
 import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
+import { frozenPeriodOf, keepPeriod } from './frozenPeriods.js';
 import { claimCaseFigures } from './funnelOrCases.js';
 import {
   checkRequest,
@@ -51,6 +52,7 @@ import { type Granularity, parseMonthBound } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
 import {
   cutOffOf,
+  endedBy,
   noteProtections,
   protectVintages,
   vintagesFor,
@@ -534,21 +536,33 @@ const releaseFigures = (
       // total hidden in one would be given in the other.
       const audience = request.audience;
       const outside = protectionPolicy(policy);
-      // One protection for every audience outside the programme (see protectionPolicy).
-      const kept = protectedOnce(
+      const what = `Indicator "${meta.id}"`;
+      // Periods that ended and went out before are given as they went out (frozenPeriods.ts).
+      const frozenKey = (period: string) =>
+        `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${granularity}|${period}`;
+      const frozen = new Map(
+        periods.flatMap((period) => {
+          const kept = frozenPeriodOf(data, frozenKey(period));
+          return kept === undefined ? [] : [[period, kept] as const];
+        }),
+      );
+      const fresh = periods.filter((period) => !frozen.has(period));
+      // One protection for every audience outside the programme (see protectionPolicy), of the
+      // periods not kept as they went out.
+      const made = protectedOnce(
         data,
         meta.id,
-        `Indicator "${meta.id}"`,
+        what,
         outside,
-        [granularity, request.from, request.to],
+        [granularity, request.from, request.to, fresh],
         () => {
           const cellsBy = (dims: string[]) =>
             periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside);
-          // What each period's table is made from, by every dimension: its digest tells whether
-          // the period's figures changed since they went out.
+          // What each period's table is made from, by every dimension: its digest tells whether the
+          // period's figures changed since they went out.
           const every = cellsBy(dimensionsOf(indicator));
           const digests = new Map(
-            periods.map((period) => [
+            fresh.map((period) => [
               period,
               digestOf(
                 every
@@ -561,33 +575,59 @@ const releaseFigures = (
               ),
             ]),
           );
-          return {
-            ...protectPeriodsApart(dimensionsOf(indicator), periods, audience, outside, cellsBy),
-            digests,
-          };
+          const apart =
+            fresh.length === 0
+              ? { dimensions: dimensionsOf(indicator), periods: [] }
+              : protectPeriodsApart(dimensionsOf(indicator), fresh, audience, outside, cellsBy);
+          // Every figure of each period, a distinct indicator's totals counted as unions.
+          const tables = apart.periods.map(({ period, released, cells: own }) => ({
+            period,
+            dimensions: apart.dimensions,
+            entries: released.map((entry) =>
+              indicator.kind === 'distinct' && !apart.dimensions.every((d) => entry.key[d] !== undefined)
+                ? recounted(entry, own)
+                : entry,
+            ),
+          }));
+          return { tables, digests };
         },
       );
       notes.claims.push(
         claimPeriods(
           data,
-          `Indicator "${meta.id}" by ${granularity}`,
+          `${what} by ${granularity}`,
           new Map(
-            [...kept.digests].map(([period, digest]) => [
+            [...made.digests].map(([period, digest]) => [
               periodClaim(projection, meta.id, outside, granularity, undefined, period),
               { period, digest },
             ]),
           ),
         ),
       );
-      refuseGivenUp(`Indicator "${meta.id}"`, audience, by, kept.dimensions);
-      const read = kept.periods.flatMap(({ period, released, cells: own }) =>
-        released.flatMap((entry) => {
-          // The breakdown asked for and its totals: the other dimensions added up.
-          if (kept.dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d))) return [];
-          // A total of the table counts what its cells hold once.
-          const cell = kept.dimensions.every((d) => entry.key[d] !== undefined);
-          return [{ period, entry: indicator.kind === 'distinct' && !cell ? recounted(entry, own) : entry }];
-        }),
+      // Those that have ended are kept as they go out now.
+      const ended = endedBy(outside.finestPeriod, projection.timeZone, data.months?.last);
+      for (const table of made.tables) {
+        if (!ended(table.period)) continue;
+        const { dimensions, entries } = table;
+        notes.claims.push(() => keepPeriod(data, frozenKey(table.period), { dimensions, entries }));
+      }
+      // In the order asked for, each as it went out or as protected now.
+      const tables = periods.flatMap((period) => {
+        const kept = frozen.get(period);
+        if (kept !== undefined) return [{ period, dimensions: kept.dimensions, entries: kept.entries }];
+        return made.tables.filter((table) => table.period === period);
+      });
+      refuseGivenUp(
+        what,
+        audience,
+        by,
+        dimensionsOf(indicator).filter((d) => tables.every((table) => table.dimensions.includes(d))),
+      );
+      const read = tables.flatMap(({ period, dimensions, entries }) =>
+        // The breakdown asked for and its totals: the other dimensions added up.
+        entries.flatMap((entry) =>
+          dimensions.some((d) => entry.key[d] !== undefined && !by.includes(d)) ? [] : [{ period, entry }],
+        ),
       );
       // A stock adds up over areas; what is counted once does not.
       const additive = indicator.kind === 'active';

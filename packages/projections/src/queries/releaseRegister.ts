@@ -1,5 +1,6 @@
 import { isLeaseLostError, type ReadModelDocument, type ReadModelStore, StoreError } from '@lantern/core';
 import { releaseRegisterName } from '../engine/projection.js';
+import type { FrozenPeriod } from './frozenPeriods.js';
 import type { MonthCount } from './periodHierarchy.js';
 import { type FrozenVintage, frozenVintage, protectionOf } from './vintages.js';
 
@@ -16,8 +17,8 @@ import { type FrozenVintage, frozenVintage, protectionOf } from './vintages.js';
  * as they went out.
  *
  * It is kept as the documents of a read model no engine runs, `release_register` (tables
- * `release_register__claims`, one document per claim, and `release_register__vintages`, one per
- * vintage), so every store keeps it as it keeps read models, and a commit of new claims fails
+ * `release_register__claims`, one document per claim, `release_register__vintages`, one per
+ * vintage, and `release_register__periods`, one per period kept as it went out), so every store keeps it as it keeps read models, and a commit of new claims fails
  * when another writer got in first (its checkpoint counts the register's writes). No projection
  * may be named `release_register`.
  */
@@ -26,7 +27,61 @@ export { releaseRegisterName };
 
 const claimsCollection = 'claims';
 const vintagesCollection = 'vintages';
-const collections = [claimsCollection, vintagesCollection];
+const periodsCollection = 'periods';
+const collections = [claimsCollection, vintagesCollection, periodsCollection];
+
+/**
+ * A period kept as it went out (see frozenPeriods.ts), keyed
+ * `frozen|<projection>|<table>|<policy>|<granularity>|<period>`: the breakdown it kept, and each
+ * figure as `[its key's dimensions and categories, its value ("<5", or null when hidden
+ * otherwise), why it is hidden or null]`.
+ */
+type PeriodDocument = {
+  readonly dimensions: readonly string[];
+  readonly entries: readonly (readonly [
+    readonly (readonly [string, string])[],
+    number | string | null,
+    string | null,
+  ])[];
+  readonly claimedAt: string;
+};
+
+const periodDocumentOf = (period: FrozenPeriod, claimedAt: string): PeriodDocument => ({
+  dimensions: period.dimensions,
+  entries: period.entries.map((entry) => [
+    Object.entries(entry.key),
+    entry.value,
+    'suppressed' in entry ? entry.suppressed : null,
+  ]),
+  claimedAt,
+});
+
+/** A kept period as its document gives it; refused, rather than used, when it does not read so. */
+const periodOfDocument = (key: string, document: ReadModelDocument): FrozenPeriod => {
+  const refuse = (): never => {
+    throw new StoreError(
+      `The register of releases holds a period (key "${key}") that does not read back as it was written. Lantern ` +
+        'left it as it is; restore the read models from a backup, or release from read models of their own.',
+    );
+  };
+  const { dimensions, entries } = document as Partial<PeriodDocument>;
+  if (!isTextList(dimensions) || !Array.isArray(entries)) return refuse();
+  return {
+    dimensions,
+    entries: entries.map((item) => {
+      const [pairs, value, suppressed] = Array.isArray(item) ? item : [];
+      if (!Array.isArray(pairs) || !pairs.every((pair) => isTextList(pair) && pair.length === 2))
+        return refuse();
+      const entryKey = Object.fromEntries(pairs as [string, string][]);
+      if (suppressed === null && typeof value === 'number') return { key: entryKey, value };
+      if (suppressed === 'secondary' && value === null) return { key: entryKey, value, suppressed };
+      if (suppressed === 'primary' && typeof value === 'string' && /^<\d+$/.test(value)) {
+        return { key: entryKey, value: value as `<${number}`, suppressed };
+      }
+      return refuse();
+    }),
+  };
+};
 
 /**
  * A vintage's document (key `<projection>|<table>|<policy>|<last month>`): its table's key, its
@@ -106,6 +161,8 @@ export interface ReleaseRegister {
   readonly claims: ReadonlyMap<string, string>;
   /** By the table's key (`<projection>|<table>|<policy>`), oldest first. */
   readonly vintages: ReadonlyMap<string, readonly FrozenVintage[]>;
+  /** The periods kept as they went out, by key (see `PeriodDocument`). */
+  readonly periods: ReadonlyMap<string, FrozenPeriod>;
   readonly writes: bigint;
 }
 
@@ -124,9 +181,10 @@ export const readReleaseRegister = async (readModels: ReadModelStore): Promise<R
   const writes = checkpoint?.position ?? 0n;
   const known = lastRead.get(readModels);
   if (known !== undefined && known.writes === writes) return known;
-  const [claimRows, vintageRows] = await Promise.all([
+  const [claimRows, vintageRows, periodRows] = await Promise.all([
     readModels.documents(releaseRegisterName, claimsCollection),
     readModels.documents(releaseRegisterName, vintagesCollection),
+    readModels.documents(releaseRegisterName, periodsCollection),
   ]);
   const claims = new Map<string, string>();
   for (const row of claimRows) {
@@ -141,7 +199,8 @@ export const readReleaseRegister = async (readModels: ReadModelStore): Promise<R
     else vintages.set(table, [vintage]);
   }
   for (const list of vintages.values()) list.sort((a, b) => (a.last < b.last ? -1 : a.last > b.last ? 1 : 0));
-  const register = { claims, vintages, writes };
+  const periods = new Map(periodRows.map((row) => [row.key, periodOfDocument(row.key, row.document)]));
+  const register = { claims, vintages, periods, writes };
   lastRead.set(readModels, register);
   return register;
 };
@@ -157,8 +216,8 @@ export const registerBusy = (): StoreError =>
   );
 
 /**
- * Adds claims, and the vintages releases made (by their table's key), to the register read as
- * `register`; false, writing nothing, when another writer changed it since (read it again and
+ * Adds claims, the vintages releases made (by their table's key) and the periods they kept, to
+ * the register read as `register`; false, writing nothing, when another writer changed it since (read it again and
  * check again). A key already claimed keeps its value, and a vintage already kept stays as it is.
  */
 export const writeClaims = async (
@@ -166,6 +225,7 @@ export const writeClaims = async (
   register: ReleaseRegister,
   claims: ReadonlyMap<string, string>,
   vintages: ReadonlyMap<string, readonly FrozenVintage[]> = new Map(),
+  periods: ReadonlyMap<string, FrozenPeriod> = new Map(),
 ): Promise<boolean> => {
   const claimedAt = new Date().toISOString();
   const changes: { collection: string; key: string; document: ReadModelDocument }[] = [...claims]
@@ -184,6 +244,10 @@ export const writeClaims = async (
         document: vintageDocumentOf(table, vintage, claimedAt),
       });
     }
+  }
+  for (const [key, period] of periods) {
+    if (register.periods.has(key)) continue;
+    changes.push({ collection: periodsCollection, key, document: periodDocumentOf(period, claimedAt) });
   }
   if (changes.length === 0) return true;
   try {

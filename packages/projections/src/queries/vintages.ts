@@ -180,6 +180,31 @@ export const cutOffOf = (
 };
 
 /**
+ * Whether a period (`2020-05`, `2020-Q2`, `2020`; never the life of the programme) has ended by
+ * the cut-off a release outside the programme has now, and no later than the last month anything
+ * was recorded in: such a period is kept as it goes out (frozenPeriods.ts).
+ */
+export const endedBy = (
+  finest: PeriodGranularity,
+  timeZone: string,
+  lastRecorded: string | undefined,
+): ((period: string) => boolean) => {
+  const cutOff = cutOffOf(finest, timeZone, new Date(), undefined);
+  const [reach] = [cutOff, lastRecorded ?? cutOff].sort() as [string];
+  return (period) => {
+    const quarter = /^(\d{4})-Q([1-4])$/.exec(period);
+    const last = /^\d{4}$/.test(period)
+      ? `${period}-12`
+      : quarter
+        ? `${quarter[1]}-${String(Number(quarter[2]) * 3).padStart(2, '0')}`
+        : /^\d{4}-\d{2}$/.test(period)
+          ? period
+          : undefined;
+    return last !== undefined && last <= reach;
+  };
+};
+
+/**
  * The vintages of a table released outside the programme from `data`, with one more when the
  * cut-off, and the last month anything was recorded in, reach past the last: its months' counts
  * as they are now. `keep` notes the new one as `data`'s once the release it was made for went
