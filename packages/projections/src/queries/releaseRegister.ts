@@ -14,13 +14,14 @@ import { type FrozenVintage, frozenVintage, protectionOf } from './vintages.js';
  *
  * It also keeps the vintages each table went out in (see vintages.ts): the counts of the months
  * each release outside the programme first gave, from which every later release gives them again
- * as they went out.
+ * as they went out; and the periods of counts of things counted once and of stocks kept as they
+ * went out (frozenPeriods.ts).
  *
  * It is kept as the documents of a read model no engine runs, `release_register` (tables
  * `release_register__claims`, one document per claim, `release_register__vintages`, one per
- * vintage, and `release_register__periods`, one per period kept as it went out), so every store keeps it as it keeps read models, and a commit of new claims fails
- * when another writer got in first (its checkpoint counts the register's writes). No projection
- * may be named `release_register`.
+ * vintage, and `release_register__periods`, one per period kept), so every store keeps it as it
+ * keeps read models, and a commit of new claims fails when another writer got in first (its
+ * checkpoint counts the register's writes). No projection may be named `release_register`.
  */
 
 export { releaseRegisterName };
