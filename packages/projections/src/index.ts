@@ -97,6 +97,7 @@ export {
   funnelStages,
   releaseCaseFunnel,
 } from './queries/caseFunnel.js';
+export type { FrozenPeriod } from './queries/frozenPeriods.js';
 export type {
   BudgetDocument,
   FundingStatus,
@@ -122,3 +123,4 @@ export type {
 } from './queries/releaseIndicator.js';
 export type { ReleaseRegister } from './queries/releaseRegister.js';
 export { readReleaseRegister, releaseRegisterName } from './queries/releaseRegister.js';
+export type { FrozenVintage } from './queries/vintages.js';
