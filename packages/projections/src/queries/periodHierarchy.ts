@@ -361,11 +361,7 @@ export const readHierarchy = (
     if (figures) figures.push(entry);
     else byPeriod.set(label, [entry]);
     if (depth !== depthOf[granularity]) continue;
-    // A period is asked for when the range holds it whole (it cannot cut one: see checkRangeFits).
-    const [first, last] = monthsOfPeriod(label);
-    if ((request.from ?? first) <= first && last <= (request.to ?? last)) {
-      entries.push({ period: label, entry, complete });
-    }
+    if (isAsked(label, request)) entries.push({ period: label, entry, complete });
   }
   return periodsAndTotals(
     granularity,
@@ -483,8 +479,7 @@ export const readVintages = (
     );
     const depth = label.length === 4 ? 1 : label.includes('Q') ? 2 : 3;
     if (depth !== depthOf[granularity]) continue;
-    const [first, last] = monthsOfPeriod(label);
-    if ((request.from ?? first) <= first && last <= (request.to ?? last)) {
+    if (isAsked(label, request)) {
       for (const entry of figures) entries.push({ period: label, entry, complete: complete(entry.key) });
     }
   }
@@ -521,6 +516,12 @@ const periodsAndTotals = (
     ...(granularity === 'life' ? totals.map((total) => ({ ...total, period: 'life' })) : entries),
     ...totals,
   ];
+};
+
+/** Whether a period is asked for: the range holds it whole (it cannot cut one: see checkRangeFits). */
+const isAsked = (label: string, request: PeriodHierarchyRequest): boolean => {
+  const [first, last] = monthsOfPeriod(label);
+  return (request.from ?? first) <= first && last <= (request.to ?? last);
 };
 
 /** The first and last months of a period of the hierarchy: `2020`, `2020-Q2` or `2020-05`. */
