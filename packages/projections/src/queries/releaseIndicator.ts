@@ -548,50 +548,57 @@ const releaseFigures = (
       );
       const fresh = periods.filter((period) => !frozen.has(period));
       // One protection for every audience outside the programme (see protectionPolicy), of the
-      // periods not kept as they went out.
-      const made = protectedOnce(
-        data,
-        meta.id,
-        what,
-        outside,
-        [granularity, request.from, request.to, fresh],
-        () => {
-          const cellsBy = (dims: string[]) =>
-            periodCells(projection, data, { ...request, by: dims }, indicator.kind === 'distinct', outside);
-          // What each period's table is made from, by every dimension: its digest tells whether the
-          // period's figures changed since they went out.
-          const every = cellsBy(dimensionsOf(indicator));
-          const digests = new Map(
-            fresh.map((period) => [
-              period,
-              digestOf(
-                every
-                  .filter((cell) => cell.period === period)
-                  .map((cell) => [
-                    cell.dims,
-                    cell.value,
-                    cell.refs === undefined ? null : [...cell.refs].sort(),
+      // periods not kept as they went out: none when every one was (with this policy).
+      const made =
+        fresh.length === 0
+          ? { tables: [], digests: new Map<string, string>() }
+          : protectedOnce(
+              data,
+              meta.id,
+              what,
+              outside,
+              [granularity, request.from, request.to, fresh],
+              () => {
+                const cellsBy = (dims: string[]) =>
+                  periodCells(
+                    projection,
+                    data,
+                    { ...request, by: dims },
+                    indicator.kind === 'distinct',
+                    outside,
+                  );
+                // What each period's table is made from, by every dimension: its digest tells whether the
+                // period's figures changed since they went out.
+                const every = cellsBy(dimensionsOf(indicator));
+                const digests = new Map(
+                  fresh.map((period) => [
+                    period,
+                    digestOf(
+                      every
+                        .filter((cell) => cell.period === period)
+                        .map((cell) => [
+                          cell.dims,
+                          cell.value,
+                          cell.refs === undefined ? null : [...cell.refs].sort(),
+                        ]),
+                    ),
                   ]),
-              ),
-            ]),
-          );
-          const apart =
-            fresh.length === 0
-              ? { dimensions: dimensionsOf(indicator), periods: [] }
-              : protectPeriodsApart(dimensionsOf(indicator), fresh, audience, outside, cellsBy);
-          // Every figure of each period, a distinct indicator's totals counted as unions.
-          const tables = apart.periods.map(({ period, released, cells: own }) => ({
-            period,
-            dimensions: apart.dimensions,
-            entries: released.map((entry) =>
-              indicator.kind === 'distinct' && !apart.dimensions.every((d) => entry.key[d] !== undefined)
-                ? recounted(entry, own)
-                : entry,
-            ),
-          }));
-          return { tables, digests };
-        },
-      );
+                );
+                const apart = protectPeriodsApart(dimensionsOf(indicator), fresh, audience, outside, cellsBy);
+                // Every figure of each period, a distinct indicator's totals counted as unions.
+                const tables = apart.periods.map(({ period, released, cells: own }) => ({
+                  period,
+                  dimensions: apart.dimensions,
+                  entries: released.map((entry) =>
+                    indicator.kind === 'distinct' &&
+                    !apart.dimensions.every((d) => entry.key[d] !== undefined)
+                      ? recounted(entry, own)
+                      : entry,
+                  ),
+                }));
+                return { tables, digests };
+              },
+            );
       notes.claims.push(
         claimPeriods(
           data,
