@@ -22,11 +22,12 @@ import { adoptVintages, vintagesRecorded, vintagesToRecord } from './vintages.js
  * recorded in the register of releases of the read-model store the data was loaded from, and is
  * recorded there before its figures are given back: the guards (one policy per table, one table
  * per count, the case funnel or the indicators about cases) then hold across processes, scripts
- * and store handles on the same file, so a donor report made yesterday binds today's. Counts that
- * add up over time go out in vintages kept there too (vintages.ts): the months a release first
- * gives are given as they went out ever after. Outside the
- * programme the data must come from `loadIndicatorData`, which notes the store it read, and the
- * store must take writes. Releases to internal staff are neither bound nor recorded.
+ * and store handles on the same file, so a donor report made yesterday binds today's. What went
+ * out is kept there too, and given again as it went out: counts that add up over time in
+ * vintages of months (vintages.ts), counts of things counted once and stocks period by period
+ * once a period has ended (frozenPeriods.ts). Outside the programme the data must come from
+ * `loadIndicatorData`, which notes the store it read, and the store must take writes. Releases to
+ * internal staff are neither bound nor recorded.
  */
 export const releaseIndicator = async (
   projection: IndicatorProjection,
