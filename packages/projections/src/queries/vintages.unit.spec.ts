@@ -327,4 +327,32 @@ describe('releases from a log that grew between them', () => {
       { numRuns: 40 },
     );
   });
+
+  it('let no small count be worked out from three releases, each reaching two months further (property)', () => {
+    // Three vintages of two months each: a period spans two of them (the first and second
+    // quarters), and the whole range all three.
+    const months = [...early, ...later];
+    const count = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 7 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(count, count), { minLength: 6, maxLength: 6 }), (values) => {
+        const counts = months.flatMap((month, i) => bySex(month, values[i] as [number, number]));
+        const lasts = ['2020-02', '2020-04', '2020-06'];
+        const vintages = lasts.map((last, i) =>
+          frozenVintage(
+            last,
+            ['data.sex'],
+            counts.filter((c) => c.month <= last && (i === 0 || c.month > (lasts[i - 1] as string))),
+          ),
+        );
+        const releases = lasts.map((last, i) =>
+          everything(
+            protectVintages(vintages.slice(0, i + 1), shape(['data.sex'])),
+            months.filter((month) => month <= last),
+          ),
+        );
+        expect(pinned(releases.flat())).toEqual([]);
+      }),
+      { numRuns: 30 },
+    );
+  });
 });
