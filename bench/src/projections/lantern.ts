@@ -30,6 +30,7 @@ import {
   type Percentiles,
   postgresConnectionString,
   type Releases,
+  type ReleaseTally,
 } from './scenarios.js';
 import { foldCollection, foldKey, foldProjection } from './simpleFold.js';
 import { appendInOrder, copyDatabase, type Timing, time } from './timing.js';
@@ -272,6 +273,106 @@ export const donorReleases = async (job: Job): Promise<Measurement> => {
     await funnelReadModels.close();
     await closeAll(stores);
   }
+};
+
+/** The last month of the quarter a month (`YYYY-MM`) lies in. */
+const quarterEndOf = (month: string): string =>
+  `${month.slice(0, 4)}-${String(Math.ceil(Number(month.slice(5, 7)) / 3) * 3).padStart(2, '0')}`;
+
+/**
+ * Reports made as the log grows. The workload is appended in order, a quarter at a time (an
+ * event of an earlier month that comes after the quarter's end in the log goes in with the next
+ * quarter: a late record); after each, the indicators projection catches up and every built-in
+ * indicator is released to a donor by quarter, with no breakdown and by each of its dimensions,
+ * up to that quarter's end: each round's new quarter becomes a vintage (docs/projections.md).
+ * Timed: every round, the catch-ups included. Untimed, the same releases from the whole log at
+ * once, one vintage: what the last round gives is set beside them.
+ */
+export const releasesAsLogGrows = async (job: Job): Promise<Measurement> => {
+  const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone });
+  const planned = [...programmeEvents(job.settings)];
+  const monthOf = ({ event }: (typeof planned)[number]): string =>
+    (event.metadata as { occurredAt: string }).occurredAt.slice(0, 7);
+  const quarterEnds = [...new Set(planned.map((p) => quarterEndOf(monthOf(p))))].sort();
+  const breakdowns = (id: string): string[][] => [
+    [],
+    ...[...new Set(projection.indicators.get(id)?.dimensions.map((d) => d.path))].map((d) => [d]),
+  ];
+  /** Every release of a round, up to `to`: what it gave, and its figures for the digest. */
+  const round = async (readModels: ReadModelStore, to: string, hash?: ReturnType<typeof createHash>) => {
+    const data = await loadIndicatorData(readModels, projection);
+    const tally: ReleaseTally = { figures: 0, primary: 0, secondary: 0, partlyHidden: 0, refused: 0 };
+    for (const { id } of builtInIndicators) {
+      for (const by of breakdowns(id)) {
+        try {
+          const released = await releaseIndicator(projection, data, {
+            indicator: id,
+            period: 'quarter',
+            by,
+            to,
+            audience: 'donor',
+            principal: donor,
+          });
+          for (const row of [...released.rows, ...released.totals]) {
+            tally.figures += 1;
+            const why = 'suppressed' in row.actual ? row.actual.suppressed : undefined;
+            if (why === 'primary') tally.primary += 1;
+            else if (why === 'secondary') tally.secondary += 1;
+            else if (why === 'partly-hidden') tally.partlyHidden += 1;
+            hash?.update(JSON.stringify([id, by, row]));
+          }
+        } catch (error) {
+          tally.refused += 1;
+          hash?.update(JSON.stringify([id, by, error instanceof Error ? error.name : 'refused']));
+        }
+      }
+    }
+    return tally;
+  };
+  /** Appends the planned events from `from` up to the first after `end`; gives where it stopped. */
+  const appendUpTo = async (eventStore: EventStore, from: number, end: string) => {
+    let at = from;
+    let last = 0n;
+    while (at < planned.length && monthOf(planned[at] as (typeof planned)[number]) <= end) {
+      const { streamId, event } = planned[at] as (typeof planned)[number];
+      last = (await eventStore.append(streamId, [event])).position;
+      at += 1;
+    }
+    return { at, last };
+  };
+  const catchUp = async (eventStore: EventStore, readModels: ReadModelStore, last: bigint) => {
+    const engine = createProjectionEngine({ eventStore, readModels, projections: [projection] });
+    try {
+      await engine.start();
+      await engine.waitFor(last);
+    } finally {
+      await engine.stop();
+    }
+  };
+  const lastEnd = quarterEnds.at(-1) as string;
+  // Untimed: the whole log, then one round of releases.
+  const whole = { eventStore: createMemoryEventStore(), readModels: createMemoryReadModelStore() };
+  const all = await appendUpTo(whole.eventStore, 0, '9999-12');
+  await catchUp(whole.eventStore, whole.readModels, all.last);
+  const once = await round(whole.readModels, lastEnd);
+  const eventStore = createMemoryEventStore();
+  const readModels = createMemoryReadModelStore();
+  const hash = createHash('sha256');
+  let last: ReleaseTally = once;
+  const timing = await time(async () => {
+    let at = 0;
+    for (const end of quarterEnds) {
+      const appended = await appendUpTo(eventStore, at, end);
+      at = appended.at;
+      if (appended.last > 0n) await catchUp(eventStore, readModels, appended.last);
+      last = await round(readModels, end, end === lastEnd ? hash : undefined);
+    }
+  });
+  const problem = last.refused > 0 ? `${last.refused} releases of the last round were refused` : undefined;
+  return {
+    ...measured(job.summary.events, timing, problem),
+    growing: { rounds: quarterEnds.length, last, once, digest: hash.digest('hex').slice(0, 16) },
+  };
 };
 
 /** A view over plain maps, one per collection: what `apply` needs and nothing else. */

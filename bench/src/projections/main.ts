@@ -240,7 +240,9 @@ const main = async (): Promise<void> => {
     const chosen = cli.scenarios.filter(
       (id) =>
         !skipped[id] &&
-        ([...rebuildScenarioIds, 'liveLag', 'donorReleases'] as readonly ScenarioId[]).includes(id),
+        (
+          [...rebuildScenarioIds, 'liveLag', 'donorReleases', 'releasesAsLogGrows'] as readonly ScenarioId[]
+        ).includes(id),
     );
     for (let run = 1; run <= settings.runs; run += 1) {
       const first = chosen.length === 0 ? 0 : (run - 1) % chosen.length;

@@ -6,6 +6,7 @@ import {
   type Measurement,
   type ProjectionsSettings,
   type Releases,
+  type ReleaseTally,
   rebuildScenarioIds,
   rssScenarioIds,
   type ScenarioId,
@@ -323,6 +324,40 @@ const lagTable = (run: ProjectionsRun): string => {
   return `${latencies}\n\nJust before each run, a busy loop in the same worker measured how often the process was not running (descheduled by the OS or collecting garbage): pauses longer than 1 ms in one second — ${stalls}. Any such pause that falls inside an append's measurement counts in its latency; on an idle machine there are next to none.`;
 };
 
+const growingTable = (run: ProjectionsRun): string => {
+  const cell = cellOf(run, 'releasesAsLogGrows');
+  if ('missing' in cell) return `Not measured: ${cell.missing}.`;
+  const runs = cell.runs.flatMap((m) => (m.growing ? [{ m, g: m.growing }] : []));
+  const first = runs[0]?.g;
+  if (first === undefined) return 'Not measured: no run reported its releases.';
+  const tallyRow = (label: string, tally: ReleaseTally) => [
+    label,
+    whole(tally.figures),
+    whole(tally.primary),
+    whole(tally.secondary),
+    whole(tally.partlyHidden),
+    whole(tally.refused),
+  ];
+  const digests = new Set(runs.map(({ g }) => g.digest));
+  return [
+    table(
+      ['releases', 'figures', 'small ("<5")', 'hidden to protect them', 'partly hidden', 'refused'],
+      [
+        tallyRow(
+          `the last of ${whole(first.rounds)} rounds, one a quarter (vintages of a quarter)`,
+          first.last,
+        ),
+        tallyRow('one round from the whole log (one vintage), untimed', first.once),
+      ],
+    ),
+    '',
+    `Every round, the catch-ups included: ${runs.map(({ m }) => `${m.seconds.toFixed(2)} s`).join(', ')} (median ${median(runs.map(({ m }) => m.seconds)).toFixed(2)} s).`,
+    digests.size === 1
+      ? `Every run's last round released the same figures (digest ${[...digests][0]}).`
+      : `⚠ The runs' last rounds released different figures: digests ${[...digests].join(', ')}.`,
+  ].join('\n');
+};
+
 const releasesTable = (run: ProjectionsRun): string => {
   const cell = cellOf(run, 'donorReleases');
   if ('missing' in cell) return `Not measured: ${cell.missing}.`;
@@ -481,6 +516,12 @@ export const renderReport = (run: ProjectionsRun): string => {
     'Every built-in indicator released to a donor by month, quarter, year and life, with no breakdown and by each of its dimensions, and the case funnel by each of those periods, then all of it to the public, from read models rebuilt from the memory store (untimed; the funnel into read models of its own, since from those of the indicators it would be refused). The first release of an indicator protects its table for every period, breakdown and audience outside the programme at once; later ones read it. The funnel is protected once, for the donor and the public alike, and its later releases read that.',
     '',
     releasesTable(run),
+    '',
+    `## Releases as the log grows (${settings.runs} run${settings.runs === 1 ? '' : 's'})`,
+    '',
+    'The workload appended a quarter at a time (an event of an earlier month that comes later in the log goes in with the next quarter, as a late record); after each quarter, the indicators projection caught up and every built-in indicator released to a donor by quarter, with no breakdown and by each of its dimensions, up to that quarter: each round adds a vintage, and what went out before goes out again as it went out. Beside it, the same releases from the whole log at once.',
+    '',
+    growingTable(run),
     '',
     `## Peak RSS of a big rebuild (${settings.rssRuns} run${settings.rssRuns === 1 ? '' : 's'} each)`,
     '',

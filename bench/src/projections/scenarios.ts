@@ -63,7 +63,13 @@ export const postgresConnectionString =
  */
 export const cappedOldSpaceMb = 512;
 
-export const scenarioIds = [...rebuildScenarioIds, 'liveLag', 'donorReleases', ...rssScenarioIds] as const;
+export const scenarioIds = [
+  ...rebuildScenarioIds,
+  'liveLag',
+  'donorReleases',
+  'releasesAsLogGrows',
+  ...rssScenarioIds,
+] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
 
 export const scenarioLabels: Record<ScenarioId, string> = {
@@ -82,6 +88,8 @@ export const scenarioLabels: Record<ScenarioId, string> = {
   liveLag: 'Lantern live: single appends to the memory store, every built-in projection + the fold',
   donorReleases:
     'Lantern: every built-in indicator released to a donor and to the public by each period and each breakdown, and the case funnel by each period, from read models rebuilt untimed',
+  releasesAsLogGrows:
+    'Lantern: every built-in indicator released to a donor by quarter, after each quarter of the log, the read models caught up each time',
   rssBuiltIns: 'Lantern: every built-in projection, SQLite → SQLite',
   rssBuiltInsCapped: `Lantern: every built-in projection, SQLite → SQLite, Node started with --max-old-space-size=${cappedOldSpaceMb}`,
   rssFold: 'Lantern engine, simple fold, SQLite → SQLite',
@@ -179,7 +187,33 @@ export interface Measurement {
   digest?: string;
   lag?: LiveLag;
   releases?: Releases;
+  growing?: GrowingReleases;
   remark?: string;
+}
+
+/** What a round of releases gave: figures, and those hidden by why. */
+export interface ReleaseTally {
+  figures: number;
+  primary: number;
+  secondary: number;
+  partlyHidden: number;
+  /** Releases refused. */
+  refused: number;
+}
+
+/**
+ * Releases made as the log grows (the releasesAsLogGrows scenario): every built-in indicator by
+ * quarter, with no breakdown and by each of its dimensions, to a donor, after each quarter.
+ */
+export interface GrowingReleases {
+  /** Rounds of releases: one per quarter of the log. */
+  rounds: number;
+  /** What the last round gave, every quarter of the log in it. */
+  last: ReleaseTally;
+  /** What one round gave from the whole log at once, untimed: the same figures in one vintage. */
+  once: ReleaseTally;
+  /** A fingerprint of the last round's figures, to compare runs. */
+  digest: string;
 }
 
 export type WorkerReply = { ok: true; measurement: Measurement } | { ok: false; error: string };

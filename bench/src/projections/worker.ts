@@ -8,6 +8,7 @@ import {
   rebuildFold,
   rebuildForRss,
   rebuildIntoPostgres,
+  releasesAsLogGrows,
 } from './lantern.js';
 import { emmettMemoryFold, emmettSqliteFold, rawSqliteFold } from './peers.js';
 import type { Job, Measurement, ScenarioId, WorkerReply } from './scenarios.js';
@@ -29,6 +30,7 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   foldEmmettSqlite: emmettSqliteFold,
   liveLag,
   donorReleases,
+  releasesAsLogGrows,
   rssBuiltIns: (job) => rebuildForRss(job, 'builtIns'),
   rssBuiltInsCapped: (job) => rebuildForRss(job, 'builtIns'),
   rssFold: (job) => rebuildForRss(job, 'fold'),
