@@ -537,9 +537,16 @@ const releaseFigures = (
       const audience = request.audience;
       const outside = protectionPolicy(policy);
       const what = `Indicator "${meta.id}"`;
+      // A stock over the life of the programme is the stock at its last month: it is that month's
+      // figure, kept once that month has ended, and another month's is another figure.
+      const lifeEnd = table.rows.find((row) => row.period.label === 'life')?.period.end.slice(0, 7);
+      const named = (period: string) =>
+        indicator.kind === 'active' && period === 'life' && lifeEnd !== undefined
+          ? `life@${lifeEnd}`
+          : period;
       // Periods that ended and went out before are given as they went out (frozenPeriods.ts).
       const frozenKey = (period: string) =>
-        `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${granularity}|${period}`;
+        `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${granularity}|${named(period)}`;
       const frozen = new Map(
         periods.flatMap((period) => {
           const kept = frozenPeriodOf(data, frozenKey(period));
@@ -605,7 +612,7 @@ const releaseFigures = (
           `${what} by ${granularity}`,
           new Map(
             [...made.digests].map(([period, digest]) => [
-              periodClaim(projection, meta.id, outside, granularity, undefined, period),
+              periodClaim(projection, meta.id, outside, granularity, undefined, named(period)),
               { period, digest },
             ]),
           ),
@@ -613,10 +620,10 @@ const releaseFigures = (
       );
       // Those that have ended are kept as they go out now.
       const ended = endedBy(outside.finestPeriod, projection.timeZone, data.months?.last);
-      for (const table of made.tables) {
-        if (!ended(table.period)) continue;
-        const { dimensions, entries } = table;
-        notes.claims.push(() => keepPeriod(data, frozenKey(table.period), { dimensions, entries }));
+      for (const { period, dimensions, entries } of made.tables) {
+        const name = named(period);
+        if (!ended(name.startsWith('life@') ? name.slice('life@'.length) : name)) continue;
+        notes.claims.push(() => keepPeriod(data, frozenKey(period), { dimensions, entries }));
       }
       // In the order asked for, each as it went out or as protected now.
       const tables = periods.flatMap((period) => {

@@ -277,4 +277,73 @@ describe('releases outside the programme from a log that grew between them', () 
     });
     expect(internal.find((row) => row.period === '2020-Q1')?.steps[1]?.cases).toEqual({ value: 8 });
   });
+
+  it('give a stock over the life of the programme as the stock at its last month, kept once that month has ended', async () => {
+    // Clubs open at a period's end, protected (the built-in count of clubs is released exactly).
+    const clubs = createIndicatorProjection({
+      name: 'clubs',
+      timeZone: 'Asia/Phnom_Penh',
+      indicators: [
+        {
+          id: 'clubs-open',
+          title: 'Clubs open',
+          unit: 'clubs',
+          measure: 'unit',
+          ascending: true,
+          definition: {
+            filter: { eventTypes: ['ClubEstablished', 'ClubClosed'] },
+            value: {
+              kind: 'active',
+              by: 'data.clubId',
+              opens: { eventType: 'ClubEstablished', dateField: 'data.establishedOn' },
+              closes: [{ eventType: 'ClubClosed' }],
+            },
+            dimensions: ['data.area'],
+          },
+        },
+      ],
+    });
+    const { readModels, catchUp } = storesFor([clubs]);
+    let opened = 0;
+    const club = (on: string): [string, NewEvent[]] => {
+      opened += 1;
+      const clubId = `club-${opened}`;
+      return [
+        `club-${clubId}`,
+        [
+          catalogEvent(
+            'ClubEstablished',
+            {
+              programmeId: 'pp',
+              clubId,
+              name: `Club ${opened}`,
+              area: 'KH-12-06',
+              kind: 'kids-club',
+              establishedOn: on,
+            },
+            { occurredAt: `${on}T09:00:00+07:00`, recordedBy: staff },
+          ),
+        ],
+      ];
+    };
+    const life = async (to?: string) => {
+      const released = await releaseIndicator(clubs, await loadIndicatorData(readModels, clubs), {
+        indicator: 'clubs-open',
+        period: 'life',
+        ...(to === undefined ? {} : { to }),
+        audience: 'donor',
+        principal: donor,
+      });
+      return released.rows.map((row) => row.actual);
+    };
+    await catchUp(
+      ['2020-01-06', '2020-01-08', '2020-01-13', '2020-01-15', '2020-01-20', '2020-01-22'].map(club),
+    );
+    expect(await life()).toEqual([{ value: 6 }]);
+    // Five more in March: the stock at March's end is another figure, and goes out.
+    await catchUp(['2020-03-02', '2020-03-04', '2020-03-09', '2020-03-11', '2020-03-16'].map(club));
+    expect(await life()).toEqual([{ value: 11 }]);
+    // The stock at January's end, asked again, is as it went out.
+    expect(await life('2020-01')).toEqual([{ value: 6 }]);
+  });
 });
