@@ -591,14 +591,18 @@ const releaseFigures = (
                     ),
                   ]),
                 );
-                const apart = protectPeriodsApart(dimensionsOf(indicator), fresh, audience, outside, cellsBy);
                 // Every figure of each period, a distinct indicator's totals counted as unions.
-                const tables = apart.periods.map(({ period, released, cells: own }) => ({
+                const tables = protectPeriodsApart(
+                  dimensionsOf(indicator),
+                  fresh,
+                  audience,
+                  outside,
+                  cellsBy,
+                ).map(({ period, dimensions, released, cells: own }) => ({
                   period,
-                  dimensions: apart.dimensions,
+                  dimensions,
                   entries: released.map((entry) =>
-                    indicator.kind === 'distinct' &&
-                    !apart.dimensions.every((d) => entry.key[d] !== undefined)
+                    indicator.kind === 'distinct' && !dimensions.every((d) => entry.key[d] !== undefined)
                       ? recounted(entry, own)
                       : entry,
                   ),
@@ -1051,20 +1055,18 @@ const periodCells = (
   return [...merged.values()];
 };
 
-/** Each period's table, protected on its own by the dimensions kept. */
-interface PeriodsApart {
+/** A period's table, protected on its own by the dimensions it kept. */
+interface PeriodApart {
+  readonly period: string;
   readonly dimensions: readonly string[];
-  readonly periods: readonly {
-    readonly period: string;
-    readonly released: readonly ReleasedEntry[];
-    readonly cells: readonly PeriodCell[];
-  }[];
+  readonly released: readonly ReleasedEntry[];
+  readonly cells: readonly PeriodCell[];
 }
 
 /**
- * Protects each period on its own, by as many of `dimensions` as can be kept without hiding a
- * period's total (all of them, else one fewer, the last given up first): every breakdown of a
- * period is then read from its one table.
+ * Protects each period on its own, by as many of `dimensions` as it can keep without hiding its
+ * total (all of them, else one fewer, the last given up first): every breakdown of a period is
+ * then read from its one table, whichever other periods a release asks for with it.
  */
 const protectPeriodsApart = (
   dimensions: readonly string[],
@@ -1072,35 +1074,44 @@ const protectPeriodsApart = (
   audience: Exclude<Audience, 'internal'>,
   policy: DisclosurePolicy,
   cellsBy: (dims: string[]) => PeriodCell[],
-): PeriodsApart => {
-  const attempts = subsetsOf(dimensions).map((subset) => (): PeriodsApart => {
-    const cells = cellsBy(subset);
-    return {
-      dimensions: subset,
-      periods: periods.map((period) => {
-        const own = cells.filter((cell) => cell.period === period);
-        if (subset.length === 0) {
-          const total = own.reduce((sum, cell) => sum + cell.value, 0);
-          return { period, cells: own, released: [{ key: {}, ...protectCount(total, audience, policy) }] };
-        }
-        const released = protectTable(
-          {
-            dimensions: subset,
-            cells: own.map((cell) => ({ key: cell.dims, value: cell.value })),
-            ...(subset.includes(areaDimension) ? { areaDimension } : {}),
-          },
-          audience,
-          policy,
-          { totalsFirst: subset },
-        );
-        return { period, cells: own, released: [...released.cells, ...released.margins] };
-      }),
-    };
+): PeriodApart[] => {
+  const cellsFor = new Map<string, PeriodCell[]>();
+  const cellsOf = (subset: string[]): PeriodCell[] => {
+    const id = JSON.stringify(subset);
+    let cells = cellsFor.get(id);
+    if (cells === undefined) {
+      cells = cellsBy(subset);
+      cellsFor.set(id, cells);
+    }
+    return cells;
+  };
+  return periods.map((period) => {
+    const attempts = subsetsOf(dimensions).map((subset) => (): PeriodApart => {
+      const own = cellsOf(subset).filter((cell) => cell.period === period);
+      if (subset.length === 0) {
+        const total = own.reduce((sum, cell) => sum + cell.value, 0);
+        return {
+          period,
+          dimensions: subset,
+          cells: own,
+          released: [{ key: {}, ...protectCount(total, audience, policy) }],
+        };
+      }
+      const released = protectTable(
+        {
+          dimensions: subset,
+          cells: own.map((cell) => ({ key: cell.dims, value: cell.value })),
+          ...(subset.includes(areaDimension) ? { areaDimension } : {}),
+        },
+        audience,
+        policy,
+        { totalsFirst: subset },
+      );
+      return { period, dimensions: subset, cells: own, released: [...released.cells, ...released.margins] };
+    });
+    // Without a dimension the period's total goes out, or is "<5": that one is protected.
+    return firstKeepingTotal(attempts, (made) => made.released) as PeriodApart;
   });
-  // Without a dimension every period's total goes out, or is "<5": one of them is protected.
-  return firstKeepingTotal(attempts, (made) =>
-    made.periods.flatMap((period) => period.released),
-  ) as PeriodsApart;
 };
 
 /** Refuses a breakdown by a dimension the one protection gave up, naming those it kept. */
