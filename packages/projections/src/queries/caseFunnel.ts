@@ -32,6 +32,8 @@ import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 import {
   adoptVintages,
   cutOffOf,
+  type FrozenVintage,
+  keepVintage,
   noteProtections,
   protectVintages,
   vintagesFor,
@@ -324,8 +326,8 @@ const latestZone = 'Etc/GMT+12';
  * leaves out of the cases disclosed (cases not followed up, say), since with the disclosed cases
  * and the followed-up ones both released, their difference is known. A case that moves on to
  * another stage after its month went out is counted as it was there, as a late case is: donors
- * read a month's funnel as it first went out, the programme's staff as it is. `keep` notes a new
- * vintage as the store's once the release goes out.
+ * read a month's funnel as it first went out, the programme's staff as it is. `made` holds the
+ * new vintage, if any, to record with the release and keep once recorded.
  */
 const protectedFunnelOf = (
   readModels: ReadModelStore,
@@ -334,15 +336,18 @@ const protectedFunnelOf = (
   audience: Exclude<Audience, 'internal'>,
   policy: DisclosurePolicy,
   to: string | undefined,
-): { readonly tables: VintageTable[]; readonly keep: () => void } => {
+): { readonly tables: VintageTable[]; readonly made: ReadonlyMap<string, FrozenVintage> } => {
   const key = vintagesKey(funnel.projection, 'funnel', `${funnel.threshold}|${funnel.finestPeriod}`);
-  const { vintages, keep } = vintagesFor(
+  const cutOff = cutOffOf(policy.finestPeriod, latestZone, new Date(), to);
+  const { vintages, fresh } = vintagesFor(
     readModels,
     key,
     'The case funnel',
     laterStages,
-    cutOffOf(policy.finestPeriod, latestZone, new Date(), to),
-    undefined,
+    cutOff,
+    // With a last month named, the months to it are complete; without one, the funnel's months
+    // end at the last a case was disclosed in.
+    to === undefined ? undefined : cutOff,
     () => {
       // The cases counted by month and the stages they reached: what a vintage keeps.
       const counts = new Map<string, { month: string; dims: Record<string, string>; value: number }>();
@@ -379,7 +384,7 @@ const protectedFunnelOf = (
     made.set(identity, tables);
   }
   noteProtections(vintages, tables);
-  return { tables, keep };
+  return { tables, made: new Map(fresh === undefined ? [] : [[key, fresh]]) };
 };
 
 const releaseFunnel = async (
@@ -482,12 +487,15 @@ const releaseFunnel = async (
     adoptVintages(readModels, register.vintages);
     const claim = claimFunnel(readModels);
     const cases = await casesOfFunnel(readModels, funnel.projection);
-    const { tables, keep } = protectedFunnelOf(readModels, funnel, cases, outside.audience, policy, asked.to);
+    const { tables, made } = protectedFunnelOf(readModels, funnel, cases, outside.audience, policy, asked.to);
     const figures = figuresFrom(cases, tables);
     // Only a funnel that went out binds later releases: a refused one gave nothing away.
     claim();
-    keep();
-    if (await recordFunnel(readModels, register, funnel)) return figures;
+    if (await recordFunnel(readModels, register, funnel, made)) {
+      // The vintage it made is the store's once the register holds it, and not before.
+      for (const [key, vintage] of made) keepVintage(readModels, key, vintage, true);
+      return figures;
+    }
     // Another writer recorded a release meanwhile: what it recorded may refuse this one, or hold
     // the vintage this one would have made.
   }

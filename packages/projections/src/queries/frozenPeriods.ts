@@ -38,34 +38,27 @@ const heldOf = (data: object): HeldPeriods => {
 export const frozenPeriodOf = (data: object, key: string): FrozenPeriod | undefined =>
   periodsOfData.get(data)?.held.get(key);
 
-/** Keeps a period as it went out, from a release of `data` that went out. */
-export const keepPeriod = (data: object, key: string, period: FrozenPeriod): void => {
-  const { held } = heldOf(data);
-  if (!held.has(key)) held.set(key, period);
+/**
+ * Keeps a period as it went out, once the release that gave it went out (and, `recorded`, once
+ * the register holds it). Kept once.
+ */
+export const keepPeriod = (data: object, key: string, period: FrozenPeriod, recorded: boolean): void => {
+  const own = heldOf(data);
+  if (!own.held.has(key)) own.held.set(key, period);
+  if (recorded) own.recorded.add(key);
 };
 
 /**
- * Binds `data`'s later releases by the periods the register keeps. One `data` kept from a release
- * whose record did not go through gives way to the register's: its figures were never given.
+ * Binds `data`'s later releases by the periods the register keeps, as it keeps them: what `data`
+ * kept otherwise (a release whose record did not go through, or one made without the register)
+ * gives way, as its figures never went out recorded.
  */
 export const adoptPeriods = (data: object, register: ReadonlyMap<string, FrozenPeriod>): void => {
-  const { held, recorded } = heldOf(data);
+  const own = heldOf(data);
+  own.held.clear();
+  own.recorded.clear();
   for (const [key, period] of register) {
-    held.set(key, period);
-    recorded.add(key);
+    own.held.set(key, period);
+    own.recorded.add(key);
   }
-};
-
-/** The periods `data` kept that the register does not hold yet. */
-export const periodsToRecord = (data: object): Map<string, FrozenPeriod> => {
-  const found = new Map<string, FrozenPeriod>();
-  const own = periodsOfData.get(data);
-  for (const [key, period] of own?.held ?? []) if (!own?.recorded.has(key)) found.set(key, period);
-  return found;
-};
-
-/** Notes that the register now holds every period `data` kept. */
-export const periodsRecorded = (data: object): void => {
-  const own = periodsOfData.get(data);
-  for (const key of own?.held.keys() ?? []) own?.recorded.add(key);
 };

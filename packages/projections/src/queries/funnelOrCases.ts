@@ -2,7 +2,7 @@ import { DisclosureError, type ReadModelStore } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
 import type { IndicatorData } from './indicatorValues.js';
 import { type ReleaseRegister, readReleaseRegister, writeClaims } from './releaseRegister.js';
-import { vintagesRecorded, vintagesToRecord } from './vintages.js';
+import type { FrozenVintage } from './vintages.js';
 
 /**
  * The case funnel and the indicators about cases count the same cases: the funnel's disclosed
@@ -180,12 +180,13 @@ export const recordFunnel = async (
   readModels: ReadModelStore,
   register: ReleaseRegister,
   funnel: FunnelRelease,
+  /** The vintage the release made, if any, by its table's key. */
+  vintages: ReadonlyMap<string, FrozenVintage>,
 ): Promise<boolean> => {
   const claims = new Map([
     [funnelOrCasesClaim, funnelValue],
     [funnelPolicyClaim(funnel.projection), funnelPolicyText(funnel)],
   ]);
-  if (!(await writeClaims(readModels, register, claims, vintagesToRecord(readModels)))) return false;
-  vintagesRecorded(readModels);
-  return true;
+  const made = new Map([...vintages].map(([key, vintage]) => [key, [vintage]]));
+  return writeClaims(readModels, register, claims, made);
 };

@@ -1,18 +1,20 @@
 import { auditExport, type ExportAudit } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import { adoptPeriods, periodsRecorded, periodsToRecord } from './frozenPeriods.js';
+import { adoptPeriods } from './frozenPeriods.js';
 import { adoptFunnelOrCases, funnelOrCasesClaim, funnelOrCasesOf, storeOf } from './funnelOrCases.js';
 import type { IndicatorData } from './indicatorValues.js';
 import {
   adoptClaims,
   claimsMadeFrom,
+  keepMade,
   type ReleasedIndicator,
   type ReleaseRequest,
+  releaseMaking,
   releaseNow,
 } from './releaseIndicator.js';
 import { claimAttempts, readReleaseRegister, registerBusy, writeClaims } from './releaseRegister.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
-import { adoptVintages, vintagesRecorded, vintagesToRecord } from './vintages.js';
+import { adoptVintages } from './vintages.js';
 
 /**
  * Indicator values by period and breakdown, fit for the audience: exact for the programme's
@@ -50,14 +52,15 @@ export const releaseIndicator = async (
     adoptVintages(data, register.vintages);
     adoptPeriods(data, register.periods);
     adoptFunnelOrCases(readModels, register.claims.get(funnelOrCasesClaim));
-    const released = releaseNow(projection, data, request);
+    const made = releaseMaking(projection, data, request);
     const claims = claimsMadeFrom(projection, data);
     const funnelOrCases = funnelOrCasesOf(readModels);
     if (funnelOrCases !== undefined) claims.set(funnelOrCasesClaim, funnelOrCases);
-    if (await writeClaims(readModels, register, claims, vintagesToRecord(data), periodsToRecord(data))) {
-      vintagesRecorded(data);
-      periodsRecorded(data);
-      return released;
+    const vintages = new Map([...made.vintages].map(([key, vintage]) => [key, [vintage]]));
+    if (await writeClaims(readModels, register, claims, vintages, made.periods)) {
+      // What this release made is the data's once the register holds it, and not before.
+      keepMade(data, made, true);
+      return made.released;
     }
     // Another writer recorded a release meanwhile: what it recorded may refuse this one.
   }

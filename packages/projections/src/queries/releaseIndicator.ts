@@ -28,7 +28,7 @@ import {
 } from '../disclosure/index.js';
 import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import { frozenPeriodOf, keepPeriod } from './frozenPeriods.js';
+import { type FrozenPeriod, frozenPeriodOf, keepPeriod } from './frozenPeriods.js';
 import { claimCaseFigures } from './funnelOrCases.js';
 import {
   checkRequest,
@@ -53,6 +53,8 @@ import { requireFiguresFor } from './requireFiguresFor.js';
 import {
   cutOffOf,
   endedBy,
+  type FrozenVintage,
+  keepVintage,
   noteProtections,
   protectVintages,
   vintagesFor,
@@ -120,12 +122,26 @@ export interface ReleasedIndicator {
   readonly through?: string;
 }
 
-/** What a release notes as it goes: what to claim once its figures go out, and how far they reach. */
+/**
+ * What a release notes as it goes: what to claim once its figures go out, what it kept as they
+ * went out (to keep, or to record first), and how far they reach.
+ */
 interface ReleaseNotes {
   /** Done once the figures are released (see `claimFigures`), and only then. */
   readonly claims: (() => void)[];
+  /** New vintages the figures were read from, by their table's key (vintages.ts). */
+  readonly vintages: Map<string, FrozenVintage>;
+  /** Periods that ended, as they go out now, by key (frozenPeriods.ts). */
+  readonly periods: Map<string, FrozenPeriod>;
   /** The last month of the vintages the figures were read from, if any. */
   through?: string;
+}
+
+/** A release, and the vintages and periods it made: what `releaseIndicator` records. */
+export interface ReleaseMade {
+  readonly released: ReleasedIndicator;
+  readonly vintages: ReadonlyMap<string, FrozenVintage>;
+  readonly periods: ReadonlyMap<string, FrozenPeriod>;
 }
 
 const periodDimension = 'period';
@@ -265,11 +281,35 @@ export const releaseNow = (
   data: IndicatorData,
   request: ReleaseRequest,
 ): ReleasedIndicator => {
-  const notes: ReleaseNotes = { claims: [] };
+  const made = releaseMaking(projection, data, request);
+  keepMade(data, made, false);
+  return made.released;
+};
+
+/**
+ * `releaseNow`, its vintages and periods given back rather than kept: `releaseIndicator` keeps
+ * them once the register holds them, so that what a release kept is what went out recorded.
+ */
+export const releaseMaking = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest,
+): ReleaseMade => {
+  const notes: ReleaseNotes = { claims: [], vintages: new Map(), periods: new Map() };
   const released = releaseFigures(projection, data, request, notes);
   // Only figures that went out bind later releases: a refused release gave nothing away.
   for (const claim of notes.claims) claim();
-  return notes.through === undefined ? released : { ...released, through: notes.through };
+  return {
+    released: notes.through === undefined ? released : { ...released, through: notes.through },
+    vintages: notes.vintages,
+    periods: notes.periods,
+  };
+};
+
+/** Keeps what a release made as `data`'s: see `keepVintage`, `keepPeriod`. */
+export const keepMade = (data: IndicatorData, made: ReleaseMade, recorded: boolean): void => {
+  for (const [key, vintage] of made.vintages) keepVintage(data, key, vintage, recorded);
+  for (const [key, period] of made.periods) keepPeriod(data, key, period, recorded);
 };
 
 const releaseFigures = (
@@ -623,11 +663,17 @@ const releaseFigures = (
         ),
       );
       // Those that have ended are kept as they go out now.
-      const ended = endedBy(outside.finestPeriod, projection.timeZone, data.months?.last);
+      // A release that names its last month says the months to it are complete; without one, a
+      // month nothing was recorded in yet has not ended for it.
+      const ended = endedBy(
+        outside.finestPeriod,
+        projection.timeZone,
+        request.to === undefined ? data.months?.last : undefined,
+      );
       for (const { period, dimensions, entries } of made.tables) {
         const name = named(period);
         if (!ended(name.startsWith('life@') ? name.slice('life@'.length) : name)) continue;
-        notes.claims.push(() => keepPeriod(data, frozenKey(period), { dimensions, entries }));
+        notes.periods.set(frozenKey(period), { dimensions, entries });
       }
       // In the order asked for, each as it went out or as protected now.
       const tables = periods.flatMap((period) => {
@@ -1222,20 +1268,24 @@ const vintagedOnce = (
   made: VintagedTable,
 ): VintageTable[] => {
   const cutOff = cutOffOf(policy.finestPeriod, projection.timeZone, new Date(), rangeOf(request).to);
-  const { vintages, keep } = vintagesFor(
+  const key = vintagesKey(projection.name, table, policyText(policy));
+  const { vintages, fresh } = vintagesFor(
     data,
-    vintagesKey(projection.name, table, policyText(policy)),
+    key,
     what,
     made.dimensions,
     cutOff,
-    data.months?.last,
+    // A release that names its last month says the months to it are complete: they are taken
+    // even when nothing was recorded in them. Without one, months after the last anything was
+    // recorded in are left for a later vintage.
+    request.to === undefined ? data.months?.last : cutOff,
     made.counts,
   );
   const tables = protectedOnce(data, table, what, policy, [vintagesIdentity(vintages)], () =>
     protectVintages(vintages, made.shape),
   );
   noteProtections(vintages, tables);
-  notes.claims.push(keep);
+  if (fresh !== undefined) notes.vintages.set(key, fresh);
   // The figures reach the last vintage's last month, or the last month asked for before it.
   const last = tables.at(-1)?.last;
   if (last !== undefined) {

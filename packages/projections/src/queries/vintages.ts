@@ -109,22 +109,18 @@ const sameVintage = (a: FrozenVintage, b: FrozenVintage): boolean =>
   a.last === b.last && a.digest === b.digest;
 
 /**
- * Binds `data`'s later releases by the vintages the register holds. Vintages `data` made in a
- * release whose record did not go through (another writer recorded first) are dropped when the
- * register holds others: their figures were never given. Vintages `data` recorded, or adopted,
- * that the register does not hold as they are cannot be reconciled, and that is refused.
+ * Binds `data`'s later releases by the vintages the register holds, as it holds them: what `data`
+ * kept otherwise (a release whose record did not go through, or one made without the register)
+ * gives way, as its figures never went out recorded. Vintages `data` recorded that the register
+ * does not hold as they are cannot be reconciled, and that is refused.
  */
 export const adoptVintages = (
   data: object,
   register: ReadonlyMap<string, readonly FrozenVintage[]>,
 ): void => {
   const tables = tablesOf(data);
-  for (const [key, held] of register) {
-    const own = tables.get(key);
-    if (own === undefined) {
-      tables.set(key, { vintages: [...held], recorded: held.length });
-      continue;
-    }
+  for (const [key, own] of tables) {
+    const held = register.get(key) ?? [];
     const agrees = own.vintages
       .slice(0, own.recorded)
       .every((vintage, i) => held[i] !== undefined && sameVintage(vintage, held[i] as FrozenVintage));
@@ -134,24 +130,23 @@ export const adoptVintages = (
           'of releases says they went before, from these read models. Release them from data loaded anew.',
       );
     }
-    // The register moved on past what this data recorded: what it made since was never given.
-    if (held.length > own.recorded) own.vintages = [...held];
-    own.recorded = held.length;
   }
+  for (const [key, held] of register) tables.set(key, { vintages: [...held], recorded: held.length });
+  for (const key of [...tables.keys()]) if (!register.has(key)) tables.delete(key);
 };
 
-/** The vintages `data` made that the register does not hold yet, by their table's key. */
-export const vintagesToRecord = (data: object): Map<string, FrozenVintage[]> => {
-  const found = new Map<string, FrozenVintage[]>();
-  for (const [key, { vintages, recorded }] of vintagesOfData.get(data) ?? []) {
-    if (vintages.length > recorded) found.set(key, vintages.slice(recorded));
-  }
-  return found;
-};
-
-/** Notes that the register now holds every vintage `data` made. */
-export const vintagesRecorded = (data: object): void => {
-  for (const table of vintagesOfData.get(data)?.values() ?? []) table.recorded = table.vintages.length;
+/**
+ * Keeps a vintage a release made as `data`'s, once the release went out (and, `recorded`, once
+ * the register holds it), after the vintage it was made after. Kept once.
+ */
+export const keepVintage = (data: object, key: string, vintage: FrozenVintage, recorded: boolean): void => {
+  const tables = tablesOf(data);
+  const table = tables.get(key) ?? { vintages: [], recorded: 0 };
+  tables.set(key, table);
+  const last = table.vintages.at(-1);
+  if (last !== undefined && last.last >= vintage.last) return;
+  table.vintages.push(vintage);
+  if (recorded) table.recorded = table.vintages.length;
 };
 
 /** The month a period of the policy's finest granularity ends in, at or before `month`. */
@@ -207,9 +202,8 @@ export const endedBy = (
 /**
  * The vintages of a table released outside the programme from `data`, with one more when the
  * cut-off, and the last month anything was recorded in, reach past the last: its months' counts
- * as they are now. `keep` notes the new one as `data`'s once the release it was made for went
- * out, to be recorded with it. Refused when the table's dimensions changed since its figures
- * first went out.
+ * as they are now (`fresh`, to keep with `keepVintage` once the release it was made for goes
+ * out). Refused when the table's dimensions changed since its figures first went out.
  */
 export const vintagesFor = (
   data: object,
@@ -220,7 +214,7 @@ export const vintagesFor = (
   /** The last month anything was recorded in, when known; else the last month counted. */
   lastRecorded: string | undefined,
   counts: () => readonly MonthCount[],
-): { readonly vintages: readonly FrozenVintage[]; readonly keep: () => void } => {
+): { readonly vintages: readonly FrozenVintage[]; readonly fresh?: FrozenVintage } => {
   const held = vintagesOfData.get(data)?.get(key)?.vintages ?? [];
   const before = held.at(-1);
   if (before !== undefined && JSON.stringify(before.dimensions) !== JSON.stringify(dimensions)) {
@@ -231,7 +225,7 @@ export const vintagesFor = (
         'never had the others, from read models of its own.',
     );
   }
-  const unchanged = { vintages: held, keep: () => undefined };
+  const unchanged = { vintages: held };
   if (before !== undefined && (cutOff <= before.last || (lastRecorded ?? cutOff) <= before.last)) {
     return unchanged;
   }
@@ -253,16 +247,7 @@ export const vintagesFor = (
     dimensions,
     now.filter((count) => count.month <= last && (after === undefined || count.month > after)),
   );
-  return {
-    vintages: [...held, fresh],
-    keep: () => {
-      const tables = tablesOf(data);
-      const table = tables.get(key) ?? { vintages: [], recorded: 0 };
-      tables.set(key, table);
-      // Kept once: a release that gives a table twice keeps its new vintage once.
-      if (table.vintages.at(-1) === before) table.vintages.push(fresh);
-    },
-  };
+  return { vintages: [...held, fresh], fresh };
 };
 
 /** A digest of a protection: every entry's key and what it shows (its value, or why it is hidden). */
