@@ -30,8 +30,9 @@ import { previousMonth } from './periods.js';
  *
  * Only months that have ended go out: a cut-off is at most the end of the last month (quarter,
  * year, as the policy's finest period is) that has ended in the programme's time zone, so a month
- * still being recorded is not frozen half-counted; and a vintage ends no later than the last month
- * anything was recorded in, so months nothing was recorded in yet are not frozen empty.
+ * still being recorded is not frozen half-counted. A release that names its last month says the
+ * months to it are complete; one that does not ends its vintage at the last month anything was
+ * recorded in, so months nothing was recorded in yet are not frozen empty.
  */
 
 /** A vintage as the register of releases keeps it: the counts of its months when it went out. */
