@@ -175,12 +175,13 @@ const lastRead = new WeakMap<ReadModelStore, ReleaseRegister>();
  * from the same store is given again while the register's writes are the same.
  */
 export const readReleaseRegister = async (readModels: ReadModelStore): Promise<ReleaseRegister> => {
-  await readModels.prepare(releaseRegisterName, collections);
+  const known = lastRead.get(readModels);
+  // Its tables are made once per store handle: a handle that read the register has them.
+  if (known === undefined) await readModels.prepare(releaseRegisterName, collections);
   // The count of writes first: a write landing between the two reads then makes the next write
   // from this read fail and read again, rather than pass on claims it never saw.
   const checkpoint = await readModels.checkpoint(releaseRegisterName);
   const writes = checkpoint?.position ?? 0n;
-  const known = lastRead.get(readModels);
   if (known !== undefined && known.writes === writes) return known;
   const [claimRows, vintageRows, periodRows] = await Promise.all([
     readModels.documents(releaseRegisterName, claimsCollection),
