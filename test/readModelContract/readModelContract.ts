@@ -530,14 +530,14 @@ export const runReadModelContract = (
           ],
           claimedAt: '2020-04-01T00:00:00.000Z',
         };
-        const commitPeriod = (after: bigint, document: ReadModelDocument) =>
+        const commitPeriod = (after: bigint, document: ReadModelDocument, key = periodKey) =>
           readModels.commit([
             {
               projection: releaseRegisterName,
               version: 1,
               after,
               position: after + 1n,
-              changes: [{ collection: 'periods', key: periodKey, document }],
+              changes: [{ collection: 'periods', key, document }],
             },
           ]);
         await commitPeriod(2n, period);
@@ -549,13 +549,51 @@ export const runReadModelContract = (
             { key: {}, value: null, suppressed: 'secondary' },
           ],
         });
+        // A period of medians: one shown, one hidden over too few cases.
+        const medianKey =
+          'frozen|indicators|median-days-disclosure-to-placement|5|1|month|quarter|data.area|2020-Q1';
+        const medians = {
+          dimensions: ['data.area'],
+          entries: [
+            [
+              [
+                ['period', '2020-Q1'],
+                ['data.area', 'KH-12'],
+              ],
+              10.5,
+              null,
+            ],
+            [
+              [
+                ['period', '2020-Q1'],
+                ['data.area', 'KH-03'],
+              ],
+              null,
+              'few-observations',
+            ],
+          ],
+          claimedAt: '2020-04-01T00:00:00.000Z',
+        };
+        await commitPeriod(3n, medians, medianKey);
+        expect((await readReleaseRegister(readModels)).periods.get(medianKey)).toEqual({
+          dimensions: ['data.area'],
+          entries: [
+            { key: { period: '2020-Q1', 'data.area': 'KH-12' }, value: 10.5 },
+            { key: { period: '2020-Q1', 'data.area': 'KH-03' }, value: null, suppressed: 'few-observations' },
+          ],
+        });
         // One that no longer reads as it was written is refused, not used.
-        await commitPeriod(3n, { ...period, entries: [[[], 3, 'primary']] });
+        await commitPeriod(4n, { ...medians, entries: [[[], 3, 'few-observations']] }, medianKey);
         await expect(readReleaseRegister(readModels)).rejects.toThrow(
           /period .* does not read back as it was written/,
         );
-        await commitPeriod(4n, period);
-        await commitVintage(5n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
+        await commitPeriod(5n, medians, medianKey);
+        await commitPeriod(6n, { ...period, entries: [[[], 3, 'primary']] });
+        await expect(readReleaseRegister(readModels)).rejects.toThrow(
+          /period .* does not read back as it was written/,
+        );
+        await commitPeriod(7n, period);
+        await commitVintage(8n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
         await expect(readReleaseRegister(readModels)).rejects.toThrow(/does not read back as it was written/);
       });
 

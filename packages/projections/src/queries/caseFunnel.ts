@@ -1,13 +1,19 @@
 import {
   type Audience,
   auditExport,
+  DisclosureError,
   daysBetween,
   type ExportAudit,
   type Principal,
   type ReadModelDocument,
   type ReadModelStore,
 } from '@lantern/core';
-import { type DisclosurePolicy, protectMedian, resolvePolicy } from '../disclosure/index.js';
+import {
+  type DisclosurePolicy,
+  type PeriodGranularity,
+  protectMedian,
+  resolvePolicy,
+} from '../disclosure/index.js';
 import { defineProjection, type Projection } from '../engine/projection.js';
 import { createLocalDater } from '../indicators/dates.js';
 import {
@@ -16,6 +22,7 @@ import {
   keepReportingConsent,
   reportableChildren,
 } from '../indicators/reportingConsent.js';
+import type { FrozenEntry, FrozenPeriod } from './frozenPeriods.js';
 import {
   claimFunnel,
   type FunnelRelease,
@@ -27,11 +34,12 @@ import { medianOf } from './median.js';
 import { checkHierarchyRequest, readVintages, type VintageTable } from './periodHierarchy.js';
 import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
-import { claimAttempts, registerBusy } from './releaseRegister.js';
+import { claimAttempts, type ReleaseRegister, registerBusy } from './releaseRegister.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
 import {
   adoptVintages,
   cutOffOf,
+  endedBy,
   type FrozenVintage,
   keepVintage,
   noteProtections,
@@ -387,6 +395,101 @@ const protectedFunnelOf = (
   return { tables, made: new Map(fresh === undefined ? [] : [[key, fresh]]) };
 };
 
+/**
+ * The funnel's medians outside the programme, bound as an indicator's are (see `releaseMedians` in
+ * releaseIndicator.ts): a period that has ended goes out as it first went out, its medians kept in
+ * the register of releases; a median shown for a period that had not ended (the life of the
+ * programme) binds every later release of it. What a release adds is gathered in `periods` and
+ * `claims`, to be recorded with it.
+ */
+interface FunnelMedians {
+  readonly register: ReleaseRegister;
+  /** The register's key of a period's medians. */
+  readonly key: (period: string) => string;
+  /** The register's claim of a stage's median in a period that had not ended. */
+  readonly claim: (period: string, stage: FunnelStage) => string;
+  readonly ended: (period: string) => boolean;
+  /** Each period's medians as they go out now, by period. */
+  readonly now: Map<string, FrozenEntry[]>;
+  readonly periods: Map<string, FrozenPeriod>;
+  readonly claims: Map<string, string>;
+}
+
+const funnelMediansOf = (
+  register: ReleaseRegister,
+  funnel: FunnelRelease,
+  /** The policy's finest period: the funnel's is its text. */
+  finest: PeriodGranularity,
+  granularity: Granularity,
+  cases: readonly CaseDocument[],
+  to: string | undefined,
+): FunnelMedians => {
+  const table = `${funnel.projection}|funnel-medians|${funnel.threshold}|${funnel.finestPeriod}|${granularity}`;
+  // A release that names its last month says the months to it are complete; without one, the
+  // funnel's months end at the last a case was disclosed in.
+  const lastDisclosed = cases.reduce<string | undefined>((last, c) => {
+    const month = c.disclosed.slice(0, 7);
+    return last === undefined || month > last ? month : last;
+  }, undefined);
+  return {
+    register,
+    key: (period) => `frozen|${table}|${period}`,
+    claim: (period, stage) => `period|${table}|${period}|${stage}`,
+    ended: endedBy(finest, latestZone, to === undefined ? lastDisclosed : undefined),
+    now: new Map(),
+    periods: new Map(),
+    claims: new Map(),
+  };
+};
+
+/** A stage's median in a period as it goes out: see `FunnelMedians`. */
+const boundMedian = (
+  bound: FunnelMedians | undefined,
+  period: string,
+  stage: FunnelStage,
+  now: ReleasedValue,
+): ReleasedValue => {
+  if (bound === undefined) return now;
+  const kept = bound.register.periods.get(bound.key(period));
+  if (kept !== undefined) {
+    // Kept with every stage; one missing is hidden rather than given anew.
+    const entry = kept.entries.find((held) => held.key.stage === stage);
+    if (entry === undefined || 'suppressed' in entry) return { value: null, suppressed: 'few-observations' };
+    return { value: entry.value };
+  }
+  const key = { period, stage };
+  const entries = bound.now.get(period) ?? [];
+  bound.now.set(period, entries);
+  if ('suppressed' in now) {
+    entries.push({ key, value: null, suppressed: 'few-observations' });
+    return now;
+  }
+  entries.push({ key, value: now.value });
+  if (!bound.ended(period)) {
+    const claim = bound.claim(period, stage);
+    const before = bound.register.claims.get(claim);
+    if (before !== undefined && before !== String(now.value)) {
+      throw new DisclosureError(
+        `The case funnel's median days to "${stage}" for ${period} went outside the programme before as ${before}, ` +
+          `and is ${now.value} now: beside what went out, it could tell how long a case recorded since took. Medians ` +
+          'of a period go out once it has ended as they first went out; ask for periods that have ended, or give ' +
+          'these to internal staff.',
+      );
+    }
+    bound.claims.set(claim, String(now.value));
+  }
+  return now;
+};
+
+/** Keeps the medians of each period released that has ended and was not kept before. */
+const keepEnded = (bound: FunnelMedians, periods: readonly string[]): void => {
+  for (const period of periods) {
+    const entries = bound.now.get(period);
+    if (entries === undefined || !bound.ended(period)) continue;
+    bound.periods.set(bound.key(period), { dimensions: ['stage'], entries });
+  }
+};
+
 const releaseFunnel = async (
   readModels: ReadModelStore,
   request: CaseFunnelReleaseRequest,
@@ -410,8 +513,15 @@ const releaseFunnel = async (
           ...(asked.to === undefined ? {} : { to: asked.to }),
         };
   if (outside !== undefined) checkHierarchyRequest(granularity, outside);
-  /** The funnel's rows as the audience may see them, its counts read from `tables` outside the programme. */
-  const figuresFrom = (cases: readonly CaseDocument[], tables: readonly VintageTable[] | undefined) => {
+  /**
+   * The funnel's rows as the audience may see them, its counts read from `tables` outside the
+   * programme, and its medians bound by what went out before (`bound`, see `FunnelMedians`).
+   */
+  const figuresFrom = (
+    cases: readonly CaseDocument[],
+    tables: readonly VintageTable[] | undefined,
+    bound?: FunnelMedians,
+  ) => {
     const stageTables = funnelStages.map((stage, i) =>
       tables === undefined || outside === undefined
         ? undefined
@@ -460,14 +570,20 @@ const releaseFunnel = async (
           medianDaysFromPrevious:
             median === null
               ? null
-              : median.value === null
-                ? { value: null, suppressed: 'few-observations' }
-                : { value: median.value },
+              : boundMedian(
+                  bound,
+                  row.period,
+                  stage,
+                  median.value === null
+                    ? { value: null, suppressed: 'few-observations' }
+                    : { value: median.value },
+                ),
         });
       }
       const exactTotal = rows.reduce((sum, row) => sum + (row.steps[i]?.cases ?? 0), 0);
       totals.push({ stage, cases: casesOf('total', exactTotal), medianDaysFromPrevious: null });
     });
+    if (bound !== undefined) keepEnded(bound, periods);
     return [
       ...periods.map((period) => ({ period, steps: released.get(period) ?? [] })),
       { period: 'total', steps: totals },
@@ -488,10 +604,11 @@ const releaseFunnel = async (
     const claim = claimFunnel(readModels);
     const cases = await casesOfFunnel(readModels, funnel.projection);
     const { tables, made } = protectedFunnelOf(readModels, funnel, cases, outside.audience, policy, asked.to);
-    const figures = figuresFrom(cases, tables);
+    const bound = funnelMediansOf(register, funnel, policy.finestPeriod, granularity, cases, asked.to);
+    const figures = figuresFrom(cases, tables, bound);
     // Only a funnel that went out binds later releases: a refused one gave nothing away.
     claim();
-    if (await recordFunnel(readModels, register, funnel, made)) {
+    if (await recordFunnel(readModels, register, funnel, made, bound.periods, bound.claims)) {
       // The vintage it made is the store's once the register holds it, and not before.
       for (const [key, vintage] of made) keepVintage(readModels, key, vintage, true);
       return figures;

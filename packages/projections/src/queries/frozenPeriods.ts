@@ -1,3 +1,4 @@
+import { StoreError } from '@lantern/core';
 import type { ReleasedEntry } from '../disclosure/index.js';
 
 /*
@@ -7,14 +8,41 @@ import type { ReleasedEntry } from '../disclosure/index.js';
  * records of it made since reach the programme's own figures, not those outside it, and two
  * releases of it cannot be set side by side. A period that had not ended when it went out (the
  * current quarter, the life of the programme) is not kept: a later release of it whose figures
- * changed is refused (see `claimPeriods` in releaseIndicator.ts).
+ * changed is refused (see `claimPeriods` in releaseIndicator.ts). Medians go out the same way,
+ * each breakdown asked for apart (each median stands alone).
  */
+
+/** A median hidden because too few observations are behind it. */
+export interface FewObservationsEntry {
+  readonly key: Readonly<Record<string, string>>;
+  readonly value: null;
+  readonly suppressed: 'few-observations';
+}
+
+/** One figure of a period as it went out: a count (or a sum), or a median. */
+export type FrozenEntry = ReleasedEntry | FewObservationsEntry;
 
 /** A period's table as it went out: the breakdown it kept and every figure of it, totals too. */
 export interface FrozenPeriod {
   readonly dimensions: readonly string[];
-  readonly entries: readonly ReleasedEntry[];
+  readonly entries: readonly FrozenEntry[];
 }
+
+const isCountEntry = (entry: FrozenEntry): entry is ReleasedEntry =>
+  !('suppressed' in entry) || entry.suppressed !== 'few-observations';
+
+/**
+ * A kept period's figures as counts: what a count's period holds. One holding a median's hidden
+ * figure was not kept by a count's release, and is refused rather than read.
+ */
+export const countEntriesOf = (period: FrozenPeriod, key: string): readonly ReleasedEntry[] => {
+  const counts = period.entries.filter(isCountEntry);
+  if (counts.length === period.entries.length) return counts;
+  throw new StoreError(
+    `The register of releases keeps a count's period (key "${key}") with a median's figures. Lantern left it as ` +
+      'it is; restore the read models from a backup, or release from read models of their own.',
+  );
+};
 
 interface HeldPeriods {
   readonly held: Map<string, FrozenPeriod>;

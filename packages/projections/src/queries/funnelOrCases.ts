@@ -1,5 +1,6 @@
 import { DisclosureError, type ReadModelStore } from '@lantern/core';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
+import type { FrozenPeriod } from './frozenPeriods.js';
 import type { IndicatorData } from './indicatorValues.js';
 import { type ReleaseRegister, readReleaseRegister, writeClaims } from './releaseRegister.js';
 import type { FrozenVintage } from './vintages.js';
@@ -182,11 +183,15 @@ export const recordFunnel = async (
   funnel: FunnelRelease,
   /** The vintage the release made, if any, by its table's key. */
   vintages: ReadonlyMap<string, FrozenVintage>,
+  /** The periods whose medians it kept, and the medians of periods not ended it gave. */
+  periods: ReadonlyMap<string, FrozenPeriod> = new Map(),
+  medians: ReadonlyMap<string, string> = new Map(),
 ): Promise<boolean> => {
   const claims = new Map([
+    ...medians,
     [funnelOrCasesClaim, funnelValue],
     [funnelPolicyClaim(funnel.projection), funnelPolicyText(funnel)],
   ]);
   const made = new Map([...vintages].map(([key, vintage]) => [key, [vintage]]));
-  return writeClaims(readModels, register, claims, made);
+  return writeClaims(readModels, register, claims, made, periods);
 };

@@ -640,3 +640,54 @@ export const distinctCells = (
   }
   return [...merged.values()];
 };
+
+/** One cell of a median indicator: its period, breakdown, and the days it is the median of. */
+export interface MedianCell {
+  readonly period: Period;
+  readonly dims: Readonly<Record<string, string>>;
+  /** The median of `observations` days; null when there are none. */
+  readonly median: number | null;
+  readonly observations: number;
+}
+
+/**
+ * The cells of a median indicator by period and breakdown, unchecked like `internalTable`, with
+ * `mergeDims` (area coarsening) mapping each key's breakdown first: cells that then share one are
+ * one cell, whose median is taken over the days of all of them (medians do not add up).
+ */
+export const medianCells = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: Omit<IndicatorRequest, 'principal'>,
+  mergeDims: (dims: Readonly<Record<string, string>>) => Record<string, string>,
+): MedianCell[] => {
+  const { indicator, granularity, by, from, to } = checkRequest(projection, request);
+  if (indicator.kind !== 'medianDays') {
+    throw new TypeError(
+      `medianCells needs a medianDays indicator; "${indicator.indicator.id}" is ${indicator.kind}.`,
+    );
+  }
+  const range = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+  const merged = new Map<string, { period: Period; dims: Record<string, string>; days: number[] }>();
+  for (const cell of valuesOf(indicator, data, granularity, by, range).values()) {
+    const dims = mergeDims(cell.dims);
+    const key = cellKey(cell.period.label, dims, by);
+    const known = merged.get(key);
+    if (!known) merged.set(key, { period: cell.period, dims, days: [...(cell.days ?? [])] });
+    else known.days.push(...(cell.days ?? []));
+  }
+  return sortRows(
+    [...merged.values()].map(({ period, dims, days }) => ({
+      period,
+      dims,
+      actual: days.length > 0 ? medianOf(days) : null,
+      observations: days.length,
+    })),
+    by,
+  ).map((row) => ({
+    period: row.period,
+    dims: row.dims,
+    median: row.actual,
+    observations: row.observations ?? 0,
+  }));
+};

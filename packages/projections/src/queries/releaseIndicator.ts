@@ -28,7 +28,13 @@ import {
 } from '../disclosure/index.js';
 import type { CompiledIndicator, CompiledRatio } from '../indicators/compileIndicator.js';
 import type { IndicatorProjection } from '../indicators/indicatorProjection.js';
-import { type FrozenPeriod, frozenPeriodOf, keepPeriod } from './frozenPeriods.js';
+import {
+  countEntriesOf,
+  type FrozenEntry,
+  type FrozenPeriod,
+  frozenPeriodOf,
+  keepPeriod,
+} from './frozenPeriods.js';
 import { claimCaseFigures } from './funnelOrCases.js';
 import {
   checkRequest,
@@ -37,6 +43,7 @@ import {
   type IndicatorRequest,
   type IndicatorRow,
   internalTable,
+  medianCells,
 } from './indicatorValues.js';
 import {
   checkHierarchyRequest,
@@ -495,23 +502,8 @@ const releaseFigures = (
   }
 
   if (indicator.kind === 'medianDays') {
-    return {
-      ...base,
-      rows: table.rows.map((row) => {
-        const released = protectMedian(
-          { median: row.actual ?? 0, count: row.observations ?? 0 },
-          request.audience,
-          policy,
-        );
-        const actual: ReleasedValue =
-          released.value === null
-            ? { value: null, suppressed: 'few-observations' }
-            : { value: released.value };
-        return withTarget({ period: row.period.label, dims: row.dims, actual });
-      }),
-      totals: [],
-      suppression: undefined,
-    };
+    const rows = releaseMedians(projection, data, request, policy, granularity, by, notes);
+    return { ...base, rows: rows.map(withTarget), totals: [], suppression: undefined };
   }
 
   /** The table's rows as the audience may see them, those that coarsening gave one breakdown added together. */
@@ -678,7 +670,9 @@ const releaseFigures = (
       // In the order asked for, each as it went out or as protected now.
       const tables = periods.flatMap((period) => {
         const kept = frozen.get(period);
-        if (kept !== undefined) return [{ period, dimensions: kept.dimensions, entries: kept.entries }];
+        if (kept !== undefined) {
+          return [{ period, dimensions: kept.dimensions, entries: countEntriesOf(kept, frozenKey(period)) }];
+        }
         return made.tables.filter((table) => table.period === period);
       });
       refuseGivenUp(
@@ -1067,6 +1061,98 @@ interface PeriodCell {
 }
 
 /**
+ * A median indicator's rows for an audience. Inside the programme, each as it is. Outside it, by
+ * areas coarsened to the policy's level, the median taken over the days of every key under each
+ * (medians do not add up), and released only over enough of them. A period that has ended goes
+ * out as it first went out, ever after (frozenPeriods.ts): placements of it recorded late reach the
+ * programme's own figures only, and two releases of it cannot be set side by side to tell a late
+ * child's days. One that had not ended (the life of the programme, the current quarter) is
+ * bound by the medians it gave: a later release whose shown median moved is refused. A median
+ * hidden over too few binds nothing, as it gave nothing away.
+ */
+const releaseMedians = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest,
+  policy: DisclosurePolicy,
+  granularity: Granularity,
+  by: readonly string[],
+  notes: ReleaseNotes,
+): ReleasedIndicatorRow[] => {
+  const meta = projection.indicators.get(request.indicator)?.indicator;
+  const id = meta?.id ?? request.indicator;
+  const outside = request.audience !== 'internal';
+  const coarsen = (dims: Readonly<Record<string, string>>): Record<string, string> =>
+    outside && dims[areaDimension] !== undefined
+      ? { ...dims, [areaDimension]: coarsenArea(dims[areaDimension], policy.areaLevel) }
+      : { ...dims };
+  const entryOf = (
+    cell: { period: { label: string }; dims: Readonly<Record<string, string>> } & {
+      median: number | null;
+      observations: number;
+    },
+  ): FrozenEntry => {
+    const key = { [periodDimension]: cell.period.label, ...cell.dims };
+    const released = protectMedian(
+      { median: cell.median ?? 0, count: cell.observations },
+      request.audience,
+      policy,
+    );
+    return released.value === null
+      ? { key, value: null, suppressed: 'few-observations' }
+      : { key, value: released.value };
+  };
+  const rowOfEntry = (entry: FrozenEntry): ReleasedIndicatorRow => {
+    const dims: Record<string, string> = {};
+    for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
+    const actual: ReleasedValue =
+      'suppressed' in entry
+        ? { value: entry.value as string | null, suppressed: entry.suppressed }
+        : { value: entry.value as number };
+    return { period: entry.key[periodDimension] ?? '', dims, actual };
+  };
+  const cells = medianCells(projection, data, request, coarsen);
+  if (!outside) return cells.map((cell) => rowOfEntry(entryOf(cell)));
+  const periods = [...new Set(cells.map((cell) => cell.period.label))];
+  const frozenKey = (period: string) =>
+    `frozen|${projection.name}|${id}|${policyText(policy)}|${granularity}|${by.join(',')}|${period}`;
+  const ended = endedBy(
+    policy.finestPeriod,
+    projection.timeZone,
+    request.to === undefined ? data.months?.last : undefined,
+  );
+  const claims = new Map<string, { period: string; digest: string }>();
+  const entries = periods.flatMap((period) => {
+    const kept = frozenPeriodOf(data, frozenKey(period));
+    if (kept !== undefined) return kept.entries;
+    const own = cells.filter((cell) => cell.period.label === period).map(entryOf);
+    if (ended(period)) notes.periods.set(frozenKey(period), { dimensions: [...by], entries: own });
+    else {
+      for (const entry of own) {
+        if ('suppressed' in entry) continue;
+        const where = by.map((d) => entry.key[d] ?? '').join(', ');
+        claims.set(
+          periodClaim(projection, id, policy, granularity, by, where === '' ? period : `${period}|${where}`),
+          {
+            period: where === '' ? period : `${period} (${where})`,
+            digest: String(entry.value),
+          },
+        );
+      }
+    }
+    return own;
+  });
+  notes.claims.push(
+    claimPeriods(
+      data,
+      `The median "${id}" by ${granularity}${by.length === 0 ? '' : ` and ${by.join(', ')}`}`,
+      claims,
+    ),
+  );
+  return entries.map(rowOfEntry);
+};
+
+/**
  * The cells by period of a distinct or active indicator, by `request.by`, with areas coarsened
  * to the policy's level: a distinct cell counts what it holds once (its refs), an active one adds
  * up.
@@ -1227,7 +1313,7 @@ const claimPeriods = (
       `${what} for ${changed.join(', ')} went outside the programme before, and its figures have changed since ` +
         '(records made since, consent withdrawn, or, for the life of the programme, other months asked for): ' +
         'protected again, beside what went out they could give a ' +
-        'small count away. Counts of things counted once, stocks and percentages of them go out once per period: ' +
+        'small count away. Counts of things counted once, stocks, percentages of them and medians go out once per period: ' +
         'ask for the periods that have not gone out yet, after they have ended and their records are in, or give ' +
         'these to internal staff.',
     );

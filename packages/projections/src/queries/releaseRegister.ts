@@ -76,6 +76,7 @@ const periodOfDocument = (key: string, document: ReadModelDocument): FrozenPerio
       const entryKey = Object.fromEntries(pairs as [string, string][]);
       if (suppressed === null && typeof value === 'number') return { key: entryKey, value };
       if (suppressed === 'secondary' && value === null) return { key: entryKey, value, suppressed };
+      if (suppressed === 'few-observations' && value === null) return { key: entryKey, value, suppressed };
       if (suppressed === 'primary' && typeof value === 'string' && /^<\d+$/.test(value)) {
         return { key: entryKey, value: value as `<${number}`, suppressed };
       }

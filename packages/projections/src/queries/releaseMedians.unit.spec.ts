@@ -1,0 +1,236 @@
+import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
+import type { NewEvent, Principal } from '@lantern/core';
+import { catalogEvent } from '@lantern/core/testing';
+import { describe, expect, it } from 'vitest';
+import { createProjectionEngine } from '../engine/projectionEngine.js';
+import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
+import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
+import { indicatorTable, loadIndicatorData } from './indicatorValues.js';
+import { releaseIndicator } from './recordedRelease.js';
+import type { ReleasedIndicator, ReleaseRequest } from './releaseIndicator.js';
+import { releaseRegisterName } from './releaseRegister.js';
+
+/**
+ * Medians released outside the programme: by areas no finer than the audience may see, and, for
+ * a period that has ended, as they first went out, whatever was recorded of it since.
+ */
+
+const staff = 'st_00000000000000a1';
+const analyst: Principal = { id: 'st_00000000000000e1', role: 'analyst', scope: { kind: 'programme' } };
+const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
+
+/** Days from a case's disclosure to its first follow-up, placed in the month of the follow-up. */
+const projection = createIndicatorProjection({
+  timeZone: 'Asia/Phnom_Penh',
+  indicators: [
+    {
+      id: 'median-days-to-follow-up',
+      title: 'Median days from disclosure to first follow-up',
+      unit: 'days',
+      measure: 'unit',
+      ascending: false,
+      definition: {
+        filter: { eventTypes: ['CaseDisclosed', 'CaseFollowedUp'] },
+        value: {
+          kind: 'medianDays',
+          by: 'data.caseId',
+          from: { eventType: 'CaseDisclosed' },
+          to: { eventType: 'CaseFollowedUp', dateField: 'data.followedUpOn' },
+        },
+        dimensions: ['data.area'],
+      },
+    },
+  ],
+});
+
+let cases = 0;
+/** A case disclosed in `area` on `day` and followed up `days` later. */
+const followedUp = (area: string, day: string, days: number): [string, NewEvent[]] => {
+  cases += 1;
+  const caseId = `PP-2020-${String(cases).padStart(3, '0')}`;
+  const on = `${day}T10:00:00+07:00`;
+  const followUp = new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+  const childRef = `ch_${String(cases).padStart(16, '0')}`;
+  return [
+    `case-${caseId}`,
+    [
+      // Registered with consent to report: the funnel counts only such children.
+      catalogEvent(
+        'ChildRegistered',
+        {
+          programmeId: 'pp',
+          childRef,
+          sex: 'female',
+          ageBand: '12-17',
+          area,
+          identifiedVia: 'outreach',
+          consent: { services: true, reporting: true, tracing: false, sharing: [] },
+          consentGivenBy: 'caregiver',
+          legalBasis: 'consent',
+        },
+        { occurredAt: on, recordedBy: staff },
+      ),
+      catalogEvent(
+        'CaseDisclosed',
+        {
+          programmeId: 'pp',
+          caseId,
+          childRef,
+          sex: 'female',
+          ageBand: '12-17',
+          area,
+          concerns: ['neglect'],
+          disclosedVia: 'outreach',
+        },
+        { occurredAt: on, recordedBy: staff },
+      ),
+      catalogEvent(
+        'CaseFollowedUp',
+        { caseId, followedUpOn: followUp, kind: 'home-visit' },
+        { occurredAt: `${followUp}T10:00:00+07:00`, recordedBy: staff },
+      ),
+    ],
+  ];
+};
+
+const stores = () => {
+  const eventStore = createMemoryEventStore();
+  const readModels = createMemoryReadModelStore();
+  const catchUp = async (appended: readonly [string, NewEvent[]][]) => {
+    let last = 0n;
+    for (const [stream, events] of appended) last = (await eventStore.append(stream, events)).position;
+    const engine = createProjectionEngine({
+      eventStore,
+      readModels,
+      projections: [projection, createCaseFunnelProjection({ timeZone: 'Asia/Phnom_Penh' })],
+    });
+    await engine.start();
+    await engine.waitFor(last);
+    await engine.stop();
+  };
+  /** A release to a donor from the read models as they are now, as a later report would be made. */
+  const release = async (request: Omit<ReleaseRequest, 'indicator' | 'audience' | 'principal'>) =>
+    releaseIndicator(projection, await loadIndicatorData(readModels, projection), {
+      indicator: 'median-days-to-follow-up',
+      audience: 'donor',
+      principal: donor,
+      ...request,
+    });
+  const internal = async (request: { period: 'quarter' | 'life'; by?: string[] }) =>
+    indicatorTable(projection, await loadIndicatorData(readModels, projection), {
+      principal: analyst,
+      indicator: 'median-days-to-follow-up',
+      ...request,
+    }).rows.map((row) => [row.period.label, row.dims['data.area'] ?? 'all', row.actual]);
+  return { readModels, catchUp, release, internal };
+};
+
+const figures = (released: ReleasedIndicator) =>
+  released.rows.map((row) => [row.period, row.dims['data.area'] ?? 'all', row.actual]);
+
+/** Follow-ups in the first days of a month of 2020, `days` after their disclosure each. */
+const inMonth = (area: string, month: string, days: readonly number[]) =>
+  days.map((n, i) => followedUp(area, `${month}-0${1 + (i % 9)}`, n));
+
+describe('medians released outside the programme', () => {
+  it('go out by areas no finer than the audience may see, each taken over every case under its area', async () => {
+    const { catchUp, release, internal } = stores();
+    // Two communes of one province, and three cases in another province.
+    await catchUp([
+      ...inMonth('KH-12-06-01', '2020-02', [1, 2, 3]),
+      ...inMonth('KH-12-06-02', '2020-02', [10, 11, 12, 13]),
+      ...inMonth('KH-03-01-01', '2020-02', [4, 5, 6]),
+    ]);
+    // The programme's staff see each commune.
+    expect(await internal({ period: 'quarter', by: ['data.area'] })).toEqual([
+      ['2020-Q1', 'KH-03-01-01', 5],
+      ['2020-Q1', 'KH-12-06-01', 2],
+      ['2020-Q1', 'KH-12-06-02', 11.5],
+    ]);
+    // A donor sees provinces: the median of the seven cases in KH-12 (not the 6.75 between its
+    // communes' medians), and none over the three in KH-03.
+    const released = await release({ period: 'quarter', by: ['data.area'], to: '2020-03' });
+    expect(figures(released)).toEqual([
+      ['2020-Q1', 'KH-03', { value: null, suppressed: 'few-observations' }],
+      ['2020-Q1', 'KH-12', { value: 10 }],
+    ]);
+  });
+
+  it('give a period that has ended again as it went out, though a case of it was recorded late', async () => {
+    const { readModels, catchUp, release, internal } = stores();
+    await catchUp(inMonth('KH-12-06-01', '2020-02', [1, 2, 3, 4, 5]));
+    const first = await release({ period: 'quarter', to: '2020-03' });
+    expect(figures(first)).toEqual([['2020-Q1', 'all', { value: 3 }]]);
+
+    // A follow-up of March recorded late, after 20 days, and the second quarter.
+    await catchUp([
+      followedUp('KH-12-06-01', '2020-03-02', 20),
+      ...inMonth('KH-12-06-01', '2020-05', [7, 8, 9, 10, 11]),
+    ]);
+    expect(await internal({ period: 'quarter' })).toEqual([
+      ['2020-Q1', 'all', 3.5],
+      ['2020-Q2', 'all', 9],
+    ]);
+    // Given anew, the first quarter's 3.5 beside the 3 that went out would tell that the late
+    // case took more than 3 days.
+    const again = await release({ period: 'quarter', to: '2020-06' });
+    expect(figures(again)).toEqual([
+      ['2020-Q1', 'all', { value: 3 }],
+      ['2020-Q2', 'all', { value: 9 }],
+    ]);
+    // Kept in the register of releases, so another process gives them alike.
+    const kept = await readModels.documents(releaseRegisterName, 'periods');
+    expect(kept.map((row) => row.key)).toEqual([
+      expect.stringMatching(/\|median-days-to-follow-up\|5\|1\|month\|quarter\|\|2020-Q1$/),
+      expect.stringMatching(/\|median-days-to-follow-up\|5\|1\|month\|quarter\|\|2020-Q2$/),
+    ]);
+  });
+
+  it('bind a period that had not ended by the median it gave, but not by one hidden over too few', async () => {
+    const { catchUp, release } = stores();
+    await catchUp(inMonth('KH-12-06-01', '2020-02', [1, 2, 3]));
+    // Three cases: hidden, so it gave nothing away.
+    expect(figures(await release({ period: 'life', to: '2020-03' }))).toEqual([
+      ['life', 'all', { value: null, suppressed: 'few-observations' }],
+    ]);
+    await catchUp(inMonth('KH-12-06-01', '2020-03', [4, 5]));
+    expect(figures(await release({ period: 'life', to: '2020-03' }))).toEqual([
+      ['life', 'all', { value: 3 }],
+    ]);
+    // The same again is given again.
+    expect(figures(await release({ period: 'life', to: '2020-03' }))).toEqual([
+      ['life', 'all', { value: 3 }],
+    ]);
+    // A late case moves it: beside the 3 that went out, 3.5 would tell the case took more.
+    await catchUp([followedUp('KH-12-06-01', '2020-03-05', 9)]);
+    await expect(release({ period: 'life', to: '2020-03' })).rejects.toThrow(
+      /The median "median-days-to-follow-up" by life for life went outside the programme before, and its figures have changed since/,
+    );
+  });
+
+  it('of the case funnel give a period that has ended as it went out, and bind the life of the programme', async () => {
+    // The funnel from read models of its own: beside the indicators about cases it would be refused.
+    const { readModels, catchUp } = stores();
+    const funnel = async (period: 'quarter' | 'life', to: string) =>
+      (await releaseCaseFunnel(readModels, { audience: 'donor', principal: donor, period, to }))
+        .filter((row) => row.period !== 'total')
+        .map((row) => [row.period, row.steps[1]?.cases, row.steps[1]?.medianDaysFromPrevious]);
+    await catchUp(inMonth('KH-12-06-01', '2020-02', [1, 2, 3, 4, 5]));
+    expect(await funnel('quarter', '2020-03')).toEqual([['2020-Q1', { value: 5 }, { value: 3 }]]);
+    expect(await funnel('life', '2020-03')).toEqual([['life', { value: 5 }, { value: 3 }]]);
+
+    // A case of February followed up after 20 days, recorded late.
+    await catchUp([followedUp('KH-12-06-01', '2020-02-20', 20)]);
+    const internal = await releaseCaseFunnel(readModels, {
+      audience: 'internal',
+      principal: analyst,
+      period: 'quarter',
+    });
+    expect(internal[0]?.steps[1]?.medianDaysFromPrevious).toEqual({ value: 3.5 });
+    // The quarter goes out as it did, its cases and its median.
+    expect(await funnel('quarter', '2020-03')).toEqual([['2020-Q1', { value: 5 }, { value: 3 }]]);
+    await expect(funnel('life', '2020-03')).rejects.toThrow(
+      /median days to "followedUp" for life went outside the programme before as 3, and is 3.5 now/,
+    );
+  });
+});
