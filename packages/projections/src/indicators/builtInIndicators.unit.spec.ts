@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, NewEvent, Principal, ReadModelStore } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { type IndicatorData, indicatorTable, loadIndicatorData } from '../queries/indicatorValues.js';
@@ -23,21 +23,17 @@ const event = (type: string, data: Record<string, unknown>, occurredAt: string):
   catalogEvent(type, data, { occurredAt, recordedBy: staff });
 const at = (date: string, time = '10:00'): string => `${date}T${time}:00+07:00`;
 
-const consent = (reporting: boolean) => ({ services: true, reporting, tracing: false, sharing: [] });
 const registered = (childRef: string, reporting: boolean) =>
   event(
     'ChildRegistered',
-    {
+    childRegisteredData({
       programmeId,
       childRef,
       sex: 'female',
       ageBand: '12-17',
       area: 'KH-12-06',
-      identifiedVia: 'outreach',
-      consent: consent(reporting),
-      consentGivenBy: 'caregiver',
-      legalBasis: 'consent',
-    },
+      reporting,
+    }),
     at('2019-01-05'),
   );
 const disclosed = (

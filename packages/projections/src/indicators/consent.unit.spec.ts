@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { indicatorTable, loadIndicatorData } from '../queries/indicatorValues.js';
@@ -32,17 +32,7 @@ describe('consent to reporting', () => {
     await store.append(`child-${child}`, [
       event(
         'ChildRegistered',
-        {
-          programmeId: 'pp',
-          childRef: child,
-          sex: 'female',
-          ageBand: '12-17',
-          area: 'KH-12-06',
-          identifiedVia: 'outreach',
-          consent: consent(true),
-          consentGivenBy: 'caregiver',
-          legalBasis: 'consent',
-        },
+        childRegisteredData({ childRef: child, sex: 'female', ageBand: '12-17', area: 'KH-12-06' }),
         '2020-01-02T10:00:00+07:00',
       ),
     ]);

@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, Principal, ReadModelStore } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
@@ -19,17 +19,7 @@ const disclose = async (store: EventStore, from: number, count: number): Promise
     await store.append(`child-${childRef}`, [
       catalogEvent(
         'ChildRegistered',
-        {
-          programmeId: 'pp',
-          childRef,
-          sex: 'female',
-          ageBand: '12-17',
-          area: 'KH-12-06',
-          identifiedVia: 'outreach',
-          consent: { services: true, reporting: true, tracing: false, sharing: [] },
-          consentGivenBy: 'caregiver',
-          legalBasis: 'consent',
-        },
+        childRegisteredData({ childRef, sex: 'female', ageBand: '12-17', area: 'KH-12-06' }),
         metadata,
       ),
     ]);

@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { type EventStore, isDisclosureError, type NewEvent, type Principal } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { coarsenArea } from '../disclosure/index.js';
@@ -501,17 +501,7 @@ describe('a ratio by area, and a release with nothing in range', () => {
       const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
       const child = { programmeId: 'pp', childRef, sex: 'female', ageBand: '12-17', area };
       await store.append(`child-${childRef}`, [
-        catalogEvent(
-          'ChildRegistered',
-          {
-            ...child,
-            identifiedVia: 'outreach',
-            consent: { services: true, reporting: true, tracing: false, sharing: [] },
-            consentGivenBy: 'caregiver',
-            legalBasis: 'consent',
-          },
-          metadata('2020-03-01'),
-        ),
+        catalogEvent('ChildRegistered', childRegisteredData(child), metadata('2020-03-01')),
       ]);
       const followedUp = n < 6 || n >= 11;
       last = (

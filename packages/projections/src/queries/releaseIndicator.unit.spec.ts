@@ -6,7 +6,7 @@ import {
   type Principal,
   type ReadModelStore,
 } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
@@ -65,21 +65,7 @@ const loadCases = async (
       const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
       const on = `${month}-1${i % 9}T10:00:00+07:00`;
       await store.append(`child-${childRef}`, [
-        event(
-          'ChildRegistered',
-          {
-            programmeId: 'pp',
-            childRef,
-            sex,
-            ageBand: '12-17',
-            area,
-            identifiedVia: 'outreach',
-            consent: { services: true, reporting: true, tracing: false, sharing: [] },
-            consentGivenBy: 'caregiver',
-            legalBasis: 'consent',
-          },
-          on,
-        ),
+        event('ChildRegistered', childRegisteredData({ childRef, sex, ageBand: '12-17', area }), on),
       ]);
       last = (
         await store.append(`case-${caseId}`, [

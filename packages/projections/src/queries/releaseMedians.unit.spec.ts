@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent, Principal } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
@@ -57,18 +57,11 @@ const followedUp = (area: string, day: string, days: number): [string, NewEvent[
       // Registered with consent to report: the funnel counts only such children.
       catalogEvent(
         'ChildRegistered',
+        childRegisteredData({ childRef, sex: 'female', ageBand: '12-17', area }),
         {
-          programmeId: 'pp',
-          childRef,
-          sex: 'female',
-          ageBand: '12-17',
-          area,
-          identifiedVia: 'outreach',
-          consent: { services: true, reporting: true, tracing: false, sharing: [] },
-          consentGivenBy: 'caregiver',
-          legalBasis: 'consent',
+          occurredAt: on,
+          recordedBy: staff,
         },
-        { occurredAt: on, recordedBy: staff },
       ),
       catalogEvent(
         'CaseDisclosed',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { createSqliteReadModelStore } from '@lantern/adapters/sqlite';
 import { isDisclosureError, type NewEvent, type Principal, type ReadModelStore } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -39,17 +39,10 @@ const events = (): [string, NewEvent[]][] =>
     return [
       `case-${caseId}`,
       [
-        event('ChildRegistered', {
-          programmeId: 'pp',
-          childRef,
-          sex,
-          ageBand: '12-17',
-          area: 'KH-12-06-01',
-          identifiedVia: 'outreach',
-          consent: { services: true, reporting: true, tracing: false, sharing: [] },
-          consentGivenBy: 'caregiver',
-          legalBasis: 'consent',
-        }),
+        event(
+          'ChildRegistered',
+          childRegisteredData({ childRef, sex, ageBand: '12-17', area: 'KH-12-06-01' }),
+        ),
         event('CaseDisclosed', {
           programmeId: 'pp',
           caseId,

@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent, Principal } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Projection } from '../engine/projection.js';
@@ -37,15 +37,7 @@ const disclosed = (day: string, sex: 'female' | 'male'): [string, NewEvent[]] =>
   return [
     `case-${caseId}`,
     [
-      event('ChildRegistered', {
-        programmeId: 'pp',
-        childRef,
-        ...about,
-        identifiedVia: 'outreach',
-        consent: { services: true, reporting: true, tracing: false, sharing: [] },
-        consentGivenBy: 'caregiver',
-        legalBasis: 'consent',
-      }),
+      event('ChildRegistered', childRegisteredData({ childRef, ...about })),
       event('CaseDisclosed', {
         programmeId: 'pp',
         caseId,

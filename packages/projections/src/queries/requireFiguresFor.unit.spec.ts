@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { isAccessDeniedError, type NewEvent, type Principal, type ReadModelStore } from '@lantern/core';
-import { catalogEvent } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -34,19 +34,7 @@ const programme = async (): Promise<{ readModels: ReadModelStore; data: Indicato
     const caseId = `PP-2020-${String(n).padStart(3, '0')}`;
     const on = `2020-03-1${n}T10:00:00+07:00`;
     const about = { programmeId: 'pp', childRef, sex: 'female', ageBand: '12-17', area: 'KH-12-09-03' };
-    await store.append(`child-${childRef}`, [
-      event(
-        'ChildRegistered',
-        {
-          ...about,
-          identifiedVia: 'outreach',
-          consent: { services: true, reporting: true, tracing: false, sharing: [] },
-          consentGivenBy: 'caregiver',
-          legalBasis: 'consent',
-        },
-        on,
-      ),
-    ]);
+    await store.append(`child-${childRef}`, [event('ChildRegistered', childRegisteredData(about), on)]);
     await store.append(`case-${caseId}`, [
       event('CaseDisclosed', { ...about, caseId, concerns: ['neglect'], disclosedVia: 'outreach' }, on),
     ]);
