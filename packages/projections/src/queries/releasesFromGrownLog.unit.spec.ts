@@ -373,7 +373,21 @@ describe('releases outside the programme from a log that grew between them', () 
       month: fc.integer({ min: 0, max: 5 }),
       female: fc.boolean(),
       late: fc.boolean(),
+      /** Days from the case's disclosure to its child's safe placement, if the child was placed. */
+      placed: fc.option(fc.integer({ min: 0, max: 45 }), { nil: undefined }),
     });
+    /** A case as `disclosed` makes it, its child placed safely `days` after its disclosure. */
+    const placedAfter = ([stream, events]: [string, NewEvent[]], days: number): [string, NewEvent[]] => {
+      const disclosure = events.at(-1) as NewEvent;
+      const { caseId, childRef } = disclosure.data as { caseId: string; childRef: string };
+      const on = new Date(Date.parse(disclosure.metadata.occurredAt) + days * 86_400_000).toISOString();
+      const placement = catalogEvent(
+        'ChildPlacedSafely',
+        { caseId, childRef, placementType: 'kinship', caregiverRelation: 'grandparent' },
+        { occurredAt: on, recordedBy: staff },
+      );
+      return [stream, [...events, placement]];
+    };
     await fc.assert(
       fc.asyncProperty(fc.array(record, { minLength: 4, maxLength: 40 }), async (records) => {
         const { readModels, catchUp } = storesFor([projection]);
@@ -382,7 +396,9 @@ describe('releases outside the programme from a log that grew between them', () 
           records.flatMap((r, i) =>
             which(r)
               ? [
-                  disclosed(day(r.month, i), r.female ? 'female' : 'male'),
+                  r.placed === undefined
+                    ? disclosed(day(r.month, i), r.female ? 'female' : 'male')
+                    : placedAfter(disclosed(day(r.month, i), r.female ? 'female' : 'male'), r.placed),
                   training(day(r.month, i), r.female ? 'healing-arts' : 'child-safeguarding'),
                 ]
               : [],
@@ -391,14 +407,15 @@ describe('releases outside the programme from a log that grew between them', () 
         const everything = async (to: string) => {
           const data = await loadIndicatorData(readModels, projection);
           const asked = [
-            ['cases-disclosed', 'data.sex'],
-            ['pct-cases-followed-up-within-7-days', 'data.sex'],
-            ['staff-trained', 'data.course'],
+            ['cases-disclosed', [[], ['data.sex']]],
+            ['pct-cases-followed-up-within-7-days', [[], ['data.sex']]],
+            ['staff-trained', [[], ['data.course']]],
+            ['median-days-disclosure-to-placement', [[]]],
           ] as const;
           const given = new Map<string, unknown>();
-          for (const [indicator, dimension] of asked) {
+          for (const [indicator, breakdowns] of asked) {
             for (const period of ['month', 'quarter'] as const) {
-              for (const by of [[], [dimension]]) {
+              for (const by of breakdowns) {
                 try {
                   const released = await releaseIndicator(projection, data, {
                     indicator,
