@@ -494,7 +494,10 @@ const targetFor = (
   return own.find((t) => t.periodStart === period.start && t.periodEnd === period.end);
 };
 
-const sortRows = (rows: IndicatorRow[], by: readonly string[]): IndicatorRow[] =>
+const sortRows = <T extends { readonly period: Period; readonly dims: Readonly<Record<string, string>> }>(
+  rows: T[],
+  by: readonly string[],
+): T[] =>
   rows.sort((a, b) => {
     if (a.period.start !== b.period.start) return a.period.start < b.period.start ? -1 : 1;
     for (const d of by) {
@@ -680,14 +683,9 @@ export const medianCells = (
     [...merged.values()].map(({ period, dims, days }) => ({
       period,
       dims,
-      actual: days.length > 0 ? medianOf(days) : null,
+      median: days.length > 0 ? medianOf(days) : null,
       observations: days.length,
     })),
     by,
-  ).map((row) => ({
-    period: row.period,
-    dims: row.dims,
-    median: row.actual,
-    observations: row.observations ?? 0,
-  }));
+  );
 };

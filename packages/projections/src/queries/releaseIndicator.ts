@@ -43,6 +43,7 @@ import {
   type IndicatorRequest,
   type IndicatorRow,
   internalTable,
+  type MedianCell,
   medianCells,
 } from './indicatorValues.js';
 import {
@@ -254,7 +255,9 @@ const summaryOf = (summary: SuppressionSummary) => ({
   secondary: summary.cells.secondary + summary.margins.secondary,
 });
 
-const releasedOf = (entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry']): ReleasedValue =>
+const releasedOf = (
+  entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry'] | FrozenEntry,
+): ReleasedValue =>
   'suppressed' in entry && entry.suppressed !== undefined
     ? { value: entry.value as string | null, suppressed: entry.suppressed }
     : entry.value === null
@@ -271,7 +274,10 @@ const suppressionOf = (...released: readonly (readonly ReleasedIndicatorRow[])[]
   return { primary: hidden('primary'), secondary: hidden('secondary', 'partly-hidden') };
 };
 
-const rowOf = (entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry'], by: readonly string[]) => {
+const rowOf = (
+  entry: ReleasedEntry | ReleasedRatioEntry | PeriodEntry['entry'] | FrozenEntry,
+  by: readonly string[],
+) => {
   const dims: Record<string, string> = {};
   for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
   return { period: entry.key[periodDimension] ?? 'total', dims, actual: releasedOf(entry) };
@@ -502,7 +508,15 @@ const releaseFigures = (
   }
 
   if (indicator.kind === 'medianDays') {
-    const rows = releaseMedians(projection, data, request, policy, granularity, by, notes);
+    const rows = releaseMedians(
+      projection,
+      data,
+      { ...request, id: meta.id },
+      policy,
+      granularity,
+      by,
+      notes,
+    );
     return { ...base, rows: rows.map(withTarget), totals: [], suppression: undefined };
   }
 
@@ -1073,25 +1087,19 @@ interface PeriodCell {
 const releaseMedians = (
   projection: IndicatorProjection,
   data: IndicatorData,
-  request: ReleaseRequest,
+  request: ReleaseRequest & { readonly id: string },
   policy: DisclosurePolicy,
   granularity: Granularity,
   by: readonly string[],
   notes: ReleaseNotes,
 ): ReleasedIndicatorRow[] => {
-  const meta = projection.indicators.get(request.indicator)?.indicator;
-  const id = meta?.id ?? request.indicator;
+  const { id } = request;
   const outside = request.audience !== 'internal';
   const coarsen = (dims: Readonly<Record<string, string>>): Record<string, string> =>
     outside && dims[areaDimension] !== undefined
       ? { ...dims, [areaDimension]: coarsenArea(dims[areaDimension], policy.areaLevel) }
       : { ...dims };
-  const entryOf = (
-    cell: { period: { label: string }; dims: Readonly<Record<string, string>> } & {
-      median: number | null;
-      observations: number;
-    },
-  ): FrozenEntry => {
+  const entryOf = (cell: MedianCell): FrozenEntry => {
     const key = { [periodDimension]: cell.period.label, ...cell.dims };
     const released = protectMedian(
       { median: cell.median ?? 0, count: cell.observations },
@@ -1102,17 +1110,8 @@ const releaseMedians = (
       ? { key, value: null, suppressed: 'few-observations' }
       : { key, value: released.value };
   };
-  const rowOfEntry = (entry: FrozenEntry): ReleasedIndicatorRow => {
-    const dims: Record<string, string> = {};
-    for (const d of by) if (entry.key[d] !== undefined) dims[d] = entry.key[d] as string;
-    const actual: ReleasedValue =
-      'suppressed' in entry
-        ? { value: entry.value as string | null, suppressed: entry.suppressed }
-        : { value: entry.value as number };
-    return { period: entry.key[periodDimension] ?? '', dims, actual };
-  };
   const cells = medianCells(projection, data, request, coarsen);
-  if (!outside) return cells.map((cell) => rowOfEntry(entryOf(cell)));
+  if (!outside) return cells.map((cell) => rowOf(entryOf(cell), by));
   const periods = [...new Set(cells.map((cell) => cell.period.label))];
   const frozenKey = (period: string) =>
     `frozen|${projection.name}|${id}|${policyText(policy)}|${granularity}|${by.join(',')}|${period}`;
@@ -1149,7 +1148,7 @@ const releaseMedians = (
       claims,
     ),
   );
-  return entries.map(rowOfEntry);
+  return entries.map((entry) => rowOf(entry, by));
 };
 
 /**
