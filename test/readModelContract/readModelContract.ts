@@ -227,6 +227,51 @@ export const runReadModelContract = (
         expect(await readModels.getDocument(projection, 'clubs', 'zz')).toBeUndefined();
       });
 
+      it('writes a batch of many documents as its changes say, in their order', async () => {
+        const projection = projectionName('many');
+        await readModels.prepare(projection, ['clubs', 'areas']);
+        const key = (n: number) => `club-${String(n).padStart(3, '0')}`;
+        // More documents than a store may write in one statement, then changes whose order counts:
+        // a document deleted and put again, one put twice, one put and deleted, and another table between.
+        const puts = Array.from({ length: 230 }, (_, n) => ({
+          collection: 'clubs',
+          key: key(n),
+          document: { n },
+        }));
+        await readModels.commit([
+          {
+            projection,
+            version: 1,
+            after: 0n,
+            position: 1n,
+            changes: [
+              ...puts.slice(0, 120),
+              { collection: 'clubs', key: key(7), document: null },
+              { collection: 'clubs', key: key(7), document: { n: 'again' } },
+              { collection: 'areas', key: 'KH-12', document: { clubs: 65 } },
+              ...puts.slice(120),
+              { collection: 'clubs', key: key(8), document: { n: 'second' } },
+              { collection: 'clubs', key: key(9), document: null },
+            ],
+          },
+        ]);
+        const kept = await readModels.documents(projection, 'clubs');
+        expect(kept).toHaveLength(229);
+        expect(new Map(kept.map((row) => [row.key, row.document]))).toEqual(
+          new Map(
+            puts
+              .filter((put) => put.key !== key(9))
+              .map((put) => [
+                put.key,
+                put.key === key(7) ? { n: 'again' } : put.key === key(8) ? { n: 'second' } : put.document,
+              ]),
+          ),
+        );
+        expect(await readModels.documents(projection, 'areas')).toEqual([
+          { key: 'KH-12', document: { clubs: 65 } },
+        ]);
+      });
+
       it('keeps a document as its JSON text gives it back, whatever the caller or a reader changes afterwards', async () => {
         const projection = projectionName('kept');
         await readModels.prepare(projection, ['clubs']);
