@@ -1,11 +1,13 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent, Principal } from '@lantern/core';
 import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
 import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
 import { indicatorTable, loadIndicatorData } from './indicatorValues.js';
+import { medianOf } from './median.js';
 import { releaseIndicator } from './recordedRelease.js';
 import type { ReleasedIndicator, ReleaseRequest } from './releaseIndicator.js';
 import { releaseRegisterName } from './releaseRegister.js';
@@ -147,6 +149,53 @@ describe('medians released outside the programme', () => {
       ['2020-Q1', 'KH-03', { value: null, suppressed: 'few-observations' }],
       ['2020-Q1', 'KH-12', { value: 10 }],
     ]);
+  });
+
+  it('go out by province as the median of every case in it, and over enough cases only (property)', async () => {
+    const communes = ['KH-12-06-01', 'KH-12-06-02', 'KH-12-09-01', 'KH-03-01-01', 'KH-03-02-04'];
+    const record = fc.record({
+      commune: fc.integer({ min: 0, max: communes.length - 1 }),
+      month: fc.constantFrom('2020-01', '2020-02', '2020-03'),
+      days: fc.integer({ min: 0, max: 40 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 30 }), async (records) => {
+        const { catchUp, release } = stores();
+        await catchUp(
+          records.map((r, i) =>
+            followedUp(
+              communes[r.commune] as string,
+              `${r.month}-${String(1 + (i % 20)).padStart(2, '0')}`,
+              r.days,
+            ),
+          ),
+        );
+        // What a donor may see, worked out apart: each follow-up in the month it fell in, by province.
+        const byProvince = new Map<string, number[]>();
+        for (const [i, r] of records.entries()) {
+          const disclosedOn = Date.parse(`${r.month}-${String(1 + (i % 20)).padStart(2, '0')}T00:00:00Z`);
+          const quarter = new Date(disclosedOn + r.days * 86_400_000).toISOString().slice(0, 7) <= '2020-03';
+          if (!quarter) continue;
+          const province = (communes[r.commune] as string).slice(0, 5);
+          byProvince.set(province, [...(byProvince.get(province) ?? []), r.days]);
+        }
+        const expected = [...byProvince]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([province, days]) => [
+            '2020-Q1',
+            province,
+            days.length >= 5 ? { value: medianOf(days) } : { value: null, suppressed: 'few-observations' },
+          ]);
+        const released = await release({
+          period: 'quarter',
+          by: ['data.area'],
+          from: '2020-01',
+          to: '2020-03',
+        });
+        expect(figures(released)).toEqual(expected);
+      }),
+      { numRuns: 15 },
+    );
   });
 
   it('give a period that has ended again as it went out, though a case of it was recorded late', async () => {
