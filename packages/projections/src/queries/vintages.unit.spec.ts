@@ -201,31 +201,58 @@ const everything = (vintages: readonly VintageTable[], months: readonly string[]
     }),
   );
 
+/** The largest count the attacker tries for a cell: above any the properties make. */
+const largest = 9;
+
 /** The small figures the attacker pins to one value. */
 const pinned = (facts: readonly { under: readonly number[]; entry: PeriodEntry['entry'] }[]) => {
   const small = facts.filter(({ entry }) => 'suppressed' in entry && entry.suppressed === 'primary');
   const seen = small.map(() => new Set<number>());
   const last = facts.map(({ under }) => Math.max(-1, ...under));
+  /** How many of a fact's cells are still to be tried from cell `i` on. */
+  const open = facts.map(({ under }) => cells.map((_, i) => under.filter((cell) => cell >= i).length));
   const tried: number[] = [];
   const sumOf = (under: readonly number[], below: number) =>
     under.reduce((total, i) => total + (i < below ? (tried[i] ?? 0) : 0), 0);
-  const tryFrom = (i: number): boolean => {
+  /**
+   * Whether the cells from `i` on can be given values that agree with every fact, and with the
+   * small fact `pinTo.fact` adding up to `pinTo.sum` when given; each agreeing assignment found
+   * adds what every small fact adds up to under it to `seen`.
+   */
+  const solve = (i: number, pinTo?: { fact: number; sum: number }): boolean => {
     for (const [f, fact] of facts.entries()) {
       const sum = sumOf(fact.under, i);
-      if (!('suppressed' in fact.entry) && sum > fact.entry.value) return false;
+      // What its cells can still add up to, each at most the largest value tried: a fact out of
+      // reach either way is not worth going on for.
+      const most = sum + largest * (open[f]?.[i] ?? 0);
+      const exact = !('suppressed' in fact.entry)
+        ? fact.entry.value
+        : pinTo !== undefined && small[pinTo.fact] === fact
+          ? pinTo.sum
+          : undefined;
+      if (exact !== undefined && (sum > exact || most < exact)) return false;
+      if ('suppressed' in fact.entry && fact.entry.suppressed === 'primary' && (sum >= threshold || most < 1))
+        return false;
       if (last[f] === i - 1 && !holds(sum, fact.entry)) return false;
     }
     if (i === cells.length) {
       for (const [s, fact] of small.entries()) seen[s]?.add(sumOf(fact.under, i));
-      return seen.every((values) => values.size >= 2);
+      return true;
     }
-    for (let value = 0; value <= 9; value += 1) {
+    for (let value = 0; value <= largest; value += 1) {
       tried[i] = value;
-      if (tryFrom(i + 1)) return true;
+      if (solve(i + 1, pinTo)) return true;
     }
     return false;
   };
-  tryFrom(0);
+  // One assignment that agrees with everything given (the true counts do), then, for each small
+  // figure with one value so far, one that gives it another value, if any does.
+  if (!solve(0)) return [];
+  for (const [s, values] of seen.entries()) {
+    for (let sum = 1; sum < threshold && values.size < 2; sum += 1) {
+      if (!values.has(sum)) solve(0, { fact: s, sum });
+    }
+  }
   return small.filter((_, s) => (seen[s]?.size ?? 0) < 2);
 };
 
