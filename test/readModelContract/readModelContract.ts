@@ -627,18 +627,47 @@ export const runReadModelContract = (
             { key: { period: '2020-Q1', 'data.area': 'KH-03' }, value: null, suppressed: 'few-observations' },
           ],
         });
+        // A period of percentages: one given, one withheld for a small count, one with nothing to divide by.
+        const percentKey = 'frozen|indicators|pct-kids-clubs|5|1|month|month||2020-01';
+        const percentages = {
+          dimensions: ['period'],
+          entries: [
+            [[['period', '2020-01']], 50, null],
+            [[['period', '2020-02']], null, 'primary', 'smallNumerator'],
+            [[['period', '2020-03']], null, null, 'noObservations'],
+          ],
+          claimedAt: '2020-04-01T00:00:00.000Z',
+        };
+        await commitPeriod(4n, percentages, percentKey);
+        expect((await readReleaseRegister(readModels)).periods.get(percentKey)).toEqual({
+          dimensions: ['period'],
+          entries: [
+            { key: { period: '2020-01' }, value: 50 },
+            { key: { period: '2020-02' }, value: null, suppressed: 'primary', reason: 'smallNumerator' },
+            { key: { period: '2020-03' }, value: null, reason: 'noObservations' },
+          ],
+        });
+        await commitPeriod(
+          5n,
+          { ...percentages, entries: [[[], 3, 'primary', 'smallNumerator']] },
+          percentKey,
+        );
+        await expect(readReleaseRegister(readModels)).rejects.toThrow(
+          /period .* does not read back as it was written/,
+        );
+        await commitPeriod(6n, percentages, percentKey);
         // One that no longer reads as it was written is refused, not used.
-        await commitPeriod(4n, { ...medians, entries: [[[], 3, 'few-observations']] }, medianKey);
+        await commitPeriod(7n, { ...medians, entries: [[[], 3, 'few-observations']] }, medianKey);
         await expect(readReleaseRegister(readModels)).rejects.toThrow(
           /period .* does not read back as it was written/,
         );
-        await commitPeriod(5n, medians, medianKey);
-        await commitPeriod(6n, { ...period, entries: [[[], 3, 'primary']] });
+        await commitPeriod(8n, medians, medianKey);
+        await commitPeriod(9n, { ...period, entries: [[[], 3, 'primary']] });
         await expect(readReleaseRegister(readModels)).rejects.toThrow(
           /period .* does not read back as it was written/,
         );
-        await commitPeriod(7n, period);
-        await commitVintage(8n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
+        await commitPeriod(10n, period);
+        await commitVintage(11n, { ...vintage, counts: [['2020-01', ['female'], 7], ...counts.slice(1)] });
         await expect(readReleaseRegister(readModels)).rejects.toThrow(/does not read back as it was written/);
       });
 

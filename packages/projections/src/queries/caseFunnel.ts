@@ -454,7 +454,8 @@ const boundMedian = (
   if (kept !== undefined) {
     // Kept with every stage; one missing is hidden rather than given anew.
     const entry = kept.entries.find((held) => held.key.stage === stage);
-    if (entry === undefined || 'suppressed' in entry) return { value: null, suppressed: 'few-observations' };
+    if (entry === undefined || typeof entry.value !== 'number')
+      return { value: null, suppressed: 'few-observations' };
     return { value: entry.value };
   }
   const key = { period, stage };

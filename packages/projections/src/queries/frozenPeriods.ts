@@ -1,5 +1,5 @@
 import { StoreError } from '@lantern/core';
-import type { ReleasedEntry } from '../disclosure/index.js';
+import type { ReleasedEntry, ReleasedRatioEntry } from '../disclosure/index.js';
 
 /*
  * A count of things counted once, or a stock, goes outside the programme period by period, each
@@ -8,8 +8,8 @@ import type { ReleasedEntry } from '../disclosure/index.js';
  * records of it made since reach the programme's own figures, not those outside it, and two
  * releases of it cannot be set side by side. A period that had not ended when it went out (the
  * current quarter, the life of the programme) is not kept: a later release of it whose figures
- * changed is refused (see `claimPeriods` in releaseIndicator.ts). Medians go out the same way,
- * each breakdown asked for apart (each median stands alone).
+ * changed is refused (see `claimPeriods` in releaseIndicator.ts). Medians, and percentages of such
+ * counts, go out the same way, each breakdown asked for apart (each is protected by it alone).
  */
 
 /** A median hidden because too few observations are behind it. */
@@ -19,8 +19,8 @@ export interface FewObservationsEntry {
   readonly suppressed: 'few-observations';
 }
 
-/** One figure of a period as it went out: a count (or a sum), or a median. */
-export type FrozenEntry = ReleasedEntry | FewObservationsEntry;
+/** One figure of a period as it went out: a count (or a sum), a median or a percentage. */
+export type FrozenEntry = ReleasedEntry | FewObservationsEntry | ReleasedRatioEntry;
 
 /** A period's table as it went out: the breakdown it kept and every figure of it, totals too. */
 export interface FrozenPeriod {
@@ -29,20 +29,33 @@ export interface FrozenPeriod {
 }
 
 const isCountEntry = (entry: FrozenEntry): entry is ReleasedEntry =>
-  !('suppressed' in entry) || entry.suppressed !== 'few-observations';
+  !('reason' in entry) && (!('suppressed' in entry) || entry.suppressed !== 'few-observations');
 
-/**
- * A kept period's figures as counts: what a count's period holds. One holding a median's hidden
- * figure was not kept by a count's release, and is refused rather than read.
- */
-export const countEntriesOf = (period: FrozenPeriod, key: string): readonly ReleasedEntry[] => {
-  const counts = period.entries.filter(isCountEntry);
-  if (counts.length === period.entries.length) return counts;
+const isRatioEntry = (entry: FrozenEntry): entry is ReleasedRatioEntry =>
+  typeof entry.value === 'number' || 'reason' in entry;
+
+/** The figures of a kept period read as `kind`'s, or refused: another kind's release kept them. */
+const entriesOf = <T extends FrozenEntry>(
+  period: FrozenPeriod,
+  key: string,
+  kind: string,
+  is: (entry: FrozenEntry) => entry is T,
+): readonly T[] => {
+  const own = period.entries.filter(is);
+  if (own.length === period.entries.length) return own;
   throw new StoreError(
-    `The register of releases keeps a count's period (key "${key}") with a median's figures. Lantern left it as ` +
+    `The register of releases keeps a period (key "${key}") with figures no ${kind} has. Lantern left it as ` +
       'it is; restore the read models from a backup, or release from read models of their own.',
   );
 };
+
+/** A kept period's figures as a count's. */
+export const countEntriesOf = (period: FrozenPeriod, key: string): readonly ReleasedEntry[] =>
+  entriesOf(period, key, 'count', isCountEntry);
+
+/** A kept period's figures as a percentage's. */
+export const ratioEntriesOf = (period: FrozenPeriod, key: string): readonly ReleasedRatioEntry[] =>
+  entriesOf(period, key, 'percentage', isRatioEntry);
 
 interface HeldPeriods {
   readonly held: Map<string, FrozenPeriod>;

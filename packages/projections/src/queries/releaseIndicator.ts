@@ -34,6 +34,7 @@ import {
   type FrozenPeriod,
   frozenPeriodOf,
   keepPeriod,
+  ratioEntriesOf,
 } from './frozenPeriods.js';
 import { claimCaseFigures } from './funnelOrCases.js';
 import {
@@ -457,14 +458,27 @@ const releaseFigures = (
       merged.set(id, known);
     }
     const ratioCells = [...merged.values()];
-    if (eachPeriodAlone && request.audience !== 'internal') {
-      // Protected for the policy and breakdown asked for, as the tables below are.
+    // Outside the programme, each period on its own: one that has ended goes out as it first went
+    // out (frozenPeriods.ts), as a count of things counted once does.
+    const alone = eachPeriodAlone && request.audience !== 'internal';
+    const frozenKey = (period: string) =>
+      `frozen|${projection.name}|${meta.id}|${policyText(policy)}|${granularity}|${by.join(',')}|${period}`;
+    const kept = new Map(
+      (alone ? periods : []).flatMap((period) => {
+        const held = frozenPeriodOf(data, frozenKey(period));
+        return held === undefined ? [] : [[period, ratioEntriesOf(held, frozenKey(period))] as const];
+      }),
+    );
+    const fresh = periods.filter((period) => !kept.has(period));
+    if (alone) {
+      // Protected for the policy and breakdown asked for, as the tables below are. A period that
+      // went out before without being kept (by an earlier version) is still bound by its digest.
       notes.claims.push(
         claimPeriods(
           data,
           `Indicator "${meta.id}" by ${granularity}${by.length === 0 ? '' : ` and ${by.join(', ')}`}`,
           new Map(
-            periods.map((period) => [
+            fresh.map((period) => [
               periodClaim(projection, meta.id, policy, granularity, by, period),
               {
                 period,
@@ -479,7 +493,7 @@ const releaseFigures = (
         ),
       );
     }
-    const releases = (eachPeriodAlone ? periods.map((period) => [period]) : [periods]).map((own) =>
+    const protectedOwn = (own: readonly string[]) =>
       protectRatioTable(
         {
           ...shape,
@@ -488,23 +502,47 @@ const releaseFigures = (
         },
         request.audience,
         policy,
+      );
+    const made = new Map(
+      (eachPeriodAlone ? fresh.map((period) => [period]) : [periods]).map(
+        (own) => [own, protectedOwn(own)] as const,
       ),
     );
+    const ended = endedBy(
+      policy.finestPeriod,
+      projection.timeZone,
+      request.to === undefined ? data.months?.last : undefined,
+    );
+    for (const [own, released] of made) {
+      const [period] = own;
+      if (alone && period !== undefined && ended(period)) {
+        notes.periods.set(frozenKey(period), {
+          dimensions,
+          entries: [...released.cells, ...released.margins],
+        });
+      }
+    }
     const isCell = (entry: ReleasedRatioEntry) => dimensions.every((d) => entry.key[d] !== undefined);
-    const summaries = releases.map((released) => summaryOf(describeSuppression(released)));
-    return {
-      ...base,
-      rows: releases.flatMap((released) => released.cells.map((entry) => withTarget(rowOf(entry, by)))),
-      totals: countsOnce
-        ? []
-        : releases.flatMap((released) =>
-            released.margins.filter((entry) => !isCell(entry)).map((entry) => rowOf(entry, by)),
-          ),
-      suppression: {
-        primary: summaries.reduce((n, summary) => n + summary.primary, 0),
-        secondary: summaries.reduce((n, summary) => n + summary.secondary, 0),
-      },
-    };
+    // In the order asked for, each as it went out or as protected now.
+    const tables = eachPeriodAlone
+      ? periods.map((period) => {
+          const entries = kept.get(period);
+          if (entries !== undefined) return entries;
+          const released = [...made].find(([own]) => own[0] === period)?.[1];
+          return released === undefined ? [] : [...released.cells, ...released.margins];
+        })
+      : [...made.values()].map((released) => [...released.cells, ...released.margins]);
+    const rows = tables.flatMap((entries) =>
+      entries.filter(isCell).map((entry) => withTarget(rowOf(entry, by))),
+    );
+    const totals = countsOnce
+      ? []
+      : tables.flatMap((entries) =>
+          entries.filter((entry) => !isCell(entry)).map((entry) => rowOf(entry, by)),
+        );
+    // Percentages are withheld, never hidden to protect others: no secondary suppression.
+    const withheld = tables.flat().filter((entry) => 'suppressed' in entry).length;
+    return { ...base, rows, totals, suppression: { primary: withheld, secondary: 0 } };
   }
 
   if (indicator.kind === 'medianDays') {
@@ -1294,8 +1332,9 @@ const digestOf = (cells: readonly unknown[]): string => {
  * changed since they first went out (records made since, or consent withdrawn): protected again
  * from what they are now, a period's table may hide other figures than it did, and beside the
  * first release give a small count away. Counts that add up over time are given again as they
- * first went out instead (vintages.ts); these are not kept so yet. Else gives what to note once
- * the release is made.
+ * first went out instead (vintages.ts), and so are these once their period has ended
+ * (frozenPeriods.ts): what is refused here is a period that had not ended, or one that went out
+ * before it was kept. Else gives what to note once the release is made.
  */
 const claimPeriods = (
   data: IndicatorData,

@@ -1,4 +1,5 @@
 import { isLeaseLostError, type ReadModelDocument, type ReadModelStore, StoreError } from '@lantern/core';
+import type { RatioSuppressionReason } from '../disclosure/index.js';
 import { releaseRegisterName } from '../engine/projection.js';
 import type { FrozenPeriod } from './frozenPeriods.js';
 import type { MonthCount } from './periodHierarchy.js';
@@ -35,29 +36,31 @@ const collections = [claimsCollection, vintagesCollection, periodsCollection];
  * A period kept as it went out (see frozenPeriods.ts), keyed
  * `frozen|<projection>|<table>|<policy>|<granularity>|<period>`: the breakdown it kept, and each
  * figure as `[its key's dimensions and categories, its value ("<5", or null when hidden
- * otherwise), why it is hidden or null]`.
+ * otherwise), why it is hidden or null]`, and for a percentage not given, why not as a fourth.
  */
 type PeriodDocument = {
   readonly dimensions: readonly string[];
-  readonly entries: readonly (readonly [
-    readonly (readonly [string, string])[],
-    number | string | null,
-    string | null,
-  ])[];
+  readonly entries: readonly (
+    | readonly [readonly (readonly [string, string])[], number | string | null, string | null]
+    | readonly [readonly (readonly [string, string])[], null, string | null, string]
+  )[];
   readonly claimedAt: string;
 };
 
 const periodDocumentOf = (period: FrozenPeriod, claimedAt: string): PeriodDocument => ({
   dimensions: period.dimensions,
-  entries: period.entries.map((entry) => [
-    Object.entries(entry.key),
-    entry.value,
-    'suppressed' in entry ? entry.suppressed : null,
-  ]),
+  entries: period.entries.map((entry) =>
+    'reason' in entry
+      ? [Object.entries(entry.key), null, 'suppressed' in entry ? entry.suppressed : null, entry.reason]
+      : [Object.entries(entry.key), entry.value, 'suppressed' in entry ? entry.suppressed : null],
+  ),
   claimedAt,
 });
 
 /** A kept period as its document gives it; refused, rather than used, when it does not read so. */
+/** Why a percentage is withheld: see `RatioSuppressionReason`. */
+const ratioReasons = new Set<string>(['smallDenominator', 'smallNumerator', 'smallComplement']);
+
 const periodOfDocument = (key: string, document: ReadModelDocument): FrozenPeriod => {
   const refuse = (): never => {
     throw new StoreError(
@@ -70,10 +73,19 @@ const periodOfDocument = (key: string, document: ReadModelDocument): FrozenPerio
   return {
     dimensions,
     entries: entries.map((item) => {
-      const [pairs, value, suppressed] = Array.isArray(item) ? item : [];
+      const [pairs, value, suppressed, reason] = Array.isArray(item) ? item : [];
       if (!Array.isArray(pairs) || !pairs.every((pair) => isTextList(pair) && pair.length === 2))
         return refuse();
       const entryKey = Object.fromEntries(pairs as [string, string][]);
+      if (reason !== undefined) {
+        // A percentage not given: nothing to divide by, or a count behind it small.
+        if (value !== null) return refuse();
+        if (suppressed === null && reason === 'noObservations') return { key: entryKey, value, reason };
+        if (suppressed === 'primary' && typeof reason === 'string' && ratioReasons.has(reason)) {
+          return { key: entryKey, value, suppressed, reason: reason as RatioSuppressionReason };
+        }
+        return refuse();
+      }
       if (suppressed === null && typeof value === 'number') return { key: entryKey, value };
       if (suppressed === 'secondary' && value === null) return { key: entryKey, value, suppressed };
       if (suppressed === 'few-observations' && value === null) return { key: entryKey, value, suppressed };

@@ -273,6 +273,100 @@ describe('releases outside the programme from a log that grew between them', () 
     expect(internal.find((row) => row.period === '2020-Q1')?.steps[1]?.cases).toEqual({ value: 8 });
   });
 
+  it('give a percentage of two stocks for a month that has ended as it went out, a club recorded late aside', async () => {
+    // Kids' clubs of all clubs open at each month's end: each month goes out on its own.
+    const open = (id: string, kind?: 'kids-club'): Indicator => ({
+      id,
+      title: 'Clubs open',
+      unit: 'clubs',
+      measure: 'unit',
+      ascending: true,
+      definition: {
+        filter: { eventTypes: ['ClubEstablished'] },
+        value: {
+          kind: 'active',
+          by: 'data.clubId',
+          opens: {
+            eventType: 'ClubEstablished',
+            dateField: 'data.establishedOn',
+            ...(kind === undefined ? {} : { where: [{ field: 'data.kind', op: 'eq', value: kind }] }),
+          },
+          closes: [],
+        },
+      },
+    });
+    const share = createIndicatorProjection({
+      indicators: [
+        open('kids-clubs-open', 'kids-club'),
+        open('clubs-open'),
+        {
+          id: 'pct-kids-clubs',
+          title: "Kids' clubs, of all clubs open",
+          unit: '%',
+          measure: 'percentage',
+          ascending: true,
+          definition: {
+            filter: { eventTypes: ['ClubEstablished'] },
+            value: { kind: 'ratio', numerator: 'kids-clubs-open', denominator: 'clubs-open', scale: 100 },
+          },
+        },
+      ],
+      timeZone: 'Asia/Phnom_Penh',
+      name: 'club_share',
+    });
+    const { readModels, catchUp } = storesFor([share]);
+    let clubs = 0;
+    const established = (on: string, kind: 'kids-club' | 'healing-arts'): [string, NewEvent[]] => {
+      clubs += 1;
+      const clubId = `club-${clubs}`;
+      return [
+        `club-${clubId}`,
+        [
+          catalogEvent(
+            'ClubEstablished',
+            { programmeId: 'pp', clubId, name: `Club ${clubs}`, area: 'KH-12-06', kind, establishedOn: on },
+            { occurredAt: `${on}T10:00:00+07:00`, recordedBy: staff },
+          ),
+        ],
+      ];
+    };
+    const release = async (to: string) =>
+      (
+        await releaseIndicator(share, await loadIndicatorData(readModels, share), {
+          indicator: 'pct-kids-clubs',
+          period: 'month',
+          to,
+          audience: 'donor',
+          principal: donor,
+        })
+      ).rows.map((row) => [row.period, row.actual]);
+    // January: 5 kids' clubs of 10 clubs open.
+    await catchUp([
+      ...Array.from({ length: 5 }, () => established('2020-01-06', 'kids-club')),
+      ...Array.from({ length: 5 }, () => established('2020-01-08', 'healing-arts')),
+    ]);
+    expect(await release('2020-01')).toEqual([['2020-01', { value: 50 }]]);
+    // A kids' club of January recorded late, and five healing-arts clubs in February.
+    await catchUp([
+      established('2020-01-20', 'kids-club'),
+      ...Array.from({ length: 5 }, () => established('2020-02-03', 'healing-arts')),
+    ]);
+    // January as it went out (6 of 11 now); February from what is recorded now, 6 of 16.
+    expect(await release('2020-02')).toEqual([
+      ['2020-01', { value: 50 }],
+      ['2020-02', { value: 37.5 }],
+    ]);
+    const internal = indicatorTable(share, await loadIndicatorData(readModels, share), {
+      principal: analyst,
+      indicator: 'pct-kids-clubs',
+      period: 'month',
+    });
+    expect(internal.rows.map((row) => [row.period.label, row.actual])).toEqual([
+      ['2020-01', 54.5],
+      ['2020-02', 37.5],
+    ]);
+  });
+
   it('give a stock over the life of the programme as the stock at its last month, kept once that month has ended', async () => {
     // Clubs open at a period's end, protected: the built-in count of clubs, which is released
     // exactly, with its figures protected instead.
