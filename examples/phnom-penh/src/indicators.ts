@@ -141,13 +141,15 @@ export const formatIndicators = async (
   return lines.join('\n');
 };
 
-/** How a released figure reads in a report: the number, "<5", or "hidden". */
-const formatReleased = (actual: ReleasedValue, percent = false): string =>
+/** How a released figure reads in a report: the number (with its unit), "<5", or why it is not given. */
+const formatReleased = (actual: ReleasedValue, unit = ''): string =>
   'suppressed' in actual
     ? typeof actual.value === 'string'
       ? actual.value
-      : 'hidden'
-    : `${formatNumber(actual.value)}${percent ? '%' : ''}`;
+      : actual.suppressed === 'few-observations'
+        ? 'too few cases'
+        : 'hidden'
+    : `${formatNumber(actual.value)}${unit}`;
 
 /**
  * What a donor is given of a few headline figures, by quarter and by year: small counts shown as
@@ -164,12 +166,14 @@ export const formatDonorView = async (
     'What a donor is given (small counts shown as "<5"; figures that would give one away hidden)',
     '',
   ];
-  const shown: readonly [id: string, percent: boolean][] = [
-    ['cases-disclosed', false],
-    ['children-placed-family-care', false],
-    ['pct-cases-followed-up-within-7-days', true],
+  const shown: readonly [id: string, unit: string][] = [
+    ['cases-disclosed', ''],
+    ['children-placed-family-care', ''],
+    ['pct-cases-followed-up-within-7-days', '%'],
+    // A median goes out over enough cases only, and each period as it first went out.
+    ['median-days-disclosure-to-placement', ' days'],
   ];
-  for (const [id, percent] of shown) {
+  for (const [id, unit] of shown) {
     // Recorded in the register of releases in the read models, so that a report made later, by
     // another run, is bound by what this one gave.
     const released = (period: 'quarter' | 'year') =>
@@ -186,7 +190,7 @@ export const formatDonorView = async (
       `  ${byQuarter.title}${byQuarter.through ? ` (as first released, to ${byQuarter.through})` : ''}`,
     );
     const cells = (release: ReleasedIndicator) =>
-      release.rows.map((row) => `${row.period} ${formatReleased(row.actual, percent)}`).join(', ');
+      release.rows.map((row) => `${row.period} ${formatReleased(row.actual, unit)}`).join(', ');
     lines.push(`    by quarter: ${cells(byQuarter)}`, `    by year:    ${cells(byYear)}`);
   }
   return lines.join('\n');

@@ -215,6 +215,10 @@ describe('the Phnom Penh example', () => {
       expect(donorView).toMatch(
         /New cases disclosed \(as first released, to 2020-\d\d\)\n {4}by quarter: 2019-Q2 <5, .*\n {4}by year: +2019 8, 2020 23\n/,
       );
+      // A median of days goes out over enough cases only: the others say so.
+      expect(donorView).toMatch(
+        /Median days from disclosure to safe placement\n {4}by quarter: .*too few cases.*\n {4}by year: +2019 \d+ days/,
+      );
       const counts = [...donorView.matchAll(/(?:Q\d|\d{4}) (\d[\d,]*)(?=, |\n|$)/g)];
       expect(counts.length).toBeGreaterThan(0);
       for (const [, count] of counts) expect(Number(count?.replace(/,/g, ''))).toBeGreaterThanOrEqual(5);
