@@ -57,10 +57,14 @@ const periodDocumentOf = (period: FrozenPeriod, claimedAt: string): PeriodDocume
   claimedAt,
 });
 
-/** A kept period as its document gives it; refused, rather than used, when it does not read so. */
-/** Why a percentage is withheld: see `RatioSuppressionReason`. */
-const ratioReasons = new Set<string>(['smallDenominator', 'smallNumerator', 'smallComplement']);
+/** Why a percentage is withheld: every `RatioSuppressionReason`. */
+const ratioReasons: ReadonlySet<string> = new Set<RatioSuppressionReason>([
+  'smallDenominator',
+  'smallNumerator',
+  'smallComplement',
+]);
 
+/** A kept period as its document gives it; refused, rather than used, when it does not read so. */
 const periodOfDocument = (key: string, document: ReadModelDocument): FrozenPeriod => {
   const refuse = (): never => {
     throw new StoreError(
