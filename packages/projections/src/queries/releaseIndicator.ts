@@ -461,8 +461,7 @@ const releaseFigures = (
     // Outside the programme, each period on its own: one that has ended goes out as it first went
     // out (frozenPeriods.ts), as a count of things counted once does.
     const alone = eachPeriodAlone && request.audience !== 'internal';
-    const frozenKey = (period: string) =>
-      `frozen|${projection.name}|${meta.id}|${policyText(policy)}|${granularity}|${by.join(',')}|${period}`;
+    const frozenKey = frozenKeyBy(projection, meta.id, policy, granularity, by);
     const kept = new Map(
       (alone ? periods : []).flatMap((period) => {
         const held = frozenPeriodOf(data, frozenKey(period));
@@ -508,11 +507,7 @@ const releaseFigures = (
         (own) => [own, protectedOwn(own)] as const,
       ),
     );
-    const ended = endedBy(
-      policy.finestPeriod,
-      projection.timeZone,
-      request.to === undefined ? data.months?.last : undefined,
-    );
+    const ended = endedFor(projection, data, request, policy.finestPeriod);
     for (const [own, released] of made) {
       const [period] = own;
       if (alone && period !== undefined && ended(period)) {
@@ -707,13 +702,7 @@ const releaseFigures = (
         ),
       );
       // Those that have ended are kept as they go out now.
-      // A release that names its last month says the months to it are complete; without one, a
-      // month nothing was recorded in yet has not ended for it.
-      const ended = endedBy(
-        outside.finestPeriod,
-        projection.timeZone,
-        request.to === undefined ? data.months?.last : undefined,
-      );
+      const ended = endedFor(projection, data, request, outside.finestPeriod);
       for (const { period, dimensions, entries } of made.tables) {
         const name = named(period);
         if (!ended(name.startsWith('life@') ? name.slice('life@'.length) : name)) continue;
@@ -1113,6 +1102,34 @@ interface PeriodCell {
 }
 
 /**
+ * Whether a period has ended for a release outside the programme (see `endedBy`): one that names
+ * its last month says the months to it are complete; without one, a month nothing was recorded
+ * in yet has not ended for it.
+ */
+const endedFor = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  request: ReleaseRequest,
+  finest: PeriodGranularity,
+): ((period: string) => boolean) =>
+  endedBy(finest, projection.timeZone, request.to === undefined ? data.months?.last : undefined);
+
+/**
+ * The register's key of a period of a table kept by the breakdown asked for (a median, a
+ * percentage each period alone): see frozenPeriods.ts.
+ */
+const frozenKeyBy =
+  (
+    projection: IndicatorProjection,
+    table: string,
+    policy: DisclosurePolicy,
+    granularity: Granularity,
+    by: readonly string[],
+  ) =>
+  (period: string): string =>
+    `frozen|${projection.name}|${table}|${policyText(policy)}|${granularity}|${by.join(',')}|${period}`;
+
+/**
  * A median indicator's rows for an audience. Inside the programme, each as it is. Outside it, by
  * areas coarsened to the policy's level, the median taken over the days of every key under each
  * (medians do not add up), and released only over enough of them. A period that has ended goes
@@ -1151,13 +1168,8 @@ const releaseMedians = (
   const cells = medianCells(projection, data, request, coarsen);
   if (!outside) return cells.map((cell) => rowOf(entryOf(cell), by));
   const periods = [...new Set(cells.map((cell) => cell.period.label))];
-  const frozenKey = (period: string) =>
-    `frozen|${projection.name}|${id}|${policyText(policy)}|${granularity}|${by.join(',')}|${period}`;
-  const ended = endedBy(
-    policy.finestPeriod,
-    projection.timeZone,
-    request.to === undefined ? data.months?.last : undefined,
-  );
+  const frozenKey = frozenKeyBy(projection, id, policy, granularity, by);
+  const ended = endedFor(projection, data, request, policy.finestPeriod);
   const claims = new Map<string, { period: string; digest: string }>();
   const entries = periods.flatMap((period) => {
     const kept = frozenPeriodOf(data, frozenKey(period));
