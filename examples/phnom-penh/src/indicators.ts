@@ -163,7 +163,7 @@ export const formatDonorView = async (
 ): Promise<string> => {
   const data = await loadIndicatorData(readModels, projections.indicators);
   const lines = [
-    'What a donor is given (small counts shown as "<5"; figures that would give one away hidden)',
+    'What a donor is given (small counts shown as "<5"; figures that would give one away hidden; medians over too few cases not given)',
     '',
   ];
   const shown: readonly [id: string, unit: string][] = [
