@@ -34,6 +34,9 @@ const isCountEntry = (entry: FrozenEntry): entry is ReleasedEntry =>
 const isRatioEntry = (entry: FrozenEntry): entry is ReleasedRatioEntry =>
   typeof entry.value === 'number' || 'reason' in entry;
 
+const isMedianEntry = (entry: FrozenEntry): entry is ReleasedEntry | FewObservationsEntry =>
+  'suppressed' in entry ? entry.suppressed === 'few-observations' : typeof entry.value === 'number';
+
 /** The figures of a kept period read as `kind`'s, or refused: another kind's release kept them. */
 const entriesOf = <T extends FrozenEntry>(
   period: FrozenPeriod,
@@ -56,6 +59,10 @@ export const countEntriesOf = (period: FrozenPeriod, key: string): readonly Rele
 /** A kept period's figures as a percentage's. */
 export const ratioEntriesOf = (period: FrozenPeriod, key: string): readonly ReleasedRatioEntry[] =>
   entriesOf(period, key, 'percentage', isRatioEntry);
+
+/** A kept period's figures as a median's: each a number of days, or hidden over too few. */
+export const medianEntriesOf = (period: FrozenPeriod, key: string): readonly FrozenEntry[] =>
+  entriesOf(period, key, 'median', isMedianEntry);
 
 interface HeldPeriods {
   readonly held: Map<string, FrozenPeriod>;

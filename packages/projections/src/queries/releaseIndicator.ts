@@ -34,6 +34,7 @@ import {
   type FrozenPeriod,
   frozenPeriodOf,
   keepPeriod,
+  medianEntriesOf,
   ratioEntriesOf,
 } from './frozenPeriods.js';
 import { claimCaseFigures } from './funnelOrCases.js';
@@ -1173,7 +1174,7 @@ const releaseMedians = (
   const claims = new Map<string, { period: string; digest: string }>();
   const entries = periods.flatMap((period) => {
     const kept = frozenPeriodOf(data, frozenKey(period));
-    if (kept !== undefined) return kept.entries;
+    if (kept !== undefined) return medianEntriesOf(kept, frozenKey(period));
     const own = cells.filter((cell) => cell.period.label === period).map(entryOf);
     if (ended(period)) notes.periods.set(frozenKey(period), { dimensions: [...by], entries: own });
     else {
