@@ -301,6 +301,83 @@ const contextTable = (run: ProjectionsRun): string =>
     }),
   );
 
+/** A rate as the time one event takes, in microseconds. */
+const microsecondsOf = (rate: number): number => 1e6 / rate;
+const micro = (us: number): string => `${us.toFixed(2)} µs`;
+
+/**
+ * For each throughput target of the built-ins: the time per event the goal allows; the same
+ * engine and stores running the simple fold instead (a fold that only counts: a ceiling, since the
+ * built-ins read the same log through the same engine and then evaluate every indicator); what that
+ * leaves for evaluating the indicators; and what evaluating them costs in this run (their apply
+ * alone, documents in plain maps, no engine). A goal above the ceiling is out of reach however fast
+ * the evaluation; one below it asks the evaluation to fit in what is left.
+ */
+const budgetTable = (run: ProjectionsRun): string => {
+  const rows: {
+    label: string;
+    goal: () => number | string;
+    ceiling: ScenarioId;
+  }[] = [
+    { label: 'from SQLite ≥ 250,000 events/s', goal: () => 250_000, ceiling: 'foldLanternSqlite' },
+    { label: 'from memory ≥ 1,000,000 events/s', goal: () => 1_000_000, ceiling: 'foldLanternMemory' },
+    {
+      label: '≥ 4× Emmett in-memory',
+      goal: () => {
+        const emmett = rateOf(run, 'foldEmmettMemory');
+        return typeof emmett === 'string' ? emmett : 4 * emmett;
+      },
+      ceiling: 'foldLanternMemory',
+    },
+    {
+      label: '≥ 60% of raw SQLite',
+      goal: () => {
+        const raw = rateOf(run, 'foldRawSqlite');
+        return typeof raw === 'string' ? raw : 0.6 * raw;
+      },
+      ceiling: 'foldLanternSqlite',
+    },
+  ];
+  const evaluation = rateOf(run, 'applyBuiltIns');
+  return table(
+    [
+      'target',
+      'goal, an event',
+      'the engine with the simple fold, an event',
+      'left for evaluating the indicators',
+      'evaluating them costs (apply alone)',
+      'within reach?',
+    ],
+    rows.map(({ label, goal, ceiling }) => {
+      const goalRate = goal();
+      const ceilingRate = rateOf(run, ceiling);
+      if (typeof goalRate === 'string' || typeof ceilingRate === 'string') {
+        return [label, '—', '—', '—', '—', `n/a: ${typeof goalRate === 'string' ? goalRate : ceilingRate}`];
+      }
+      const allowed = microsecondsOf(goalRate);
+      const engine = microsecondsOf(ceilingRate);
+      const left = allowed - engine;
+      const cost = typeof evaluation === 'string' ? undefined : microsecondsOf(evaluation);
+      const verdict =
+        left <= 0
+          ? 'no: the goal is above the engine running the simple fold'
+          : cost === undefined
+            ? 'n/a: apply alone not run'
+            : cost <= left
+              ? `yes, if the engine's work on their documents fits in the ${micro(left - cost)} left`
+              : `only with evaluation ${(cost / left).toFixed(1)}× faster`;
+      return [
+        label,
+        micro(allowed),
+        micro(engine),
+        left <= 0 ? 'nothing' : micro(left),
+        cost === undefined ? '—' : micro(cost),
+        verdict,
+      ];
+    }),
+  );
+};
+
 const lagTable = (run: ProjectionsRun): string => {
   const cell = cellOf(run, 'liveLag');
   if ('missing' in cell) return `Not measured: ${cell.missing}.`;
@@ -506,6 +583,10 @@ export const renderReport = (run: ProjectionsRun): string => {
     'For context:',
     '',
     contextTable(run),
+    '',
+    "What each throughput target leaves for evaluating the indicators: the built-ins read the same log through the same engine and stores as the simple fold (which only counts), and then evaluate every indicator, so the engine running the simple fold is their ceiling. Times an event, from this run's medians:",
+    '',
+    budgetTable(run),
     '',
     `## Live lag (${whole(settings.liveEvents)} single-event appends after ${whole(Math.min(settings.liveHistory, settings.events))} events of history)`,
     '',
