@@ -32,7 +32,7 @@ import {
   type Releases,
   type ReleaseTally,
 } from './scenarios.js';
-import { foldCollection, foldKey, foldProjection } from './simpleFold.js';
+import { foldCollection, foldKey, foldProjection, idleProjection } from './simpleFold.js';
 import { appendInOrder, copyDatabase, type Timing, time } from './timing.js';
 
 /** The programmes' time zone: it decides which day and month an event falls in. */
@@ -600,6 +600,29 @@ export const rebuildFold = async (job: Job, where: 'memory' | 'sqlite'): Promise
       | Tally
       | undefined;
     return measured(job.summary.events, timing, joinProblems(problem, checkTally(tally, job.summary)));
+  } finally {
+    await closeAll(stores);
+  }
+};
+
+/**
+ * (f'): the engine running a projection that changes nothing: what the engine costs by itself, the
+ * ceiling of every projection it runs. Checked: every event of the log was handed to it once.
+ */
+export const rebuildIdle = async (job: Job, where: 'memory' | 'sqlite'): Promise<Measurement> => {
+  const stores = where === 'memory' ? await memoryStores(job) : sqliteStores(job);
+  try {
+    const idle = idleProjection();
+    const { timing, problem } = await rebuild(stores, [idle.projection], job.settings.batchSize);
+    const seen = idle.seen();
+    return measured(
+      job.summary.events,
+      timing,
+      joinProblems(
+        problem,
+        seen === job.summary.events ? undefined : `handed ${seen} events of ${job.summary.events}`,
+      ),
+    );
   } finally {
     await closeAll(stores);
   }

@@ -276,6 +276,8 @@ const contextTable = (run: ProjectionsRun): string =>
           'foldEmmettSqlite',
         ],
         ['Lantern engine fold (memory) ÷ raw SQLite ceiling', 'foldLanternMemory', 'foldRawSqlite'],
+        ['Lantern engine alone (memory) ÷ Emmett in-memory fold', 'idleLanternMemory', 'foldEmmettMemory'],
+        ['Lantern engine alone (SQLite) ÷ raw SQLite ceiling', 'idleLanternSqlite', 'foldRawSqlite'],
         ['Every built-in projection ÷ the fold, memory', 'lanternMemory', 'foldLanternMemory'],
         [
           'Every built-in projection through the engine, memory ÷ their apply alone (what the engine and stores leave)',
@@ -306,12 +308,12 @@ const microsecondsOf = (rate: number): number => 1e6 / rate;
 const micro = (us: number): string => `${us.toFixed(2)} µs`;
 
 /**
- * For each throughput target of the built-ins: the time per event the goal allows; the same
- * engine and stores running the simple fold instead (a fold that only counts: a ceiling, since the
- * built-ins read the same log through the same engine and then evaluate every indicator); what that
- * leaves for evaluating the indicators; and what evaluating them costs in this run (their apply
- * alone, documents in plain maps, no engine). A goal above the ceiling is out of reach however fast
- * the evaluation; one below it asks the evaluation to fit in what is left.
+ * For each throughput target of the built-ins: the time per event the goal allows; the engine
+ * running a projection that changes nothing (a ceiling: the built-ins read the same log through the
+ * same engine, and then evaluate every indicator and keep what they find); what that leaves for
+ * the built-ins' own work; and what that work costs in this run by itself (their apply alone,
+ * documents in plain maps, no engine). A goal above the ceiling is out of reach however fast the
+ * evaluation; one below it asks the built-ins' work to fit in what is left.
  */
 const budgetTable = (run: ProjectionsRun): string => {
   const rows: {
@@ -319,15 +321,15 @@ const budgetTable = (run: ProjectionsRun): string => {
     goal: () => number | string;
     ceiling: ScenarioId;
   }[] = [
-    { label: 'from SQLite ≥ 250,000 events/s', goal: () => 250_000, ceiling: 'foldLanternSqlite' },
-    { label: 'from memory ≥ 1,000,000 events/s', goal: () => 1_000_000, ceiling: 'foldLanternMemory' },
+    { label: 'from SQLite ≥ 250,000 events/s', goal: () => 250_000, ceiling: 'idleLanternSqlite' },
+    { label: 'from memory ≥ 1,000,000 events/s', goal: () => 1_000_000, ceiling: 'idleLanternMemory' },
     {
       label: '≥ 4× Emmett in-memory',
       goal: () => {
         const emmett = rateOf(run, 'foldEmmettMemory');
         return typeof emmett === 'string' ? emmett : 4 * emmett;
       },
-      ceiling: 'foldLanternMemory',
+      ceiling: 'idleLanternMemory',
     },
     {
       label: '≥ 60% of raw SQLite',
@@ -335,7 +337,7 @@ const budgetTable = (run: ProjectionsRun): string => {
         const raw = rateOf(run, 'foldRawSqlite');
         return typeof raw === 'string' ? raw : 0.6 * raw;
       },
-      ceiling: 'foldLanternSqlite',
+      ceiling: 'idleLanternSqlite',
     },
   ];
   const evaluation = rateOf(run, 'applyBuiltIns');
@@ -343,9 +345,9 @@ const budgetTable = (run: ProjectionsRun): string => {
     [
       'target',
       'goal, an event',
-      'the engine with the simple fold, an event',
-      'left for evaluating the indicators',
-      'evaluating them costs (apply alone)',
+      'the engine alone, an event',
+      'left for the built-ins',
+      'their apply alone costs',
       'within reach?',
     ],
     rows.map(({ label, goal, ceiling }) => {
@@ -360,12 +362,12 @@ const budgetTable = (run: ProjectionsRun): string => {
       const cost = typeof evaluation === 'string' ? undefined : microsecondsOf(evaluation);
       const verdict =
         left <= 0
-          ? 'no: the goal is above the engine running the simple fold'
+          ? 'no: the goal is above the engine alone'
           : cost === undefined
             ? 'n/a: apply alone not run'
             : cost <= left
               ? `yes, if the engine's work on their documents fits in the ${micro(left - cost)} left`
-              : `only with evaluation ${(cost / left).toFixed(1)}× faster`;
+              : `only with their apply ${(cost / left).toFixed(1)}× faster`;
       return [
         label,
         micro(allowed),
@@ -584,7 +586,7 @@ export const renderReport = (run: ProjectionsRun): string => {
     '',
     contextTable(run),
     '',
-    "What each throughput target leaves for evaluating the indicators: the built-ins read the same log through the same engine and stores as the simple fold (which only counts), and then evaluate every indicator, so the engine running the simple fold is their ceiling. Times an event, from this run's medians:",
+    "What each throughput target leaves for the built-ins: they read the same log through the same engine and stores as a projection that changes nothing, and then evaluate every indicator and keep what they find, so the engine alone is their ceiling. Times an event, from this run's medians:",
     '',
     budgetTable(run),
     '',

@@ -31,8 +31,10 @@ export const rebuildScenarioIds = [
   'lanternSqliteBigBatch',
   'applyBuiltIns',
   'documentOperationsBuiltIns',
+  'idleLanternMemory',
   'foldLanternMemory',
   'foldEmmettMemory',
+  'idleLanternSqlite',
   'foldLanternSqlite',
   'foldRawSqlite',
   'foldEmmettSqlite',
@@ -80,8 +82,12 @@ export const scenarioLabels: Record<ScenarioId, string> = {
     "Every built-in projection's apply alone: events from an array, documents in plain maps, no engine or store",
   documentOperationsBuiltIns:
     'Only the document reads and writes of their apply: the same keys, made anew, on plain maps (no evaluation, no engine)',
+  idleLanternMemory:
+    'Lantern engine alone: a projection of every event that changes nothing, memory → memory',
   foldLanternMemory: 'Lantern engine, simple fold as a projection, memory → memory',
   foldEmmettMemory: 'Emmett in-memory store, aggregateStream of every stream with the fold',
+  idleLanternSqlite:
+    'Lantern engine alone: a projection of every event that changes nothing, SQLite → SQLite (one file)',
   foldLanternSqlite: 'Lantern engine, simple fold as a projection, SQLite → SQLite (one file)',
   foldRawSqlite: 'raw better-sqlite3: scan in position order + JSON.parse + the fold',
   foldEmmettSqlite: 'Emmett SQLite consumer + processor with the fold, its first {emmett} events',

@@ -36,3 +36,23 @@ export const foldProjection: Projection = defineProjection({
 
 /** The fold as Emmett's `evolve`, for `aggregateStream` and a processor's `eachMessage`. */
 export const evolve = (tally: Tally, event: Event): Tally => foldEvent(tally, event.type, event.data);
+
+/**
+ * A projection over every catalog event type that changes nothing: its apply only counts the
+ * events it is handed, in a variable, so the run can be checked. What the engine costs by itself,
+ * reading the log, handing out every event and committing checkpoints: a ceiling for any
+ * projection, the built-ins included, since every one of them does at least that.
+ */
+export const idleProjection = (): { projection: Projection; seen: () => number } => {
+  let seen = 0;
+  const projection = defineProjection({
+    name: 'idle',
+    version: 1,
+    eventTypes: defaultEventRegistry.types,
+    collections: [foldCollection],
+    apply: () => {
+      seen += 1;
+    },
+  });
+  return { projection, seen: () => seen };
+};

@@ -7,6 +7,7 @@ import {
   rebuildBuiltIns,
   rebuildFold,
   rebuildForRss,
+  rebuildIdle,
   rebuildIntoPostgres,
   releasesAsLogGrows,
 } from './lantern.js';
@@ -23,8 +24,10 @@ const runners: Record<ScenarioId, (job: Job) => Promise<Measurement>> = {
   lanternSqliteBigBatch: (job) => rebuildBuiltIns(job, 'sqlite', job.settings.bigBatchSize),
   applyBuiltIns,
   documentOperationsBuiltIns,
+  idleLanternMemory: (job) => rebuildIdle(job, 'memory'),
   foldLanternMemory: (job) => rebuildFold(job, 'memory'),
   foldEmmettMemory: emmettMemoryFold,
+  idleLanternSqlite: (job) => rebuildIdle(job, 'sqlite'),
   foldLanternSqlite: (job) => rebuildFold(job, 'sqlite'),
   foldRawSqlite: rawSqliteFold,
   foldEmmettSqlite: emmettSqliteFold,
