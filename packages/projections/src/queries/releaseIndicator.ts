@@ -1137,8 +1137,9 @@ const frozenKeyBy =
  * out as it first went out, ever after (frozenPeriods.ts): placements of it recorded late reach the
  * programme's own figures only, and two releases of it cannot be set side by side to tell a late
  * child's days. One that had not ended (the life of the programme, the current quarter) is
- * bound by the medians it gave: a later release whose shown median moved is refused. A median
- * hidden over too few binds nothing, as it gave nothing away.
+ * bound by the medians it gave: a later release whose shown median moved, or is now hidden over
+ * too few (a case withdrawn since), is refused. A median hidden over too few binds nothing, as it
+ * gave nothing away: it may go out shown later, once there are enough.
  */
 const releaseMedians = (
   projection: IndicatorProjection,
@@ -1179,13 +1180,13 @@ const releaseMedians = (
     if (ended(period)) notes.periods.set(frozenKey(period), { dimensions: [...by], entries: own });
     else {
       for (const entry of own) {
-        if ('suppressed' in entry) continue;
         const where = by.map((d) => entry.key[d] ?? '').join(', ');
         claims.set(
           periodClaim(projection, id, policy, granularity, by, where === '' ? period : `${period}|${where}`),
           {
             period: where === '' ? period : `${period} (${where})`,
-            digest: String(entry.value),
+            // Hidden now: checked against a median shown before, never recorded (see hiddenClaim).
+            digest: 'suppressed' in entry ? hiddenClaim : String(entry.value),
           },
         );
       }
@@ -1349,6 +1350,13 @@ const digestOf = (cells: readonly unknown[]): string => {
  * (frozenPeriods.ts): what is refused here is a period that had not ended, or one that went out
  * before it was kept. Else gives what to note once the release is made.
  */
+/**
+ * A claim's digest for a figure hidden over too few observations (a median): checked against what
+ * went out before, so a median shown then and hidden now is refused, but never recorded, since a
+ * hidden figure gave nothing away and may go out shown later.
+ */
+const hiddenClaim = 'hidden';
+
 const claimPeriods = (
   data: IndicatorData,
   what: string,
@@ -1375,7 +1383,8 @@ const claimPeriods = (
       noted = new Map();
       periodsReleased.set(data, noted);
     }
-    for (const [key, { digest }] of claims) if (!noted.has(key)) noted.set(key, digest);
+    for (const [key, { digest }] of claims)
+      if (!noted.has(key) && digest !== hiddenClaim) noted.set(key, digest);
   };
 };
 
