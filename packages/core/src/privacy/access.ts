@@ -53,20 +53,35 @@ const idRules: Readonly<Record<Role, { pattern: RegExp; example: string }>> = {
 /** True when the id is a staff pseudonym (`st_…`). */
 export const isStaffId = (id: string): boolean => staffPseudonym.test(id);
 
+/** Whether `role` is one of {@link roles}, as the text itself: an array or an inherited name is not. */
+const isRole = (role: unknown): role is Role => typeof role === 'string' && Object.hasOwn(idRules, role);
+
 /** Why a principal's id does not fit its role, or undefined when it does. */
-export const principalIdProblem = (principal: { id: string; role: string }): string | undefined => {
-  const rule = (idRules as Record<string, { pattern: RegExp; example: string } | undefined>)[principal.role];
-  if (!rule) return `"${principal.role}" is not a role; use one of ${roles.join(', ')}`;
+export const principalIdProblem = (principal: { id: unknown; role: unknown }): string | undefined => {
+  const { role } = principal;
+  if (!isRole(role)) {
+    return `${typeof role === 'string' ? `"${role}"` : `a ${Array.isArray(role) ? 'list' : typeof role}`} is not a role; give one of ${roles.join(', ')}, as text`;
+  }
+  const rule = idRules[role];
   if (typeof principal.id !== 'string' || !rule.pattern.test(principal.id)) {
-    return `a ${principal.role} is named by ${rule.example} (never a name)`;
+    return `a ${role} is named by ${rule.example} (never a name)`;
   }
   return undefined;
 };
 
-/** Throws TypeError unless the principal has a known role, an id that fits it and a well-formed scope. */
+/**
+ * Throws TypeError unless the principal is an object with a known role (as text), an id that fits
+ * it and a well-formed scope. An id that does not fit is not repeated in the message: it may be a
+ * name.
+ */
 export const checkPrincipal = (principal: Principal): Principal => {
+  if (typeof principal !== 'object' || principal === null || Array.isArray(principal)) {
+    throw new TypeError(
+      'A principal is an object { id, role, scope? }; give who asks, by pseudonym and role.',
+    );
+  }
   const problem = principalIdProblem(principal);
-  if (problem) throw new TypeError(`Principal ${JSON.stringify(principal.id)}: ${problem}.`);
+  if (problem) throw new TypeError(`A principal's id and role do not fit: ${problem}.`);
   const scope = principal.scope;
   if (scope !== undefined) {
     const kind = (scope as { kind?: unknown }).kind;

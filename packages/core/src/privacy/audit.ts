@@ -89,6 +89,11 @@ export const auditExport = async <T>(
   target: string,
   release: () => T | Promise<T>,
 ): Promise<T> => {
+  if (typeof request !== 'object' || request === null) {
+    throw new TypeError(
+      `A release of ${target} needs what is asked, as an object: { audience, principal, … }; give who asks and for whom.`,
+    );
+  }
   const { principal, audit } = request;
   if (!audit) return release();
   if (!principal) {

@@ -64,18 +64,21 @@ export const requireAudience = (audience: unknown): Audience => {
   return audience;
 };
 
+/** A value as a message shows it: a text in quotes, so that "5" given as text does not read as 5. */
+const shown = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+
 /** Throws a DisclosureError unless `policy` is well formed and allowed for `audience`. */
 export const requirePolicy = (audience: Audience, policy: DisclosurePolicy): DisclosurePolicy => {
   const { threshold, areaLevel, finestPeriod } = policy;
   if (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 3) {
     throw new DisclosureError(
-      `The ${audience} policy's threshold is ${String(threshold)}; it must be an integer of at least 3 ` +
+      `The ${audience} policy's threshold is ${shown(threshold)}; it must be an integer of at least 3 ` +
         '(with 2, "<2" would itself reveal a count of 1). Use the default 5 unless your programme agreed another.',
     );
   }
   if (!isAreaLevel(areaLevel)) {
     throw new DisclosureError(
-      `The ${audience} policy's areaLevel is ${String(areaLevel)}; it must be 0 (country), 1 (province), ` +
+      `The ${audience} policy's areaLevel is ${shown(areaLevel)}; it must be 0 (country), 1 (province), ` +
         '2 (district) or 3 (commune).',
     );
   }

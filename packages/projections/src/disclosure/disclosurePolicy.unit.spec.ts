@@ -45,6 +45,10 @@ describe('disclosure policies', () => {
     );
     expect(messageOf(() => resolvePolicy('donor', { threshold: 4.5 }))).toMatch(/must be an integer/);
     expect(messageOf(() => resolvePolicy('internal', { threshold: 0 }))).toMatch(/threshold is 0/);
+    // Given as text, it reads as text: "threshold is 5; it must be an integer" would contradict itself.
+    expect(messageOf(() => resolvePolicy('donor', { threshold: '5' as never }))).toMatch(
+      /threshold is "5"; it must be an integer/,
+    );
   });
 
   it('refuses area levels outside 0..3 and periods finer than a month outside the programme', () => {

@@ -1,6 +1,7 @@
 import {
   AccessDeniedError,
   type Audience,
+  audiences,
   audiencesFor,
   checkPrincipal,
   describePrincipal,
@@ -32,6 +33,11 @@ export const requireFiguresFor = (principal: Principal | undefined, asked: Figur
     );
   }
   checkPrincipal(principal);
+  if (!(audiences as readonly unknown[]).includes(asked.audience)) {
+    throw new TypeError(
+      `${asked.query}: ${JSON.stringify(asked.audience)} is not an audience; ask for one of ${audiences.map((a) => `"${a}"`).join(', ')}.`,
+    );
+  }
   const allowed = audiencesFor(principal.role);
   if (!allowed.includes(asked.audience)) {
     const first = allowed[0] as Audience;

@@ -175,6 +175,51 @@ describe('every query checks who asks', () => {
     ] as Principal[]) {
       const error = await refusalOf(() => caseFunnel(untouchable, { principal }));
       expect(error).toBeInstanceOf(TypeError);
+      // The id is not repeated: it may be a name.
+      expect(error.message).not.toMatch(/Field Worker 1/);
+    }
+    // A role that is not text, or a name every object inherits, is no role: refused before any
+    // work, the release and its register of releases untouched.
+    for (const role of [['analyst'], ['donor'], '__proto__', 'constructor', 'toString']) {
+      const principal = { id: 'st_00000000000000e1', role } as unknown as Principal;
+      for (const run of [
+        () => caseFunnel(untouchable, { principal }),
+        () => releaseCaseFunnel(untouchable, { audience: 'donor', principal }),
+        () =>
+          releaseIndicator(projection, untouchableData, {
+            indicator: 'cases-disclosed',
+            audience: 'donor',
+            principal,
+          }),
+      ]) {
+        const error = await refusalOf(run);
+        expect(error).toBeInstanceOf(TypeError);
+        expect(error.message).toMatch(/is not a role; give one of field-worker, .*, as text/);
+      }
+    }
+    // No request at all.
+    const none = await refusalOf(() => releaseCaseFunnel(untouchable, undefined as never));
+    expect(none).toBeInstanceOf(TypeError);
+    expect(none.message).toMatch(/needs what is asked, as an object/);
+  });
+
+  it('refuses an audience that does not exist as such, not as one the principal may not read', async () => {
+    for (const audience of ['press', 'Donor', '']) {
+      for (const run of [
+        () => releaseCaseFunnel(untouchable, { audience: audience as never, principal: analyst }),
+        () =>
+          releaseIndicator(projection, untouchableData, {
+            indicator: 'cases-disclosed',
+            audience: audience as never,
+            principal: analyst,
+          }),
+      ]) {
+        const error = await refusalOf(run);
+        expect(error).toBeInstanceOf(TypeError);
+        expect(error.message).toContain(
+          `${JSON.stringify(audience)} is not an audience; ask for one of "internal", "donor", "public"`,
+        );
+      }
     }
   });
 
