@@ -32,7 +32,7 @@ import {
 } from './funnelOrCases.js';
 import { medianOf } from './median.js';
 import { checkHierarchyRequest, readVintages, type VintageTable } from './periodHierarchy.js';
-import { checkGranularity, type Granularity, parseMonthBound, periodOf } from './periods.js';
+import { checkGranularity, type Granularity, parseMonthRange, periodOf } from './periods.js';
 import type { ReleasedValue } from './releaseIndicator.js';
 import { claimAttempts, type ReleaseRegister, registerBusy } from './releaseRegister.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
@@ -194,8 +194,7 @@ const funnelRows = async (
 /** A funnel request's period and months, checked before anything is read. */
 const funnelAsked = (request: Omit<CaseFunnelRequest, 'principal'>) => ({
   granularity: checkGranularity(request.period ?? 'life'),
-  from: request.from === undefined ? undefined : parseMonthBound(request.from, 'from'),
-  to: request.to === undefined ? undefined : parseMonthBound(request.to, 'to'),
+  ...parseMonthRange(request),
 });
 
 /** The funnel of the cases disclosed in the months asked for, by period. */

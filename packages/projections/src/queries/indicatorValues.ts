@@ -25,7 +25,7 @@ import {
   type Granularity,
   monthsBetween,
   type Period,
-  parseMonthBound,
+  parseMonthRange,
   periodOf,
 } from './periods.js';
 import { releasedBy, requireFiguresFor } from './requireFiguresFor.js';
@@ -295,17 +295,7 @@ export const checkRequest = (
       );
     }
   }
-  const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
-  const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
-  if (from !== undefined && to !== undefined && from > to) {
-    throw new ValidationError(
-      '(query)',
-      'from',
-      `"${request.from}" is after "${request.to}"`,
-      'give from before to',
-      fixRequest,
-    );
-  }
+  const { from, to } = parseMonthRange(request);
   return {
     indicator,
     granularity,

@@ -53,6 +53,28 @@ export const parseMonthBound = (value: string, name: 'from' | 'to'): string => {
   );
 };
 
+/**
+ * The months a request's `from` and `to` name, each optional; throws a clear error when one does
+ * not parse, or when `from` is after `to`.
+ */
+export const parseMonthRange = (request: {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+}): { from: string | undefined; to: string | undefined } => {
+  const from = request.from === undefined ? undefined : parseMonthBound(request.from, 'from');
+  const to = request.to === undefined ? undefined : parseMonthBound(request.to, 'to');
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new ValidationError(
+      '(query)',
+      'from',
+      `"${request.from}" is after "${request.to}"`,
+      'give from before to',
+      fixRequest,
+    );
+  }
+  return { from, to };
+};
+
 const lastDayOf = (month: string): string => {
   const [year, m] = month.split('-').map(Number) as [number, number];
   const last = new Date(Date.UTC(year, m, 0)).getUTCDate();

@@ -203,6 +203,25 @@ describe('every query checks who asks', () => {
     expect(none.message).toMatch(/needs what is asked, as an object/);
   });
 
+  it("refuses a funnel whose from is after its to, as an indicator's, before any work", async () => {
+    const range = { from: '2020-04', to: '2020-03' };
+    for (const run of [
+      () => caseFunnel(untouchable, { principal: analyst, ...range }),
+      // Outside the programme too: answered, it would have recorded the funnel as released.
+      () =>
+        releaseCaseFunnel(untouchable, { audience: 'donor', principal: donor, period: 'quarter', ...range }),
+      () =>
+        indicatorTable(projection, untouchableData, {
+          indicator: 'cases-disclosed',
+          principal: analyst,
+          ...range,
+        }),
+    ]) {
+      const error = await refusalOf(run);
+      expect(error.message).toMatch(/"2020-04" is after "2020-03".*give from before to/s);
+    }
+  });
+
   it('refuses an audience that does not exist as such, not as one the principal may not read', async () => {
     for (const audience of ['press', 'Donor', '']) {
       for (const run of [
