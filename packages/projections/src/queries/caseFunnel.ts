@@ -532,12 +532,18 @@ const releaseFunnel = async (
             what: `The case funnel's "${stage}" stage`,
           }).filter(({ entry }) => i === 0 || entry.key[stage] === 'yes'),
     );
-    // Outside the programme, the periods the vintages hold: one after the last is not given yet.
+    // Outside the programme, the periods the vintages hold, as they hold them, whatever cases there
+    // are now: a period's row neither goes when its cases' consent is withdrawn nor comes when a
+    // case of it is recorded late. One after the last vintage is not given yet.
     const disclosedIn = stageTables[0];
-    const rows = rowsOf([...cases], asked).filter(
-      (row) => disclosedIn === undefined || disclosedIn.some((entry) => entry.period === row.period),
-    );
-    const periods = rows.map((row) => row.period);
+    const current = new Map(rowsOf([...cases], asked).map((row) => [row.period, row]));
+    const periods =
+      disclosedIn === undefined
+        ? [...current.keys()]
+        : [...new Set(disclosedIn.map((entry) => entry.period))]
+            .filter((period) => period !== 'total')
+            .sort();
+    const rows = periods.map((period) => ({ period, steps: current.get(period)?.steps ?? [] }));
     const released = new Map<string, ReleasedFunnelStep[]>(periods.map((p) => [p, []]));
     const totals: ReleasedFunnelStep[] = [];
     funnelStages.forEach((stage, i) => {
@@ -557,11 +563,12 @@ const releaseFunnel = async (
       };
       for (const row of rows) {
         const step = row.steps[i];
+        // A period with no cases now has a median over none: hidden, and refused where one went out.
         const median =
-          i === 0 || !step
+          i === 0
             ? null
             : protectMedian(
-                { median: step.medianDaysFromPrevious ?? 0, count: step.medianOver },
+                { median: step?.medianDaysFromPrevious ?? 0, count: step?.medianOver ?? 0 },
                 audience,
                 policy,
               );
