@@ -15,6 +15,7 @@ import {
   type FieldGetter,
   type FieldSource,
   fieldGetter,
+  identifierAt,
   refuseProtectedField,
 } from './fields.js';
 
@@ -50,7 +51,16 @@ export interface CompiledStage {
 
 interface CompiledBase {
   readonly indicator: Indicator;
-  readonly dimensions: readonly { readonly path: string; readonly get: FieldGetter }[];
+  /**
+   * Each dimension: its path, its getter, and what its values identify one by one when they do
+   * (a child pseudonym, a case number…: see `identifierAt`); a release outside the programme may
+   * not break down by such a dimension.
+   */
+  readonly dimensions: readonly {
+    readonly path: string;
+    readonly get: FieldGetter;
+    readonly identifies?: string;
+  }[];
   readonly about?: { readonly child: FieldGetter } | { readonly case: FieldGetter };
 }
 
@@ -295,9 +305,20 @@ const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndi
   for (const dimension of definition.dimensions ?? []) checkDescribing(dimension, 'dimension');
   const about = definition.about;
   if (about) checkDescribing('child' in about ? about.child : about.case, 'subject');
+  const describing = startType === undefined ? contexts : [{ indicator: id, registry, eventType: startType }];
+  const identifierOf = (path: string): string | undefined => {
+    for (const context of describing) {
+      const identifies = identifierAt(context, path);
+      if (identifies !== undefined) return identifies;
+    }
+    return undefined;
+  };
   const base: CompiledBase = {
     indicator,
-    dimensions: (definition.dimensions ?? []).map((path) => ({ path, get: fieldGetter(path) })),
+    dimensions: (definition.dimensions ?? []).map((path) => {
+      const identifies = identifierOf(path);
+      return { path, get: fieldGetter(path), ...(identifies === undefined ? {} : { identifies }) };
+    }),
     ...(about
       ? { about: 'child' in about ? { child: fieldGetter(about.child) } : { case: fieldGetter(about.case) } }
       : {}),

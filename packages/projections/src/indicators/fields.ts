@@ -1,5 +1,5 @@
 import type { EventRegistry, RecordedEvent } from '@lantern/core';
-import { ValidationError } from '@lantern/core';
+import { caseId, pseudonymPrefixes, ValidationError } from '@lantern/core';
 import { fixDefinition } from '../advice.js';
 
 /**
@@ -185,6 +185,68 @@ export const checkPath = (context: PathContext, path: string, role: string): voi
     return;
   }
   fail(`"${path}" must start with data., metadata. or item`);
+};
+
+/** What each pseudonym prefix names, for messages. */
+const pseudonymNames: Readonly<Record<string, string>> = {
+  [pseudonymPrefixes.child]: 'a child pseudonym',
+  [pseudonymPrefixes.household]: 'a household pseudonym',
+  [pseudonymPrefixes.staff]: 'a staff pseudonym',
+  [pseudonymPrefixes.donor]: 'a donor pseudonym',
+  [pseudonymPrefixes.agency]: 'an agency pseudonym',
+};
+
+/** The patterns a text field's schema checks it against, if it is a text field. */
+const patternsOf = (node: ZodNode): RegExp[] => {
+  const { def } = node._zod;
+  if (def.type !== 'string') return [];
+  return ((def.checks as unknown[] | undefined) ?? []).flatMap((check) => {
+    const pattern = (check as { _zod?: { def?: { pattern?: unknown } } })._zod?.def?.pattern;
+    return pattern instanceof RegExp ? [pattern] : [];
+  });
+};
+
+/** What a schema's values identify (a person, a case, an event), or undefined. */
+const identifiedBy = (node: ZodNode): string | undefined => {
+  for (const pattern of patternsOf(node)) {
+    const prefix = /^\^([a-z]{2})_/.exec(pattern.source)?.[1];
+    if (prefix !== undefined && pseudonymNames[prefix] !== undefined) return pseudonymNames[prefix];
+    if (pattern.source === caseIdPattern) return 'a case number';
+  }
+  return undefined;
+};
+
+const caseIdPattern = patternsOf(caseId as unknown as ZodNode)[0]?.source;
+
+/** Metadata fields whose every value names a person or an event. */
+const identifyingMetadata: Readonly<Record<string, string>> = {
+  recordedBy: 'a staff pseudonym',
+  correlationId: 'an event id',
+  causationId: 'an event id',
+};
+
+/**
+ * What `path` holds when its values name someone or something one by one — a child's, a
+ * household's or a staff member's pseudonym, a case number, an event id — or undefined. A
+ * breakdown by such a field gives one row per person or case: outside the programme it would hand
+ * out pseudonyms and case numbers, and figures about one child.
+ */
+export const identifierAt = (context: PathContext, path: string): string | undefined => {
+  const [root, ...keys] = path.split('.');
+  if (root === 'metadata') return keys.length === 1 ? identifyingMetadata[keys[0] as string] : undefined;
+  const nodes =
+    root === 'data'
+      ? schemaAt(context.registry.get(context.eventType)?.schema as unknown as ZodNode, keys)
+      : root === 'item'
+        ? unnestedElements(context).flatMap((element) =>
+            keys.length === 0 ? [element] : schemaAt(element, keys),
+          )
+        : [];
+  for (const node of nodes) {
+    const identifies = identifiedBy(node);
+    if (identifies !== undefined) return identifies;
+  }
+  return undefined;
 };
 
 /** Checks that `path` is an array field of `eventType`, for `unnest`. */

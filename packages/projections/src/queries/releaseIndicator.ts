@@ -339,6 +339,16 @@ const releaseFigures = (
   const policy = resolvePolicy(request.audience, request.policy);
   const { indicator, granularity, by } = checkRequest(projection, request);
   if (request.audience !== 'internal') {
+    // Outside the programme, no breakdown by a field that names someone one by one.
+    for (const dimension of indicator.dimensions) {
+      if (dimension.identifies === undefined || !by.includes(dimension.path)) continue;
+      throw new DisclosureError(
+        `Indicator "${indicator.indicator.id}" broken down by ${dimension.path} would give the ${request.audience} ` +
+          `${dimension.identifies} on every row, each row about one person or case. Outside the programme, ask ` +
+          'for it by a dimension that describes (an area, a sex, an age band, a service), or without a breakdown; ' +
+          'the programme\'s staff may read it so with audience "internal".',
+      );
+    }
     // Outside the programme, a range may not cut a period asked for, whatever the indicator.
     checkHierarchyRequest(granularity, {
       audience: request.audience,
