@@ -11,6 +11,7 @@ import {
 import { fixDefinition } from '../advice.js';
 import {
   checkArrayPath,
+  checkNumberPath,
   checkPath,
   type FieldGetter,
   type FieldSource,
@@ -354,6 +355,8 @@ const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndi
     case 'distinct': {
       if (definition.dateField) checkEverywhere(definition.dateField, 'date field');
       if (value.kind !== 'count') checkEverywhere(value.field, `${value.kind} field`);
+      if (value.kind === 'sum')
+        for (const context of contexts) checkNumberPath(context, value.field, 'sum field');
       return {
         ...base,
         kind: value.kind,
@@ -389,7 +392,9 @@ const compileOne = (indicator: Indicator, registry: EventRegistry): CompiledIndi
     case 'change': {
       checkKey(value.by, [value.from, value.to]);
       for (const stage of [value.from, value.to]) {
-        checkPath({ indicator: id, registry, eventType: stage.eventType }, value.field, 'change field');
+        const context = { indicator: id, registry, eventType: stage.eventType };
+        checkPath(context, value.field, 'change field');
+        checkNumberPath(context, value.field, 'change field');
       }
       return {
         ...base,

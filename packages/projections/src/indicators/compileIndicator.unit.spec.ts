@@ -64,6 +64,39 @@ describe('indicator definitions are checked before any event is read', () => {
     }
   });
 
+  it('refuses a sum or a change of a field that holds no number, which would read as nothing', () => {
+    const cases: [Indicator['definition'], string][] = [
+      [{ filter: { eventTypes: ['CaseDisclosed'] }, value: { kind: 'sum', field: 'data.sex' } }, 'data.sex'],
+      [
+        {
+          filter: { eventTypes: ['OutreachConducted'] },
+          unnest: 'data.contacts',
+          value: { kind: 'sum', field: 'item.sex' },
+        },
+        'item.sex',
+      ],
+      [
+        {
+          filter: { eventTypes: ['WellbeingAssessed'] },
+          value: {
+            kind: 'change',
+            by: 'data.childRef',
+            field: 'data.childRef',
+            from: { eventType: 'WellbeingAssessed' },
+            to: { eventType: 'WellbeingAssessed' },
+          },
+        },
+        'data.childRef',
+      ],
+    ];
+    for (const [definition, path] of cases) {
+      const error = refusal([indicator(definition)]);
+      expect(isValidationError(error), error.message).toBe(true);
+      expect(error.message).toContain(`"${path}" does not hold a number`);
+      expect(error.message).toMatch(/name a numeric field/);
+    }
+  });
+
   it('checks element fields against the array it unnests', () => {
     expect(
       compileIndicators([

@@ -234,19 +234,44 @@ const identifyingMetadata: Readonly<Record<string, string>> = {
 export const identifierAt = (context: PathContext, path: string): string | undefined => {
   const [root, ...keys] = path.split('.');
   if (root === 'metadata') return keys.length === 1 ? identifyingMetadata[keys[0] as string] : undefined;
-  const nodes =
-    root === 'data'
-      ? schemaAt(context.registry.get(context.eventType)?.schema as unknown as ZodNode, keys)
-      : root === 'item'
-        ? unnestedElements(context).flatMap((element) =>
-            keys.length === 0 ? [element] : schemaAt(element, keys),
-          )
-        : [];
-  for (const node of nodes) {
+  for (const node of schemasAt(context, path)) {
     const identifies = identifiedBy(node);
     if (identifies !== undefined) return identifies;
   }
   return undefined;
+};
+
+/** The schemas `path` may lead to in `eventType` (or its unnested elements). */
+const schemasAt = (context: PathContext, path: string): ZodNode[] => {
+  const [root, ...keys] = path.split('.');
+  if (root === 'data')
+    return schemaAt(context.registry.get(context.eventType)?.schema as unknown as ZodNode, keys);
+  if (root === 'item') {
+    return unnestedElements(context).flatMap((element) =>
+      keys.length === 0 ? [element] : schemaAt(element, keys),
+    );
+  }
+  return [];
+};
+
+/**
+ * Checks that `path`, a field already known to exist (`checkPath`), holds a number: what a sum
+ * adds up and a change compares. A text or a list would read as nothing, silently.
+ */
+export const checkNumberPath = (context: PathContext, path: string, role: string): void => {
+  const [root, field] = path.split('.');
+  const numeric =
+    root === 'metadata'
+      ? field === 'schemaVersion'
+      : schemasAt(context, path).some((node) => node._zod.def.type === 'number');
+  if (numeric) return;
+  throw new ValidationError(
+    context.eventType,
+    path,
+    `indicator "${context.indicator}": its ${role} "${path}" does not hold a number in ${context.eventType}`,
+    'name a numeric field (a count, a quantity, a score), or count the events instead',
+    fixDefinition,
+  );
 };
 
 /** Checks that `path` is an array field of `eventType`, for `unnest`. */
