@@ -98,6 +98,19 @@ export const monthsBetween = (first: string, last: string): string[] => {
   return months;
 };
 
+/** The months a month's, a quarter's or a year's label spans (`2020-02`, `2020-Q1`, `2020`), in order. */
+export const monthSpanOf = (label: string, granularity: 'month' | 'quarter' | 'year'): string[] => {
+  if (granularity === 'month') return [label];
+  if (granularity === 'year') return monthsBetween(`${label}-01`, `${label}-12`);
+  const quarter = Number(label.slice(6));
+  const first = `${label.slice(0, 4)}-${String(quarter * 3 - 2).padStart(2, '0')}`;
+  return monthsBetween(first, `${label.slice(0, 4)}-${String(quarter * 3).padStart(2, '0')}`);
+};
+
+/** How coarse a granularity is, finest first: day, week, month, quarter, year, life. */
+export const rankOf = (granularity: Granularity | 'day' | 'week'): number =>
+  ['day', 'week', 'month', 'quarter', 'year', 'life'].indexOf(granularity);
+
 /** The period of a month at a granularity; `life` spans `lifeStart`..`lifeEnd` (months). */
 export const periodOf = (
   month: string,

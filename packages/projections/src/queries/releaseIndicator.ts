@@ -58,7 +58,7 @@ import {
   subsetsOf,
   type VintageTable,
 } from './periodHierarchy.js';
-import { type Granularity, parseMonthBound } from './periods.js';
+import { type Granularity, monthSpanOf, parseMonthBound, periodOf, rankOf } from './periods.js';
 import { requireFiguresFor } from './requireFiguresFor.js';
 import {
   cutOffOf,
@@ -644,62 +644,65 @@ const releaseFigures = (
         }),
       );
       const fresh = periods.filter((period) => !frozen.has(period));
-      // One protection for every audience outside the programme (see protectionPolicy), of the
-      // periods not kept as they went out: none when every one was (with this policy).
+      /**
+       * One protection for every audience outside the programme (see protectionPolicy) of the
+       * periods `asked` of a granularity: each period by every dimension, and the digest of what
+       * it is made from, which tells whether its figures changed since they went out.
+       */
+      const protectPeriods = (at: Granularity, asked: readonly string[], from?: string, to?: string) =>
+        protectedOnce(data, meta.id, what, outside, [at, from, to, asked], () => {
+          const cellsBy = (dims: string[]) =>
+            periodCells(
+              projection,
+              data,
+              {
+                ...request,
+                period: at,
+                by: dims,
+                ...(from === undefined ? {} : { from }),
+                ...(to === undefined ? {} : { to }),
+              },
+              indicator.kind === 'distinct',
+              outside,
+            );
+          const every = cellsBy(dimensionsOf(indicator));
+          const digests = new Map(
+            asked.map((period) => [
+              period,
+              digestOf(
+                every
+                  .filter((cell) => cell.period === period)
+                  .map((cell) => [
+                    cell.dims,
+                    cell.value,
+                    cell.refs === undefined ? null : [...cell.refs].sort(),
+                  ]),
+              ),
+            ]),
+          );
+          // Every figure of each period, a distinct indicator's totals counted as unions.
+          const tables = protectPeriodsApart(
+            dimensionsOf(indicator),
+            [...asked],
+            audience,
+            outside,
+            cellsBy,
+          ).map(({ period, dimensions, released, cells: own }) => ({
+            period,
+            dimensions,
+            entries: released.map((entry) =>
+              indicator.kind === 'distinct' && !dimensions.every((d) => entry.key[d] !== undefined)
+                ? recounted(entry, own)
+                : entry,
+            ),
+          }));
+          return { tables, digests };
+        });
+      // None when every period was kept as it went out (with this policy).
       const made =
         fresh.length === 0
           ? { tables: [], digests: new Map<string, string>() }
-          : protectedOnce(
-              data,
-              meta.id,
-              what,
-              outside,
-              [granularity, request.from, request.to, fresh],
-              () => {
-                const cellsBy = (dims: string[]) =>
-                  periodCells(
-                    projection,
-                    data,
-                    { ...request, by: dims },
-                    indicator.kind === 'distinct',
-                    outside,
-                  );
-                // What each period's table is made from, by every dimension: its digest tells whether the
-                // period's figures changed since they went out.
-                const every = cellsBy(dimensionsOf(indicator));
-                const digests = new Map(
-                  fresh.map((period) => [
-                    period,
-                    digestOf(
-                      every
-                        .filter((cell) => cell.period === period)
-                        .map((cell) => [
-                          cell.dims,
-                          cell.value,
-                          cell.refs === undefined ? null : [...cell.refs].sort(),
-                        ]),
-                    ),
-                  ]),
-                );
-                // Every figure of each period, a distinct indicator's totals counted as unions.
-                const tables = protectPeriodsApart(
-                  dimensionsOf(indicator),
-                  fresh,
-                  audience,
-                  outside,
-                  cellsBy,
-                ).map(({ period, dimensions, released, cells: own }) => ({
-                  period,
-                  dimensions,
-                  entries: released.map((entry) =>
-                    indicator.kind === 'distinct' && !dimensions.every((d) => entry.key[d] !== undefined)
-                      ? recounted(entry, own)
-                      : entry,
-                  ),
-                }));
-                return { tables, digests };
-              },
-            );
+          : protectPeriods(granularity, fresh, request.from, request.to);
       notes.claims.push(
         claimPeriods(
           data,
@@ -714,10 +717,33 @@ const releaseFigures = (
       );
       // Those that have ended are kept as they go out now.
       const ended = endedFor(projection, data, request, outside.finestPeriod);
+      const keptNow: string[] = [];
       for (const { period, dimensions, entries } of made.tables) {
         const name = named(period);
         if (!ended(name.startsWith('life@') ? name.slice('life@'.length) : name)) continue;
         notes.periods.set(frozenKey(period), { dimensions, entries });
+        keptNow.push(period);
+      }
+      // With them, from the same figures, every ended month, quarter and year that overlaps them
+      // and was not kept before: given anew later, a quarter counted once after a child's consent
+      // was withdrawn could count fewer children than one of its months kept as it went out, and
+      // tell the withdrawal (or, over its months, a child recorded late).
+      if (granularity !== 'life') {
+        const months = keptNow.flatMap((period) => monthSpanOf(period, granularity));
+        for (const other of ['month', 'quarter', 'year'] as const) {
+          if (other === granularity || rankOf(other) < rankOf(outside.finestPeriod)) continue;
+          const otherKey = (period: string) =>
+            `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${other}|${period}`;
+          const overlapping = [...new Set(months.map((month) => periodOf(month, other, month, month).label))]
+            .filter((period) => ended(period) && frozenPeriodOf(data, otherKey(period)) === undefined)
+            .sort();
+          if (overlapping.length === 0) continue;
+          const spans = overlapping.flatMap((period) => monthSpanOf(period, other));
+          const companions = protectPeriods(other, overlapping, spans[0], spans.at(-1));
+          for (const { period, dimensions, entries } of companions.tables) {
+            notes.periods.set(otherKey(period), { dimensions, entries });
+          }
+        }
       }
       // In the order asked for, each as it went out or as protected now.
       const tables = periods.flatMap((period) => {
