@@ -361,6 +361,7 @@ const releaseFigures = (
     notes.claims.push(
       claimFigures(data, indicator.indicator.id, given),
       claimCaseFigures(projection, data, indicator.indicator.id, given.keys()),
+      claimEvents(projection, data, indicator.indicator.id, given.keys()),
     );
   }
   // Numerators and denominators add up over areas and periods, unless a part counts each
@@ -942,6 +943,8 @@ export const claimsMadeFrom = (projection: IndicatorProjection, data: IndicatorD
   for (const [count, table] of figuresReleased.get(data) ?? [])
     claims.set(figuresClaim(projection, count), table);
   for (const [key, digest] of periodsReleased.get(data) ?? []) claims.set(key, digest);
+  for (const [eventType, role] of eventsReleased.get(data) ?? [])
+    claims.set(eventsClaim(projection, eventType), role);
   return claims;
 };
 
@@ -986,6 +989,19 @@ export const adoptClaims = (
         periodsReleased.set(data, periods);
       }
       periods.set(key, value);
+    } else if (kind === 'events') {
+      // How counts released before read an event type: a release that would read it otherwise is
+      // refused where it is asked for (`claimEvents`).
+      let events = eventsReleased.get(data);
+      const own = events?.get(subject);
+      if (own !== undefined && (own === 'counted') !== (value === 'counted')) {
+        throw conflict(`A count of ${subject} events`);
+      }
+      if (events === undefined) {
+        events = new Map();
+        eventsReleased.set(data, events);
+      }
+      if (own === undefined) events.set(subject, value);
     } else if (kind === 'figures') {
       const own = figures?.get(subject);
       if (own !== undefined && own !== value) throw conflict(`The figures of "${subject}"`);
@@ -1126,6 +1142,60 @@ const claimFigures = (
       figuresReleased.set(data, noted);
     }
     for (const [count, table] of given) noted.set(count, table);
+  };
+};
+
+/**
+ * Per data, for each event type that counts released outside the programme read, how they read it:
+ * `unnested|<indicator>` when one counts the elements of a list its events hold (the concerns of
+ * a disclosure), `counted` when they count the events themselves (or the keys they open).
+ */
+const eventsReleased = new WeakMap<IndicatorData, Map<string, string>>();
+
+/** The register's key of how released counts read an event type. */
+const eventsClaim = (projection: IndicatorProjection, eventType: string) =>
+  `events|${projection.name}|${eventType}`;
+
+/**
+ * Refuses, outside the programme, a release that would give a count of the elements of a list
+ * some events hold beside a count of those events, from data from which the other went out; else
+ * gives what to note once it is made. The two are protected apart, and the list ties them: a
+ * disclosure names at least one concern and none twice, so where a month's concerns are all one,
+ * the concern table gives its cases exactly, and with them a count the other table hid.
+ */
+const claimEvents = (
+  projection: IndicatorProjection,
+  data: IndicatorData,
+  asked: string,
+  counts: Iterable<string>,
+): (() => void) => {
+  const roles = new Map<string, string>();
+  for (const count of counts) {
+    const indicator = projection.indicators.get(count);
+    if (indicator === undefined || indicator.kind === 'ratio') continue;
+    const { definition } = indicator.indicator;
+    const role = definition.unnest === undefined ? 'counted' : `unnested|${count}`;
+    for (const eventType of definition.filter.eventTypes) roles.set(eventType, role);
+  }
+  const before = eventsReleased.get(data);
+  for (const [eventType, role] of roles) {
+    const earlier = before?.get(eventType);
+    if (earlier === undefined || (earlier === 'counted') === (role === 'counted')) continue;
+    const list = (earlier === 'counted' ? role : earlier).slice('unnested|'.length);
+    throw new DisclosureError(
+      `Indicator "${asked}" would give ${role === 'counted' ? `a count of ${eventType} events` : `"${list}", a count of the elements of a list ${eventType} events hold,`} ` +
+        `from these read models, from which ${earlier === 'counted' ? `a count of ${eventType} events` : `"${list}"`} went outside the programme. ` +
+        'Protected apart, the two could give a small count away: where the elements of a period are all one value, ' +
+        `the list's table gives how many events there were. Outside the programme, release one of them, or, if the two will never reach the same readers, make this release from ${readModelsOfItsOwn}.`,
+    );
+  }
+  return () => {
+    let noted = eventsReleased.get(data);
+    if (noted === undefined) {
+      noted = new Map();
+      eventsReleased.set(data, noted);
+    }
+    for (const [eventType, role] of roles) if (!noted.has(eventType)) noted.set(eventType, role);
   };
 };
 
