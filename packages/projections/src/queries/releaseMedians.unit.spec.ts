@@ -127,7 +127,7 @@ const figures = (released: ReleasedIndicator) =>
 
 /** The child of a case made by `followedUp` withdraws consent to reporting. */
 const withdrawn = ([, events]: [string, NewEvent[]]): [string, NewEvent[]] => {
-  const { childRef } = events[0]?.data as { childRef: string };
+  const { childRef } = (events[0] as NewEvent).data as { childRef: string };
   return [
     `child-${childRef}`,
     [
