@@ -288,6 +288,15 @@ const quarterEndOf = (month: string): string =>
  * Timed: every round, the catch-ups included. Untimed, the same releases from the whole log at
  * once, one vintage: what the last round gives is set beside them.
  */
+/**
+ * Every built-in indicator but the cases by concern: from one read-model store, a count of the
+ * concerns disclosures list and a count of the disclosures do not both go outside the programme
+ * (the concerns could give the cases away), and every round releases `cases-disclosed`.
+ */
+const grownLogIndicators = builtInIndicators
+  .map(({ id }) => id)
+  .filter((id) => id !== 'cases-disclosed-by-concern');
+
 export const releasesAsLogGrows = async (job: Job): Promise<Measurement> => {
   const projection = createIndicatorProjection({ indicators: builtInIndicators, timeZone });
   const planned = [...programmeEvents(job.settings)];
@@ -302,7 +311,7 @@ export const releasesAsLogGrows = async (job: Job): Promise<Measurement> => {
   const round = async (readModels: ReadModelStore, to: string, hash?: ReturnType<typeof createHash>) => {
     const data = await loadIndicatorData(readModels, projection);
     const tally: ReleaseTally = { figures: 0, primary: 0, secondary: 0, partlyHidden: 0, refused: 0 };
-    for (const { id } of builtInIndicators) {
+    for (const id of grownLogIndicators) {
       for (const by of breakdowns(id)) {
         try {
           const released = await releaseIndicator(projection, data, {

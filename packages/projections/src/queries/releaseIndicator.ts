@@ -943,8 +943,7 @@ export const claimsMadeFrom = (projection: IndicatorProjection, data: IndicatorD
   for (const [count, table] of figuresReleased.get(data) ?? [])
     claims.set(figuresClaim(projection, count), table);
   for (const [key, digest] of periodsReleased.get(data) ?? []) claims.set(key, digest);
-  for (const [eventType, role] of eventsReleased.get(data) ?? [])
-    claims.set(eventsClaim(projection, eventType), role);
+  for (const [eventType, role] of eventsReleased.get(data) ?? []) claims.set(eventsClaim(eventType), role);
   return claims;
 };
 
@@ -968,7 +967,9 @@ export const adoptClaims = (
   let figures = figuresReleased.get(data);
   for (const [key, value] of claims) {
     const [kind, name, subject] = key.split('|');
-    if (name !== projection.name || subject === undefined) continue;
+    // How counts read an event type binds every indicator projection on the store: two of them
+    // over the same events would otherwise be guarded apart.
+    if ((name !== projection.name && kind !== 'events') || subject === undefined) continue;
     if (kind === 'policy') {
       const policy = policyOfText(value);
       const own = policies?.get(subject);
@@ -1153,8 +1154,7 @@ const claimFigures = (
 const eventsReleased = new WeakMap<IndicatorData, Map<string, string>>();
 
 /** The register's key of how released counts read an event type. */
-const eventsClaim = (projection: IndicatorProjection, eventType: string) =>
-  `events|${projection.name}|${eventType}`;
+const eventsClaim = (eventType: string) => `events|*|${eventType}`;
 
 /**
  * Refuses, outside the programme, a release that would give a count of the elements of a list
@@ -1169,24 +1169,47 @@ const claimEvents = (
   asked: string,
   counts: Iterable<string>,
 ): (() => void) => {
+  // Only a count of a list's elements is tied so: a sum over a list (children met on a shift) or
+  // what a list counts once (the children at a session) is not. Both read from one release (a
+  // percentage of the one over the other) would be the same as the two released apart.
   const roles = new Map<string, string>();
   for (const count of counts) {
     const indicator = projection.indicators.get(count);
     if (indicator === undefined || indicator.kind === 'ratio') continue;
     const { definition } = indicator.indicator;
-    const role = definition.unnest === undefined ? 'counted' : `unnested|${count}`;
-    for (const eventType of definition.filter.eventTypes) roles.set(eventType, role);
+    const role =
+      indicator.kind === 'count' && definition.unnest !== undefined ? `unnested|${count}` : 'counted';
+    for (const eventType of definition.filter.eventTypes) {
+      const other = roles.get(eventType);
+      if (other !== undefined && (other === 'counted') !== (role === 'counted')) {
+        throw new DisclosureError(
+          `Indicator "${asked}" would give a count of ${eventType} events and "${(other === 'counted' ? role : other).slice('unnested|'.length)}", ` +
+            'a count of the elements of a list they hold, side by side: where the elements of a period are all one value, ' +
+            "the list's figures give how many events there were, and with them a small count hidden. Outside the " +
+            'programme, release the two apart, one of them per read-model store.',
+        );
+      }
+      if (other === undefined || role !== 'counted') roles.set(eventType, role);
+    }
   }
   const before = eventsReleased.get(data);
   for (const [eventType, role] of roles) {
     const earlier = before?.get(eventType);
     if (earlier === undefined || (earlier === 'counted') === (role === 'counted')) continue;
-    const list = (earlier === 'counted' ? role : earlier).slice('unnested|'.length);
+    const listOf = (held: string) => held.slice('unnested|'.length);
+    const what =
+      role === 'counted'
+        ? `a count of ${eventType} events`
+        : `a count of the elements of a list ${eventType} events hold`;
+    const other =
+      earlier === 'counted'
+        ? `a count of ${eventType} events`
+        : `"${listOf(earlier)}", a count of the elements of a list they hold,`;
     throw new DisclosureError(
-      `Indicator "${asked}" would give ${role === 'counted' ? `a count of ${eventType} events` : `"${list}", a count of the elements of a list ${eventType} events hold,`} ` +
-        `from these read models, from which ${earlier === 'counted' ? `a count of ${eventType} events` : `"${list}"`} went outside the programme. ` +
-        'Protected apart, the two could give a small count away: where the elements of a period are all one value, ' +
-        `the list's table gives how many events there were. Outside the programme, release one of them, or, if the two will never reach the same readers, make this release from ${readModelsOfItsOwn}.`,
+      `Indicator "${asked}" would give ${what} from these read models, from which ${other} went outside the ` +
+        'programme. Protected apart, the two could give a small count away: where the elements of a period are ' +
+        "all one value, the list's table gives how many events there were. Outside the programme, release one of " +
+        `them, or, if the two will never reach the same readers, make this release from ${readModelsOfItsOwn}.`,
     );
   }
   return () => {

@@ -13,7 +13,7 @@ const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
 const projection = createIndicatorProjection({ timeZone: 'Asia/Phnom_Penh', indicators: builtInIndicators });
 
 /** January 2020: one girl and five boys disclose; February: six boys. Every case names neglect only. */
-const readModelsOfCases = async (): Promise<ReadModelStore> => {
+const readModelsOfCases = async (projections = [projection]): Promise<ReadModelStore> => {
   const store = createMemoryEventStore();
   const readModels = createMemoryReadModelStore();
   const event = (type: string, data: Record<string, unknown>, occurredAt: string): NewEvent =>
@@ -43,15 +43,15 @@ const readModelsOfCases = async (): Promise<ReadModelStore> => {
       ).position;
     }
   }
-  const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
+  const engine = createProjectionEngine({ eventStore: store, readModels, projections });
   await engine.start();
   await engine.waitFor(last);
   await engine.stop();
   return readModels;
 };
 
-const release = async (readModels: ReadModelStore, indicator: string, by: string[]) =>
-  releaseIndicator(projection, await loadIndicatorData(readModels, projection), {
+const release = async (readModels: ReadModelStore, indicator: string, by: string[], from = projection) =>
+  releaseIndicator(from, await loadIndicatorData(readModels, from), {
     indicator,
     period: 'month',
     by,
@@ -75,7 +75,7 @@ describe('a count of the elements of a list its events hold, beside a count of t
     const refused = release(readModels, 'cases-disclosed-by-concern', ['item']);
     await expect(refused).rejects.toBeInstanceOf(DisclosureError);
     await expect(refused).rejects.toThrow(
-      /"cases-disclosed-by-concern", a count of the elements of a list CaseDisclosed events hold/,
+      /Indicator "cases-disclosed-by-concern" would give a count of the elements of a list CaseDisclosed events hold from these read models, from which a count of CaseDisclosed events went outside/,
     );
   });
 
@@ -83,10 +83,71 @@ describe('a count of the elements of a list its events hold, beside a count of t
     const readModels = await readModelsOfCases();
     await release(readModels, 'cases-disclosed-by-concern', ['item']);
     await expect(release(readModels, 'cases-disclosed', ['data.sex'])).rejects.toThrow(
-      /would give a count of CaseDisclosed events from these read models, from which "cases-disclosed-by-concern" went outside the programme/,
+      /would give a count of CaseDisclosed events from these read models, from which "cases-disclosed-by-concern", a count of the elements of a list they hold, went outside/,
+    );
+    // Nor through another indicator projection on the same store.
+    const concerns = createIndicatorProjection({
+      timeZone: 'Asia/Phnom_Penh',
+      name: 'indicators_by_concern',
+      indicators: builtInIndicators.filter(({ id }) => id === 'cases-disclosed'),
+    });
+    const both = await readModelsOfCases([projection, concerns]);
+    await release(both, 'cases-disclosed-by-concern', ['item']);
+    await expect(release(both, 'cases-disclosed', ['data.sex'], concerns)).rejects.toThrow(
+      /from which "cases-disclosed-by-concern", a count of the elements of a list they hold, went outside/,
     );
     // Read models of their own, for readers who will never see the other, give it.
     const own = await release(await readModelsOfCases(), 'cases-disclosed', ['data.sex']);
     expect(own.rows.length).toBeGreaterThan(0);
+  });
+
+  it('refuses both in one release, a percentage of the one over the other', async () => {
+    const withShare = createIndicatorProjection({
+      timeZone: 'Asia/Phnom_Penh',
+      indicators: [
+        ...builtInIndicators,
+        {
+          id: 'concerns-per-case',
+          title: 'Concerns named per 100 cases',
+          unit: 'concerns',
+          measure: 'percentage',
+          ascending: true,
+          definition: {
+            filter: { eventTypes: ['CaseDisclosed'] },
+            value: {
+              kind: 'ratio',
+              numerator: 'cases-disclosed-by-concern',
+              denominator: 'cases-disclosed',
+              scale: 100,
+            },
+          },
+        },
+      ],
+    });
+    const readModels = await readModelsOfCases([withShare]);
+    await expect(release(readModels, 'concerns-per-case', [], withShare)).rejects.toThrow(
+      /would give a count of CaseDisclosed events and "cases-disclosed-by-concern", a count of the elements of a list they hold, side by side/,
+    );
+  });
+
+  it('lets a sum over a list, or what a list counts once, go out beside a count of its events', async () => {
+    const withShifts = createIndicatorProjection({
+      timeZone: 'Asia/Phnom_Penh',
+      indicators: [
+        ...builtInIndicators,
+        {
+          id: 'outreach-shifts',
+          title: 'Outreach shifts',
+          unit: 'shifts',
+          measure: 'unit',
+          ascending: true,
+          definition: { filter: { eventTypes: ['OutreachConducted'] }, value: { kind: 'count' } },
+        },
+      ],
+    });
+    const readModels = await readModelsOfCases([withShifts]);
+    // The children met on shifts (a sum over each shift's contacts), then the shifts themselves.
+    await release(readModels, 'children-reached-night-outreach', [], withShifts);
+    await expect(release(readModels, 'outreach-shifts', [], withShifts)).resolves.toBeDefined();
   });
 });
