@@ -45,7 +45,10 @@ const programme = async (children: number) => {
       '2020-01-01T10:00:00+07:00',
     ),
   ]);
-  const release = async (period: 'month' | 'quarter' | 'year') => {
+  const release = async (
+    period: 'month' | 'quarter' | 'year',
+    range: { from?: string; to?: string } = { from: '2020-01', to: '2020-12' },
+  ) => {
     let last = 0n;
     for await (const recorded of store.readAll()) last = recorded.position;
     const engine = createProjectionEngine({ eventStore: store, readModels, projections: [projection] });
@@ -56,8 +59,7 @@ const programme = async (children: number) => {
     const released = await releaseIndicator(projection, data, {
       indicator: 'children-in-clubs',
       period,
-      from: '2020-01',
-      to: '2020-12',
+      ...range,
       audience: 'donor',
       principal: donor,
     });
@@ -140,5 +142,45 @@ describe('a count of children counted once, released by one period and later by 
     // beside three months of the same 6 would tell a child came in late.
     await session(store, '2020-02-20', [7]);
     expect((await release('quarter')).rows).toEqual([['2020-Q1', { value: 6 }]]);
+  });
+
+  it('does not keep beside its months a quarter that went out before it ended and has changed since', async () => {
+    const { store, release } = await programme(8);
+    await session(store, '2020-01-05', [1, 2, 3, 4, 5, 6]);
+    await session(store, '2020-04-05', [1, 2, 3, 4, 5, 6]);
+    // April is the last month recorded: the second quarter has not ended, and binds by what it gave.
+    expect((await release('quarter', {})).rows).toEqual([
+      ['2020-Q1', { value: 6 }],
+      ['2020-Q2', { value: 6 }],
+    ]);
+    await withdraw(store, 1);
+    await session(store, '2020-05-05', [2, 3, 4, 5, 6]);
+    await session(store, '2020-07-05', [2, 3, 4, 5, 6]);
+    await expect(release('quarter', {})).rejects.toThrow(/2020-Q2 went outside the programme before/);
+    // Its months go out, and the quarter is not kept with them from today's figures: its 5 beside
+    // the 6 that went out would tell the withdrawal. It stays refused.
+    await release('month', {});
+    await expect(release('quarter', {})).rejects.toThrow(/2020-Q2 went outside the programme before/);
+  });
+
+  it("keeps with a month no quarter or year that reaches past the release's `to`", async () => {
+    const { store, release } = await programme(14);
+    await session(store, '2020-01-05', [1, 2, 3, 4, 5, 6]);
+    // January, said complete; nothing is said of February or March.
+    expect((await release('month', { from: '2020-01', to: '2020-01' })).rows).toEqual([
+      ['2020-01', { value: 6 }],
+    ]);
+    await session(store, '2020-02-05', [7, 8, 9, 10, 11, 12, 13]);
+    expect((await release('month', { from: '2020-01', to: '2020-03' })).rows).toEqual([
+      ['2020-01', { value: 6 }],
+      ['2020-02', { value: 7 }],
+    ]);
+    // The quarter and the year count February's children: they were not kept when January went out.
+    expect((await release('quarter', { from: '2020-01', to: '2020-03' })).rows).toEqual([
+      ['2020-Q1', { value: 13 }],
+    ]);
+    expect((await release('year', { from: '2020-01', to: '2020-12' })).rows).toEqual([
+      ['2020', { value: 13 }],
+    ]);
   });
 });

@@ -735,8 +735,19 @@ const releaseFigures = (
           if (other === granularity || rankOf(other) < rankOf(outside.finestPeriod)) continue;
           const otherKey = (period: string) =>
             `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${other}|${period}`;
+          const held = periodsReleased.get(data);
           const overlapping = [...new Set(months.map((month) => periodOf(month, other, month, month).label))]
-            .filter((period) => ended(period) && frozenPeriodOf(data, otherKey(period)) === undefined)
+            .filter(
+              (period) =>
+                ended(period) &&
+                frozenPeriodOf(data, otherKey(period)) === undefined &&
+                // Not past the months the release said were complete (`to`)…
+                (request.to === undefined ||
+                  (monthSpanOf(period, other).at(-1) as string) <= request.to.slice(0, 7)) &&
+                // …nor one that went out before it ended: its figures may have changed since, and a
+                // release of it checks them against what went out (`claimPeriods`).
+                held?.has(periodClaim(projection, meta.id, outside, other, undefined, period)) !== true,
+            )
             .sort();
           if (overlapping.length === 0) continue;
           const spans = overlapping.flatMap((period) => monthSpanOf(period, other));
