@@ -464,21 +464,20 @@ const boundMedian = (
   entries.push(
     shown === undefined ? { key, value: null, suppressed: 'few-observations' } : { key, value: shown },
   );
-  if (!bound.ended(period)) {
-    const claim = bound.claim(period, stage);
-    const before = bound.register.claims.get(claim);
-    // A median shown before binds: moved, or hidden now over too few (a case withdrawn since), it
-    // is refused. The message names neither figure. One hidden binds nothing: it gave nothing away.
-    if (before !== undefined && before !== String(shown)) {
-      throw new DisclosureError(
-        `The case funnel's median days to "${stage}" for ${period} went outside the programme before, and has ` +
-          'changed since: beside what went out, it could tell how long a case recorded since took, or that a ' +
-          "child's consent was withdrawn. Medians of a period go out once it has ended as they first went out; " +
-          'ask for periods that have ended, or give these to internal staff.',
-      );
-    }
-    if (shown !== undefined) bound.claims.set(claim, String(shown));
+  // A median shown before its period ended binds, ended now or not (one ended is kept from now
+  // on): moved, or hidden now over too few (a case withdrawn since), it is refused. The message
+  // names neither figure. One hidden binds nothing: it gave nothing away.
+  const claim = bound.claim(period, stage);
+  const before = bound.register.claims.get(claim);
+  if (before !== undefined && before !== String(shown)) {
+    throw new DisclosureError(
+      `The case funnel's median days to "${stage}" for ${period} went outside the programme before, and has ` +
+        'changed since: beside what went out, it could tell how long a case recorded since took, or that a ' +
+        "child's consent was withdrawn. Medians of a period go out once it has ended as they first went out; " +
+        'ask for periods that have ended, or give these to internal staff.',
+    );
   }
+  if (!bound.ended(period) && shown !== undefined) bound.claims.set(claim, String(shown));
   return now;
 };
 

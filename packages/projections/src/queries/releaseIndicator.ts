@@ -1318,18 +1318,18 @@ const releaseMedians = (
     if (kept !== undefined) return medianEntriesOf(kept, frozenKey(period));
     const own = cells.filter((cell) => cell.period.label === period).map(entryOf);
     if (ended(period)) notes.periods.set(frozenKey(period), { dimensions: [...by], entries: own });
-    else {
-      for (const entry of own) {
-        const where = by.map((d) => entry.key[d] ?? '').join(', ');
-        claims.set(
-          periodClaim(projection, id, policy, granularity, by, where === '' ? period : `${period}|${where}`),
-          {
-            period: where === '' ? period : `${period} (${where})`,
-            // Hidden now: checked against a median shown before, never recorded (see hiddenClaim).
-            digest: 'suppressed' in entry ? hiddenClaim : String(entry.value),
-          },
-        );
-      }
+    // Ended or not, checked against what went out while it had not ended: a period kept now from
+    // figures that moved since would give them ever after.
+    for (const entry of own) {
+      const where = by.map((d) => entry.key[d] ?? '').join(', ');
+      claims.set(
+        periodClaim(projection, id, policy, granularity, by, where === '' ? period : `${period}|${where}`),
+        {
+          period: where === '' ? period : `${period} (${where})`,
+          // Hidden now: checked against a median shown before, never recorded (see hiddenClaim).
+          digest: 'suppressed' in entry ? hiddenClaim : String(entry.value),
+        },
+      );
     }
     return own;
   });

@@ -336,4 +336,27 @@ describe('medians released outside the programme', () => {
       /median days to "followedUp" for life went outside the programme before, and has changed since/,
     );
   });
+
+  it('refuse a median shown before its period ended and hidden once it has, the indicator and the funnel', async () => {
+    const { readModels, catchUp, release } = stores();
+    const funnel = async () =>
+      (await releaseCaseFunnel(readModels, { audience: 'donor', principal: donor, period: 'quarter' }))
+        .filter((row) => row.period === '2020-Q2')
+        .map((row) => [row.period, row.steps[1]?.medianDaysFromPrevious]);
+    // Five cases of April, the last month recorded: the second quarter has not ended.
+    const april = inMonth('KH-12-06-01', '2020-04', [3, 3, 3, 3, 3]);
+    await catchUp(april);
+    expect(figures(await release({ period: 'quarter' }))).toEqual([['2020-Q2', 'all', { value: 3 }]]);
+    expect(await funnel()).toEqual([['2020-Q2', { value: 3 }]]);
+    await catchUp([withdrawn(april[0] as [string, NewEvent[]])]);
+    // A case of July: the quarter has ended now, with four cases, too few. Kept so, hidden, it
+    // would tell the withdrawal beside the 3 that went out.
+    await catchUp([followedUp('KH-12-06-01', '2020-07-01', 3)]);
+    await expect(release({ period: 'quarter' })).rejects.toThrow(
+      /by quarter for 2020-Q2 went outside the programme before, and its figures have changed since/,
+    );
+    await expect(funnel()).rejects.toThrow(
+      /median days to "followedUp" for 2020-Q2 went outside the programme before/,
+    );
+  });
 });
