@@ -1,8 +1,11 @@
 import {
   CaseDisclosed,
+  ClubSessionHeld,
+  childRef,
   createEventRegistry,
   defineEvent,
   eventCatalog,
+  householdRef,
   isValidationError,
   type ValidationError,
 } from '@lantern/core';
@@ -315,6 +318,52 @@ describe('indicators cannot read protected fields', () => {
       },
       'data.narrative',
     );
+  });
+
+  it('marks the dimensions whose values name someone one by one, from the schema and by name', () => {
+    // A custom type: a session's fields, and a subject that is a child's or a household's pseudonym.
+    const base = ClubSessionHeld.schema as unknown as {
+      extend(shape: Record<string, unknown>): typeof ClubSessionHeld.schema;
+    };
+    const ChildServed = defineEvent({
+      type: 'ChildServed',
+      schema: base.extend({ subject: childRef.or(householdRef), piped: childRef.transform((ref) => ref) }),
+    });
+    const registry = createEventRegistry([...Object.values(eventCatalog), ChildServed]);
+    const countBy = (id: string, eventType: string, dimension: string, unnest?: string): Indicator => ({
+      ...indicator(
+        {
+          filter: { eventTypes: [eventType] },
+          ...(unnest === undefined ? {} : { unnest }),
+          value: { kind: 'count' },
+          dimensions: [dimension],
+        },
+        id,
+      ),
+    });
+    const compiled = compileIndicators(
+      [
+        countBy('by-referral', 'CaseReferred', 'data.referralId'),
+        countBy('by-auditor', 'AuditRecorded', 'data.principal.id'),
+        countBy('by-subject', 'ChildServed', 'data.subject'),
+        countBy('by-piped', 'ChildServed', 'data.piped'),
+        countBy('by-attendee', 'ClubSessionHeld', 'item', 'data.attendeeRefs'),
+        countBy('by-worker', 'CaseDisclosed', 'metadata.recordedBy'),
+        countBy('by-service', 'CaseReferred', 'data.service'),
+        countBy('by-club', 'ClubSessionHeld', 'data.clubId'),
+      ],
+      { registry },
+    );
+    const identifies = (id: string) => compiled.get(id)?.dimensions[0]?.identifies;
+    expect(identifies('by-referral')).toBe('a reference that ties it to a child');
+    expect(identifies('by-auditor')).toBe('a staff or donor pseudonym');
+    expect(identifies('by-subject')).toBe('a child pseudonym');
+    expect(identifies('by-piped')).toBe('a child pseudonym');
+    expect(identifies('by-attendee')).toBe('a child pseudonym');
+    expect(identifies('by-worker')).toBe('a staff pseudonym');
+    // What describes: a service, a club.
+    expect(identifies('by-service')).toBeUndefined();
+    expect(identifies('by-club')).toBeUndefined();
   });
 
   it('reads the protection from the registry, for custom event types too', () => {

@@ -1,5 +1,5 @@
 import type { EventRegistry, RecordedEvent } from '@lantern/core';
-import { caseId, pseudonymPrefixes, ValidationError } from '@lantern/core';
+import { caseId, defaultAccessPolicy, pseudonymPrefixes, ValidationError } from '@lantern/core';
 import { fixDefinition } from '../advice.js';
 
 /**
@@ -208,6 +208,15 @@ const patternsOf = (node: ZodNode): RegExp[] => {
 
 /** What a schema's values identify (a person, a case, an event), or undefined. */
 const identifiedBy = (node: ZodNode): string | undefined => {
+  const { def } = node._zod;
+  // A union identifies when one of its options does (a child's or a household's pseudonym); a
+  // pipe (a transform) by what goes in or comes out.
+  const inner =
+    def.type === 'union' ? (def.options as unknown[]) : def.type === 'pipe' ? [def.in, def.out] : [];
+  for (const option of inner) {
+    const found = isZod(option) ? identifiedBy(unwrap(option)) : undefined;
+    if (found !== undefined) return found;
+  }
   for (const pattern of patternsOf(node)) {
     const prefix = /^\^([a-z]{2})_/.exec(pattern.source)?.[1];
     if (prefix !== undefined && pseudonymNames[prefix] !== undefined) return pseudonymNames[prefix];
@@ -238,6 +247,13 @@ export const identifierAt = (context: PathContext, path: string): string | undef
     const identifies = identifiedBy(node);
     if (identifies !== undefined) return identifies;
   }
+  // By name: the fields that tie an event to a child (the access policy's: a referral's id holds
+  // its case's number), and the principal an audit entry names.
+  const last = keys.at(-1);
+  if (last !== undefined && defaultAccessPolicy.childLinkFields.includes(last)) {
+    return 'a reference that ties it to a child';
+  }
+  if (keys.length >= 2 && keys.at(-2) === 'principal' && last === 'id') return 'a staff or donor pseudonym';
   return undefined;
 };
 
