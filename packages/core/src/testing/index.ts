@@ -1,3 +1,9 @@
 export { type CatalogEventMetadata, catalogEvent } from './catalogEvent.js';
 export { DeciderSpecification } from './deciderSpecification.js';
-export { childRegisteredData, type RegisteredChild } from './registeredChild.js';
+export {
+  caseDisclosedData,
+  childRegisteredData,
+  type DisclosedCase,
+  type RegisteredChild,
+  reportingWithdrawnData,
+} from './registeredChild.js';

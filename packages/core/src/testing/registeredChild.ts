@@ -26,3 +26,39 @@ export const childRegisteredData = (child: RegisteredChild): Record<string, unkn
   consentGivenBy: 'caregiver',
   legalBasis: 'consent',
 });
+
+/**
+ * The data of a `ConsentChanged` event for a test: the caregiver withdraws the child's consent to
+ * reporting (services go on), so the child stops being counted in the figures.
+ */
+export const reportingWithdrawnData = (childRef: string): Record<string, unknown> => ({
+  childRef,
+  consent: { services: true, reporting: false, tracing: false, sharing: [] },
+  withdrawn: true,
+  consentGivenBy: 'caregiver',
+});
+
+/** What a test says of a case it discloses; the rest is what most tests need. */
+export interface DisclosedCase {
+  readonly caseId: string;
+  readonly childRef: string;
+  readonly sex: string;
+  readonly ageBand: string;
+  readonly area: string;
+  /** Default `['neglect']`. */
+  readonly concerns?: readonly string[];
+  /** Default `pp`. */
+  readonly programmeId?: string;
+}
+
+/** The data of a `CaseDisclosed` event for a test: a case found on outreach. */
+export const caseDisclosedData = (disclosed: DisclosedCase): Record<string, unknown> => ({
+  programmeId: disclosed.programmeId ?? 'pp',
+  caseId: disclosed.caseId,
+  childRef: disclosed.childRef,
+  sex: disclosed.sex,
+  ageBand: disclosed.ageBand,
+  area: disclosed.area,
+  concerns: disclosed.concerns ?? ['neglect'],
+  disclosedVia: 'outreach',
+});

@@ -1,6 +1,11 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, Principal } from '@lantern/core';
-import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
+import {
+  caseDisclosedData,
+  catalogEvent,
+  childRegisteredData,
+  reportingWithdrawnData,
+} from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
@@ -25,16 +30,7 @@ const disclose = async (store: EventStore, n: number, month: string) => {
   await store.append(`case-${caseId}`, [
     catalogEvent(
       'CaseDisclosed',
-      {
-        programmeId: 'pp',
-        caseId,
-        childRef,
-        sex: 'female',
-        ageBand: '12-17',
-        area: 'KH-12-06',
-        concerns: ['neglect'],
-        disclosedVia: 'outreach',
-      },
+      caseDisclosedData({ caseId, childRef, sex: 'female', ageBand: '12-17', area: 'KH-12-06' }),
       metadata(at),
     ),
   ]);
@@ -42,16 +38,7 @@ const disclose = async (store: EventStore, n: number, month: string) => {
 
 const withdraw = (store: EventStore, n: number) =>
   store.append(`child-${refOf(n)}`, [
-    catalogEvent(
-      'ConsentChanged',
-      {
-        childRef: refOf(n),
-        consent: { services: true, reporting: false, tracing: false, sharing: [] },
-        withdrawn: true,
-        consentGivenBy: 'caregiver',
-      },
-      metadata('2020-06-01T10:00:00+07:00'),
-    ),
+    catalogEvent('ConsentChanged', reportingWithdrawnData(refOf(n)), metadata('2020-06-01T10:00:00+07:00')),
   ]);
 
 const funnelOf = async () => {

@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { EventStore, NewEvent, Principal } from '@lantern/core';
-import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
+import { catalogEvent, childRegisteredData, reportingWithdrawnData } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -85,16 +85,7 @@ const session = (store: EventStore, day: string, attendees: readonly number[]) =
 
 const withdraw = (store: EventStore, n: number) =>
   store.append(`child-${refOf(n)}`, [
-    event(
-      'ConsentChanged',
-      {
-        childRef: refOf(n),
-        consent: { services: true, reporting: false, tracing: false, sharing: [] },
-        withdrawn: true,
-        consentGivenBy: 'caregiver',
-      },
-      '2021-06-01T10:00:00+07:00',
-    ),
+    event('ConsentChanged', reportingWithdrawnData(refOf(n)), '2021-06-01T10:00:00+07:00'),
   ]);
 
 describe('a count of children counted once, released by one period and later by another', () => {

@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { DisclosureError, type Principal } from '@lantern/core';
-import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
+import { caseDisclosedData, catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -57,7 +57,7 @@ const data = async () => {
     await store.append(`case-${caseId}`, [
       catalogEvent(
         'CaseDisclosed',
-        { programmeId: 'pp', caseId, ...about, concerns: ['neglect'], disclosedVia: 'outreach' },
+        caseDisclosedData({ caseId, ...about }),
         metadata('2020-01-02T10:00:00+07:00'),
       ),
     ]);

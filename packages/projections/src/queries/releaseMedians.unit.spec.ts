@@ -1,6 +1,11 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import type { NewEvent, Principal } from '@lantern/core';
-import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
+import {
+  caseDisclosedData,
+  catalogEvent,
+  childRegisteredData,
+  reportingWithdrawnData,
+} from '@lantern/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
@@ -69,16 +74,7 @@ const followedUp = (area: string, day: string, days: number): [string, NewEvent[
       ),
       catalogEvent(
         'CaseDisclosed',
-        {
-          programmeId: 'pp',
-          caseId,
-          childRef,
-          sex: 'female',
-          ageBand: '12-17',
-          area,
-          concerns: ['neglect'],
-          disclosedVia: 'outreach',
-        },
+        caseDisclosedData({ caseId, childRef, sex: 'female', ageBand: '12-17', area }),
         { occurredAt: on, recordedBy: staff },
       ),
       catalogEvent(
@@ -131,16 +127,10 @@ const withdrawn = ([, events]: [string, NewEvent[]]): [string, NewEvent[]] => {
   return [
     `child-${childRef}`,
     [
-      catalogEvent(
-        'ConsentChanged',
-        {
-          childRef,
-          consent: { services: true, reporting: false, tracing: false, sharing: [] },
-          withdrawn: true,
-          consentGivenBy: 'caregiver',
-        },
-        { occurredAt: '2020-06-01T10:00:00+07:00', recordedBy: staff },
-      ),
+      catalogEvent('ConsentChanged', reportingWithdrawnData(childRef), {
+        occurredAt: '2020-06-01T10:00:00+07:00',
+        recordedBy: staff,
+      }),
     ],
   ];
 };

@@ -1,6 +1,6 @@
 import { createMemoryEventStore, createMemoryReadModelStore } from '@lantern/adapters/memory';
 import { DisclosureError, type NewEvent, type Principal, type ReadModelStore } from '@lantern/core';
-import { catalogEvent, childRegisteredData } from '@lantern/core/testing';
+import { caseDisclosedData, catalogEvent, childRegisteredData } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
@@ -34,11 +34,7 @@ const readModelsOfCases = async (projections = [projection]): Promise<ReadModelS
       await store.append(`child-${childRef}`, [event('ChildRegistered', childRegisteredData(about), on)]);
       last = (
         await store.append(`case-${caseId}`, [
-          event(
-            'CaseDisclosed',
-            { programmeId: 'pp', caseId, ...about, concerns: ['neglect'], disclosedVia: 'outreach' },
-            on,
-          ),
+          event('CaseDisclosed', caseDisclosedData({ caseId, ...about }), on),
         ])
       ).position;
     }
