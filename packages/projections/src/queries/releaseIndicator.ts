@@ -176,6 +176,15 @@ const protectionPolicy = (policy: DisclosurePolicy): DisclosurePolicy =>
   policy.areaLevel >= outsideAreaLevel ? policy : { ...policy, areaLevel: outsideAreaLevel };
 
 /**
+ * The policy a figure kept by the breakdown asked for (a median, a percentage each period alone)
+ * is kept and bound under: without a breakdown by area, the same for every audience outside the
+ * programme whose policies differ in their areas only (a donor's and the public's figure is one
+ * figure), else the release's own, whose areas the figures are by.
+ */
+const keptPolicy = (policy: DisclosurePolicy, by: readonly string[]): DisclosurePolicy =>
+  by.includes(areaDimension) ? policy : protectionPolicy(policy);
+
+/**
  * Figures read from a protection made at finer areas than the release's policy allows, with their
  * areas coarsened to it. Where every area coarsens to one (a programme in one country, released to
  * the public), each figure is the protection's total over the areas, its status and all. Otherwise
@@ -473,7 +482,7 @@ const releaseFigures = (
     // Outside the programme, each period on its own: one that has ended goes out as it first went
     // out (frozenPeriods.ts), as a count of things counted once does.
     const alone = eachPeriodAlone && request.audience !== 'internal';
-    const frozenKey = frozenKeyBy(projection, meta.id, policy, granularity, by);
+    const frozenKey = frozenKeyBy(projection, meta.id, keptPolicy(policy, by), granularity, by);
     const kept = new Map(
       (alone ? periods : []).flatMap((period) => {
         const held = frozenPeriodOf(data, frozenKey(period));
@@ -490,7 +499,7 @@ const releaseFigures = (
           `Indicator "${meta.id}" by ${granularity}${by.length === 0 ? '' : ` and ${by.join(', ')}`}`,
           new Map(
             fresh.map((period) => [
-              periodClaim(projection, meta.id, policy, granularity, by, period),
+              periodClaim(projection, meta.id, keptPolicy(policy, by), granularity, by, period),
               {
                 period,
                 digest: digestOf(
@@ -1310,7 +1319,7 @@ const releaseMedians = (
   const cells = medianCells(projection, data, request, coarsen);
   if (!outside) return cells.map((cell) => rowOf(entryOf(cell), by));
   const periods = [...new Set(cells.map((cell) => cell.period.label))];
-  const frozenKey = frozenKeyBy(projection, id, policy, granularity, by);
+  const frozenKey = frozenKeyBy(projection, id, keptPolicy(policy, by), granularity, by);
   const ended = endedFor(projection, data, request, policy.finestPeriod);
   const claims = new Map<string, { period: string; digest: string }>();
   const entries = periods.flatMap((period) => {
@@ -1323,7 +1332,14 @@ const releaseMedians = (
     for (const entry of own) {
       const where = by.map((d) => entry.key[d] ?? '').join(', ');
       claims.set(
-        periodClaim(projection, id, policy, granularity, by, where === '' ? period : `${period}|${where}`),
+        periodClaim(
+          projection,
+          id,
+          keptPolicy(policy, by),
+          granularity,
+          by,
+          where === '' ? period : `${period}|${where}`,
+        ),
         {
           period: where === '' ? period : `${period} (${where})`,
           // Hidden now: checked against a median shown before, never recorded (see hiddenClaim).

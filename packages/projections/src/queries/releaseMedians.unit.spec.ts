@@ -102,10 +102,13 @@ const stores = () => {
     await engine.stop();
   };
   /** A release to a donor from the read models as they are now, as a later report would be made. */
-  const release = async (request: Omit<ReleaseRequest, 'indicator' | 'audience' | 'principal'>) =>
+  const release = async (
+    request: Omit<ReleaseRequest, 'indicator' | 'audience' | 'principal'>,
+    audience: 'donor' | 'public' = 'donor',
+  ) =>
     releaseIndicator(projection, await loadIndicatorData(readModels, projection), {
       indicator: 'median-days-to-follow-up',
-      audience: 'donor',
+      audience,
       principal: donor,
       ...request,
     });
@@ -347,6 +350,27 @@ describe('medians released outside the programme', () => {
     );
     await expect(funnel()).rejects.toThrow(
       /median days to "followedUp" for 2020-Q2 went outside the programme before/,
+    );
+  });
+
+  it('give the public a median as it went to the donor, who reads both: kept, and bound', async () => {
+    const { catchUp, release } = stores();
+    await catchUp(inMonth('KH-12-06-01', '2020-02', [1, 2, 3, 4, 5]));
+    expect(figures(await release({ period: 'quarter', to: '2020-03' }))).toEqual([
+      ['2020-Q1', 'all', { value: 3 }],
+    ]);
+    expect(figures(await release({ period: 'life', to: '2020-03' }))).toEqual([
+      ['life', 'all', { value: 3 }],
+    ]);
+    // A case of March followed up after 20 days, recorded late.
+    await catchUp([followedUp('KH-12-06-01', '2020-03-02', 20)]);
+    // The quarter, kept for the donor, goes to the public as it went: 3.5 would tell the late case.
+    expect(figures(await release({ period: 'quarter', to: '2020-03' }, 'public'))).toEqual([
+      ['2020-Q1', 'all', { value: 3 }],
+    ]);
+    // The life of the programme, bound by what the donor was shown, is refused to the public too.
+    await expect(release({ period: 'life', to: '2020-03' }, 'public')).rejects.toThrow(
+      /by life for life went outside the programme before, and its figures have changed since/,
     );
   });
 });
