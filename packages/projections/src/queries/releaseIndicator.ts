@@ -644,9 +644,24 @@ const releaseFigures = (
         indicator.kind === 'active' && period === 'life' && lifeEnd !== undefined
           ? `life@${lifeEnd}`
           : period;
+      // So is a stock's quarter or year the stock at its last month. Each is kept and bound under
+      // that month's own key, so that the life to March, the first quarter and March are one
+      // figure whichever goes out first: apart, one counted after a consent was withdrawn would
+      // stand beside another as it went out.
+      // A period's stock is the stock at its last month the stock runs to: the release's `to` when
+      // it gives one, else the last month anything was recorded in.
+      const runEnd = request.to === undefined ? data.months?.last : request.to.slice(0, 7);
+      const keyed = (period: string): { at: Granularity; name: string } => {
+        if (indicator.kind !== 'active') return { at: granularity, name: period };
+        if (period === 'life') {
+          return lifeEnd === undefined ? { at: granularity, name: period } : { at: 'month', name: lifeEnd };
+        }
+        const end = monthSpanOf(period, granularity as 'month' | 'quarter' | 'year').at(-1) as string;
+        return { at: 'month', name: runEnd !== undefined && runEnd < end ? runEnd : end };
+      };
       // Periods that ended and went out before are given as they went out (frozenPeriods.ts).
       const frozenKey = (period: string) =>
-        `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${granularity}|${named(period)}`;
+        `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${keyed(period).at}|${keyed(period).name}`;
       const frozen = new Map(
         periods.flatMap((period) => {
           const kept = frozenPeriodOf(data, frozenKey(period));
@@ -719,7 +734,7 @@ const releaseFigures = (
           `${what} by ${granularity}`,
           new Map(
             [...made.digests].map(([period, digest]) => [
-              periodClaim(projection, meta.id, outside, granularity, undefined, named(period)),
+              periodClaim(projection, meta.id, outside, keyed(period).at, undefined, keyed(period).name),
               { period, digest },
             ]),
           ),
@@ -738,7 +753,8 @@ const releaseFigures = (
       // and was not kept before: given anew later, a quarter counted once after a child's consent
       // was withdrawn could count fewer children than one of its months kept as it went out, and
       // tell the withdrawal (or, over its months, a child recorded late).
-      if (granularity !== 'life') {
+      // A stock's periods are kept as their last months already (`keyed`).
+      if (granularity !== 'life' && indicator.kind === 'distinct') {
         const months = keptNow.flatMap((period) => monthSpanOf(period, granularity));
         for (const other of ['month', 'quarter', 'year'] as const) {
           if (other === granularity || rankOf(other) < rankOf(outside.finestPeriod)) continue;
