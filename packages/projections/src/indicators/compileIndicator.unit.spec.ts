@@ -327,7 +327,11 @@ describe('indicators cannot read protected fields', () => {
     };
     const ChildServed = defineEvent({
       type: 'ChildServed',
-      schema: base.extend({ subject: childRef.or(householdRef), piped: childRef.transform((ref) => ref) }),
+      schema: base.extend({
+        subject: childRef.or(householdRef),
+        piped: childRef.transform((ref) => ref),
+        caught: childRef.catch('ch_0000000000000000'),
+      }),
     });
     const registry = createEventRegistry([...Object.values(eventCatalog), ChildServed]);
     const countBy = (id: string, eventType: string, dimension: string, unnest?: string): Indicator => ({
@@ -347,6 +351,8 @@ describe('indicators cannot read protected fields', () => {
         countBy('by-auditor', 'AuditRecorded', 'data.principal.id'),
         countBy('by-subject', 'ChildServed', 'data.subject'),
         countBy('by-piped', 'ChildServed', 'data.piped'),
+        countBy('by-caught', 'ChildServed', 'data.caught'),
+        countBy('by-audit-target', 'AuditRecorded', 'data.target'),
         countBy('by-attendee', 'ClubSessionHeld', 'item', 'data.attendeeRefs'),
         countBy('by-worker', 'CaseDisclosed', 'metadata.recordedBy'),
         countBy('by-service', 'CaseReferred', 'data.service'),
@@ -359,6 +365,8 @@ describe('indicators cannot read protected fields', () => {
     expect(identifies('by-auditor')).toBe('a staff or donor pseudonym');
     expect(identifies('by-subject')).toBe('a child pseudonym');
     expect(identifies('by-piped')).toBe('a child pseudonym');
+    expect(identifies('by-caught')).toBe('a child pseudonym');
+    expect(identifies('by-audit-target')).toBe('a case or a child read');
     expect(identifies('by-attendee')).toBe('a child pseudonym');
     expect(identifies('by-worker')).toBe('a staff pseudonym');
     // What describes: a service, a club.

@@ -47,19 +47,24 @@ interface ZodNode {
 const isZod = (value: unknown): value is ZodNode =>
   typeof value === 'object' && value !== null && '_zod' in value;
 
-/** Looks through wrappers that do not change the shape: optional, nullable, default, readonly. */
+/** Wrappers that do not change the shape of what they hold. */
+const shapeKeeping = new Set([
+  'optional',
+  'nullable',
+  'default',
+  'prefault',
+  'readonly',
+  'catch',
+  'nonoptional',
+]);
+
+/** Looks through wrappers that do not change the shape: optional, nullable, default, readonly, catch. */
 const unwrap = (node: ZodNode): ZodNode => {
   let current = node;
   for (;;) {
     const { def } = current._zod;
     const inner = def.innerType;
-    if (
-      (def.type === 'optional' ||
-        def.type === 'nullable' ||
-        def.type === 'default' ||
-        def.type === 'readonly') &&
-      isZod(inner)
-    ) {
+    if (shapeKeeping.has(def.type) && isZod(inner)) {
       current = inner;
     } else return current;
   }
@@ -254,6 +259,8 @@ export const identifierAt = (context: PathContext, path: string): string | undef
     return 'a reference that ties it to a child';
   }
   if (keys.length >= 2 && keys.at(-2) === 'principal' && last === 'id') return 'a staff or donor pseudonym';
+  // What an audit entry acted on: a case's stream, a child's pseudonym.
+  if (context.eventType === 'AuditRecorded' && path === 'data.target') return 'a case or a child read';
   return undefined;
 };
 
