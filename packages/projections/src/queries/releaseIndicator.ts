@@ -176,13 +176,39 @@ const protectionPolicy = (policy: DisclosurePolicy): DisclosurePolicy =>
   policy.areaLevel >= outsideAreaLevel ? policy : { ...policy, areaLevel: outsideAreaLevel };
 
 /**
+ * Where a stock's figure for a period is kept and bound: a stock's period (a month, a quarter, a
+ * year, the life of the programme) is the stock at its last month the stock runs to — the
+ * release's `to` when it gives one, else the last month anything was recorded in, when that comes
+ * first — so each is keyed by that month, and the life to March, the first quarter and March are
+ * one figure whichever goes out first: apart, one counted after a consent was withdrawn, or a
+ * club recorded late, would stand beside another as it went out. Any other figure is keyed by its
+ * own granularity and period.
+ */
+const keyOfStock =
+  (
+    stock: boolean,
+    granularity: Granularity,
+    request: { readonly to?: string | undefined },
+    data: IndicatorData,
+    lifeEnd: string | undefined,
+  ) =>
+  (period: string): { at: Granularity; name: string } => {
+    if (!stock) return { at: granularity, name: period };
+    if (period === 'life')
+      return lifeEnd === undefined ? { at: granularity, name: period } : { at: 'month', name: lifeEnd };
+    const runEnd = request.to === undefined ? data.months?.last : request.to.slice(0, 7);
+    const end = monthSpanOf(period, granularity as 'month' | 'quarter' | 'year').at(-1) as string;
+    return { at: 'month', name: runEnd !== undefined && runEnd < end ? runEnd : end };
+  };
+
+/**
  * The policy a figure kept by the breakdown asked for (a median, a percentage each period alone)
  * is kept and bound under: without a breakdown by area, the same for every audience outside the
  * programme whose policies differ in their areas only (a donor's and the public's figure is one
  * figure), else the release's own, whose areas the figures are by.
  */
 const keptPolicy = (policy: DisclosurePolicy, by: readonly string[]): DisclosurePolicy =>
-  by.includes(areaDimension) ? policy : protectionPolicy(policy);
+  by.includes(areaDimension) ? policy : { ...policy, areaLevel: outsideAreaLevel };
 
 /**
  * Figures read from a protection made at finer areas than the release's policy allows, with their
@@ -482,11 +508,28 @@ const releaseFigures = (
     // Outside the programme, each period on its own: one that has ended goes out as it first went
     // out (frozenPeriods.ts), as a count of things counted once does.
     const alone = eachPeriodAlone && request.audience !== 'internal';
-    const frozenKey = frozenKeyBy(projection, meta.id, keptPolicy(policy, by), granularity, by);
+    // A percentage of stocks is the one at a period's last month, keyed so (keyOfStock).
+    const stockKey = keyOfStock(
+      countsOnce ? false : eachPeriodAlone,
+      granularity,
+      request,
+      data,
+      table.rows.find((row) => row.period.label === 'life')?.period.end.slice(0, 7),
+    );
+    const keyedBy = (at: Granularity) => frozenKeyBy(projection, meta.id, keptPolicy(policy, by), at, by);
+    const frozenKey = (period: string) => keyedBy(stockKey(period).at)(stockKey(period).name);
     const kept = new Map(
       (alone ? periods : []).flatMap((period) => {
         const held = frozenPeriodOf(data, frozenKey(period));
-        return held === undefined ? [] : [[period, ratioEntriesOf(held, frozenKey(period))] as const];
+        if (held === undefined) return [];
+        // Kept under the month a stock's period is the stock at, perhaps by another period's
+        // release: given as this period's.
+        const entries = ratioEntriesOf(held, frozenKey(period)).map((entry) =>
+          entry.key[periodDimension] === undefined
+            ? entry
+            : { ...entry, key: { ...entry.key, [periodDimension]: period } },
+        );
+        return [[period, entries] as const];
       }),
     );
     const fresh = periods.filter((period) => !kept.has(period));
@@ -499,7 +542,14 @@ const releaseFigures = (
           `Indicator "${meta.id}" by ${granularity}${by.length === 0 ? '' : ` and ${by.join(', ')}`}`,
           new Map(
             fresh.map((period) => [
-              periodClaim(projection, meta.id, keptPolicy(policy, by), granularity, by, period),
+              periodClaim(
+                projection,
+                meta.id,
+                keptPolicy(policy, by),
+                stockKey(period).at,
+                by,
+                stockKey(period).name,
+              ),
               {
                 period,
                 digest: digestOf(
@@ -531,7 +581,10 @@ const releaseFigures = (
     const ended = endedFor(projection, data, request, policy.finestPeriod);
     for (const [own, released] of made) {
       const [period] = own;
-      if (alone && period !== undefined && ended(period)) {
+      // A stock's period is kept once the month it is the stock at has ended (the life to March,
+      // once March has).
+      const endsWith = (label: string) => (stockKey(label).at === 'month' ? stockKey(label).name : label);
+      if (alone && period !== undefined && ended(endsWith(period))) {
         notes.periods.set(frozenKey(period), {
           dimensions,
           entries: [...released.cells, ...released.margins],
@@ -644,21 +697,8 @@ const releaseFigures = (
         indicator.kind === 'active' && period === 'life' && lifeEnd !== undefined
           ? `life@${lifeEnd}`
           : period;
-      // So is a stock's quarter or year the stock at its last month. Each is kept and bound under
-      // that month's own key, so that the life to March, the first quarter and March are one
-      // figure whichever goes out first: apart, one counted after a consent was withdrawn would
-      // stand beside another as it went out.
-      // A period's stock is the stock at its last month the stock runs to: the release's `to` when
-      // it gives one, else the last month anything was recorded in.
-      const runEnd = request.to === undefined ? data.months?.last : request.to.slice(0, 7);
-      const keyed = (period: string): { at: Granularity; name: string } => {
-        if (indicator.kind !== 'active') return { at: granularity, name: period };
-        if (period === 'life') {
-          return lifeEnd === undefined ? { at: granularity, name: period } : { at: 'month', name: lifeEnd };
-        }
-        const end = monthSpanOf(period, granularity as 'month' | 'quarter' | 'year').at(-1) as string;
-        return { at: 'month', name: runEnd !== undefined && runEnd < end ? runEnd : end };
-      };
+      // So is a stock's quarter or year the stock at its last month: see keyOfStock.
+      const keyed = keyOfStock(indicator.kind === 'active', granularity, request, data, lifeEnd);
       // Periods that ended and went out before are given as they went out (frozenPeriods.ts).
       const frozenKey = (period: string) =>
         `frozen|${projection.name}|${meta.id}|${policyText(outside)}|${keyed(period).at}|${keyed(period).name}`;

@@ -373,4 +373,17 @@ describe('medians released outside the programme', () => {
       /by life for life went outside the programme before, and its figures have changed since/,
     );
   });
+
+  it('give a median without a breakdown by area alike whatever area level the policy has', async () => {
+    const { catchUp, release } = stores();
+    await catchUp(inMonth('KH-12-06-01', '2020-02', [1, 2, 3, 4, 5]));
+    const quarter = { period: 'quarter', to: '2020-03' } as const;
+    expect(figures(await release({ ...quarter, policy: { areaLevel: 2 } }))).toEqual([
+      ['2020-Q1', 'all', { value: 3 }],
+    ]);
+    await catchUp([followedUp('KH-12-06-01', '2020-03-02', 20)]);
+    // The donor at districts, the donor by default and the public: one figure, as it went out.
+    expect(figures(await release(quarter))).toEqual([['2020-Q1', 'all', { value: 3 }]]);
+    expect(figures(await release(quarter, 'public'))).toEqual([['2020-Q1', 'all', { value: 3 }]]);
+  });
 });
