@@ -8,6 +8,7 @@ import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import type { Indicator } from '../indicators/compileIndicator.js';
 import { createIndicatorProjection, type IndicatorProjection } from '../indicators/indicatorProjection.js';
+import { kidsClubShare } from './clubShare.fixture.js';
 import { type IndicatorData, loadIndicatorData } from './indicatorValues.js';
 import { type ReleasedIndicator, type ReleasedIndicatorRow, releaseNow } from './releaseIndicator.js';
 
@@ -380,37 +381,8 @@ describe('a protected stock (active) by area, for a donor', () => {
     // (50%), in February 10 more healing-arts clubs (25%, and 25% at the quarter's end). No
     // kids' club opened in February, yet its 5 are still open; and a quarter's clubs are those
     // open at its end, not its months' added up (which gave 15 of 30).
-    const clubs = (id: string, kind?: 'kids-club'): Indicator => ({
-      ...clubsByArea,
-      id,
-      definition: {
-        ...clubsByArea.definition,
-        value: {
-          kind: 'active',
-          by: 'data.clubId',
-          opens: {
-            eventType: 'ClubEstablished',
-            dateField: 'data.establishedOn',
-            ...(kind === undefined ? {} : { where: [{ field: 'data.kind', op: 'eq', value: kind }] }),
-          },
-          closes: [],
-        },
-      },
-    });
-    const share: Indicator = {
-      id: 'pct-kids-clubs',
-      title: "Kids' clubs, of all clubs open",
-      unit: '%',
-      measure: 'percentage',
-      ascending: true,
-      definition: {
-        filter: { eventTypes: ['ClubEstablished'] },
-        value: { kind: 'ratio', numerator: 'kids-clubs-open', denominator: 'clubs-open', scale: 100 },
-        dimensions: ['data.area'],
-      },
-    };
     const projection = createIndicatorProjection({
-      indicators: [clubs('kids-clubs-open', 'kids-club'), clubs('clubs-open'), share],
+      indicators: kidsClubShare(['data.area']),
       timeZone: 'Asia/Phnom_Penh',
     });
     const store = createMemoryEventStore();

@@ -3,54 +3,18 @@ import type { NewEvent, Principal } from '@lantern/core';
 import { catalogEvent } from '@lantern/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createProjectionEngine } from '../engine/projectionEngine.js';
-import type { Indicator } from '../indicators/compileIndicator.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
+import { kidsClubShare } from './clubShare.fixture.js';
 import { loadIndicatorData } from './indicatorValues.js';
 import { releaseIndicator } from './recordedRelease.js';
 
 const staff = 'st_00000000000000a1';
 const donor: Principal = { id: 'dn_00000000000000a1', role: 'donor' };
 
-/** Clubs open at a period's end, of one kind or of any. */
-const open = (id: string, kind?: string): Indicator => ({
-  id,
-  title: 'Clubs open',
-  unit: 'clubs',
-  measure: 'unit',
-  ascending: true,
-  definition: {
-    filter: { eventTypes: ['ClubEstablished'] },
-    value: {
-      kind: 'active',
-      by: 'data.clubId',
-      opens: {
-        eventType: 'ClubEstablished',
-        dateField: 'data.establishedOn',
-        ...(kind === undefined ? {} : { where: [{ field: 'data.kind', op: 'eq', value: kind }] }),
-      },
-      closes: [],
-    },
-  },
-});
-
 const share = createIndicatorProjection({
   timeZone: 'Asia/Phnom_Penh',
   name: 'club_share',
-  indicators: [
-    open('kids-clubs-open', 'kids-club'),
-    open('clubs-open'),
-    {
-      id: 'pct-kids-clubs',
-      title: "Kids' clubs, of all clubs open",
-      unit: '%',
-      measure: 'percentage',
-      ascending: true,
-      definition: {
-        filter: { eventTypes: ['ClubEstablished'] },
-        value: { kind: 'ratio', numerator: 'kids-clubs-open', denominator: 'clubs-open', scale: 100 },
-      },
-    },
-  ],
+  indicators: kidsClubShare(),
 });
 
 /** Five kids' clubs and five healing-arts clubs opened in January 2020; `late` adds a kids' club of January. */

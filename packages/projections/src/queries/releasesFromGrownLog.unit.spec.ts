@@ -9,6 +9,7 @@ import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import type { Indicator } from '../indicators/compileIndicator.js';
 import { createIndicatorProjection } from '../indicators/indicatorProjection.js';
 import { createCaseFunnelProjection, releaseCaseFunnel } from './caseFunnel.js';
+import { kidsClubShare } from './clubShare.fixture.js';
 import { indicatorTable, loadIndicatorData } from './indicatorValues.js';
 import { releaseIndicator } from './recordedRelease.js';
 import type { ReleasedIndicator } from './releaseIndicator.js';
@@ -275,42 +276,8 @@ describe('releases outside the programme from a log that grew between them', () 
 
   it('give a percentage of two stocks for a month that has ended as it went out, a club recorded late aside', async () => {
     // Kids' clubs of all clubs open at each month's end: each month goes out on its own.
-    const open = (id: string, kind?: 'kids-club'): Indicator => ({
-      id,
-      title: 'Clubs open',
-      unit: 'clubs',
-      measure: 'unit',
-      ascending: true,
-      definition: {
-        filter: { eventTypes: ['ClubEstablished'] },
-        value: {
-          kind: 'active',
-          by: 'data.clubId',
-          opens: {
-            eventType: 'ClubEstablished',
-            dateField: 'data.establishedOn',
-            ...(kind === undefined ? {} : { where: [{ field: 'data.kind', op: 'eq', value: kind }] }),
-          },
-          closes: [],
-        },
-      },
-    });
     const share = createIndicatorProjection({
-      indicators: [
-        open('kids-clubs-open', 'kids-club'),
-        open('clubs-open'),
-        {
-          id: 'pct-kids-clubs',
-          title: "Kids' clubs, of all clubs open",
-          unit: '%',
-          measure: 'percentage',
-          ascending: true,
-          definition: {
-            filter: { eventTypes: ['ClubEstablished'] },
-            value: { kind: 'ratio', numerator: 'kids-clubs-open', denominator: 'clubs-open', scale: 100 },
-          },
-        },
-      ],
+      indicators: kidsClubShare(),
       timeZone: 'Asia/Phnom_Penh',
       name: 'club_share',
     });
