@@ -8,7 +8,7 @@ import { createProjectionEngine } from '../engine/projectionEngine.js';
 import { builtInIndicators } from '../indicators/builtInIndicators.js';
 import type { Indicator } from '../indicators/compileIndicator.js';
 import { createIndicatorProjection, type IndicatorProjection } from '../indicators/indicatorProjection.js';
-import { kidsClubShare } from './clubShare.fixture.js';
+import { clubsOpen, kidsClubShare } from './clubShare.fixture.js';
 import { type IndicatorData, loadIndicatorData } from './indicatorValues.js';
 import { type ReleasedIndicator, type ReleasedIndicatorRow, releaseNow } from './releaseIndicator.js';
 
@@ -317,21 +317,8 @@ describe('released distinct tables, for any households in any areas (property)',
 
 describe('a protected stock (active) by area, for a donor', () => {
   const clubsByArea: Indicator = {
-    id: 'clubs-by-area',
+    ...clubsOpen('clubs-by-area', undefined, ['data.area']),
     title: 'Clubs open, by area',
-    unit: 'clubs',
-    measure: 'unit',
-    ascending: true,
-    definition: {
-      filter: { eventTypes: ['ClubEstablished'] },
-      value: {
-        kind: 'active',
-        by: 'data.clubId',
-        opens: { eventType: 'ClubEstablished', dateField: 'data.establishedOn' },
-        closes: [],
-      },
-      dimensions: ['data.area'],
-    },
   };
 
   it('adds the districts of a province together: a club is in one place', async () => {
