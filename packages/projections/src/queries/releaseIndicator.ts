@@ -581,10 +581,9 @@ const releaseFigures = (
     const ended = endedFor(projection, data, request, policy.finestPeriod);
     for (const [own, released] of made) {
       const [period] = own;
-      // A stock's period is kept once the month it is the stock at has ended (the life to March,
-      // once March has).
-      const endsWith = (label: string) => (stockKey(label).at === 'month' ? stockKey(label).name : label);
-      if (alone && period !== undefined && ended(endsWith(period))) {
+      // Kept once the period it is keyed by has ended: a stock's, the month it is the stock at (the
+      // life to March, once March has).
+      if (alone && period !== undefined && ended(stockKey(period).name)) {
         notes.periods.set(frozenKey(period), {
           dimensions,
           entries: [...released.cells, ...released.margins],
@@ -693,10 +692,6 @@ const releaseFigures = (
       // A stock over the life of the programme is the stock at its last month: it is that month's
       // figure, kept once that month has ended, and another month's is another figure.
       const lifeEnd = table.rows.find((row) => row.period.label === 'life')?.period.end.slice(0, 7);
-      const named = (period: string) =>
-        indicator.kind === 'active' && period === 'life' && lifeEnd !== undefined
-          ? `life@${lifeEnd}`
-          : period;
       // So is a stock's quarter or year the stock at its last month: see keyOfStock.
       const keyed = keyOfStock(indicator.kind === 'active', granularity, request, data, lifeEnd);
       // Periods that ended and went out before are given as they went out (frozenPeriods.ts).
@@ -784,8 +779,8 @@ const releaseFigures = (
       const ended = endedFor(projection, data, request, outside.finestPeriod);
       const keptNow: string[] = [];
       for (const { period, dimensions, entries } of made.tables) {
-        const name = named(period);
-        if (!ended(name.startsWith('life@') ? name.slice('life@'.length) : name)) continue;
+        // Kept once the period it is keyed by has ended (for a stock, the month it is the stock at).
+        if (!ended(keyed(period).name)) continue;
         notes.periods.set(frozenKey(period), { dimensions, entries });
         keptNow.push(period);
       }
