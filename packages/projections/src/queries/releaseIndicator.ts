@@ -177,9 +177,9 @@ const protectionPolicy = (policy: DisclosurePolicy): DisclosurePolicy =>
 
 /**
  * Where a stock's figure for a period is kept and bound: a stock's period (a month, a quarter, a
- * year, the life of the programme) is the stock at its last month the stock runs to — the
- * release's `to` when it gives one, else the last month anything was recorded in, when that comes
- * first — so each is keyed by that month, and the life to March, the first quarter and March are
+ * year, the life of the programme) is the stock at one month — the period's last, or the month the
+ * stock runs to (the release's `to` when it gives one, else the last month anything was recorded
+ * in) when that comes first — so each is keyed by that month, and the life to March, the first quarter and March are
  * one figure whichever goes out first: apart, one counted after a consent was withdrawn, or a
  * club recorded late, would stand beside another as it went out. Any other figure is keyed by its
  * own granularity and period.
@@ -510,7 +510,7 @@ const releaseFigures = (
     const alone = eachPeriodAlone && request.audience !== 'internal';
     // A percentage of stocks is the one at a period's last month, keyed so (keyOfStock).
     const stockKey = keyOfStock(
-      countsOnce ? false : eachPeriodAlone,
+      eachPeriodAlone && !countsOnce,
       granularity,
       request,
       data,
