@@ -396,7 +396,7 @@ const releaseFigures = (
     notes.claims.push(
       claimFigures(data, indicator.indicator.id, given),
       claimCaseFigures(projection, data, indicator.indicator.id, given.keys()),
-      claimEvents(projection, data, indicator.indicator.id, given.keys()),
+      claimEvents(projection, data, indicator.indicator.id, given),
     );
   }
   // Numerators and denominators add up over areas and periods, unless a part counts each
@@ -1062,13 +1062,11 @@ export const adoptClaims = (
       }
       periods.set(key, value);
     } else if (kind === 'events') {
-      // How counts released before read an event type: a release that would read it otherwise is
-      // refused where it is asked for (`claimEvents`).
+      // The table counts of an event type went out from before: a release that would give them
+      // from another is refused where it is asked for (`claimEvents`).
       let events = eventsReleased.get(data);
       const own = events?.get(subject);
-      if (own !== undefined && (own === 'counted') !== (value === 'counted')) {
-        throw conflict(`A count of ${subject} events`);
-      }
+      if (own !== undefined && own !== value) throw conflict(`A count of ${subject} events`);
       if (events === undefined) {
         events = new Map();
         eventsReleased.set(data, events);
@@ -1218,69 +1216,50 @@ const claimFigures = (
 };
 
 /**
- * Per data, for each event type that counts released outside the programme read, how they read it:
- * `unnested|<indicator>` when one counts the elements of a list its events hold (the concerns of
- * a disclosure), `counted` when they count the events themselves (or the keys they open).
+ * Per data, for each event type that protected counts released outside the programme read, the
+ * table they went out from: `<projection>|<table>`.
  */
 const eventsReleased = new WeakMap<IndicatorData, Map<string, string>>();
 
-/** The register's key of how released counts read an event type. */
+/** The register's key of the table counts of an event type went out from, for every projection. */
 const eventsClaim = (eventType: string) => `events|*|${eventType}`;
 
 /**
- * Refuses, outside the programme, a release that would give a count of the elements of a list
- * some events hold beside a count of those events, from data from which the other went out; else
- * gives what to note once it is made. The two are protected apart, and the list ties them: a
- * disclosure names at least one concern and none twice, so where a month's concerns are all one,
- * the concern table gives its cases exactly, and with them a count the other table hid.
+ * Refuses, outside the programme, a release that would give counts of an event type from another
+ * table than counts of that type went out from before, from data from the same read-model store;
+ * else gives what to note once it is made. Two tables over the same events are protected apart,
+ * and the events tie their figures: `cases-closed-goals-met` is `cases-closed` by reason, goals
+ * met, and a disclosure names at least one concern and none twice, so where a month's concerns
+ * are all one, the table of concerns gives its cases exactly. A figure one table hid, the other
+ * could then give. Counts read from one table (a percentage and its parts) are one table.
  */
 const claimEvents = (
   projection: IndicatorProjection,
   data: IndicatorData,
   asked: string,
-  counts: Iterable<string>,
+  /** What the release gives: each count with the table it gives it from (see `figuresGiven`). */
+  given: ReadonlyMap<string, string>,
 ): (() => void) => {
-  // Only a count of a list's elements is tied so: a sum over a list (children met on a shift) or
-  // what a list counts once (the children at a session) is not. Both read from one release (a
-  // percentage of the one over the other) would be the same as the two released apart.
-  const roles = new Map<string, string>();
-  for (const count of counts) {
+  const tables = new Map<string, string>();
+  for (const [count, table] of given) {
     const indicator = projection.indicators.get(count);
     if (indicator === undefined || indicator.kind === 'ratio') continue;
-    const { definition } = indicator.indicator;
-    const role =
-      indicator.kind === 'count' && definition.unnest !== undefined ? `unnested|${count}` : 'counted';
-    for (const eventType of definition.filter.eventTypes) {
-      const other = roles.get(eventType);
-      if (other !== undefined && (other === 'counted') !== (role === 'counted')) {
-        throw new DisclosureError(
-          `Indicator "${asked}" would give a count of ${eventType} events and "${(other === 'counted' ? role : other).slice('unnested|'.length)}", ` +
-            'a count of the elements of a list they hold, side by side: where the elements of a period are all one value, ' +
-            "the list's figures give how many events there were, and with them a small count hidden. Outside the " +
-            'programme, release the two apart, one of them per read-model store.',
-        );
-      }
-      if (other === undefined || role !== 'counted') roles.set(eventType, role);
+    for (const eventType of indicator.indicator.definition.filter.eventTypes) {
+      tables.set(eventType, `${projection.name}|${table}`);
     }
   }
   const before = eventsReleased.get(data);
-  for (const [eventType, role] of roles) {
+  for (const [eventType, table] of tables) {
     const earlier = before?.get(eventType);
-    if (earlier === undefined || (earlier === 'counted') === (role === 'counted')) continue;
-    const listOf = (held: string) => held.slice('unnested|'.length);
-    const what =
-      role === 'counted'
-        ? `a count of ${eventType} events`
-        : `a count of the elements of a list ${eventType} events hold`;
-    const other =
-      earlier === 'counted'
-        ? `a count of ${eventType} events`
-        : `"${listOf(earlier)}", a count of the elements of a list they hold,`;
+    if (earlier === undefined || earlier === table) continue;
+    const [, earlierTable] = earlier.split('|');
     throw new DisclosureError(
-      `Indicator "${asked}" would give ${what} from these read models, from which ${other} went outside the ` +
-        'programme. Protected apart, the two could give a small count away: where the elements of a period are ' +
-        "all one value, the list's table gives how many events there were. Outside the programme, release one of " +
-        `them, or, if the two will never reach the same readers, make this release from ${readModelsOfItsOwn}.`,
+      `Indicator "${asked}" would give counts of ${eventType} events from the table of "${table.split('|')[1]}", from ` +
+        `these read models, from which counts of ${eventType} events went outside the programme from the table of ` +
+        `"${earlierTable}". Protected apart, the two could give a small count away: the same events tie their ` +
+        'figures (a count of one reason among all, a list of concerns beside the cases naming them). Outside the ' +
+        'programme, release counts of one event type from one table (a percentage gives its parts from its own), ' +
+        `or, if the two will never reach the same readers, make this release from ${readModelsOfItsOwn}.`,
     );
   }
   return () => {
@@ -1289,7 +1268,7 @@ const claimEvents = (
       noted = new Map();
       eventsReleased.set(data, noted);
     }
-    for (const [eventType, role] of roles) if (!noted.has(eventType)) noted.set(eventType, role);
+    for (const [eventType, table] of tables) if (!noted.has(eventType)) noted.set(eventType, table);
   };
 };
 

@@ -134,8 +134,8 @@ describe('the register of releases, across two handles on one read-model file', 
       'policy|indicators|pct-cases-followed-up-within-7-days': '5|1|month',
       'figures|indicators|cases-disclosed': 'pct-cases-followed-up-within-7-days',
       'funnel-or-cases': 'cases|cases-disclosed',
-      // A count of the events themselves, not of the concerns they list (claimEvents).
-      'events|*|CaseDisclosed': 'counted',
+      // The table counts of CaseDisclosed events went out from (claimEvents).
+      'events|*|CaseDisclosed': 'indicators|pct-cases-followed-up-within-7-days',
     });
     expect(register.writes).toBe(1n);
   });
