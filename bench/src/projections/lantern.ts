@@ -22,6 +22,7 @@ import {
 import pg from 'pg';
 import type { Tally } from '../workload.js';
 import { checkBuiltIns, checkBuiltInsWithSql, checkTally } from './checks.js';
+import { foldByHand, type HandFolded, handFoldProblem } from './handFold.js';
 import { programmeEvents } from './programmeWorkload.js';
 import {
   type Job,
@@ -598,6 +599,34 @@ export const documentOperationsBuiltIns = async (job: Job): Promise<Measurement>
     ...checked,
     remark: `${mapOf.length.toLocaleString('en-US')} document reads and writes, ${perEvent} an event; ${found.toLocaleString('en-US')} reads found a document; ${reused.toLocaleString('en-US')} writes put back the key just read`,
   };
+};
+
+/**
+ * (a'''): a floor under every built-in projection: what they keep, folded by code written by hand
+ * for this workload (see handFold.ts), over events already read into an array. Checked, untimed,
+ * against the built-in projections' own documents, folded as (a') folds them.
+ */
+export const floorBuiltIns = async (job: Job): Promise<Measurement> => {
+  const { events } = await eventsInArray(job);
+  let folded: HandFolded | undefined;
+  const timing = await time(async () => {
+    folded = foldByHand(events);
+  });
+  const [indicators, funding, funnel] = builtInProjections() as [Projection, Projection, Projection];
+  const built = [indicators, funding, funnel].map((projection) => {
+    const { view, maps } = mapView(projection.collections);
+    foldInRuns(projection, new Set(projection.eventTypes), events, view, engineBatchSize);
+    return maps;
+  });
+  const collection = (at: number, name: string) =>
+    built[at]?.get(name) ?? new Map<string, ReadModelDocument>();
+  const problem = handFoldProblem(folded as HandFolded, {
+    observations: collection(0, 'observations'),
+    budgets: collection(1, 'budgets'),
+    funds: collection(1, 'funds'),
+    funnelCases: collection(2, 'cases'),
+  });
+  return measured(job.summary.events, timing, problem);
 };
 
 /** (f): the engine running the simple fold, so its own overhead compares with Emmett's and raw's. */

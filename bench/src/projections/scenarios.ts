@@ -31,6 +31,7 @@ export const rebuildScenarioIds = [
   'lanternSqliteBigBatch',
   'applyBuiltIns',
   'documentOperationsBuiltIns',
+  'floorBuiltIns',
   'idleLanternMemory',
   'foldLanternMemory',
   'foldEmmettMemory',
@@ -82,6 +83,8 @@ export const scenarioLabels: Record<ScenarioId, string> = {
     "Every built-in projection's apply alone: events from an array, documents in plain maps, no engine or store",
   documentOperationsBuiltIns:
     'Only the document reads and writes of their apply: the same keys, made anew, on plain maps (no evaluation, no engine)',
+  floorBuiltIns:
+    'A floor: what every built-in projection keeps, folded by code written by hand for this workload (no definitions, no documents, no engine), events from an array',
   idleLanternMemory:
     'Lantern engine alone: a projection of every event that changes nothing, memory → memory',
   foldLanternMemory: 'Lantern engine, simple fold as a projection, memory → memory',
