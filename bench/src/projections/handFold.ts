@@ -90,8 +90,14 @@ const familyCare = new Set(['parent', 'kinship', 'foster', 'adoptive']);
 /* biome-ignore lint/suspicious/noExplicitAny: the floor reads the workload's fields as they are, unchecked */
 type Data = any;
 
-/** Folds every event of the log by hand; see the module's comment. */
-export const foldByHand = (events: readonly RecordedEvent[]): HandFolded => {
+/** What the hand-written fold reads of an event: the raw SQLite scan gives no more. */
+export type HandFoldedEvent = Pick<RecordedEvent, 'id' | 'type' | 'data' | 'metadata'>;
+
+/**
+ * A hand-written fold, fed one event at a time (`fold`), what it keeps in `folded`; see the
+ * module's comment.
+ */
+export const createHandFold = (): { fold: (event: HandFoldedEvent) => void; folded: HandFolded } => {
   const groups = new Map<string, Group>();
   const keyed = new Map<string, Keyed>();
   const consent = new Map<string, boolean>();
@@ -131,8 +137,7 @@ export const foldByHand = (events: readonly RecordedEvent[]): HandFolded => {
     if (found !== undefined && found[name] === undefined) found[name] = on;
   };
 
-  for (let i = 0; i < events.length; i += 1) {
-    const event = events[i] as RecordedEvent;
+  const fold = (event: HandFoldedEvent): void => {
     const data = event.data as Data;
     const occurredAt = (event.metadata as { occurredAt: string }).occurredAt;
     switch (event.type) {
@@ -263,8 +268,64 @@ export const foldByHand = (events: readonly RecordedEvent[]): HandFolded => {
         funds.set(event.id, data.amount.amount);
         break;
     }
+  };
+  return { fold, folded: { groups, keyed, consent, cases, funnel, budgets, funds } };
+};
+
+/** Folds every event of an array by hand. */
+export const foldByHand = (events: readonly HandFoldedEvent[]): HandFolded => {
+  const { fold, folded } = createHandFold();
+  for (let i = 0; i < events.length; i += 1) fold(events[i] as HandFoldedEvent);
+  return folded;
+};
+
+/** How many entries of a keyed indicator, the funnel or funding one row holds when written. */
+const entriesPerRow = 64;
+
+/**
+ * Writes what the hand-written fold keeps into `db`, in one transaction, to a fresh table: a row
+ * per month and combination (its count, sum or cells as JSON), and keyed entries, cases and
+ * funding's entries 64 to a row. The least a SQLite read model of the built-ins holds; once, at
+ * the end, where the engine writes every changed document at each commit.
+ */
+export const writeHandFolded = (
+  db: { exec: (sql: string) => unknown; prepare: (sql: string) => { run: (...values: string[]) => unknown } },
+  folded: HandFolded,
+): number => {
+  db.exec('CREATE TABLE floor (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID');
+  const insert = db.prepare('INSERT INTO floor (key, doc) VALUES (?, ?)');
+  let rows = 0;
+  const writePacked = (name: string, entries: Iterable<[string, unknown]>): void => {
+    let packed: Record<string, unknown> = {};
+    let size = 0;
+    let page = 0;
+    const flush = () => {
+      insert.run(`${name}|${page}`, JSON.stringify(packed));
+      rows += 1;
+      page += 1;
+      packed = {};
+      size = 0;
+    };
+    for (const [key, entry] of entries) {
+      packed[key] = entry;
+      size += 1;
+      if (size === entriesPerRow) flush();
+    }
+    if (size > 0) flush();
+  };
+  db.exec('BEGIN');
+  for (const [key, group] of folded.groups) {
+    insert.run(key, JSON.stringify(group.cells ?? group.value));
+    rows += 1;
   }
-  return { groups, keyed, consent, cases, funnel, budgets, funds };
+  writePacked('k', folded.keyed);
+  writePacked('consent', folded.consent);
+  writePacked('cases', folded.cases);
+  writePacked('funnel', folded.funnel);
+  writePacked('budgets', folded.budgets);
+  writePacked('funds', folded.funds);
+  db.exec('COMMIT');
+  return rows;
 };
 
 /** Per indicator: the sum of its counts, sums and cells, and how many keys it keeps. */

@@ -20,9 +20,10 @@ import {
   releaseIndicator,
 } from '@lantern/projections';
 import pg from 'pg';
+import { openDatabase } from '../subjects/betterSqlite3.js';
 import type { Tally } from '../workload.js';
 import { checkBuiltIns, checkBuiltInsWithSql, checkTally } from './checks.js';
-import { foldByHand, type HandFolded, handFoldProblem } from './handFold.js';
+import { createHandFold, foldByHand, type HandFolded, handFoldProblem, writeHandFolded } from './handFold.js';
 import { programmeEvents } from './programmeWorkload.js';
 import {
   type Job,
@@ -612,6 +613,12 @@ export const floorBuiltIns = async (job: Job): Promise<Measurement> => {
   const timing = await time(async () => {
     folded = foldByHand(events);
   });
+  const problem = handFoldProblem(folded as HandFolded, builtInMaps(events));
+  return measured(job.summary.events, timing, problem);
+};
+
+/** The built-in projections' documents, folded untimed from `events` as (a') folds them, for a floor's check. */
+const builtInMaps = (events: readonly RecordedEvent[]) => {
   const [indicators, funding, funnel] = builtInProjections() as [Projection, Projection, Projection];
   const built = [indicators, funding, funnel].map((projection) => {
     const { view, maps } = mapView(projection.collections);
@@ -620,13 +627,45 @@ export const floorBuiltIns = async (job: Job): Promise<Measurement> => {
   });
   const collection = (at: number, name: string) =>
     built[at]?.get(name) ?? new Map<string, ReadModelDocument>();
-  const problem = handFoldProblem(folded as HandFolded, {
+  return {
     observations: collection(0, 'observations'),
     budgets: collection(1, 'budgets'),
     funds: collection(1, 'funds'),
     funnelCases: collection(2, 'cases'),
-  });
-  return measured(job.summary.events, timing, problem);
+  };
+};
+
+/**
+ * (e'): the floor from SQLite: the raw scan of Lantern's file as (e) makes it, each event folded by
+ * the hand-written fold as it is read, and what that keeps written once to a fresh SQLite file in
+ * one transaction (synchronous off). Checked, untimed, as (a''') is.
+ */
+export const floorBuiltInsSqlite = async (job: Job): Promise<Measurement> => {
+  const db = openDatabase(job.files.lantern);
+  const out = openDatabase(join(job.work, 'floor.db'));
+  try {
+    out.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF');
+    const select = db.prepare('SELECT id, type, data, metadata FROM events ORDER BY position');
+    const { fold, folded } = createHandFold();
+    let rows = 0;
+    const timing = await time(async () => {
+      for (const row of select.iterate() as IterableIterator<
+        Record<'id' | 'type' | 'data' | 'metadata', string>
+      >) {
+        fold({ id: row.id, type: row.type, data: JSON.parse(row.data), metadata: JSON.parse(row.metadata) });
+      }
+      rows = writeHandFolded(out, folded);
+    });
+    const { events } = await eventsInArray(job);
+    const problem = handFoldProblem(folded, builtInMaps(events));
+    return {
+      ...measured(job.summary.events, timing, problem),
+      remark: `${rows.toLocaleString('en-US')} rows written`,
+    };
+  } finally {
+    db.close();
+    out.close();
+  }
 };
 
 /** (f): the engine running the simple fold, so its own overhead compares with Emmett's and raw's. */

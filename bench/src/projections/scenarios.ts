@@ -38,6 +38,7 @@ export const rebuildScenarioIds = [
   'idleLanternSqlite',
   'foldLanternSqlite',
   'foldRawSqlite',
+  'floorBuiltInsSqlite',
   'foldEmmettSqlite',
 ] as const;
 export const rssScenarioIds = [
@@ -93,6 +94,8 @@ export const scenarioLabels: Record<ScenarioId, string> = {
     'Lantern engine alone: a projection of every event that changes nothing, SQLite → SQLite (one file)',
   foldLanternSqlite: 'Lantern engine, simple fold as a projection, SQLite → SQLite (one file)',
   foldRawSqlite: 'raw better-sqlite3: scan in position order + JSON.parse + the fold',
+  floorBuiltInsSqlite:
+    'A floor from SQLite: the raw scan, each event folded by the hand-written fold, what it keeps written once to SQLite',
   foldEmmettSqlite: 'Emmett SQLite consumer + processor with the fold, its first {emmett} events',
   liveLag: 'Lantern live: single appends to the memory store, every built-in projection + the fold',
   donorReleases:
