@@ -394,7 +394,7 @@ const budgetTable = (run: ProjectionsRun): string => {
       const floor = typeof floorRate === 'string' ? undefined : microsecondsOf(floorRate);
       const verdict =
         floor !== undefined && floor > allowed
-          ? `no: the goal is above the floor (${(floor / allowed).toFixed(1)}× what it allows)`
+          ? `no: the goal is above the floor (${(floor / allowed).toFixed(2)}× what it allows)`
           : left <= 0
             ? 'no: the goal is above the engine alone'
             : cost === undefined
