@@ -1,4 +1,5 @@
 import type { ReadModelDocument, RecordedEvent } from '@lantern/core';
+import type { Database } from '../subjects/betterSqlite3.js';
 
 /**
  * A floor under any rebuild of the built-in projections: what they keep, folded by code written
@@ -288,10 +289,7 @@ const entriesPerRow = 64;
  * funding's entries 64 to a row. The least a SQLite read model of the built-ins holds; once, at
  * the end, where the engine writes every changed document at each commit.
  */
-export const writeHandFolded = (
-  db: { exec: (sql: string) => unknown; prepare: (sql: string) => { run: (...values: string[]) => unknown } },
-  folded: HandFolded,
-): number => {
+export const writeHandFolded = (db: Database, folded: HandFolded): number => {
   db.exec('CREATE TABLE floor (key TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID');
   const insert = db.prepare('INSERT INTO floor (key, doc) VALUES (?, ?)');
   let rows = 0;
@@ -313,18 +311,18 @@ export const writeHandFolded = (
     }
     if (size > 0) flush();
   };
-  db.exec('BEGIN');
-  for (const [key, group] of folded.groups) {
-    insert.run(key, JSON.stringify(group.cells ?? group.value));
-    rows += 1;
-  }
-  writePacked('k', folded.keyed);
-  writePacked('consent', folded.consent);
-  writePacked('cases', folded.cases);
-  writePacked('funnel', folded.funnel);
-  writePacked('budgets', folded.budgets);
-  writePacked('funds', folded.funds);
-  db.exec('COMMIT');
+  db.transaction(() => {
+    for (const [key, group] of folded.groups) {
+      insert.run(key, JSON.stringify(group.cells ?? group.value));
+      rows += 1;
+    }
+    writePacked('k', folded.keyed);
+    writePacked('consent', folded.consent);
+    writePacked('cases', folded.cases);
+    writePacked('funnel', folded.funnel);
+    writePacked('budgets', folded.budgets);
+    writePacked('funds', folded.funds);
+  })();
   return rows;
 };
 
